@@ -1,0 +1,36 @@
+# Everything a developer and CI run. `make help` lists the targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv test check lint typecheck bench-engine clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## create the virtual environment and install Conveyor with its dev tools
+
+check: lint typecheck ## ruff + mypy --strict
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
+	$(MAKE) --no-print-directory check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench-engine: $(STAMP) ## engine throughput and claim latency on SQLite and PostgreSQL
+	$(PY) bench/engine.py $(BENCH_ARGS)
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,104 @@
+"""The engine of one server replica: the store, the bus and the loops around it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+
+from conveyor.engine.events import EventBus
+from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
+from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
+from conveyor.engine.scheduler import SCHEDULER_INTERVAL_S, Scheduler
+from conveyor.engine.service import Service
+from conveyor.store import ClaimRequest, Store
+from conveyor.store.database import Tx
+from conveyor.store.records import ClaimedJob
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    scheduler_interval_s: float = SCHEDULER_INTERVAL_S
+    reaper_interval_s: float = REAPER_INTERVAL_S
+    poll_interval_s: float = POLL_INTERVAL_S
+    listen: bool = True  # PostgreSQL LISTEN/NOTIFY between replicas
+
+
+class Engine:
+    """Wires the store's commits to the bus and runs the engine loops.
+
+    Every operation is on :attr:`store`; the engine adds the loops (scheduler,
+    reaper, outbox poller, PostgreSQL listener) and :meth:`claim_wait`.
+    """
+
+    def __init__(self, store: Store, config: EngineConfig | None = None) -> None:
+        self.store = store
+        self.config = config or EngineConfig()
+        self.bus = EventBus()
+        store.on_commit(self._published)
+        self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
+        self.reaper = Reaper(store, self.config.reaper_interval_s)
+        self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
+        self.listener: Listener | None = None
+        if store.dialect == "postgresql" and self.config.listen:
+            self.listener = Listener(store.db.url, self.bus)
+
+    @classmethod
+    async def open(cls, url: str, config: EngineConfig | None = None) -> Engine:
+        return cls(await Store.open(url), config)
+
+    @property
+    def services(self) -> list[Service]:
+        return [self.scheduler, self.reaper, self.poller]
+
+    async def start(self) -> None:
+        self.bus.last_seq = await self.store.event_last_seq()
+        for service in self.services:
+            service.start()
+        if self.listener is not None:
+            self.listener.start()
+
+    async def stop(self) -> None:
+        for service in self.services:
+            await service.stop()
+        if self.listener is not None:
+            await self.listener.stop()
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.store.close()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _published(self, tx: Tx) -> None:
+        self.bus.publish(tx.last_event_seq, tx.work_available)
+
+    async def claim_wait(
+        self, team_id: uuid.UUID, request: ClaimRequest, timeout_s: float
+    ) -> list[ClaimedJob]:
+        """Claim, or wait until work may be there (bus, or a jittered poll) and claim again.
+
+        Returns an empty list when ``timeout_s`` passes with nothing claimable.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            signal = self.bus.work_signal()
+            claimed = await self.store.job_claim(team_id, request)
+            remaining = deadline - loop.time()
+            if claimed or remaining <= 0:
+                return claimed
+            poll = self.config.poll_interval_s * random.uniform(0.5, 1.5)
+            await signal.wait(min(remaining, poll))

@@ -1,0 +1,314 @@
+"""Run store operations against SQLite or PostgreSQL.
+
+A store operation is a plain function ``op(tx, ...)`` over a SQLAlchemy
+``Connection``; this module decides how it runs:
+
+* SQLite: one writer thread owns the write connection. It drains every waiting
+  operation into one ``BEGIN IMMEDIATE`` transaction, runs each in its own
+  savepoint, commits once and hands each caller its own result or error (group
+  commit): callers never see "database is locked", and throughput grows with load.
+  Reads run on a small pool of read connections (WAL lets them run beside the
+  writer). Other processes on the same file use ``BEGIN IMMEDIATE`` with a busy
+  timeout.
+* PostgreSQL: each operation is one transaction on the async engine (psycopg 3);
+  the few statements that differ use ``SKIP LOCKED``. Deadlocks and serialization
+  failures are retried.
+
+After commit, what the operation recorded on ``tx`` is published on the event bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from conveyor.errors import StoreError
+from conveyor.store.dialects import statement
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_RETRYABLE_PG = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass
+class Tx:
+    """One operation's view of its transaction, and what it publishes on commit."""
+
+    conn: Connection
+    dialect: str
+    now: datetime | None
+    last_event_seq: int = 0
+    work_available: bool = False
+    changed_jobs: list[Any] = field(default_factory=list)
+
+    def q(self, name: str) -> sa.TextClause:
+        return statement(self.dialect, name)
+
+
+Op = Callable[Concatenate[Tx, P], R]
+Publish = Callable[[Tx], None]
+
+
+def normalize_url(url: str) -> str:
+    """Accept the URLs people write and pick our drivers."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Database:
+    """Owns the engines of one store and runs operations on them."""
+
+    dialect: str
+
+    def __init__(self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> None:
+        self.url = normalize_url(url)
+        self.sync_url = sa.make_url(self.url)
+        self.dialect = self.sync_url.get_backend_name()
+        self._publish: Publish | None = None
+        if self.dialect == "sqlite":
+            self._writer = _SqliteWriter(
+                sqlite_engine(self.url, synchronous=sqlite_synchronous, pool_size=1)
+            )
+            self._read_engine = sqlite_engine(self.url, synchronous=sqlite_synchronous, pool_size=4)
+            self._readers = ThreadPoolExecutor(4, thread_name_prefix="conveyor-sqlite-read")
+        elif self.dialect == "postgresql":
+            self._async_engine: AsyncEngine = create_async_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                json_serializer=json_dumps,
+                json_deserializer=orjson.loads,
+            )
+        else:
+            raise StoreError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
+
+    def on_commit(self, publish: Publish) -> None:
+        self._publish = publish
+
+    def sync_engine(self) -> Engine:
+        """A synchronous engine for migrations and admin tools."""
+        return self.sync_engine_for(self.url)
+
+    @staticmethod
+    def sync_engine_for(url: str) -> Engine:
+        url = normalize_url(url)
+        if sa.make_url(url).get_backend_name() == "sqlite":
+            return sqlite_engine(url, synchronous="FULL", pool_size=1)
+        return sa.create_engine(url, json_serializer=json_dumps, json_deserializer=orjson.loads)
+
+    def _now(self, now: datetime | None) -> datetime | None:
+        # SQLite runs in this process: its clock is ours, read once per operation.
+        return now if now is not None or self.dialect != "sqlite" else datetime.now(UTC)
+
+    async def write(
+        self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run ``op`` in a write transaction and publish what it recorded after commit."""
+        now = self._now(now)
+        if self.dialect == "sqlite":
+            result, tx = await self._writer.run(op, now, args, kwargs)
+        else:
+            result, tx = await self._write_pg(op, now, args, kwargs)
+        if self._publish is not None and (tx.last_event_seq or tx.work_available):
+            self._publish(tx)
+        return result
+
+    async def _write_pg(
+        self, op: Op[P, R], now: datetime | None, args: Any, kwargs: Any
+    ) -> tuple[R, Tx]:
+        for attempt in range(5):
+            try:
+                async with self._async_engine.begin() as aconn:
+                    return await aconn.run_sync(_run_pg_op, op, now, args, kwargs)
+            except sa.exc.DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if sqlstate not in _RETRYABLE_PG or attempt == 4:
+                    raise
+                await asyncio.sleep(0.005 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def read(
+        self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run ``op`` in a read-only transaction."""
+        now = self._now(now)
+        if self.dialect == "sqlite":
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._readers, _run_sqlite_read, self._read_engine, op, now, args, kwargs
+            )
+        async with self._async_engine.connect() as aconn:
+            return await aconn.run_sync(
+                lambda conn: op(Tx(conn, "postgresql", now), *args, **kwargs)
+            )
+
+    async def close(self) -> None:
+        if self.dialect == "sqlite":
+            await self._writer.close()
+            self._readers.shutdown(wait=True)
+            self._read_engine.dispose()
+        else:
+            await self._async_engine.dispose()
+
+
+def _run_pg_op(
+    conn: Connection, op: Op[..., R], now: datetime | None, args: Any, kwargs: Any
+) -> tuple[R, Tx]:
+    tx = Tx(conn, "postgresql", now)
+    result = op(tx, *args, **kwargs)
+    if tx.last_event_seq or tx.work_available:
+        # One small NOTIFY per transaction; delivered on commit.
+        payload = json_dumps({"seq": tx.last_event_seq, "work": tx.work_available})
+        conn.execute(tx.q("notify"), {"payload": payload})
+    return result, tx
+
+
+def _run_sqlite_read(
+    engine: Engine, op: Op[..., R], now: datetime | None, args: Any, kwargs: Any
+) -> R:
+    with engine.connect() as conn:
+        try:
+            return op(Tx(conn, "sqlite", now), *args, **kwargs)
+        finally:
+            conn.rollback()
+
+
+def sqlite_engine(url: str, *, synchronous: str, pool_size: int) -> Engine:
+    """A SQLite engine in WAL mode whose transactions start with BEGIN IMMEDIATE.
+
+    Deferred BEGIN upgrades from read to write mid-transaction, and that upgrade
+    fails at once with SQLITE_BUSY, ignoring busy_timeout; BEGIN IMMEDIATE takes
+    the write lock up front and waits for it.
+    """
+    if synchronous not in ("FULL", "NORMAL"):
+        raise StoreError("sqlite synchronous must be FULL or NORMAL")
+    engine = sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@dataclass
+class _Work:
+    op: Op[..., Any]
+    now: datetime | None
+    args: Any
+    kwargs: Any
+    future: asyncio.Future[tuple[Any, Tx]]
+    loop: asyncio.AbstractEventLoop
+
+
+class _SqliteWriter:
+    """The single writer of a SQLite file: group commit on a dedicated thread."""
+
+    max_batch = 512
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._loop, name="conveyor-sqlite-writer", daemon=True
+        )
+        self._thread.start()
+
+    async def run(
+        self, op: Op[..., R], now: datetime | None, args: Any, kwargs: Any
+    ) -> tuple[R, Tx]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[Any, Tx]] = loop.create_future()
+        self._queue.put(_Work(op, now, args, kwargs, future, loop))
+        return await future
+
+    async def close(self) -> None:
+        self._queue.put(None)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._engine.dispose()
+
+    def _loop(self) -> None:
+        with self._engine.connect() as conn:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < self.max_batch:
+                    try:
+                        work = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if work is None:
+                        stop = True
+                        break
+                    batch.append(work)
+                self._commit(conn, batch)
+                if stop:
+                    return
+
+    def _commit(self, conn: Connection, batch: list[_Work]) -> None:
+        outcomes: list[tuple[_Work, Any, BaseException | None]] = []
+        try:
+            with conn.begin():
+                for work in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        tx = Tx(conn, "sqlite", work.now)
+                        result = work.op(tx, *work.args, **work.kwargs)
+                    except Exception as exc:
+                        savepoint.rollback()
+                        outcomes.append((work, None, exc))
+                    else:
+                        savepoint.commit()
+                        outcomes.append((work, (result, tx), None))
+        except Exception as exc:  # the commit itself failed: nobody's work stands
+            outcomes = [(work, None, exc) for work in batch]
+        for work, value, error in outcomes:
+            work.loop.call_soon_threadsafe(_settle, work.future, value, error)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)

@@ -1,0 +1,53 @@
+"""Load the named hot-path SQL of each dialect and type its parameters.
+
+``sql/<dialect>.sql`` holds blocks headed ``-- name: <query>``. Parameters named
+below get their column type bound, so timestamps and ids are converted the same
+way as in Core queries.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+
+from conveyor.store.types import GUID, Timestamp
+
+DIALECTS = ("postgresql", "sqlite")
+_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+
+_BIND_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "now": Timestamp(),
+    "team_id": GUID(),
+    "agent_id": GUID(),
+}
+
+
+def parse_queries(text: str) -> dict[str, str]:
+    """Split a file of ``-- name:`` blocks into {name: sql}, comments kept."""
+    parts = _NAME.split(text)
+    queries: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in queries:
+            raise ValueError(f"query {name!r} is defined twice")
+        queries[name] = body.strip()
+    return queries
+
+
+@cache
+def queries(dialect: str) -> dict[str, str]:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unsupported dialect {dialect!r}")
+    source = resources.files("conveyor.store").joinpath("sql", f"{dialect}.sql")
+    return parse_queries(source.read_text(encoding="utf-8"))
+
+
+@cache
+def statement(dialect: str, name: str) -> sa.TextClause:
+    """The named query as a text clause with typed binds (cached per dialect)."""
+    clause = sa.text(queries(dialect)[name])
+    binds = [sa.bindparam(k, type_=t) for k, t in _BIND_TYPES.items() if k in clause._bindparams]
+    return clause.bindparams(*binds) if binds else clause

@@ -1,0 +1,80 @@
+"""Upgrade a database under a lock, and refuse a schema newer than this code.
+
+Migrations are expand/contract so versions N and N+1 run side by side. On
+PostgreSQL the run holds a transaction-level advisory lock, so replicas starting
+together migrate once; on SQLite BEGIN IMMEDIATE does the same.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from conveyor.errors import SchemaOutdated, SchemaTooNew
+
+_LOCK_ID = 7_362_514_098  # arbitrary, constant: "conveyor migrate"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(resources.files("conveyor.store").joinpath("migrations"))
+    )
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check(engine: Engine) -> None:
+    """Raise unless the database is exactly at this code's head revision."""
+    current = current_revision(engine)
+    if current == head_revision():
+        return
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaTooNew(
+            f"the database is at schema revision {current}, which this version of Conveyor "
+            "does not know: upgrade Conveyor",
+            revision=current,
+        )
+    raise SchemaOutdated(revision=current)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision`` (default: the newest), holding the migration lock."""
+    _run(engine, lambda cfg: command.upgrade(cfg, revision), check_newer=True)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    _run(engine, lambda cfg: command.downgrade(cfg, revision), check_newer=False)
+
+
+def _run(engine: Engine, action: object, *, check_newer: bool) -> None:
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        if check_newer:
+            current = MigrationContext.configure(conn).get_current_revision()
+            known = {
+                s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+            }
+            if current is not None and current not in known:
+                raise SchemaTooNew(revision=current)
+        assert callable(action)
+        action(alembic_config(conn))

@@ -1,0 +1,118 @@
+"""Heartbeats and results: every agent write is fenced by the job's lease token."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from conveyor.states import AttemptOutcome, JobState
+from conveyor.store.database import Tx
+from conveyor.store.queries._encode import items
+from conveyor.store.queries.outbox import emit_job_changes
+from conveyor.store.records import HeartbeatResult, ReportResult
+from conveyor.store.schema import jobs
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A job an agent holds, by its lease token; ``progress`` rides along on heartbeats."""
+
+    job_id: uuid.UUID
+    token: uuid.UUID
+    progress: Any = None
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RELEASED = "released"  # handed back unstarted or on shutdown: costs no attempt
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an agent says happened to one job it held."""
+
+    job_id: uuid.UUID
+    token: uuid.UUID
+    outcome: Outcome
+    result: Any = None
+    error: dict[str, Any] | None = None
+    retryable: bool = True
+
+
+def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatResult:
+    """Extend every lease still held; one statement whatever the batch size."""
+    if not leases:
+        return HeartbeatResult({}, [], [])
+    rows = tx.conn.execute(
+        tx.q("leases_extend").columns(
+            id=jobs.c.id.type,
+            lease_expires_at=jobs.c.lease_expires_at.type,
+            cancel_requested_at=jobs.c.cancel_requested_at.type,
+        ),
+        {
+            "team_id": team_id,
+            "now": tx.now,
+            "items": items(
+                tx.dialect,
+                ({"id": le.job_id, "token": le.token, "progress": le.progress} for le in leases),
+            ),
+        },
+    ).all()
+    extended = {row.id: row.lease_expires_at for row in rows}
+    return HeartbeatResult(
+        extended=extended,
+        lost=[le.job_id for le in leases if le.job_id not in extended],
+        cancel_requested=[row.id for row in rows if row.cancel_requested_at is not None],
+    )
+
+
+def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
+    """Apply results per item: a stale token fails that item only. Three statements."""
+    if not reports:
+        return []
+    rows = tx.conn.execute(
+        tx.q("results_apply").columns(id=jobs.c.id.type, team_id=jobs.c.team_id.type),
+        {
+            "team_id": team_id,
+            "now": tx.now,
+            "items": items(
+                tx.dialect,
+                (
+                    {"id": r.job_id, "token": r.token, "outcome": r.outcome, "result": r.result,
+                     "error": r.error, "retryable": r.retryable}
+                    for r in reports
+                ),
+            ),
+        },
+    ).all()  # fmt: skip
+    applied = {row.id: row for row in rows}
+    by_id = {r.job_id: r for r in reports}
+    finished = []
+    for row in rows:
+        report = by_id[row.id]
+        outcome = (
+            AttemptOutcome.CANCELLED
+            if row.state == JobState.CANCELLED
+            else AttemptOutcome(report.outcome)
+        )
+        finished.append(
+            {"id": row.id, "attempt": row.attempt, "outcome": outcome, "error": report.error}
+        )
+    if finished:
+        tx.conn.execute(
+            tx.q("attempts_finish"), {"items": items(tx.dialect, finished), "now": tx.now}
+        )
+    emit_job_changes(
+        tx,
+        ((row.team_id, row.id, {"state": row.state, "attempt": row.attempt}) for row in rows),
+    )
+    return [
+        ReportResult(r.job_id, True, JobState(applied[r.job_id].state))
+        if r.job_id in applied
+        else ReportResult(r.job_id, False, None)
+        for r in reports
+    ]

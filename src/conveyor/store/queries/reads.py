@@ -1,0 +1,71 @@
+"""Read jobs and their history."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from conveyor.errors import NotFound
+from conveyor.states import AttemptOutcome
+from conveyor.store.database import Tx
+from conveyor.store.records import Attempt, Job
+from conveyor.store.schema import events, job_attempts, jobs, teams
+
+_JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
+
+
+def get_job(tx: Tx, team_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    row = tx.conn.execute(
+        sa.select(*_JOB_COLUMNS).where(jobs.c.team_id == team_id, jobs.c.id == job_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"job {job_id} not found", job_id=str(job_id))
+    return Job.from_row(row)
+
+
+def get_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Job]:
+    rows = tx.conn.execute(
+        sa.select(*_JOB_COLUMNS).where(jobs.c.team_id == team_id, jobs.c.id.in_(job_ids))
+    ).all()
+    by_id = {row.id: Job.from_row(row) for row in rows}
+    return [by_id[i] for i in job_ids if i in by_id]
+
+
+def list_attempts(tx: Tx, team_id: uuid.UUID, job_id: uuid.UUID) -> list[Attempt]:
+    rows = tx.conn.execute(
+        sa.select(
+            job_attempts.c.job_id, job_attempts.c.attempt, job_attempts.c.agent_id,
+            job_attempts.c.lease_token, job_attempts.c.outcome, job_attempts.c.error,
+            job_attempts.c.started_at, job_attempts.c.finished_at,
+        )
+        .where(job_attempts.c.team_id == team_id, job_attempts.c.job_id == job_id)
+        .order_by(job_attempts.c.attempt)
+    ).all()  # fmt: skip
+    return [Attempt(**{**row._mapping, "outcome": AttemptOutcome(row.outcome)}) for row in rows]
+
+
+def count_by_state(tx: Tx, team_id: uuid.UUID) -> dict[str, int]:
+    rows = tx.conn.execute(
+        sa.select(jobs.c.state, sa.func.count())
+        .where(jobs.c.team_id == team_id)
+        .group_by(jobs.c.state)
+    )
+    return {state: n for state, n in rows}
+
+
+def last_event_seq(tx: Tx) -> int:
+    return int(
+        tx.conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0))).scalar_one()
+    )
+
+
+def next_run_at(tx: Tx) -> object:
+    """The earliest run_at among scheduled jobs, for the scheduler's next wake-up."""
+    return tx.conn.execute(
+        sa.select(sa.func.min(jobs.c.run_at)).where(jobs.c.state == "scheduled")
+    ).scalar()
+
+
+def team_by_slug(tx: Tx, slug: str) -> uuid.UUID | None:
+    return tx.conn.execute(sa.select(teams.c.id).where(teams.c.slug == slug)).scalar()

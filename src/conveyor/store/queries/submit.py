@@ -1,0 +1,209 @@
+"""Submit jobs: validated specs, one multi-row insert per batch, idempotency keys."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
+from conveyor.states import JobState
+from conveyor.store.database import Tx
+from conveyor.store.queries._encode import array, items
+from conveyor.store.queries.outbox import emit_job_changes
+from conveyor.store.records import Submitted
+from conveyor.store.schema import jobs
+
+DEFAULT_QUEUE = "default"
+DEFAULT_PRIORITY = 0
+PRIORITY_RANGE = (-100, 100)
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_BACKOFF_BASE_S = 2.0
+DEFAULT_BACKOFF_MAX_S = 600.0
+DEFAULT_LEASE_S = 30.0
+DEFAULT_CANCEL_GRACE_S = 10.0
+MAX_PARAMS_BYTES = 256 * 1024
+_NAME_MAX = 200
+
+
+def canonical_json(value: Any) -> bytes:
+    """Params as JSON with sorted keys; refuses what JSON cannot carry (NaN, sets...)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:
+        raise InvalidParams(f"params are not JSON: {exc}") from None
+
+
+def _check_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidParams("params are not JSON: NaN and infinity have no JSON form")
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_finite(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _check_finite(v)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a caller asks for. Validated on construction: a bad spec never reaches SQL."""
+
+    action: str
+    params: Any = field(default_factory=dict)
+    queue: str = DEFAULT_QUEUE
+    priority: int = DEFAULT_PRIORITY
+    run_at: datetime | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
+    backoff_max_s: float = DEFAULT_BACKOFF_MAX_S
+    timeout_s: float | None = None
+    lease_s: float = DEFAULT_LEASE_S
+    cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S
+    labels: dict[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int = 1
+    schema_hash: str | None = None
+    parent_id: uuid.UUID | None = None
+    created_by: uuid.UUID | None = None
+    max_params_bytes: int = MAX_PARAMS_BYTES
+
+    def __post_init__(self) -> None:
+        _require_name("action", self.action)
+        _require_name("queue", self.queue)
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise InvalidInput("priority must be an integer", field="priority")
+        low, high = PRIORITY_RANGE
+        if not low <= self.priority <= high:
+            raise InvalidInput(
+                f"priority must be between {low} and {high}, got {self.priority}",
+                field="priority",
+            )
+        if self.max_attempts < 1:
+            raise InvalidInput("max_attempts must be at least 1", field="max_attempts")
+        for name in ("backoff_base_s", "backoff_max_s", "lease_s", "cancel_grace_s"):
+            if not getattr(self, name) > 0:
+                raise InvalidInput(f"{name} must be positive", field=name)
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise InvalidInput("timeout_s must be positive", field="timeout_s")
+        if self.run_at is not None and self.run_at.tzinfo is None:
+            raise InvalidInput("run_at must carry a time zone", field="run_at")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.labels.items()):
+            raise InvalidInput("labels must map strings to strings", field="labels")
+        if self.concurrency_key is not None:
+            _require_name("concurrency_key", self.concurrency_key)
+            if self.concurrency_limit < 1:
+                raise InvalidInput(
+                    "concurrency_limit must be at least 1", field="concurrency_limit"
+                )
+        if self.idempotency_key is not None:
+            _require_name("idempotency_key", self.idempotency_key)
+        _check_finite(self.params)
+        size = len(self.params_json)
+        if size > self.max_params_bytes:
+            raise LimitExceeded(
+                f"params are {size} bytes; the limit is {self.max_params_bytes}",
+                limit=self.max_params_bytes,
+                size=size,
+            )
+
+    @property
+    def params_json(self) -> bytes:
+        return canonical_json(self.params)
+
+    def row(self, job_id: uuid.UUID) -> dict[str, Any]:
+        encoded = self.params_json
+        return {
+            "id": job_id,
+            "action": self.action,
+            "schema_hash": self.schema_hash,
+            "params": orjson.loads(encoded),
+            "params_hash": hashlib.sha256(encoded).hexdigest(),
+            "queue": self.queue,
+            "priority": self.priority,
+            "run_at": self.run_at,
+            "max_attempts": self.max_attempts,
+            "backoff_base_s": self.backoff_base_s,
+            "backoff_max_s": self.backoff_max_s,
+            "timeout_s": self.timeout_s,
+            "lease_s": self.lease_s,
+            "cancel_grace_s": self.cancel_grace_s,
+            "labels": self.labels,
+            "idempotency_key": self.idempotency_key,
+            "concurrency_key": self.concurrency_key,
+            "concurrency_limit": self.concurrency_limit if self.concurrency_key else None,
+            "parent_id": self.parent_id,
+            "created_by": self.created_by,
+        }
+
+
+def _require_name(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value or len(value) > _NAME_MAX:
+        raise InvalidInput(
+            f"{name} must be a non-empty string of at most {_NAME_MAX} characters", field=name
+        )
+
+
+def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submitted]:
+    """Insert ``specs`` in order; a matching idempotency key returns the existing job.
+
+    Fixed statement count per batch: keys (if any), insert, duplicates (if any), outbox.
+    The whole batch is refused if one key matches a job with different params.
+    """
+    rows = [spec.row(uuid.uuid4()) for spec in specs]
+    keys = sorted({s.concurrency_key for s in specs if s.concurrency_key})
+    if keys:
+        tx.conn.execute(
+            tx.q("ensure_concurrency_keys"), {"team_id": team_id, "keys": array(tx.dialect, keys)}
+        )
+    result = tx.conn.execute(
+        tx.q("submit_jobs").columns(id=jobs.c.id.type, state=jobs.c.state.type),
+        {"team_id": team_id, "items": items(tx.dialect, rows), "now": tx.now},
+    )
+    inserted = {job_id: JobState(state) for job_id, state in result}
+    existing = _existing_for_duplicates(tx, team_id, rows, inserted)
+
+    submitted: list[Submitted] = []
+    changes = []
+    for spec, row in zip(specs, rows, strict=True):
+        if row["id"] in inserted:
+            state = inserted[row["id"]]
+            submitted.append(Submitted(row["id"], state, created=True))
+            changes.append((team_id, row["id"], {"state": state, "queue": spec.queue}))
+            continue
+        found = existing.get(spec.idempotency_key or "")
+        if found is None:  # raced with a job that finished in between: impossible in one tx
+            raise IdempotencyConflict(idempotency_key=spec.idempotency_key)
+        if found.params_hash != row["params_hash"]:
+            raise IdempotencyConflict(
+                f"idempotency key {spec.idempotency_key!r} is in use by job {found.id} "
+                "with different params",
+                idempotency_key=spec.idempotency_key,
+                job_id=str(found.id),
+            )
+        submitted.append(Submitted(found.id, JobState(found.state), created=False))
+    emit_job_changes(tx, changes)
+    return submitted
+
+
+def _existing_for_duplicates(
+    tx: Tx, team_id: uuid.UUID, rows: list[dict[str, Any]], inserted: dict[uuid.UUID, JobState]
+) -> dict[str, Any]:
+    keys = {row["idempotency_key"] for row in rows if row["id"] not in inserted}
+    if not keys:
+        return {}
+    found = tx.conn.execute(
+        sa.select(jobs.c.id, jobs.c.idempotency_key, jobs.c.params_hash, jobs.c.state).where(
+            jobs.c.team_id == team_id,
+            jobs.c.idempotency_key.in_(keys),
+            jobs.c.state.in_(["pending", "scheduled", "queued", "running"]),
+        )
+    )
+    return {row.idempotency_key: row for row in found}

@@ -1,0 +1,262 @@
+"""The one schema, as SQLAlchemy Core tables, for both dialects.
+
+Alembic migrations must produce exactly this (``tests/migrations`` checks it).
+Ids are UUIDs and carry no order; ``jobs.seq`` is the submission order and the
+primary key, so inserts append on both dialects (a rowid on SQLite).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from conveyor.store.types import GUID, BigSerial, JSONDoc, Timestamp
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+JOB_STATES = ("pending", "scheduled", "queued", "running", "succeeded", "dead", "cancelled")
+UNFINISHED = "state IN ('pending', 'scheduled', 'queued', 'running')"
+
+
+def _created_at() -> sa.Column[object]:
+    return sa.Column("created_at", Timestamp(), nullable=False)
+
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    _created_at(),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("disabled_at", Timestamp()),
+    _created_at(),
+)
+
+queues = sa.Table(
+    "queues",
+    metadata,
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("rate_limit_per_s", sa.Float()),
+    sa.Column("concurrency_limit", sa.Integer()),
+    _created_at(),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("labels", JSONDoc, nullable=False),
+    sa.Column("slots", sa.Integer(), nullable=False),
+    sa.Column("version", sa.String(50), nullable=False, server_default=""),
+    sa.Column("connected_at", Timestamp()),
+    sa.Column("last_seen_at", Timestamp()),
+    sa.Column("draining", sa.Boolean(), nullable=False, server_default=sa.false()),
+    _created_at(),
+)
+
+# The action catalog: one row per (action, schema version) an agent offered.
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("schema_hash", sa.String(64), primary_key=True),
+    sa.Column("params_schema", JSONDoc, nullable=False),
+    sa.Column("first_seen_at", Timestamp(), nullable=False),
+    sa.Column("last_seen_at", Timestamp(), nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("seq", BigSerial, primary_key=True, autoincrement=True),
+    sa.Column("id", GUID(), nullable=False, unique=True),
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("schema_hash", sa.String(64)),
+    sa.Column("params", JSONDoc, nullable=False),
+    sa.Column("params_hash", sa.String(64), nullable=False),
+    sa.Column("queue", sa.String(100), nullable=False),
+    sa.Column("priority", sa.SmallInteger(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("run_at", Timestamp(), nullable=False),
+    # attempt counts every claim; attempt_floor is where the current budget of
+    # max_attempts started (a manual retry or a release moves it).
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("attempt_floor", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer(), nullable=False),
+    sa.Column("backoff_base_s", sa.Float(), nullable=False),
+    sa.Column("backoff_max_s", sa.Float(), nullable=False),
+    sa.Column("timeout_s", sa.Float()),
+    sa.Column("lease_s", sa.Float(), nullable=False),
+    sa.Column("cancel_grace_s", sa.Float(), nullable=False),
+    sa.Column("labels", JSONDoc, nullable=False),  # selector an agent's labels must satisfy
+    sa.Column("lease_token", GUID()),
+    sa.Column("lease_expires_at", Timestamp()),
+    sa.Column("deadline_at", Timestamp()),  # started_at + timeout_s, enforced by the reaper
+    sa.Column("agent_id", GUID()),
+    sa.Column("cancel_requested_at", Timestamp()),
+    sa.Column("idempotency_key", sa.String(200)),
+    sa.Column("concurrency_key", sa.String(200)),
+    sa.Column("concurrency_limit", sa.Integer()),
+    sa.Column("parent_id", GUID()),
+    sa.Column("pending_dependencies", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("progress", JSONDoc),
+    sa.Column("result", JSONDoc),
+    sa.Column("error", JSONDoc),
+    sa.Column("created_by", GUID()),
+    _created_at(),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.Column("started_at", Timestamp()),
+    sa.Column("finished_at", Timestamp()),
+    sa.CheckConstraint("priority BETWEEN -100 AND 100", name="priority_range"),
+    sa.CheckConstraint(f"state IN {JOB_STATES!r}", name="state_known"),
+    sa.CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
+    sa.CheckConstraint(
+        "concurrency_key IS NULL OR concurrency_limit >= 1", name="concurrency_limit_positive"
+    ),
+    # The claim path: only queued jobs, in claim order.
+    sa.Index(
+        "ix_jobs_claim",
+        "team_id",
+        "queue",
+        sa.text("priority DESC"),
+        "run_at",
+        "seq",
+        sqlite_where=sa.text("state = 'queued'"),
+        postgresql_where=sa.text("state = 'queued'"),
+    ),
+    sa.Index(
+        "ix_jobs_due",
+        "run_at",
+        sqlite_where=sa.text("state = 'scheduled'"),
+        postgresql_where=sa.text("state = 'scheduled'"),
+    ),
+    sa.Index(
+        "ix_jobs_lease",
+        "lease_expires_at",
+        sqlite_where=sa.text("state = 'running'"),
+        postgresql_where=sa.text("state = 'running'"),
+    ),
+    sa.Index(
+        "ix_jobs_deadline",
+        "deadline_at",
+        sqlite_where=sa.text("state = 'running' AND deadline_at IS NOT NULL"),
+        postgresql_where=sa.text("state = 'running' AND deadline_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_jobs_running_key",
+        "team_id",
+        "concurrency_key",
+        sqlite_where=sa.text("state = 'running' AND concurrency_key IS NOT NULL"),
+        postgresql_where=sa.text("state = 'running' AND concurrency_key IS NOT NULL"),
+    ),
+    # Idempotency keys are unique per team among jobs not yet finished.
+    sa.Index(
+        "ix_jobs_idempotency",
+        "team_id",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=sa.text(f"idempotency_key IS NOT NULL AND {UNFINISHED}"),
+        postgresql_where=sa.text(f"idempotency_key IS NOT NULL AND {UNFINISHED}"),
+    ),
+    sa.Index("ix_jobs_team_state", "team_id", "state", "seq"),
+    sa.Index(
+        "ix_jobs_parent",
+        "parent_id",
+        sqlite_where=sa.text("parent_id IS NOT NULL"),
+        postgresql_where=sa.text("parent_id IS NOT NULL"),
+    ),
+)
+
+# One row per concurrency key: claimers lock it (PostgreSQL) before counting the
+# key's running jobs, so a limit holds across any number of claimers.
+concurrency_keys = sa.Table(
+    "concurrency_keys",
+    metadata,
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+)
+
+job_dependencies = sa.Table(
+    "job_dependencies",
+    metadata,
+    sa.Column("job_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
+    sa.Column("depends_on_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
+)
+
+job_attempts = sa.Table(
+    "job_attempts",
+    metadata,
+    sa.Column("job_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
+    sa.Column("attempt", sa.Integer(), primary_key=True),
+    sa.Column("team_id", GUID(), nullable=False),
+    sa.Column("agent_id", GUID()),
+    sa.Column("lease_token", GUID(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", JSONDoc),
+    sa.Column("started_at", Timestamp(), nullable=False),
+    sa.Column("finished_at", Timestamp()),
+)
+
+job_logs = sa.Table(
+    "job_logs",
+    metadata,
+    sa.Column("job_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
+    sa.Column("attempt", sa.Integer(), primary_key=True),
+    sa.Column("chunk_seq", sa.Integer(), primary_key=True),
+    sa.Column("team_id", GUID(), nullable=False),
+    sa.Column("lines", JSONDoc, nullable=False),
+    sa.Column("size", sa.Integer(), nullable=False),
+    _created_at(),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("job_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("team_id", GUID(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("content_type", sa.String(200), nullable=False),
+    sa.Column("storage_key", sa.String(500), nullable=False),
+    sa.Column("published_at", Timestamp()),
+    _created_at(),
+)
+
+# The outbox: every change with a sequence number, so listeners resume from a seq
+# and a replica that missed a notification catches up by reading from here.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", BigSerial, primary_key=True, autoincrement=True),
+    sa.Column("team_id", GUID(), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("object_id", GUID(), nullable=False),
+    sa.Column("data", JSONDoc, nullable=False),
+    _created_at(),
+    sa.Index("ix_events_team_seq", "team_id", "seq"),
+)

@@ -1,0 +1,215 @@
+-- Hot-path SQL for PostgreSQL. Every block here has a twin of the same name in
+-- sqlite.sql (a unit test checks it). Batch statements take one JSON parameter,
+-- :items, and unpack it with jsonb_to_recordset, so a batch of 1 and of 1,000 is
+-- the same single statement. :now is NULL unless a caller moves time (tests);
+-- coalesce(:now, now()) then uses the database clock.
+
+-- name: submit_jobs
+-- Insert a batch of jobs; an unfinished job with the same idempotency key wins
+-- (ON CONFLICT on the partial unique index) and the caller reads it back.
+INSERT INTO jobs (
+    id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
+    max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
+    labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
+    created_at, updated_at
+)
+SELECT
+    v.id, :team_id, v.action, v.schema_hash, v.params, v.params_hash, v.queue, v.priority,
+    CASE WHEN coalesce(v.run_at, coalesce(:now, now())) > coalesce(:now, now())
+         THEN 'scheduled' ELSE 'queued' END,
+    coalesce(v.run_at, coalesce(:now, now())),
+    v.max_attempts, v.backoff_base_s, v.backoff_max_s, v.timeout_s, v.lease_s,
+    v.cancel_grace_s, v.labels, v.idempotency_key, v.concurrency_key, v.concurrency_limit,
+    v.parent_id, v.created_by, coalesce(:now, now()), coalesce(:now, now())
+FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(doc, ord),
+LATERAL jsonb_to_record(e.doc) AS v(
+    id uuid, action text, schema_hash text, params jsonb, params_hash text, queue text,
+    priority smallint, run_at timestamptz, max_attempts int, backoff_base_s float8,
+    backoff_max_s float8, timeout_s float8, lease_s float8, cancel_grace_s float8,
+    labels jsonb, idempotency_key text, concurrency_key text, concurrency_limit int,
+    parent_id uuid, created_by uuid
+)
+ORDER BY e.ord
+ON CONFLICT (team_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
+    DO NOTHING
+RETURNING id, state
+
+-- name: ensure_concurrency_keys
+INSERT INTO concurrency_keys (team_id, key)
+SELECT DISTINCT :team_id, k FROM unnest(CAST(:keys AS text[])) AS k
+ON CONFLICT DO NOTHING
+
+-- name: claim_candidates
+-- The next jobs this agent can run, in claim order, locked. Rows that other
+-- claimers hold are skipped (SKIP LOCKED), so claimers never wait on each other.
+-- A job whose concurrency key is already at its limit is passed over here; the
+-- exact check happens under the key's lock (claim_lock_keys).
+SELECT j.id, j.concurrency_key, j.concurrency_limit
+FROM jobs j
+WHERE j.team_id = :team_id
+  AND j.state = 'queued'
+  AND j.queue = ANY(CAST(:queues AS text[]))
+  AND j.action = ANY(CAST(:actions AS text[]))
+  AND (j.schema_hash IS NULL
+       OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
+  AND j.labels <@ CAST(:agent_labels AS jsonb)
+  AND NOT EXISTS (
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+  AND (j.concurrency_key IS NULL OR (
+      SELECT count(*) FROM jobs r
+      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+        AND r.state = 'running') < j.concurrency_limit)
+ORDER BY j.priority DESC, j.run_at, j.seq
+LIMIT :limit
+FOR UPDATE OF j SKIP LOCKED
+
+-- name: claim_lock_keys
+-- Lock the concurrency keys of the candidates. A key another claimer holds is
+-- skipped: its jobs wait for a later claim instead of making this one wait.
+SELECT key FROM concurrency_keys
+WHERE team_id = :team_id AND key = ANY(CAST(:keys AS text[]))
+ORDER BY key
+FOR UPDATE SKIP LOCKED
+
+-- name: running_per_key
+-- Read after the key locks are held, so it sees every committed claim.
+SELECT concurrency_key, count(*) AS running FROM jobs
+WHERE team_id = :team_id AND state = 'running' AND concurrency_key = ANY(CAST(:keys AS text[]))
+GROUP BY concurrency_key
+
+-- name: claim_apply
+UPDATE jobs SET
+    state = 'running',
+    attempt = jobs.attempt + 1,
+    lease_token = v.token,
+    lease_expires_at = coalesce(:now, now()) + make_interval(secs => jobs.lease_s),
+    deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
+                       ELSE coalesce(:now, now()) + make_interval(secs => jobs.timeout_s) END,
+    agent_id = :agent_id,
+    started_at = coalesce(:now, now()),
+    updated_at = coalesce(:now, now())
+FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid)
+WHERE jobs.id = v.id AND jobs.state = 'queued'
+RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
+    jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
+    jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at
+
+-- name: attempts_start
+INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
+SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at
+FROM jobs WHERE id = ANY(CAST(:ids AS uuid[]))
+
+-- name: leases_extend
+-- Heartbeat: extend the leases still held (fenced by token) and say which of
+-- them have a cancel pending. A job not returned is no longer the caller's.
+UPDATE jobs SET
+    lease_expires_at = coalesce(:now, now()) + make_interval(secs => jobs.lease_s),
+    progress = coalesce(v.progress, jobs.progress),
+    updated_at = coalesce(:now, now())
+FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid, progress jsonb)
+WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
+  AND jobs.team_id = :team_id
+RETURNING jobs.id, jobs.lease_expires_at, jobs.cancel_requested_at
+
+-- name: results_apply
+-- Apply agents' reports, each fenced by its lease token: a stale token matches no
+-- row and changes nothing. A failure with attempts left goes back to scheduled
+-- with exponential backoff and full jitter; a pending cancel always wins.
+UPDATE jobs SET
+    state = CASE
+        WHEN jobs.cancel_requested_at IS NOT NULL OR v.outcome = 'cancelled' THEN 'cancelled'
+        WHEN v.outcome = 'succeeded' THEN 'succeeded'
+        WHEN v.outcome = 'released' THEN 'queued'
+        WHEN NOT v.retryable OR jobs.attempt - jobs.attempt_floor >= jobs.max_attempts THEN 'dead'
+        ELSE 'scheduled' END,
+    attempt_floor = jobs.attempt_floor + CASE WHEN v.outcome = 'released' THEN 1 ELSE 0 END,
+    run_at = CASE
+        WHEN v.outcome = 'failed' AND jobs.cancel_requested_at IS NULL AND v.retryable
+             AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts
+        THEN coalesce(:now, now()) + make_interval(secs => random() * LEAST(
+            jobs.backoff_max_s,
+            jobs.backoff_base_s * (CAST(1 AS bigint) << LEAST(jobs.attempt - jobs.attempt_floor - 1, 40))))
+        ELSE jobs.run_at END,
+    result = CASE WHEN v.outcome = 'succeeded' THEN v.result ELSE jobs.result END,
+    error = CASE WHEN v.outcome = 'succeeded' THEN NULL ELSE coalesce(v.error, jobs.error) END,
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    deadline_at = NULL,
+    finished_at = CASE
+        WHEN v.outcome = 'released' AND jobs.cancel_requested_at IS NULL THEN NULL
+        WHEN v.outcome = 'failed' AND jobs.cancel_requested_at IS NULL AND v.retryable
+             AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts THEN NULL
+        ELSE coalesce(:now, now()) END,
+    updated_at = coalesce(:now, now())
+FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
+    id uuid, token uuid, outcome text, result jsonb, error jsonb, retryable boolean)
+WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
+  AND jobs.team_id = :team_id
+RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue
+
+-- name: attempts_finish
+UPDATE job_attempts SET
+    outcome = v.outcome,
+    error = v.error,
+    finished_at = coalesce(:now, now())
+FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, attempt int, outcome text, error jsonb)
+WHERE job_attempts.job_id = v.id AND job_attempts.attempt = v.attempt
+
+-- name: reap_expired
+-- Running jobs whose lease expired (the agent went silent) or whose run timeout
+-- passed (even while heartbeating): a failed attempt, retried with backoff, dead
+-- when out of attempts, cancelled when a cancel was pending.
+UPDATE jobs SET
+    state = CASE
+        WHEN jobs.cancel_requested_at IS NOT NULL THEN 'cancelled'
+        WHEN jobs.attempt - jobs.attempt_floor >= jobs.max_attempts THEN 'dead'
+        ELSE 'scheduled' END,
+    run_at = CASE
+        WHEN jobs.cancel_requested_at IS NULL AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts
+        THEN coalesce(:now, now()) + make_interval(secs => random() * LEAST(
+            jobs.backoff_max_s,
+            jobs.backoff_base_s * (CAST(1 AS bigint) << LEAST(jobs.attempt - jobs.attempt_floor - 1, 40))))
+        ELSE jobs.run_at END,
+    error = CASE
+        WHEN jobs.deadline_at <= coalesce(:now, now())
+        THEN CAST('{"code": "timeout", "message": "the job ran past its timeout"}' AS jsonb)
+        ELSE CAST('{"code": "lease_expired", "message": "the agent stopped renewing its lease"}' AS jsonb) END,
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    deadline_at = NULL,
+    finished_at = CASE
+        WHEN jobs.cancel_requested_at IS NULL AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts
+        THEN NULL ELSE coalesce(:now, now()) END,
+    updated_at = coalesce(:now, now())
+WHERE jobs.id IN (
+    SELECT id FROM jobs
+    WHERE state = 'running'
+      AND (lease_expires_at <= coalesce(:now, now()) OR deadline_at <= coalesce(:now, now()))
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, jobs.error
+
+-- name: promote_due
+-- Scheduled jobs whose time has come become claimable.
+UPDATE jobs SET state = 'queued', updated_at = coalesce(:now, now())
+WHERE jobs.id IN (
+    SELECT id FROM jobs
+    WHERE state = 'scheduled' AND run_at <= coalesce(:now, now())
+    ORDER BY run_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING jobs.id, jobs.team_id, jobs.queue, jobs.attempt
+
+-- name: events_insert
+INSERT INTO events (team_id, kind, object_id, data, created_at)
+SELECT v.team_id, v.kind, v.object_id, v.data, coalesce(:now, now())
+FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(doc, ord),
+LATERAL jsonb_to_record(e.doc) AS v(team_id uuid, kind text, object_id uuid, data jsonb)
+ORDER BY e.ord
+RETURNING seq
+
+-- name: notify
+-- One small notification per transaction: the newest outbox seq and whether work
+-- became claimable. Listeners read the rest from the events table.
+SELECT pg_notify('conveyor_events', :payload)

@@ -1,0 +1,204 @@
+-- Hot-path SQL for SQLite. Every block has a twin of the same name in
+-- postgresql.sql. Differs from the PostgreSQL version in that:
+--  * there is no FOR UPDATE SKIP LOCKED: one writer at a time holds the database
+--    (the group-commit writer in-process, BEGIN IMMEDIATE across processes);
+--  * timestamps are integer microseconds, and :now is always bound: SQLite runs
+--    inside this process, so the database clock is this process's clock;
+--  * batches are unpacked with json_each instead of jsonb_to_recordset;
+--  * RETURNING may name only the updated table's columns.
+
+-- name: submit_jobs
+INSERT INTO jobs (
+    id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
+    max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
+    labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
+    created_at, updated_at
+)
+SELECT
+    e.value ->> '$.id', :team_id, e.value ->> '$.action', e.value ->> '$.schema_hash',
+    e.value -> '$.params', e.value ->> '$.params_hash', e.value ->> '$.queue',
+    e.value ->> '$.priority',
+    CASE WHEN coalesce(e.value ->> '$.run_at', :now) > :now THEN 'scheduled' ELSE 'queued' END,
+    coalesce(e.value ->> '$.run_at', :now),
+    e.value ->> '$.max_attempts', e.value ->> '$.backoff_base_s', e.value ->> '$.backoff_max_s',
+    e.value ->> '$.timeout_s', e.value ->> '$.lease_s', e.value ->> '$.cancel_grace_s',
+    e.value -> '$.labels', e.value ->> '$.idempotency_key', e.value ->> '$.concurrency_key',
+    e.value ->> '$.concurrency_limit', e.value ->> '$.parent_id', e.value ->> '$.created_by',
+    :now, :now
+FROM json_each(:items) AS e
+WHERE true
+ORDER BY e.key
+ON CONFLICT (team_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
+    DO NOTHING
+RETURNING id, state
+
+-- name: ensure_concurrency_keys
+INSERT INTO concurrency_keys (team_id, key)
+SELECT DISTINCT :team_id, k.value FROM json_each(:keys) AS k
+WHERE true
+ON CONFLICT DO NOTHING
+
+-- name: claim_candidates
+SELECT j.id, j.concurrency_key, j.concurrency_limit
+FROM jobs j
+WHERE j.team_id = :team_id
+  AND j.state = 'queued'
+  AND j.queue IN (SELECT value FROM json_each(:queues))
+  AND j.action IN (SELECT value FROM json_each(:actions))
+  AND (j.schema_hash IS NULL
+       OR (j.action || '@' || j.schema_hash) IN (SELECT value FROM json_each(:action_versions)))
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(j.labels) AS wanted
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(:agent_labels) AS has
+          WHERE has.key = wanted.key AND has.value = wanted.value))
+  AND NOT EXISTS (
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+  AND (j.concurrency_key IS NULL OR (
+      SELECT count(*) FROM jobs r
+      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+        AND r.state = 'running') < j.concurrency_limit)
+ORDER BY j.priority DESC, j.run_at, j.seq
+LIMIT :limit
+
+-- name: claim_lock_keys
+-- Nothing to lock: the writer already holds the whole database.
+SELECT DISTINCT k.value AS key FROM json_each(:keys) AS k
+
+-- name: running_per_key
+SELECT concurrency_key, count(*) AS running FROM jobs
+WHERE team_id = :team_id AND state = 'running'
+  AND concurrency_key IN (SELECT value FROM json_each(:keys))
+GROUP BY concurrency_key
+
+-- name: claim_apply
+UPDATE jobs SET
+    state = 'running',
+    attempt = jobs.attempt + 1,
+    lease_token = v.token,
+    lease_expires_at = :now + CAST(jobs.lease_s * 1000000 AS INTEGER),
+    deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
+                       ELSE :now + CAST(jobs.timeout_s * 1000000 AS INTEGER) END,
+    agent_id = :agent_id,
+    started_at = :now,
+    updated_at = :now
+FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token
+      FROM json_each(:items) AS e) AS v
+WHERE jobs.id = v.id AND jobs.state = 'queued'
+RETURNING id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
+    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at
+
+-- name: attempts_start
+INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
+SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at
+FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: leases_extend
+UPDATE jobs SET
+    lease_expires_at = :now + CAST(jobs.lease_s * 1000000 AS INTEGER),
+    progress = coalesce(v.progress, jobs.progress),
+    updated_at = :now
+FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token,
+             e.value -> '$.progress' AS progress
+      FROM json_each(:items) AS e) AS v
+WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
+  AND jobs.team_id = :team_id
+RETURNING id, lease_expires_at, cancel_requested_at
+
+-- name: results_apply
+UPDATE jobs SET
+    state = CASE
+        WHEN jobs.cancel_requested_at IS NOT NULL OR v.outcome = 'cancelled' THEN 'cancelled'
+        WHEN v.outcome = 'succeeded' THEN 'succeeded'
+        WHEN v.outcome = 'released' THEN 'queued'
+        WHEN NOT v.retryable OR jobs.attempt - jobs.attempt_floor >= jobs.max_attempts THEN 'dead'
+        ELSE 'scheduled' END,
+    attempt_floor = jobs.attempt_floor + CASE WHEN v.outcome = 'released' THEN 1 ELSE 0 END,
+    run_at = CASE
+        WHEN v.outcome = 'failed' AND jobs.cancel_requested_at IS NULL AND v.retryable
+             AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts
+        THEN :now + CAST((random() / 18446744073709551616.0 + 0.5) * min(
+            jobs.backoff_max_s,
+            jobs.backoff_base_s * (1 << min(jobs.attempt - jobs.attempt_floor - 1, 40)))
+            * 1000000 AS INTEGER)
+        ELSE jobs.run_at END,
+    result = CASE WHEN v.outcome = 'succeeded' THEN v.result ELSE jobs.result END,
+    error = CASE WHEN v.outcome = 'succeeded' THEN NULL ELSE coalesce(v.error, jobs.error) END,
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    deadline_at = NULL,
+    finished_at = CASE
+        WHEN v.outcome = 'released' AND jobs.cancel_requested_at IS NULL THEN NULL
+        WHEN v.outcome = 'failed' AND jobs.cancel_requested_at IS NULL AND v.retryable
+             AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts THEN NULL
+        ELSE :now END,
+    updated_at = :now
+FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token,
+             e.value ->> '$.outcome' AS outcome, e.value -> '$.result' AS result,
+             e.value -> '$.error' AS error, e.value ->> '$.retryable' AS retryable
+      FROM json_each(:items) AS e) AS v
+WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
+  AND jobs.team_id = :team_id
+RETURNING id, team_id, state, attempt, queue
+
+-- name: attempts_finish
+UPDATE job_attempts SET
+    outcome = v.outcome,
+    error = v.error,
+    finished_at = :now
+FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.attempt' AS attempt,
+             e.value ->> '$.outcome' AS outcome, e.value -> '$.error' AS error
+      FROM json_each(:items) AS e) AS v
+WHERE job_attempts.job_id = v.id AND job_attempts.attempt = v.attempt
+
+-- name: reap_expired
+UPDATE jobs SET
+    state = CASE
+        WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
+        WHEN attempt - attempt_floor >= max_attempts THEN 'dead'
+        ELSE 'scheduled' END,
+    run_at = CASE
+        WHEN cancel_requested_at IS NULL AND attempt - attempt_floor < max_attempts
+        THEN :now + CAST((random() / 18446744073709551616.0 + 0.5) * min(
+            backoff_max_s, backoff_base_s * (1 << min(attempt - attempt_floor - 1, 40)))
+            * 1000000 AS INTEGER)
+        ELSE run_at END,
+    error = CASE
+        WHEN deadline_at <= :now
+        THEN json('{"code": "timeout", "message": "the job ran past its timeout"}')
+        ELSE json('{"code": "lease_expired", "message": "the agent stopped renewing its lease"}') END,
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    deadline_at = NULL,
+    finished_at = CASE
+        WHEN cancel_requested_at IS NULL AND attempt - attempt_floor < max_attempts
+        THEN NULL ELSE :now END,
+    updated_at = :now
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE state = 'running' AND (lease_expires_at <= :now OR deadline_at <= :now)
+    LIMIT :limit)
+RETURNING id, team_id, state, attempt, queue, error
+
+-- name: promote_due
+UPDATE jobs SET state = 'queued', updated_at = :now
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE state = 'scheduled' AND run_at <= :now
+    ORDER BY run_at
+    LIMIT :limit)
+RETURNING id, team_id, queue, attempt
+
+-- name: events_insert
+INSERT INTO events (team_id, kind, object_id, data, created_at)
+SELECT e.value ->> '$.team_id', e.value ->> '$.kind', e.value ->> '$.object_id',
+       e.value -> '$.data', :now
+FROM json_each(:items) AS e
+ORDER BY e.key
+RETURNING seq
+
+-- name: notify
+-- No cross-process notification on SQLite: one server process owns the file and
+-- publishes on its in-process bus after commit.
+SELECT :payload

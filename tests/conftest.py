@@ -1,0 +1,90 @@
+"""Shared fixtures: a real, isolated database per test on SQLite and PostgreSQL.
+
+PostgreSQL: one database migrated with Alembic per session serves as a template;
+each test gets ``CREATE DATABASE … TEMPLATE`` of it. SQLite: a new file in
+``tmp_path``. Without PostgreSQL a test is skipped locally and fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from conveyor.store import Store
+from conveyor.store import migrate as migrations
+from conveyor.store.database import Database
+
+PG_ADMIN_URL = os.environ.get(
+    "CONVEYOR_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DIALECTS = ["sqlite", "postgresql"]
+
+for name in list(os.environ):  # tests never inherit a developer's configuration
+    if name.startswith("CONVEYOR_") and name != "CONVEYOR_TEST_DATABASE_URL":
+        del os.environ[name]
+
+
+def _pg_admin() -> sa.Engine:
+    url = sa.make_url(Database(PG_ADMIN_URL).url)
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database; skipped without PostgreSQL unless in CI."""
+    admin = _pg_admin()
+    name = f"conveyor_tpl_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if CI:
+            raise
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = Database.sync_engine_for(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database cloned from the template, dropped afterwards."""
+    admin = _pg_admin()
+    name = f"conveyor_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=DIALECTS)
+def db_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """A fresh, migrated database URL on each dialect."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path}/conveyor.db"
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_url)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def team(store: Store) -> uuid.UUID:
+    return await store.team_create("acme", "Acme")
