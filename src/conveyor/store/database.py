@@ -30,12 +30,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import orjson
 import sqlalchemy as sa
+import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from conveyor.errors import StoreError
 from conveyor.store.dialects import statement
+
+log = structlog.get_logger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -116,14 +119,14 @@ class Database:
         return sa.create_engine(url, json_serializer=json_dumps, json_deserializer=orjson.loads)
 
     def _now(self, now: datetime | None) -> datetime | None:
-        # SQLite runs in this process: its clock is ours, read once per operation.
+        # SQLite runs in this process: its clock is ours. (Writes read it inside the
+        # writer, under the write lock.)
         return now if now is not None or self.dialect != "sqlite" else datetime.now(UTC)
 
     async def write(
         self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run ``op`` in a write transaction and publish what it recorded after commit."""
-        now = self._now(now)
         if self.dialect == "sqlite":
             result, tx = await self._writer.run(op, now, args, kwargs)
         else:
@@ -264,25 +267,41 @@ class _SqliteWriter:
         self._engine.dispose()
 
     def _loop(self) -> None:
-        with self._engine.connect() as conn:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < self.max_batch:
-                    try:
-                        work = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if work is None:
-                        stop = True
-                        break
-                    batch.append(work)
-                self._commit(conn, batch)
-                if stop:
-                    return
+        # Connect on first use, not at construction: Store.open migrates the file on
+        # another connection meanwhile, and two connections switching a fresh file to
+        # WAL at once can fail with "database is locked". A connection that fails or
+        # breaks fails the callers it was serving, never the thread: the next
+        # operation connects again.
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            try:
+                with self._engine.connect() as conn:
+                    if not self._serve(conn, first):
+                        return
+            except Exception as exc:
+                log.exception("sqlite writer lost its connection; reconnecting")
+                first.loop.call_soon_threadsafe(_settle, first.future, None, exc)
+
+    def _serve(self, conn: Connection, first: _Work) -> bool:
+        """Commit batches until the queue says stop (False) or the connection breaks."""
+        while True:
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    work = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if work is None:
+                    self._commit(conn, batch)
+                    return False
+                batch.append(work)
+            self._commit(conn, batch)
+            next_work = self._queue.get()
+            if next_work is None:
+                return False
+            first = next_work
 
     def _commit(self, conn: Connection, batch: list[_Work]) -> None:
         outcomes: list[tuple[_Work, Any, BaseException | None]] = []
@@ -291,7 +310,10 @@ class _SqliteWriter:
                 for work in batch:
                     savepoint = conn.begin_nested()
                     try:
-                        tx = Tx(conn, "sqlite", work.now)
+                        # The clock is read here, holding the write lock, so times
+                        # follow commit order even across processes.
+                        now = work.now if work.now is not None else datetime.now(UTC)
+                        tx = Tx(conn, "sqlite", now)
                         result = work.op(tx, *work.args, **work.kwargs)
                     except Exception as exc:
                         savepoint.rollback()

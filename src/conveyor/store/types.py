@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -81,7 +82,33 @@ class GUID(sa.TypeDecorator[uuid.UUID]):
         return uuid.UUID(str(value))
 
 
-JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+class JSONDocument(sa.TypeDecorator[Any]):
+    """A JSON document: ``jsonb`` on PostgreSQL, ``TEXT`` on SQLite.
+
+    Not SQLite's ``JSON`` type name: that gives the column NUMERIC affinity, which
+    turns the JSON text ``1`` into the integer 1 on the way in.
+    """
+
+    impl = sa.JSON()
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Text())
+        return dialect.type_descriptor(postgresql.JSONB())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite" or value is None:
+            return value
+        return orjson.dumps(value).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite" or value is None:
+            return value
+        return orjson.loads(value)
+
+
+JSONDoc = JSONDocument()
 BigSerial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # rowid on SQLite
 
 

@@ -42,22 +42,11 @@ _CLAIMED_COLUMNS = {
 
 
 def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
-    """Claim up to ``request.limit`` jobs. A fixed number of statements per call."""
+    """Claim up to ``request.limit`` jobs: one candidate query per queue, then a fixed few."""
     if request.limit < 1 or not request.queues or not request.actions:
         return []
     d = tx.dialect
-    versions = [f"{name}@{h}" for name, hashes in request.actions.items() for h in hashes]
-    candidates = tx.conn.execute(
-        tx.q("claim_candidates").columns(id=jobs.c.id.type),
-        {
-            "team_id": team_id,
-            "queues": array(d, request.queues),
-            "actions": array(d, list(request.actions)),
-            "action_versions": array(d, versions),
-            "agent_labels": json_dumps(request.labels),
-            "limit": request.limit,
-        },
-    ).all()
+    candidates = _candidates(tx, team_id, request)
     admitted = _within_concurrency_limits(tx, team_id, candidates)
     if not admitted:
         return []
@@ -82,6 +71,34 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
         for i in admitted
         if i in by_id
     ]
+
+
+def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Any]:
+    """The first ``limit`` claimable jobs across the agent's queues, in claim order.
+
+    One statement per queue: with the queue fixed, ix_jobs_claim hands out rows in
+    claim order and the scan stops after ``limit`` matches, however long the queue.
+    With several queues the per-queue heads are merged here; on PostgreSQL the
+    candidates not taken stay locked (and skipped by others) until this commit.
+    """
+    d = tx.dialect
+    versions = [f"{name}@{h}" for name, hashes in request.actions.items() for h in hashes]
+    params = {
+        "team_id": team_id,
+        "actions": array(d, list(request.actions)),
+        "action_versions": array(d, versions),
+        "agent_labels": json_dumps(request.labels),
+        "limit": request.limit,
+    }
+    statement = tx.q("claim_candidates").columns(id=jobs.c.id.type)
+    rows: list[Any] = []
+    queues = list(dict.fromkeys(request.queues))
+    for queue in queues:
+        rows += tx.conn.execute(statement, {**params, "queue": queue}).all()
+    if len(queues) > 1:
+        rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
+        del rows[request.limit :]
+    return rows
 
 
 def _within_concurrency_limits(

@@ -45,11 +45,14 @@ ON CONFLICT DO NOTHING
 -- claimers hold are skipped (SKIP LOCKED), so claimers never wait on each other.
 -- A job whose concurrency key is already at its limit is passed over here; the
 -- exact check happens under the key's lock (claim_lock_keys).
-SELECT j.id, j.concurrency_key, j.concurrency_limit
+-- One queue per call (claim.py merges queues): with the queue fixed, ix_jobs_claim
+-- yields rows in claim order and the scan stops at the limit; `queue = ANY(array)`
+-- on the index's second column cannot, so every queued job was read and sorted.
+SELECT j.id, j.concurrency_key, j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
   AND j.state = 'queued'
-  AND j.queue = ANY(CAST(:queues AS text[]))
+  AND j.queue = :queue
   AND j.action = ANY(CAST(:actions AS text[]))
   AND (j.schema_hash IS NULL
        OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
@@ -79,18 +82,24 @@ WHERE team_id = :team_id AND state = 'running' AND concurrency_key = ANY(CAST(:k
 GROUP BY concurrency_key
 
 -- name: claim_apply
+-- statement_timestamp(), not now(): the transaction may have begun before the
+-- claim_candidates snapshot saw the key's previous job finish, and a start
+-- stamped then would overlap that job's attempt.
 UPDATE jobs SET
     state = 'running',
     attempt = jobs.attempt + 1,
     lease_token = v.token,
-    lease_expires_at = coalesce(:now, now()) + make_interval(secs => jobs.lease_s),
+    lease_expires_at = coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.lease_s),
     deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
-                       ELSE coalesce(:now, now()) + make_interval(secs => jobs.timeout_s) END,
+                       ELSE coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.timeout_s) END,
     agent_id = :agent_id,
-    started_at = coalesce(:now, now()),
-    updated_at = coalesce(:now, now())
+    started_at = coalesce(:now, statement_timestamp()),
+    updated_at = coalesce(:now, statement_timestamp())
 FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid)
-WHERE jobs.id = v.id AND jobs.state = 'queued'
+-- `state || ''`: not provably `state = 'queued'`, so the planner cannot pick a hash
+-- join over ix_jobs_claim (every queued job) when the table has no statistics yet;
+-- it looks each job up by id instead.
+WHERE jobs.id = v.id AND jobs.state || '' = 'queued'
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at

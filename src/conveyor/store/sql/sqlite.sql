@@ -40,11 +40,13 @@ WHERE true
 ON CONFLICT DO NOTHING
 
 -- name: claim_candidates
-SELECT j.id, j.concurrency_key, j.concurrency_limit
+-- One queue per call (claim.py merges queues): with the queue fixed, ix_jobs_claim
+-- yields rows in claim order and the scan stops at the limit, no temp B-tree sort.
+SELECT j.id, j.concurrency_key, j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
   AND j.state = 'queued'
-  AND j.queue IN (SELECT value FROM json_each(:queues))
+  AND j.queue = :queue
   AND j.action IN (SELECT value FROM json_each(:actions))
   AND (j.schema_hash IS NULL
        OR (j.action || '@' || j.schema_hash) IN (SELECT value FROM json_each(:action_versions)))
@@ -103,7 +105,7 @@ FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token,
              e.value -> '$.progress' AS progress
       FROM json_each(:items) AS e) AS v
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
-  AND jobs.team_id = :team_id
+  AND +jobs.team_id = :team_id  -- unary +: look jobs up by id, not scan ix_jobs_team_state per item
 RETURNING id, lease_expires_at, cancel_requested_at
 
 -- name: results_apply
@@ -139,7 +141,7 @@ FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token,
              e.value -> '$.error' AS error, e.value ->> '$.retryable' AS retryable
       FROM json_each(:items) AS e) AS v
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
-  AND jobs.team_id = :team_id
+  AND +jobs.team_id = :team_id  -- unary +: look jobs up by id, not scan ix_jobs_team_state per item
 RETURNING id, team_id, state, attempt, queue
 
 -- name: attempts_finish

@@ -1,0 +1,71 @@
+"""Batch operations issue a fixed number of statements whatever the batch size."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from conveyor.store import JobSpec, Lease, Outcome, Report, Store
+from tests.helpers.factories import agent_request
+
+
+@contextmanager
+def counting(store: Store) -> Iterator[list[str]]:
+    """Record every statement the store's engines send to the database."""
+    if store.dialect == "sqlite":
+        engines: list[sa.Engine] = [store.db._writer._engine]
+    else:
+        engines = [store.db._async_engine.sync_engine]
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Transaction control and the one NOTIFY per transaction are not the batch's work.
+        control = (
+            statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN", "ROLLBACK"))
+        )
+        if not control and "pg_notify(" not in statement:
+            seen.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+async def _cycle_counts(store: Store, team: uuid.UUID, n: int) -> dict[str, int]:
+    counts = {}
+    specs = [JobSpec("demo.echo", {"i": i}) for i in range(n)]
+    with counting(store) as seen:
+        await store.job_submit_many(team, specs)
+    counts["submit"] = len(seen)
+    with counting(store) as seen:
+        claimed = await store.job_claim(team, agent_request(limit=n))
+    counts["claim"] = len(seen)
+    assert len(claimed) == n
+    with counting(store) as seen:
+        await store.lease_extend(team, [Lease(c.id, c.lease_token) for c in claimed])
+    counts["heartbeat"] = len(seen)
+    with counting(store) as seen:
+        results = await store.job_report(
+            team, [Report(c.id, c.lease_token, Outcome.SUCCEEDED) for c in claimed]
+        )
+    counts["complete"] = len(seen)
+    assert all(r.applied for r in results)
+    return counts
+
+
+async def test_batch_of_1_and_of_500_issue_the_same_statements(
+    store: Store, team: uuid.UUID
+) -> None:
+    one = await _cycle_counts(store, team, 1)
+    many = await _cycle_counts(store, team, 500)
+    assert one == many, (one, many)
+    assert one["complete"] == 3  # results, attempts, outbox
