@@ -736,12 +736,6 @@ def test_store_state_machine(dialect: str, request: pytest.FixtureRequest, tmp_p
         admin.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="job_report matches applied rows to reports by job id: a stale report batched "
-    "with the fresh one for the same job reads as applied, and the attempt may record "
-    "the stale report's outcome and error",
-)
 async def test_stale_and_fresh_report_for_one_job_in_one_batch(
     store: Store, team: uuid.UUID
 ) -> None:

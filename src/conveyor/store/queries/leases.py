@@ -71,7 +71,26 @@ def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatR
 
 
 def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
-    """Apply results per item: a stale token fails that item only. Three statements."""
+    """Apply results per item: a stale token fails that item only.
+
+    Three statements per batch. A batch naming one job twice (a stale and a fresh
+    report, say) is applied in rounds of distinct jobs, in order, so each applied
+    row is matched to exactly the report that won it.
+    """
+    rounds: list[list[Report]] = []
+    for report in reports:
+        target = next((r for r in rounds if all(x.job_id != report.job_id for x in r)), None)
+        if target is None:
+            rounds.append(target := [])
+        target.append(report)
+    outcome: dict[int, ReportResult] = {}
+    for batch in rounds:
+        for report, result in zip(batch, _apply_distinct(tx, team_id, batch), strict=True):
+            outcome[id(report)] = result
+    return [outcome[id(r)] for r in reports]
+
+
+def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
     if not reports:
         return []
     rows = tx.conn.execute(
