@@ -88,3 +88,21 @@ class SchemaOutdated(StoreError):
     """The database schema is older than this version of Conveyor: run `conveyor migrate`."""
 
     code = "schema_outdated"
+
+
+class Unauthenticated(ConveyorError):
+    """Authentication is required: send a valid access token or API key."""
+
+    code = "unauthenticated"
+
+
+class PermissionDenied(ConveyorError):
+    """You may not do this."""
+
+    code = "permission_denied"
+
+
+class TooLarge(LimitExceeded):
+    """The request body is too large."""
+
+    code = "too_large"

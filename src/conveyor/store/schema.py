@@ -47,6 +47,61 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255)),
     sa.Column("disabled_at", Timestamp()),
     _created_at(),
+    sa.Column("is_superuser", sa.Boolean(), nullable=False, server_default=sa.false()),
+)
+
+# Who belongs to which team, with which role (owner, admin, operator, viewer, …).
+team_members = sa.Table(
+    "team_members",
+    metadata,
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("user_id", GUID(), sa.ForeignKey("users.id"), primary_key=True, index=True),
+    sa.Column("role", sa.String(64), nullable=False),
+    _created_at(),
+)
+
+# API keys: ``prefix`` finds the row, ``secret_hash`` (SHA-256 of the whole key)
+# proves it; the key itself is shown once and never stored.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(32), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("scopes", JSONDoc, nullable=False),
+    sa.Column("created_by", GUID()),
+    _created_at(),
+    sa.Column("expires_at", Timestamp()),
+    sa.Column("last_used_at", Timestamp()),
+    sa.Column("revoked_at", Timestamp()),
+    sa.CheckConstraint("kind IN ('agent', 'client')", name="kind_known"),
+)
+
+# Refresh tokens rotate on every use; a family is one login's chain of tokens.
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("user_id", GUID(), sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("family_id", GUID(), nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    _created_at(),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+    sa.Column("used_at", Timestamp()),
+    sa.Column("revoked_at", Timestamp()),
+)
+
+# JWT signing keys, shared by every replica through the store; ``kid`` names one.
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("secret", sa.String(128), nullable=False),
+    _created_at(),
+    sa.Column("retired_at", Timestamp()),
 )
 
 queues = sa.Table(
@@ -73,6 +128,12 @@ agents = sa.Table(
     sa.Column("last_seen_at", Timestamp()),
     sa.Column("draining", sa.Boolean(), nullable=False, server_default=sa.false()),
     _created_at(),
+    # What the agent offered at its last hello: [{"name", "schema_hash"}], queues.
+    sa.Column("actions", JSONDoc),
+    sa.Column("queues", JSONDoc),
+    sa.Column("key_id", GUID()),
+    sa.Column("user_id", GUID()),
+    sa.Column("disconnected_at", Timestamp()),
 )
 
 # The action catalog: one row per (action, schema version) an agent offered.

@@ -1,0 +1,232 @@
+"""The agent protocol: JSON messages over the WebSocket ``/api/v1/agent/connect``.
+
+Shared by the agent and the server, so it imports nothing of either. Every message
+is an object with a ``type``; :func:`parse_agent_message` and
+:func:`parse_server_message` turn a frame into the typed model or raise
+``pydantic.ValidationError``.
+
+Flow: the agent sends ``hello`` (what it offers, and the jobs it still runs after a
+reconnect); the server answers ``welcome`` (which of those jobs are still the
+agent's). The agent grants credits with ``ready``; the server ``assign``s at most
+that many jobs. Logs travel in chunks numbered per attempt; results and logs are
+``ack``ed so the agent re-sends only what was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+"""Bumped on any incompatible change; the server refuses other versions in ``hello``."""
+
+MAX_LOG_LINE_BYTES = 16 * 1024
+
+
+def schema_hash(params_schema: dict[str, Any]) -> str:
+    """A stable name for one version of an action's parameter schema."""
+    canonical = orjson.dumps(params_schema, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# agent → server
+
+
+class ActionOffer(_Message):
+    """An action this agent can run, with the JSON Schema its params must satisfy."""
+
+    name: str = Field(min_length=1, max_length=200)
+    params_schema: dict[str, Any]
+    description: str = ""
+    kind: Literal["python", "shell"] = "python"
+
+    @property
+    def schema_hash(self) -> str:
+        return schema_hash(self.params_schema)
+
+
+class HeldJob(_Message):
+    """A job the agent still runs (sent in ``hello`` after a reconnect)."""
+
+    job_id: uuid.UUID
+    lease_token: uuid.UUID
+
+
+class Hello(_Message):
+    type: Literal["hello"] = "hello"
+    protocol: int
+    name: str = Field(min_length=1, max_length=200)
+    version: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    queues: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
+    slots: int = Field(ge=1, le=1024)
+    actions: list[ActionOffer] = Field(default_factory=list)
+    running: list[HeldJob] = Field(default_factory=list)
+
+
+class Ready(_Message):
+    """Credit-based flow control: the agent can take ``credits`` more jobs."""
+
+    type: Literal["ready"] = "ready"
+    credits: int = Field(ge=0)
+
+
+class LogLine(_Message):
+    ts: float  # seconds since the epoch, when the agent read the line
+    stream: Literal["stdout", "stderr", "log"] = "log"
+    text: str
+
+
+class LogChunk(_Message):
+    """Lines of one attempt; ``seq`` numbers chunks from 1 per attempt."""
+
+    type: Literal["log"] = "log"
+    job_id: uuid.UUID
+    lease_token: uuid.UUID
+    attempt: int = Field(ge=1)
+    seq: int = Field(ge=1)
+    lines: list[LogLine]
+
+
+class Progress(_Message):
+    type: Literal["progress"] = "progress"
+    job_id: uuid.UUID
+    lease_token: uuid.UUID
+    progress: Any
+
+
+class Heartbeat(_Message):
+    type: Literal["heartbeat"] = "heartbeat"
+    jobs: list[HeldJob]
+
+
+class Result(_Message):
+    """How a job ended on this agent. ``cancelled`` only once its processes are gone."""
+
+    type: Literal["result"] = "result"
+    job_id: uuid.UUID
+    lease_token: uuid.UUID
+    outcome: Literal["succeeded", "failed", "cancelled"]
+    result: Any = None
+    error: dict[str, Any] | None = None
+    retryable: bool = True
+
+
+class Release(_Message):
+    """Hand a job back (unstarted, or on shutdown): it runs again and costs no attempt."""
+
+    type: Literal["release"] = "release"
+    job_id: uuid.UUID
+    lease_token: uuid.UUID
+    reason: str = ""
+
+
+AgentMessage = Annotated[
+    Hello | Ready | LogChunk | Progress | Heartbeat | Result | Release,
+    Field(discriminator="type"),
+]
+
+# server → agent
+
+
+class JobStatus(_Message):
+    job_id: uuid.UUID
+    status: Literal["yours", "lost"]
+    cancel_requested: bool = False
+
+
+class Welcome(_Message):
+    type: Literal["welcome"] = "welcome"
+    protocol: int = PROTOCOL_VERSION
+    agent_id: uuid.UUID
+    heartbeat_s: float
+    jobs: list[JobStatus] = Field(default_factory=list)
+
+
+class Assignment(_Message):
+    """One job handed to the agent; the lease token fences everything it writes."""
+
+    job_id: uuid.UUID
+    action: str
+    params: Any
+    queue: str
+    attempt: int
+    max_attempts: int
+    lease_token: uuid.UUID
+    timeout_s: float | None
+    cancel_grace_s: float
+
+
+class Assign(_Message):
+    type: Literal["assign"] = "assign"
+    jobs: list[Assignment]
+
+
+class ResultAck(_Message):
+    job_id: uuid.UUID
+    applied: bool  # False: the lease was stale; the result was refused
+
+
+class LogAck(_Message):
+    job_id: uuid.UUID
+    attempt: int
+    seq: int  # every chunk up to and including this one is stored
+
+
+class Ack(_Message):
+    type: Literal["ack"] = "ack"
+    results: list[ResultAck] = Field(default_factory=list)
+    logs: list[LogAck] = Field(default_factory=list)
+
+
+class Cancel(_Message):
+    type: Literal["cancel"] = "cancel"
+    job_ids: list[uuid.UUID]
+
+
+class Lost(_Message):
+    """These jobs are no longer the agent's: stop them, send nothing more about them."""
+
+    type: Literal["lost"] = "lost"
+    job_ids: list[uuid.UUID]
+
+
+class Drain(_Message):
+    type: Literal["drain"] = "drain"
+
+
+class Refused(_Message):
+    """Sent before the server closes the connection, saying why (version, key, …)."""
+
+    type: Literal["refused"] = "refused"
+    code: str
+    message: str
+
+
+ServerMessage = Annotated[
+    Welcome | Assign | Ack | Cancel | Lost | Drain | Refused,
+    Field(discriminator="type"),
+]
+
+_agent_messages: TypeAdapter[AgentMessage] = TypeAdapter(AgentMessage)
+_server_messages: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+
+def parse_agent_message(frame: str | bytes) -> AgentMessage:
+    return _agent_messages.validate_json(frame)
+
+
+def parse_server_message(frame: str | bytes) -> ServerMessage:
+    return _server_messages.validate_json(frame)
+
+
+def encode(message: BaseModel) -> str:
+    return message.model_dump_json()
