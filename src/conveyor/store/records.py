@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.engine import Row
 
+from conveyor.errors import InvalidInput
 from conveyor.states import AttemptOutcome, JobState
 
 
@@ -120,3 +122,240 @@ class Attempt:
     error: Any
     started_at: datetime
     finished_at: datetime | None
+
+
+# agents, catalog, logs, artifacts, listing
+
+_CURSOR = re.compile(r"([0-9]{1,9}):([0-9]{1,9})")
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An agent as the team sees it; one row per (team, name), kept across reconnects."""
+
+    id: uuid.UUID
+    team_id: uuid.UUID
+    name: str
+    labels: dict[str, str]
+    slots: int
+    version: str
+    queues: list[str]
+    actions: list[dict[str, Any]]  # what it offered at its last hello: {"name", "schema_hash"}
+    draining: bool
+    key_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    connected_at: datetime | None
+    last_seen_at: datetime | None
+    disconnected_at: datetime | None
+    created_at: datetime
+
+    @property
+    def connected(self) -> bool:
+        return self.connected_at is not None and self.disconnected_at is None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Agent:
+        m = row._mapping
+        values = {name: m[name] for name in cls.__slots__}
+        values["queues"] = values["queues"] or []
+        values["actions"] = values["actions"] or []
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionVersion:
+    """One schema version of an action, as some agent offered it."""
+
+    schema_hash: str
+    params_schema: dict[str, Any]
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInfo:
+    """An action of the catalog: its versions (most recently seen first) and who offers it now."""
+
+    name: str
+    versions: list[ActionVersion]
+    agents: list[str]  # names of connected agents offering it
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunkIn:
+    """Lines of one attempt as an agent sent them, fenced by that attempt's lease token."""
+
+    job_id: uuid.UUID
+    lease_token: uuid.UUID
+    attempt: int
+    seq: int
+    lines: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class LogAppended:
+    """Per-chunk outcome of ``log_append``: ``stored`` False means a stale lease token."""
+
+    job_id: uuid.UUID
+    attempt: int
+    seq: int
+    stored: bool
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LogCursor:
+    """A position in a job's log: after chunk ``seq`` of ``attempt``; text form "attempt:seq"."""
+
+    attempt: int
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.attempt}:{self.seq}"
+
+    @classmethod
+    def parse(cls, text: str) -> LogCursor:
+        """Read the "attempt:seq" form; :class:`InvalidInput` when it is not one."""
+        match = _CURSOR.fullmatch(text)
+        if match is None:
+            raise InvalidInput(
+                f"a log cursor looks like 'attempt:seq', got {text[:40]!r}", field="after"
+            )
+        return cls(int(match[1]), int(match[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunkOut:
+    attempt: int
+    seq: int
+    lines: list[dict[str, Any]]
+    created_at: datetime
+
+    @property
+    def cursor(self) -> LogCursor:
+        return LogCursor(self.attempt, self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A file a job produced, kept in blob storage under ``storage_key``.
+
+    ``replaced_storage_key`` is set only by ``artifact_record`` when the name was
+    already taken: the caller deletes that blob once the new record is committed.
+    """
+
+    job_id: uuid.UUID
+    name: str
+    attempt: int
+    size: int
+    sha256: str
+    content_type: str
+    storage_key: str
+    created_at: datetime
+    published_at: datetime | None
+    replaced_storage_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """One page of jobs, newest first; pass ``next_cursor`` back for the next (None: last)."""
+
+    items: list[Job]
+    next_cursor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One outbox entry: ``data`` is small (ids, states, sequence numbers)."""
+
+    seq: int
+    kind: str
+    object_id: uuid.UUID
+    data: dict[str, Any]
+    created_at: datetime
+
+
+# accounts: users, teams, members, API keys, refresh tokens, signing keys
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who logs in; ``password_hash`` never leaves the server."""
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    password_hash: str | None
+    is_superuser: bool
+    disabled_at: datetime | None
+    created_at: datetime
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: uuid.UUID
+    slug: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One team a user belongs to, and their role there."""
+
+    team_id: uuid.UUID
+    slug: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccess:
+    """What authenticating a user needs in one read: the user and their teams (first = default)."""
+
+    user: User
+    memberships: list[Membership]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key's row; ``secret_hash`` (SHA-256 of the whole key) never leaves the server."""
+
+    id: uuid.UUID
+    team_id: uuid.UUID
+    kind: str  # "agent" or "client"
+    name: str
+    prefix: str
+    secret_hash: str
+    scopes: list[str]
+    created_by: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    """What presenting a refresh token did.
+
+    ``rotated``: it was valid, is now used, and its successor is stored.
+    ``reused``: it had been used before, so its whole family is now revoked.
+    ``invalid``: unknown, expired or revoked.
+    """
+
+    status: Literal["rotated", "reused", "invalid"]
+    user_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A JWT signing secret, named by ``kid``; a retired key still verifies, never signs."""
+
+    kid: str
+    secret: str
+    created_at: datetime
+    retired_at: datetime | None = None

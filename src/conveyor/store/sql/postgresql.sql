@@ -222,3 +222,12 @@ RETURNING seq
 -- One small notification per transaction: the newest outbox seq and whether work
 -- became claimable. Listeners read the rest from the events table.
 SELECT pg_notify('conveyor_events', :payload)
+
+-- name: logs_insert
+-- Store log chunks already fenced and sized by logs.py; a chunk sent twice is kept once.
+INSERT INTO job_logs (job_id, attempt, chunk_seq, team_id, lines, size, created_at)
+SELECT v.job_id, v.attempt, v.chunk_seq, :team_id, v.lines, v.size, coalesce(:now, now())
+FROM jsonb_to_recordset(CAST(:items AS jsonb))
+    AS v(job_id uuid, attempt int, chunk_seq int, lines jsonb, size int)
+ON CONFLICT DO NOTHING
+RETURNING job_id, attempt, chunk_seq

@@ -204,3 +204,12 @@ RETURNING seq
 -- No cross-process notification on SQLite: one server process owns the file and
 -- publishes on its in-process bus after commit.
 SELECT :payload
+
+-- name: logs_insert
+INSERT INTO job_logs (job_id, attempt, chunk_seq, team_id, lines, size, created_at)
+SELECT e.value ->> '$.job_id', e.value ->> '$.attempt', e.value ->> '$.chunk_seq', :team_id,
+       e.value -> '$.lines', e.value ->> '$.size', :now
+FROM json_each(:items) AS e
+WHERE true
+ON CONFLICT DO NOTHING
+RETURNING job_id, attempt, chunk_seq

@@ -1,0 +1,394 @@
+"""Accounts: users, team membership, API keys, refresh tokens and JWT signing keys.
+
+Secrets are stored only as hashes (the caller hashes); signing secrets are the
+exception, since every replica must sign with them. Emails are stored lower-cased
+so lookups and uniqueness ignore case.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from conveyor.errors import Conflict, NotFound
+from conveyor.store.database import Tx
+from conveyor.store.records import (
+    ApiKey,
+    Membership,
+    RefreshOutcome,
+    SigningKey,
+    Team,
+    User,
+    UserAccess,
+)
+from conveyor.store.schema import api_keys, refresh_tokens, signing_keys, team_members, teams, users
+from conveyor.store.types import at, plus_seconds
+
+_USER_COLUMNS = [users.c[name] for name in User.__slots__]
+_KEY_COLUMNS = [api_keys.c[name] for name in ApiKey.__slots__]
+_TEAM_COLUMNS = [teams.c[name] for name in Team.__slots__]
+_SIGNING_COLUMNS = [signing_keys.c[name] for name in SigningKey.__slots__]
+_MEMBERSHIP_COLUMNS = [team_members.c.team_id, teams.c.slug, teams.c.name, team_members.c.role]
+
+KID_DIGITS = 6
+"""Signing key ids are "k" and a zero-padded generation: ordered, and two replicas
+creating the next key at once pick the same id, so one insert wins."""
+
+
+def _insert(tx: Tx, table: sa.Table) -> Any:
+    return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(table)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# users and teams
+
+
+def create_user(
+    tx: Tx,
+    email: str,
+    password_hash: str | None,
+    *,
+    display_name: str = "",
+    is_superuser: bool = False,
+    team_id: uuid.UUID | None = None,
+    role: str | None = None,
+) -> User:
+    """Insert a user (and their first membership, in the same transaction).
+
+    :class:`Conflict` when the email is taken, whatever its case.
+    """
+    email = normalize_email(email)
+    row = tx.conn.execute(
+        _insert(tx, users)
+        .values(
+            id=uuid.uuid4(),
+            email=email,
+            display_name=display_name,
+            password_hash=password_hash,
+            is_superuser=is_superuser,
+            created_at=at(tx.now),
+        )
+        .on_conflict_do_nothing(index_elements=[users.c.email])
+        .returning(*_USER_COLUMNS)
+    ).first()
+    if row is None:
+        raise Conflict(f"a user with email {email!r} already exists", email=email)
+    user = User(**row._mapping)
+    if team_id is not None:
+        add_member(tx, team_id, user.id, role or "viewer")
+    return user
+
+
+def user_by_email(tx: Tx, email: str) -> User | None:
+    row = tx.conn.execute(
+        sa.select(*_USER_COLUMNS).where(users.c.email == normalize_email(email))
+    ).first()
+    return None if row is None else User(**row._mapping)
+
+
+def get_user(tx: Tx, user_id: uuid.UUID) -> User | None:
+    row = tx.conn.execute(sa.select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+    return None if row is None else User(**row._mapping)
+
+
+def user_access(tx: Tx, user_id: uuid.UUID) -> UserAccess | None:
+    """The user and their teams in one read transaction: all a request's authentication needs."""
+    user = get_user(tx, user_id)
+    if user is None:
+        return None
+    return UserAccess(user, teams_of_user(tx, user_id))
+
+
+def set_password(
+    tx: Tx, user_id: uuid.UUID, password_hash: str, *, end_sessions: bool = True
+) -> None:
+    """Replace the hash; with ``end_sessions`` every refresh token of the user dies with it."""
+    updated = tx.conn.execute(
+        sa.update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash)
+        .returning(users.c.id)
+    ).first()
+    if updated is None:
+        raise NotFound(f"user {user_id} not found", user_id=str(user_id))
+    if end_sessions:
+        revoke_user_refresh(tx, user_id)
+
+
+def set_disabled(tx: Tx, user_id: uuid.UUID, disabled: bool) -> None:
+    """Disable (or enable) a user; disabling revokes their refresh tokens at once.
+
+    Access tokens and API keys are refused from the next request on: authentication
+    reads the user (and a key's creator) every time.
+    """
+    updated = tx.conn.execute(
+        sa.update(users)
+        .where(users.c.id == user_id)
+        .values(disabled_at=sa.func.coalesce(users.c.disabled_at, at(tx.now)) if disabled else None)
+        .returning(users.c.id)
+    ).first()
+    if updated is None:
+        raise NotFound(f"user {user_id} not found", user_id=str(user_id))
+    if disabled:
+        revoke_user_refresh(tx, user_id)
+
+
+def get_team(tx: Tx, team_id: uuid.UUID) -> Team | None:
+    row = tx.conn.execute(sa.select(*_TEAM_COLUMNS).where(teams.c.id == team_id)).first()
+    return None if row is None else Team(**row._mapping)
+
+
+def add_member(tx: Tx, team_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
+    """Add a user to a team, or change their role there."""
+    statement = _insert(tx, team_members).values(
+        team_id=team_id, user_id=user_id, role=role, created_at=at(tx.now)
+    )
+    tx.conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[team_members.c.team_id, team_members.c.user_id],
+            set_={"role": statement.excluded.role},
+        )
+    )
+
+
+def member_role(tx: Tx, team_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+    role = tx.conn.execute(
+        sa.select(team_members.c.role).where(
+            team_members.c.team_id == team_id, team_members.c.user_id == user_id
+        )
+    ).scalar()
+    return None if role is None else str(role)
+
+
+def teams_of_user(tx: Tx, user_id: uuid.UUID) -> list[Membership]:
+    """The user's teams, the one they joined first (their default) first."""
+    rows = tx.conn.execute(
+        sa.select(*_MEMBERSHIP_COLUMNS)
+        .join(teams, teams.c.id == team_members.c.team_id)
+        .where(team_members.c.user_id == user_id)
+        .order_by(team_members.c.created_at, teams.c.slug)
+    ).all()
+    return [Membership(*row) for row in rows]
+
+
+# API keys
+
+
+def create_api_key(
+    tx: Tx,
+    team_id: uuid.UUID,
+    *,
+    kind: str,
+    name: str,
+    prefix: str,
+    secret_hash: str,
+    scopes: list[str],
+    created_by: uuid.UUID | None,
+    expires_at: datetime | None,
+) -> ApiKey:
+    row = tx.conn.execute(
+        sa.insert(api_keys)
+        .values(
+            id=uuid.uuid4(),
+            team_id=team_id,
+            kind=kind,
+            name=name,
+            prefix=prefix,
+            secret_hash=secret_hash,
+            scopes=list(scopes),
+            created_by=created_by,
+            created_at=at(tx.now),
+            expires_at=expires_at,
+        )
+        .returning(*_KEY_COLUMNS)
+    ).one()
+    return ApiKey(**row._mapping)
+
+
+def api_key_by_prefix(tx: Tx, prefix: str) -> ApiKey | None:
+    """The key row a presented key names; the caller still compares the secret's hash."""
+    row = tx.conn.execute(sa.select(*_KEY_COLUMNS).where(api_keys.c.prefix == prefix)).first()
+    return None if row is None else ApiKey(**row._mapping)
+
+
+def list_api_keys(tx: Tx, team_id: uuid.UUID) -> list[ApiKey]:
+    rows = tx.conn.execute(
+        sa.select(*_KEY_COLUMNS)
+        .where(api_keys.c.team_id == team_id)
+        .order_by(api_keys.c.created_at, api_keys.c.id)
+    ).all()
+    return [ApiKey(**row._mapping) for row in rows]
+
+
+def revoke_api_key(tx: Tx, team_id: uuid.UUID, key_id: uuid.UUID) -> bool:
+    """Revoke a key of the team (again: no change); False when the team has no such key."""
+    row = tx.conn.execute(
+        sa.update(api_keys)
+        .where(api_keys.c.team_id == team_id, api_keys.c.id == key_id)
+        .values(revoked_at=sa.func.coalesce(api_keys.c.revoked_at, at(tx.now)))
+        .returning(api_keys.c.id)
+    ).first()
+    return row is not None
+
+
+def touch_api_key(tx: Tx, key_id: uuid.UUID, min_interval_s: float) -> None:
+    """Record use, unless it was recorded less than ``min_interval_s`` ago."""
+    now = at(tx.now)
+    tx.conn.execute(
+        sa.update(api_keys)
+        .where(
+            api_keys.c.id == key_id,
+            sa.or_(
+                api_keys.c.last_used_at.is_(None),
+                plus_seconds(api_keys.c.last_used_at, min_interval_s) <= now,
+            ),
+        )
+        .values(last_used_at=now)
+    )
+
+
+# refresh tokens
+
+
+def create_refresh(
+    tx: Tx, user_id: uuid.UUID, family_id: uuid.UUID, token_hash: str, expires_at: datetime
+) -> None:
+    tx.conn.execute(
+        sa.insert(refresh_tokens).values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            family_id=family_id,
+            token_hash=token_hash,
+            created_at=at(tx.now),
+            expires_at=expires_at,
+        )
+    )
+
+
+def rotate_refresh(tx: Tx, token_hash: str, new_hash: str, expires_at: datetime) -> RefreshOutcome:
+    """Use a refresh token once: its successor joins the family, or a reuse kills the family.
+
+    The conditional update is the lock: of two concurrent uses, one rotates and
+    the other sees a used token, which counts as reuse.
+    """
+    now = at(tx.now)
+    used = tx.conn.execute(
+        sa.update(refresh_tokens)
+        .where(
+            refresh_tokens.c.token_hash == token_hash,
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+            refresh_tokens.c.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
+    ).first()
+    if used is not None:
+        create_refresh(tx, used.user_id, used.family_id, new_hash, expires_at)
+        return RefreshOutcome("rotated", used.user_id, used.family_id)
+    row = tx.conn.execute(
+        sa.select(
+            refresh_tokens.c.user_id,
+            refresh_tokens.c.family_id,
+            refresh_tokens.c.used_at,
+            refresh_tokens.c.revoked_at,
+        ).where(refresh_tokens.c.token_hash == token_hash)
+    ).first()
+    if row is None or row.revoked_at is not None or row.used_at is None:
+        return RefreshOutcome("invalid")  # unknown, revoked, or expired unused
+    revoke_family(tx, row.family_id)
+    return RefreshOutcome("reused", row.user_id, row.family_id)
+
+
+def revoke_family(tx: Tx, family_id: uuid.UUID) -> None:
+    tx.conn.execute(
+        sa.update(refresh_tokens)
+        .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=at(tx.now))
+    )
+
+
+def revoke_family_of(tx: Tx, token_hash: str) -> bool:
+    """Logout: revoke the family of this token; False when the token is unknown."""
+    family_id = tx.conn.execute(
+        sa.select(refresh_tokens.c.family_id).where(refresh_tokens.c.token_hash == token_hash)
+    ).scalar()
+    if family_id is None:
+        return False
+    revoke_family(tx, family_id)
+    return True
+
+
+def revoke_user_refresh(tx: Tx, user_id: uuid.UUID) -> None:
+    tx.conn.execute(
+        sa.update(refresh_tokens)
+        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=at(tx.now))
+    )
+
+
+# signing keys
+
+
+def signing_key_current_or_none(tx: Tx) -> SigningKey | None:
+    row = tx.conn.execute(
+        sa.select(*_SIGNING_COLUMNS)
+        .where(signing_keys.c.retired_at.is_(None))
+        .order_by(signing_keys.c.kid.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else SigningKey(**row._mapping)
+
+
+def _insert_next_key(tx: Tx) -> None:
+    """Insert the next generation's key; a replica that raced us to it wins quietly."""
+    newest = tx.conn.execute(sa.select(sa.func.max(signing_keys.c.kid))).scalar()
+    generation = int(str(newest)[1:]) + 1 if newest else 1
+    tx.conn.execute(
+        _insert(tx, signing_keys)
+        .values(
+            kid=f"k{generation:0{KID_DIGITS}d}",
+            secret=secrets.token_urlsafe(64),
+            created_at=at(tx.now),
+        )
+        .on_conflict_do_nothing(index_elements=[signing_keys.c.kid])
+    )
+
+
+def current_signing_key(tx: Tx) -> SigningKey:
+    """The key new tokens are signed with, made on first use."""
+    key = signing_key_current_or_none(tx)
+    if key is None:
+        _insert_next_key(tx)
+        key = signing_key_current_or_none(tx)
+    if key is None:  # a racing replica made and retired one meanwhile: take the next
+        _insert_next_key(tx)
+        key = signing_key_current_or_none(tx)
+    assert key is not None
+    return key
+
+
+def rotate_signing_key(tx: Tx) -> SigningKey:
+    """Retire the current key and make the next; tokens it signed stay valid until they expire."""
+    tx.conn.execute(
+        sa.update(signing_keys)
+        .where(signing_keys.c.retired_at.is_(None))
+        .values(retired_at=at(tx.now))
+    )
+    _insert_next_key(tx)
+    key = signing_key_current_or_none(tx)
+    assert key is not None
+    return key
+
+
+def get_signing_key(tx: Tx, kid: str) -> SigningKey | None:
+    row = tx.conn.execute(sa.select(*_SIGNING_COLUMNS).where(signing_keys.c.kid == kid)).first()
+    return None if row is None else SigningKey(**row._mapping)

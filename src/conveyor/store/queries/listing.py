@@ -1,0 +1,93 @@
+"""Read the team's lists page by page: jobs (keyset on ``seq``) and outbox events.
+
+Also writes the outbox entries that are not job transitions (agents, logs,
+artifacts), in the transaction that made the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from conveyor.errors import InvalidInput
+from conveyor.states import JobState
+from conveyor.store.database import Tx
+from conveyor.store.queries._encode import items
+from conveyor.store.records import Event, Job, JobPage
+from conveyor.store.schema import events, jobs
+
+MAX_PAGE = 1000
+_JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
+
+
+def emit_events(
+    tx: Tx, kind: str, changes: Iterable[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]]
+) -> None:
+    """Record ``(team_id, object_id, data)`` events of one kind; one statement per batch."""
+    rows = [
+        {"team_id": team_id, "kind": kind, "object_id": object_id, "data": data}
+        for team_id, object_id, data in changes
+    ]
+    if not rows:
+        return
+    seqs = tx.conn.execute(tx.q("events_insert"), {"items": items(tx.dialect, rows), "now": tx.now})
+    tx.last_event_seq = max(tx.last_event_seq, max(s for (s,) in seqs))
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+
+
+def list_jobs(
+    tx: Tx,
+    team_id: uuid.UUID,
+    *,
+    states: list[str] | None,
+    queue: str | None,
+    action: str | None,
+    agent_id: uuid.UUID | None,
+    limit: int,
+    cursor: int | None,
+) -> JobPage:
+    """Newest first. The cursor is the last item's ``seq`` and the next page starts
+    below it, so jobs submitted between pages appear on no page and shift none."""
+    _check_limit(limit)
+    query = sa.select(*_JOB_COLUMNS).where(jobs.c.team_id == team_id)
+    if states is not None:
+        try:
+            wanted = sorted({JobState(s).value for s in states})
+        except ValueError:
+            raise InvalidInput(
+                f"unknown job state in {states!r}; states are {[s.value for s in JobState]}",
+                field="states",
+            ) from None
+        query = query.where(jobs.c.state.in_(wanted))
+    if queue is not None:
+        query = query.where(jobs.c.queue == queue)
+    if action is not None:
+        query = query.where(jobs.c.action == action)
+    if agent_id is not None:
+        query = query.where(jobs.c.agent_id == agent_id)
+    if cursor is not None:
+        query = query.where(jobs.c.seq < cursor)
+    rows = tx.conn.execute(query.order_by(jobs.c.seq.desc()).limit(limit + 1)).all()
+    page = [Job.from_row(row) for row in rows[:limit]]
+    return JobPage(page, page[-1].seq if len(rows) > limit else None)
+
+
+def events_after(
+    tx: Tx, team_id: uuid.UUID, after_seq: int, *, limit: int, object_id: uuid.UUID | None
+) -> list[Event]:
+    """The team's events with ``seq > after_seq``, oldest first."""
+    _check_limit(limit)
+    query = sa.select(
+        events.c.seq, events.c.kind, events.c.object_id, events.c.data, events.c.created_at
+    ).where(events.c.team_id == team_id, events.c.seq > after_seq)
+    if object_id is not None:
+        query = query.where(events.c.object_id == object_id)
+    rows = tx.conn.execute(query.order_by(events.c.seq).limit(limit)).all()
+    return [Event(**row._mapping) for row in rows]
