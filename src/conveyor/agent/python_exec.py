@@ -1,0 +1,432 @@
+"""Python tasks, run in a pool of reusable worker processes (one per slot).
+
+A task runs in a worker (:mod:`conveyor.agent.worker`), never in the agent: the
+worker leads its own session, so cancel and timeout can always stop it and all it
+spawned (SIGTERM to the group, the job's grace, SIGKILL), whatever the task does.
+A worker that was stopped, died, or left processes behind is replaced by a fresh
+one; otherwise it stays warm for the next job of its slot.
+
+The registries are imported in the agent too (``PythonExecutor(...)`` fails at
+once on a bad ``module:attr``, and the action schemas come from there), then in
+each worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import structlog
+
+from conveyor import protocol
+from conveyor.agent import procs
+from conveyor.agent.executor import JobSink, Outcome, clip_line, effective_timeout
+from conveyor.agent.worker import FLUSH_PREFIX
+from conveyor.sdk.tasks import TaskAction, load_tasks
+
+log = structlog.get_logger(__name__)
+
+START_TIMEOUT_S = 60.0  # importing a large application can take a while
+FLUSH_TIMEOUT_S = 5.0  # the end-of-job marker is already written when "done" arrives
+SHUTDOWN_TIMEOUT_S = 5.0
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class WorkerStartError(RuntimeError):
+    """A worker could not import the task registries (or did not start)."""
+
+
+@dataclass
+class _Job:
+    sink: JobSink
+    nonce: str
+    done: asyncio.Future[dict[str, Any] | None]
+    flushed: dict[str, asyncio.Event] = field(
+        default_factory=lambda: {"stdout": asyncio.Event(), "stderr": asyncio.Event()}
+    )
+    uploads: set[asyncio.Task[None]] = field(default_factory=set)
+    stopping: bool = False
+
+
+class _Worker:
+    """One worker process and the tasks that read its pipes."""
+
+    def __init__(
+        self,
+        process: procs.JobProcess,
+        events: asyncio.StreamReader,
+        commands: asyncio.WriteTransport,
+    ) -> None:
+        self.process = process
+        self.pgid = process.pid
+        self.events = events
+        self.commands = commands
+        self.job: _Job | None = None
+        self.reusable = True
+        loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.readers = [
+            asyncio.create_task(self._read_events()),
+            asyncio.create_task(
+                procs.pump_lines(process.stdout, lambda line: self._on_output("stdout", line))
+            ),
+            asyncio.create_task(
+                procs.pump_lines(process.stderr, lambda line: self._on_output("stderr", line))
+            ),
+        ]
+
+    @classmethod
+    async def start(cls, specs: list[str], env: dict[str, str]) -> _Worker:
+        command_r, command_w = os.pipe()
+        event_r, event_w = os.pipe()
+        try:
+            process = await procs.spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "conveyor.agent.worker",
+                    str(command_r),
+                    str(event_w),
+                    str(os.getpid()),
+                ],
+                env=env,
+                pass_fds=(command_r, event_w),
+            )
+        except BaseException:
+            os.close(command_w)
+            os.close(event_r)
+            raise
+        finally:
+            os.close(command_r)
+            os.close(event_w)
+        loop = asyncio.get_running_loop()
+        events = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(events), os.fdopen(event_r, "rb", 0)
+        )
+        commands, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(command_w, "wb", 0))
+        worker = cls(process, events, commands)
+        worker.send({"t": "init", "specs": specs})
+        try:
+            await asyncio.wait_for(asyncio.shield(worker.ready), START_TIMEOUT_S)
+        except BaseException:
+            await worker.kill(0.0)
+            raise
+        return worker
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None and not self.events.at_eof()
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self.commands.is_closing():
+            self.commands.write(orjson.dumps(message) + b"\n")
+
+    # what the worker says
+
+    async def _read_events(self) -> None:
+        try:
+            while line := await self.events.readline():
+                message = orjson.loads(line)
+                if not isinstance(message, dict):
+                    raise ValueError("not a JSON object")
+                self._dispatch(message)
+        except ValueError:  # oversized or garbled (JSONDecodeError too): not a worker we trust
+            log.warning("python worker sent a bad message", pid=self.pgid)
+            self.reusable = False
+            procs.signal_group(self.pgid, signal.SIGKILL)
+        finally:
+            self.reusable = False
+            if not self.ready.done():
+                self.ready.set_exception(WorkerStartError("the worker exited while starting"))
+            if self.job is not None and not self.job.done.done():
+                self.job.done.set_result(None)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("t")
+        job = self.job
+        if kind == "ready" and not self.ready.done():
+            self.ready.set_result(message)
+        elif kind == "fatal" and not self.ready.done():
+            self.ready.set_exception(WorkerStartError(str(message.get("message"))))
+        elif kind == "log":
+            text = clip_line(str(message.get("text", "")))
+            stream = str(message.get("stream", "log"))
+            if job is not None:
+                job.sink.log(stream, text)
+            else:
+                log.info("python worker output", pid=self.pgid, stream=stream, text=text)
+        elif kind == "progress" and job is not None:
+            job.sink.progress(message.get("value"))
+        elif kind == "artifact" and job is not None:
+            upload = asyncio.create_task(self._upload(job, message))
+            job.uploads.add(upload)
+            upload.add_done_callback(job.uploads.discard)
+        elif kind == "done" and job is not None and not job.done.done():
+            job.done.set_result(message)
+
+    def _on_output(self, stream: str, line: str) -> None:
+        job = self.job
+        if job is not None and line == f"{FLUSH_PREFIX}{job.nonce}":
+            job.flushed[stream].set()
+        elif job is not None:
+            job.sink.log(stream, line)
+        else:
+            log.info("python worker output", pid=self.pgid, stream=stream, text=line)
+
+    async def _upload(self, job: _Job, message: dict[str, Any]) -> None:
+        error = None
+        if job.stopping:
+            error = "the job is stopping"
+        else:
+            try:
+                await job.sink.artifact(
+                    str(message["name"]), Path(message["path"]), str(message["content_type"])
+                )
+            except Exception as exc:
+                error = str(exc) or type(exc).__name__
+        self.send({"t": "artifact_ack", "id": message["id"], "error": error})
+
+    # one job
+
+    async def run(
+        self,
+        job: protocol.Assignment,
+        sink: JobSink,
+        stop: asyncio.Event,
+        timeout_s: float | None,
+        workdir: Path,
+    ) -> Outcome:
+        state = _Job(sink, secrets.token_hex(8), asyncio.get_running_loop().create_future())
+        self.job = state
+        try:
+            self.send(
+                {
+                    "t": "run",
+                    "job_id": str(job.job_id),
+                    "attempt": job.attempt,
+                    "action": job.action,
+                    "params": job.params,
+                    "workdir": str(workdir),
+                    "nonce": state.nonce,
+                }
+            )
+            stopped = asyncio.create_task(stop.wait())
+            waits: set[asyncio.Future[Any]] = {state.done, stopped}
+            await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not state.done.done():
+                state.stopping = True
+                for upload in list(state.uploads):
+                    upload.cancel()
+                await self.kill(job.cancel_grace_s)
+                return Outcome.cancelled() if stop.is_set() else Outcome.timed_out(timeout_s or 0)
+            report = state.done.result()
+            if report is None:
+                return await self._died()
+            await self._wait_flushed(state, report.get("flushed", []))
+            if state.uploads:
+                await asyncio.wait(state.uploads)
+            if self._strays() or report.get("outcome") == "cancelled":
+                await self.kill(job.cancel_grace_s)  # nothing of a job outlives it
+            return Outcome(
+                report["outcome"],
+                result=report.get("result"),
+                error=report.get("error"),
+                retryable=bool(report.get("retryable", True)),
+            )
+        except asyncio.CancelledError:  # the runtime is going away: leave nothing running
+            self.reusable = False
+            procs.signal_group(self.pgid, signal.SIGKILL)
+            self.commands.close()
+            self.process.close()
+            raise
+        finally:
+            self.job = None
+
+    async def _wait_flushed(self, state: _Job, streams: Iterable[str]) -> None:
+        waits = [state.flushed[s].wait() for s in streams if s in state.flushed]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), FLUSH_TIMEOUT_S)
+
+    def _strays(self) -> bool:
+        members = procs.group_members(self.pgid)
+        return members is not None and any(pid != self.process.pid for pid in members)
+
+    async def _died(self) -> Outcome:
+        await self.kill(1.0)
+        code = self.process.returncode
+        how = f"exit code {code}" if code is None or code >= 0 else _signal_name(-code)
+        hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+        return Outcome.failed(
+            "worker_died", f"the task's worker process died: {how}{hint}", exit_code=code
+        )
+
+    async def kill(self, grace_s: float) -> None:
+        """Stop the worker's whole group and wait until its output is read."""
+        self.reusable = False
+        await procs.stop_group(self.pgid, grace_s)
+        await self.process.exited()
+        self.commands.close()
+        _done, pending = await asyncio.wait(self.readers, timeout=FLUSH_TIMEOUT_S)
+        for reader in pending:  # a process that escaped the session holds a pipe
+            reader.cancel()
+        self.process.close()
+
+    async def shutdown(self) -> None:
+        """Let an idle worker exit (end of its command pipe), else stop it."""
+        self.commands.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.exited(), SHUTDOWN_TIMEOUT_S)
+        await self.kill(1.0)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"killed by {signal.Signals(number).name}"
+    except ValueError:
+        return f"killed by signal {number}"
+
+
+class _Slot:
+    """One concurrent job: keeps a warm worker, and replaces it when it is spent."""
+
+    def __init__(self, executor: PythonExecutor) -> None:
+        self.executor = executor
+        self.worker: _Worker | None = None
+        self.starting: asyncio.Task[_Worker] | None = None
+
+    def prepare(self) -> None:
+        """Start a worker in the background unless one is ready or coming."""
+        if self.starting is None and (self.worker is None or not self.worker.alive):
+            self.worker = None
+            self.starting = asyncio.create_task(
+                _Worker.start(self.executor.specs, self.executor.worker_env())
+            )
+
+    async def get_worker(self) -> _Worker:
+        if self.worker is not None and self.worker.alive and self.worker.reusable:
+            return self.worker
+        self.worker = None
+        self.prepare()
+        assert self.starting is not None
+        try:
+            self.worker = await self.starting
+        finally:
+            self.starting = None
+        return self.worker
+
+    async def run(self, job: protocol.Assignment, sink: JobSink, stop: asyncio.Event) -> Outcome:
+        try:
+            worker = await self.get_worker()
+        except (WorkerStartError, OSError, TimeoutError) as exc:
+            return Outcome.failed("worker_start_failed", f"cannot start a Python worker: {exc}")
+        action = self.executor.actions[job.action]
+        timeout_s = effective_timeout(job.timeout_s, action.timeout_s)
+        workdir = Path(tempfile.mkdtemp(prefix="conveyor-job-"))
+        try:
+            return await worker.run(job, sink, stop, timeout_s, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+            if not worker.reusable or not worker.alive:
+                self.worker = None
+                if not self.executor.closed:
+                    self.prepare()  # the next job of this slot finds a warm worker
+
+    async def close(self) -> None:
+        starting, self.starting = self.starting, None
+        if starting is not None:
+            starting.cancel()
+            with contextlib.suppress(BaseException):
+                worker = await starting
+                await worker.shutdown()
+        if self.worker is not None:
+            await self.worker.shutdown()
+            self.worker = None
+
+
+class PythonExecutor:
+    """Offers the actions of ``Tasks`` registries (``"module:attr"``) and runs them.
+
+    ``slots`` workers at most run at once, one job each; more jobs wait for a slot.
+    """
+
+    def __init__(
+        self,
+        tasks_spec: str | Sequence[str],
+        slots: int = 1,
+        *,
+        env_passthrough: Iterable[str] = (),
+    ) -> None:
+        if slots < 1:
+            raise ValueError("slots must be at least 1")
+        self.specs = [tasks_spec] if isinstance(tasks_spec, str) else list(tasks_spec)
+        self.actions: dict[str, TaskAction] = load_tasks(self.specs)
+        self.env_passthrough = list(env_passthrough)
+        self.closed = False
+        self._slots = [_Slot(self) for _ in range(slots)]
+        self._free: asyncio.Queue[_Slot] = asyncio.Queue()
+        for slot in self._slots:
+            self._free.put_nowait(slot)
+
+    def offers(self) -> list[protocol.ActionOffer]:
+        return [action.offer() for action in self.actions.values()]
+
+    def handles(self, action: str) -> bool:
+        return action in self.actions
+
+    def worker_env(self) -> dict[str, str]:
+        """The allow-listed environment, plus the agent's import path for the registries."""
+        path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+        return procs.job_environment({"PYTHONPATH": path}, self.env_passthrough)
+
+    async def warm(self) -> None:
+        """Start every slot's worker now, so the first jobs do not wait for imports."""
+        for slot in self._slots:
+            slot.prepare()
+        await asyncio.gather(*(s.get_worker() for s in self._slots), return_exceptions=True)
+
+    async def run(self, job: protocol.Assignment, sink: JobSink, stop: asyncio.Event) -> Outcome:
+        if not self.handles(job.action):
+            return Outcome.failed("unknown_action", f"no action {job.action!r} here")
+        slot = await self._acquire(stop)
+        if slot is None:
+            return Outcome.cancelled()
+        try:
+            return await slot.run(job, sink, stop)
+        finally:
+            self._free.put_nowait(slot)
+
+    async def _acquire(self, stop: asyncio.Event) -> _Slot | None:
+        """A free slot, or None if the job is stopped while it waits for one."""
+        getter = asyncio.create_task(self._free.get())
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({getter, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not getter.done():
+                getter.cancel()
+        if not getter.done() or getter.cancelled():
+            return None
+        slot = getter.result()
+        if stop.is_set():  # stopped as the slot came free: do not start the job
+            self._free.put_nowait(slot)
+            return None
+        return slot
+
+    async def close(self) -> None:
+        self.closed = True
+        await asyncio.gather(*(slot.close() for slot in self._slots))
