@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test check lint typecheck bench-engine clean
+.PHONY: help venv up test check lint typecheck bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP) ## create the virtual environment and install Conveyor with its dev tools
+
+up: $(STAMP) ## set up and start Conveyor here: server + 2 local agents on SQLite
+	$(VENV)/bin/conveyor up $(UP_ARGS)
 
 check: lint typecheck ## ruff + mypy --strict
 

@@ -44,7 +44,7 @@ class Report:
 
 
 def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatResult:
-    """Extend every lease still held; one statement whatever the batch size."""
+    """Extend every lease still held; a fixed number of statements whatever the batch size."""
     if not leases:
         return HeartbeatResult({}, [], [])
     rows = tx.conn.execute(
@@ -63,6 +63,16 @@ def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatR
         },
     ).all()
     extended = {row.id: row.lease_expires_at for row in rows}
+    # Progress is an event too (one statement for the batch), so a client watching a
+    # job sees its progress bar move; agents throttle how often they send it.
+    emit_job_changes(
+        tx,
+        (
+            (team_id, le.job_id, {"state": JobState.RUNNING, "progress": le.progress})
+            for le in leases
+            if le.progress is not None and le.job_id in extended
+        ),
+    )
     return HeartbeatResult(
         extended=extended,
         lost=[le.job_id for le in leases if le.job_id not in extended],

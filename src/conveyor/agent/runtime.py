@@ -1,0 +1,512 @@
+"""The agent's connection to the server: hello, credits, jobs, logs, results, reconnects.
+
+Durable things (results, log chunks) stay in memory until the server acknowledges
+them and are sent again after a reconnect; the server's fencing makes a duplicate
+harmless. Everything else (heartbeats, progress, credits) is recomputed from the
+current state on each connection, so a dropped connection changes nothing durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import structlog
+from pydantic import BaseModel
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from conveyor import __version__, protocol
+from conveyor.agent.executor import Executor, Outcome
+
+log = structlog.get_logger(__name__)
+
+LOG_FLUSH_S = 0.02  # coalesce log lines this long before sending a chunk
+PROGRESS_EVERY_S = 0.5  # at most this often per job: each update is an event in the store
+MAX_CHUNK_LINES = 1000
+MAX_BUFFER_BYTES = 16 * 1024 * 1024  # unacknowledged log kept while disconnected
+BACKOFF_MIN_S = 0.2
+BACKOFF_MAX_S = 30.0
+
+
+class AgentRefused(Exception):
+    """The server refused this agent (bad key, revoked, incompatible version): do not retry."""
+
+
+@dataclass
+class AgentOptions:
+    server: str
+    key: str
+    name: str
+    slots: int = 1
+    labels: dict[str, str] = field(default_factory=dict)
+    queues: list[str] = field(default_factory=lambda: ["default"])
+    verify: bool | str = True
+    ready_file: Path | None = None  # touched once the first session is up (for supervisors)
+
+
+@dataclass
+class RunningJob:
+    assignment: protocol.Assignment
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    lost: bool = False
+    releasing: bool = False
+    done: bool = False
+    next_seq: int = 1
+    lines: list[protocol.LogLine] = field(default_factory=list)
+    unacked_logs: dict[int, protocol.LogChunk] = field(default_factory=dict)
+    result: protocol.Result | protocol.Release | None = None
+    progress: Any = None
+    progress_dirty: bool = False
+    progress_sent_at: float = 0.0
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.assignment.job_id
+
+    @property
+    def token(self) -> uuid.UUID:
+        return self.assignment.lease_token
+
+    def settled(self) -> bool:
+        """Nothing more to send or wait for: the job can be forgotten."""
+        return self.done and self.result is None and not self.unacked_logs and not self.lines
+
+
+class _Sink:
+    """What an executor reports through, for one job."""
+
+    def __init__(self, agent: Agent, job: RunningJob) -> None:
+        self.agent = agent
+        self.job = job
+
+    def log(self, stream: str, text: str) -> None:
+        if self.job.lost:
+            return
+        kind = stream if stream in ("stdout", "stderr") else "log"
+        self.job.lines.append(protocol.LogLine(ts=time.time(), stream=kind, text=text))
+        self.agent.wake_flusher()
+
+    def progress(self, value: Any) -> None:
+        self.job.progress = value
+        self.job.progress_dirty = True
+        self.agent.wake_flusher()
+
+    async def artifact(self, name: str, path: Path, content_type: str) -> None:
+        await self.agent.upload(self.job, name, path, content_type)
+
+
+class Agent:
+    def __init__(self, options: AgentOptions, executors: Sequence[Executor]) -> None:
+        self.options = options
+        self.executors = list(executors)
+        self.jobs: dict[uuid.UUID, RunningJob] = {}
+        self.agent_id: uuid.UUID | None = None
+        self.heartbeat_s = 10.0
+        self.draining = False
+        self.stopping = False
+        self.connected = asyncio.Event()  # set while a session is up (tests await it)
+        self._ws: ClientConnection | None = None
+        self._flush_wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._http = httpx.AsyncClient(
+            base_url=options.server.rstrip("/"),
+            headers={"Authorization": f"Bearer {options.key}"},
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            verify=options.verify,
+        )
+
+    # public
+
+    def offers(self) -> list[protocol.ActionOffer]:
+        return [offer for executor in self.executors for offer in executor.offers()]
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Connect and work until ``stop`` is set; reconnects with jittered backoff."""
+        stop = stop or asyncio.Event()
+        backoff = BACKOFF_MIN_S
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                session = asyncio.create_task(self._connect_once())
+                await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if session.done():
+                    try:
+                        session.result()
+                        backoff = BACKOFF_MIN_S
+                    except AgentRefused:
+                        raise
+                    except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                        log.warning(
+                            "connection lost; reconnecting", error=str(exc) or type(exc).__name__
+                        )
+                    except Exception:
+                        log.exception("session failed; reconnecting")
+                    if self.draining and not self.jobs:
+                        return
+                    await asyncio.wait({stopper}, timeout=backoff * random.uniform(0.5, 1.5))
+                    backoff = min(backoff * 2, BACKOFF_MAX_S)
+                else:
+                    await self._shutdown(session)
+        finally:
+            stopper.cancel()
+            for executor in self.executors:
+                await executor.close()
+            await self._http.aclose()
+
+    def wake_flusher(self) -> None:
+        self._flush_wake.set()
+
+    # one connection
+
+    def _ws_url(self) -> str:
+        parts = urlsplit(self.options.server)
+        scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+        path = parts.path.rstrip("/") + "/api/v1/agent/connect"
+        return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+    async def _connect_once(self) -> None:
+        ssl: Any = None
+        if self._ws_url().startswith("wss:"):
+            import ssl as ssl_module
+
+            ssl = ssl_module.create_default_context(
+                cafile=self.options.verify if isinstance(self.options.verify, str) else None
+            )
+        try:
+            ws = await connect(
+                self._ws_url(),
+                additional_headers={"Authorization": f"Bearer {self.options.key}"},
+                open_timeout=10,
+                max_size=16 * 1024 * 1024,
+                ssl=ssl,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise AgentRefused(
+                    f"the server refused the agent (HTTP {status}): check its key"
+                ) from None
+            raise
+        async with ws:
+            self._ws = ws
+            try:
+                await self._session(ws)
+            finally:
+                self._ws = None
+                self.connected.clear()
+
+    async def _session(self, ws: ClientConnection) -> None:
+        held = [
+            protocol.HeldJob(job_id=job.id, lease_token=job.token)
+            for job in self.jobs.values()
+            if not job.lost
+        ]
+        await self._send(
+            protocol.Hello(
+                protocol=protocol.PROTOCOL_VERSION,
+                name=self.options.name,
+                version=__version__,
+                labels=self.options.labels,
+                queues=self.options.queues,
+                slots=self.options.slots,
+                actions=self.offers(),
+                running=held,
+            )
+        )
+        welcome = protocol.parse_server_message(await ws.recv())
+        if isinstance(welcome, protocol.Refused):
+            raise AgentRefused(welcome.message)
+        if not isinstance(welcome, protocol.Welcome):
+            raise AgentRefused(f"unexpected first message from the server: {welcome.type}")
+        self.agent_id = welcome.agent_id
+        self.heartbeat_s = welcome.heartbeat_s
+        for status in welcome.jobs:
+            if status.status == "lost":
+                self._lose(status.job_id)
+            elif status.cancel_requested and status.job_id in self.jobs:
+                self.jobs[status.job_id].stop.set()
+        # Re-send what the server has not acknowledged.
+        for job in list(self.jobs.values()):
+            for seq in sorted(job.unacked_logs):
+                await self._send(job.unacked_logs[seq])
+            if job.result is not None:
+                await self._send(job.result)
+        log.info(
+            "connected",
+            server=self.options.server,
+            agent_id=str(self.agent_id),
+            slots=self.options.slots,
+            actions=[offer.name for offer in self.offers()],
+        )
+        self.connected.set()
+        if self.options.ready_file is not None:
+            self.options.ready_file.touch()
+        free = self.options.slots - self._active()
+        if free > 0 and not self.draining:
+            await self._send(protocol.Ready(credits=free))
+        loops = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._flusher())]
+        try:
+            async for frame in ws:
+                await self._handle(protocol.parse_server_message(frame))
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+
+    async def _send(self, message: BaseModel) -> None:
+        ws = self._ws
+        if ws is None:
+            return  # kept in the unacked buffers; re-sent after reconnecting
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(protocol.encode(message))
+
+    def _active(self) -> int:
+        return sum(1 for job in self.jobs.values() if not job.done)
+
+    async def _handle(self, message: protocol.ServerMessage) -> None:
+        if isinstance(message, protocol.Assign):
+            for assignment in message.jobs:
+                await self._start(assignment)
+        elif isinstance(message, protocol.Ack):
+            for result in message.results:
+                job = self.jobs.get(result.job_id)
+                if job is not None:
+                    job.result = None
+                    if not result.applied:
+                        log.warning("result refused: the lease was lost", job_id=str(job.id))
+                    self._forget_if_settled(job)
+            for ack in message.logs:
+                job = self.jobs.get(ack.job_id)
+                if job is not None and job.assignment.attempt == ack.attempt:
+                    for seq in [s for s in job.unacked_logs if s <= ack.seq]:
+                        del job.unacked_logs[seq]
+                    self._forget_if_settled(job)
+        elif isinstance(message, protocol.Cancel):
+            for job_id in message.job_ids:
+                if job_id in self.jobs:
+                    log.info("cancel requested", job_id=str(job_id))
+                    self.jobs[job_id].stop.set()
+        elif isinstance(message, protocol.Lost):
+            for job_id in message.job_ids:
+                self._lose(job_id)
+        elif isinstance(message, protocol.Drain):
+            log.info("drain requested: finishing running jobs, taking no new work")
+            self.draining = True
+        elif isinstance(message, protocol.Refused):
+            raise AgentRefused(message.message)
+
+    def _lose(self, job_id: uuid.UUID) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        log.warning("job lost: another attempt owns it now; stopping it", job_id=str(job_id))
+        job.lost = True
+        job.stop.set()
+        job.result = None
+        job.unacked_logs.clear()
+        job.lines.clear()
+        self._forget_if_settled(job)
+
+    def _forget_if_settled(self, job: RunningJob) -> None:
+        if job.settled() or (job.done and job.lost):
+            self.jobs.pop(job.id, None)
+            if not self.jobs:
+                self._idle.set()
+
+    # running jobs
+
+    def _executor_for(self, action: str) -> Executor | None:
+        return next((e for e in self.executors if e.handles(action)), None)
+
+    async def _start(self, assignment: protocol.Assignment) -> None:
+        executor = self._executor_for(assignment.action)
+        if executor is None or self._active() >= self.options.slots or self.stopping:
+            await self._send(
+                protocol.Release(
+                    job_id=assignment.job_id,
+                    lease_token=assignment.lease_token,
+                    reason="agent cannot run it now",
+                )
+            )
+            return
+        job = RunningJob(assignment)
+        self.jobs[job.id] = job
+        self._idle.clear()
+        job.task = asyncio.create_task(self._run_job(job, executor), name=f"job-{job.id}")
+
+    async def _run_job(self, job: RunningJob, executor: Executor) -> None:
+        a = job.assignment
+        log.info("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
+        try:
+            outcome = await executor.run(a, _Sink(self, job), job.stop)
+        except Exception as exc:  # an executor bug must not kill the agent
+            log.exception("executor failed", job_id=str(a.job_id))
+            outcome = Outcome("failed", error={"type": type(exc).__name__, "message": str(exc)})
+        job.done = True
+        self._cut_chunk(job)
+        if not job.lost:
+            if job.releasing:
+                job.result = protocol.Release(
+                    job_id=a.job_id, lease_token=a.lease_token, reason="agent shutting down"
+                )
+            else:
+                job.result = protocol.Result(
+                    job_id=a.job_id,
+                    lease_token=a.lease_token,
+                    outcome=outcome.outcome,
+                    result=outcome.result,
+                    error=outcome.error,
+                    retryable=outcome.retryable,
+                )
+            for seq in sorted(job.unacked_logs):
+                await self._send(job.unacked_logs[seq])
+            if job.progress_dirty:  # the last value, unthrottled; stored before the result
+                job.progress_dirty = False
+                await self._send(
+                    protocol.Progress(
+                        job_id=a.job_id, lease_token=a.lease_token, progress=job.progress
+                    )
+                )
+            await self._send(job.result)
+        log.info("job finished", job_id=str(a.job_id), outcome=outcome.outcome, lost=job.lost)
+        self._forget_if_settled(job)
+        if not self.draining and not self.stopping:
+            await self._send(protocol.Ready(credits=1))
+
+    async def upload(self, job: RunningJob, name: str, path: Path, content_type: str) -> None:
+        """Stream a file to the server as an artifact of this attempt."""
+
+        async def chunks() -> Any:
+            with path.open("rb") as source:
+                while chunk := await asyncio.to_thread(source.read, 1024 * 1024):
+                    yield chunk
+
+        response = await self._http.put(
+            f"/api/v1/jobs/{job.id}/artifacts/{name}",
+            content=chunks(),
+            headers={
+                "X-Conveyor-Lease-Token": str(job.token),
+                "Content-Type": content_type,
+            },
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"artifact upload refused ({response.status_code}): {response.text}")
+
+    # background loops of a session
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s * random.uniform(0.8, 1.0))
+            held = [
+                protocol.HeldJob(job_id=job.id, lease_token=job.token)
+                for job in self.jobs.values()
+                if not job.done and not job.lost
+            ]
+            # Sent even with no jobs: the server gives no work to an agent it stopped hearing.
+            await self._send(protocol.Heartbeat(jobs=held))
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._flush_wake.wait()
+            self._flush_wake.clear()
+            await asyncio.sleep(LOG_FLUSH_S)
+            for job in list(self.jobs.values()):
+                if job.lost:
+                    continue
+                chunk = self._cut_chunk(job)
+                if chunk is not None:
+                    await self._send(chunk)
+                if job.progress_dirty and not job.done:
+                    await self._send_progress(job)
+
+    async def _send_progress(self, job: RunningJob) -> None:
+        now = time.monotonic()
+        wait = job.progress_sent_at + PROGRESS_EVERY_S - now
+        if wait > 0:
+            asyncio.get_running_loop().call_later(wait, self.wake_flusher)
+            return
+        job.progress_dirty = False
+        job.progress_sent_at = now
+        await self._send(
+            protocol.Progress(job_id=job.id, lease_token=job.token, progress=job.progress)
+        )
+
+    def _cut_chunk(self, job: RunningJob) -> protocol.LogChunk | None:
+        """Turn the job's pending lines into the next numbered chunk (kept until acked)."""
+        if not job.lines:
+            return None
+        lines, job.lines = job.lines[:MAX_CHUNK_LINES], job.lines[MAX_CHUNK_LINES:]
+        chunk = protocol.LogChunk(
+            job_id=job.id,
+            lease_token=job.token,
+            attempt=job.assignment.attempt,
+            seq=job.next_seq,
+            lines=lines,
+        )
+        job.next_seq += 1
+        job.unacked_logs[chunk.seq] = chunk
+        self._bound_buffer(job)
+        if job.lines:
+            self.wake_flusher()
+        return chunk
+
+    def _bound_buffer(self, job: RunningJob) -> None:
+        """Drop the oldest unacknowledged chunks beyond the buffer bound, leaving a marker."""
+        size = sum(len(line.text) for c in job.unacked_logs.values() for line in c.lines)
+        dropped = 0
+        while size > MAX_BUFFER_BYTES and len(job.unacked_logs) > 1:
+            oldest = min(job.unacked_logs)
+            chunk = job.unacked_logs.pop(oldest)
+            size -= sum(len(line.text) for line in chunk.lines)
+            dropped += len(chunk.lines)
+        if dropped:
+            job.lines.insert(
+                0,
+                protocol.LogLine(
+                    ts=time.time(),
+                    stream="log",
+                    text=f"[conveyor] {dropped} log lines dropped while disconnected",
+                ),
+            )
+
+    async def _shutdown(self, session: asyncio.Task[None]) -> None:
+        """Stop taking work, hand running jobs back, and close once the server has them."""
+        self.stopping = True
+        for job in self.jobs.values():
+            if not job.done:
+                job.releasing = True
+                job.stop.set()
+        tasks = [job.task for job in self.jobs.values() if job.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.jobs and self._ws is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._idle.wait()
+        session.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await session
+
+
+def parse_labels(values: Sequence[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise ValueError(f"label {value!r} is not key=value")
+        labels[key] = val
+    return labels
+
+
+__all__ = ["Agent", "AgentOptions", "AgentRefused", "parse_labels"]

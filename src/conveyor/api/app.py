@@ -1,0 +1,153 @@
+"""The server: one ASGI app with the REST API, the agent WebSocket and health checks.
+
+``create_app`` wires the long-lived services (store, engine loops, agent hub,
+auth, blob storage) into the lifespan; every replica runs the same app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from conveyor import __version__
+from conveyor.api import errors
+from conveyor.api.blobs import BlobStore
+from conveyor.api.deps import Services, public, services
+from conveyor.api.routers import (
+    actions,
+    agent_ws,
+    agents,
+    artifacts,
+    auth,
+    events,
+    jobs,
+    keys,
+    logs,
+    me,
+    queues,
+)
+from conveyor.auth.service import AuthService
+from conveyor.engine import Engine
+from conveyor.engine.engine import EngineConfig
+from conveyor.engine.reaper import REAPER_INTERVAL_S
+from conveyor.errors import TooLarge
+from conveyor.server.bootstrap import ensure_default_team
+from conveyor.server.hub import AgentHub
+from conveyor.settings import AuthSettings, ServerSettings
+from conveyor.store import Store
+
+log = structlog.get_logger(__name__)
+
+ROUTERS = (auth, me, jobs, actions, agents, queues, logs, artifacts, events, keys, agent_ws)
+
+
+async def open_services(settings: ServerSettings) -> Services:
+    store = await Store.open(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    await ensure_default_team(store)
+    engine = Engine(
+        store,
+        EngineConfig(reaper_interval_s=min(REAPER_INTERVAL_S, settings.lease_s / 3)),
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        auth=AuthService(store, AuthSettings()),
+        engine=engine,
+        hub=AgentHub(engine, heartbeat_s=settings.heartbeat_s),
+        blobs=BlobStore(Path(settings.data_dir) / "artifacts"),
+    )
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    settings = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = await open_services(settings)
+        app.state.services = svc
+        await svc.engine.start()
+        await svc.hub.start()
+        log.info("server ready", database=svc.store.dialect)
+        try:
+            yield
+        finally:
+            await svc.hub.stop()
+            await svc.engine.close()
+
+    app = FastAPI(
+        title="Conveyor",
+        version=__version__,
+        summary="Run background work on a fleet of agents.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        swagger_ui_oauth2_redirect_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"], dependencies=[public()])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], dependencies=[public()], responses=errors.responses(503))
+    async def readyz() -> dict[str, str]:
+        """The store answers: this replica can take traffic."""
+        await services_of(app).store.event_last_seq()
+        return {"status": "ready"}
+
+    @app.get("/", include_in_schema=False, dependencies=[public()])
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/api/v1/docs")
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def services_of(app: FastAPI) -> Services:
+    found: Services = app.state.services
+    return found
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413 (artifact uploads have their own cap)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "/artifacts/" in scope["path"]:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = errors.error_response(
+                413, "too_large", f"the request body is larger than {self.max_bytes} bytes"
+            )
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise TooLarge(f"the request body is larger than {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+__all__ = ["create_app", "services"]

@@ -1,0 +1,396 @@
+"""The REST API's request and response bodies: the public contract, typed.
+
+Responses are built from store records by ``of`` constructors so a route never
+leaks a column the contract does not name (lease tokens, secret hashes).
+Requests forbid unknown fields, so a misspelt option is a 422, not silently dropped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.states import AttemptOutcome, JobState
+from conveyor.store import records
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# auth
+
+
+class LoginRequest(_Request):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(_Request):
+    refresh_token: str = Field(min_length=1, max_length=1024)
+
+
+class TokenResponse(BaseModel):
+    """OAuth2-style token answer of login and refresh."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    is_superuser: bool
+
+
+class TeamOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    role: str | None = None
+
+
+class MeResponse(BaseModel):
+    """Who the caller is, which team this request works in, and what it may do there."""
+
+    kind: str
+    user: UserOut | None
+    key_id: uuid.UUID | None
+    team_id: uuid.UUID
+    team: TeamOut | None
+    permissions: list[str]
+    teams: list[TeamOut]
+
+
+# jobs
+
+
+class JobCreate(_Request):
+    """One job to submit; omitted fields take the server's defaults."""
+
+    action: str = Field(min_length=1, max_length=200)
+    params: Any = Field(default_factory=dict)
+    queue: str | None = None
+    priority: int | None = None
+    run_at: datetime | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=1000)
+    timeout_s: float | None = Field(default=None, gt=0)
+    cancel_grace_s: float | None = Field(
+        default=None, ge=0, le=3600, description="How long a cancelled job may take to stop"
+    )
+    labels: dict[str, str] | None = None
+    idempotency_key: str | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = Field(default=None, ge=1)
+
+
+class JobBatchCreate(_Request):
+    """Several jobs submitted at once: all are accepted or none is."""
+
+    jobs: list[JobCreate] = Field(min_length=1, max_length=1000)
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    action: str
+    params: Any
+    queue: str
+    priority: int
+    state: JobState
+    attempt: int
+    max_attempts: int
+    progress: Any
+    result: Any
+    error: Any
+    agent_id: uuid.UUID | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    run_at: datetime
+    labels: dict[str, str]
+    timeout_s: float | None
+    cancel_requested: bool
+    cancel_requested_at: datetime | None
+    idempotency_key: str | None
+    concurrency_key: str | None
+    parent_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, job: records.Job) -> JobOut:
+        return cls(
+            id=job.id,
+            action=job.action,
+            params=job.params,
+            queue=job.queue,
+            priority=job.priority,
+            state=job.state,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            progress=job.progress,
+            result=job.result,
+            error=job.error,
+            agent_id=job.agent_id,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            run_at=job.run_at,
+            labels=job.labels,
+            timeout_s=job.timeout_s,
+            cancel_requested=job.cancel_requested_at is not None,
+            cancel_requested_at=job.cancel_requested_at,
+            idempotency_key=job.idempotency_key,
+            concurrency_key=job.concurrency_key,
+            parent_id=job.parent_id,
+        )
+
+
+class JobList(BaseModel):
+    """A page of jobs, newest first; ``next_cursor`` (opaque) fetches the next, None at the end."""
+
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class JobBatchOut(BaseModel):
+    items: list[JobOut]
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    agent_id: uuid.UUID | None
+    outcome: AttemptOutcome
+    error: Any
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, a: records.Attempt) -> AttemptOut:
+        return cls(
+            attempt=a.attempt,
+            agent_id=a.agent_id,
+            outcome=a.outcome,
+            error=a.error,
+            started_at=a.started_at,
+            finished_at=a.finished_at,
+        )
+
+
+class AttemptList(BaseModel):
+    items: list[AttemptOut]
+
+
+# logs
+
+
+class LogChunk(BaseModel):
+    """Lines one attempt wrote, in order; ``cursor`` ("attempt:seq") resumes after it."""
+
+    attempt: int
+    seq: int
+    cursor: str
+    lines: list[dict[str, Any]]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, chunk: records.LogChunkOut) -> LogChunk:
+        return cls(
+            attempt=chunk.attempt,
+            seq=chunk.seq,
+            cursor=str(chunk.cursor),
+            lines=chunk.lines,
+            created_at=chunk.created_at,
+        )
+
+
+class LogPage(BaseModel):
+    """Chunks after the cursor; pass ``next_cursor`` as ``after`` to read on."""
+
+    items: list[LogChunk]
+    next_cursor: str | None
+
+
+# artifacts
+
+
+class ArtifactOut(BaseModel):
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    attempt: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: records.Artifact) -> ArtifactOut:
+        return cls(
+            name=a.name,
+            size=a.size,
+            content_type=a.content_type,
+            sha256=a.sha256,
+            attempt=a.attempt,
+            created_at=a.created_at,
+        )
+
+
+class ArtifactList(BaseModel):
+    items: list[ArtifactOut]
+
+
+# events
+
+
+class EventOut(BaseModel):
+    """One change of the team (the ``data`` of an SSE event; its id is ``seq``)."""
+
+    seq: int
+    kind: str
+    object_id: uuid.UUID
+    data: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, e: records.Event) -> EventOut:
+        return cls(
+            seq=e.seq, kind=e.kind, object_id=e.object_id, data=e.data, created_at=e.created_at
+        )
+
+
+# agents and actions
+
+
+class AgentOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    labels: dict[str, str]
+    slots: int
+    version: str
+    queues: list[str]
+    actions: list[dict[str, Any]]
+    connected: bool
+    draining: bool
+    connected_at: datetime | None
+    last_seen_at: datetime | None
+    disconnected_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: records.Agent) -> AgentOut:
+        return cls(
+            id=a.id,
+            name=a.name,
+            labels=a.labels,
+            slots=a.slots,
+            version=a.version,
+            queues=a.queues,
+            actions=a.actions,
+            connected=a.connected,
+            draining=a.draining,
+            connected_at=a.connected_at,
+            last_seen_at=a.last_seen_at,
+            disconnected_at=a.disconnected_at,
+            created_at=a.created_at,
+        )
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+
+
+class ActionVersionOut(BaseModel):
+    schema_hash: str
+    params_schema: dict[str, Any]
+    last_seen_at: datetime
+
+
+class ActionOut(BaseModel):
+    """An action of the team's catalog: its schema versions (newest first) and who offers it."""
+
+    name: str
+    versions: list[ActionVersionOut]
+    agents: list[str]
+
+    @classmethod
+    def of(cls, a: records.ActionInfo) -> ActionOut:
+        return cls(
+            name=a.name,
+            versions=[
+                ActionVersionOut(
+                    schema_hash=v.schema_hash,
+                    params_schema=v.params_schema,
+                    last_seen_at=v.last_seen_at,
+                )
+                for v in a.versions
+            ],
+            agents=a.agents,
+        )
+
+
+class ActionList(BaseModel):
+    items: list[ActionOut]
+
+
+# queues
+
+
+class QueueOut(BaseModel):
+    name: str
+    paused: bool
+    counts: dict[str, int]
+
+
+class QueueList(BaseModel):
+    items: list[QueueOut]
+
+
+class QueuePatch(_Request):
+    paused: bool
+
+
+# keys
+
+
+class KeyCreate(_Request):
+    kind: Literal["agent", "client"]
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] | None = None
+    expires_at: datetime | None = None
+
+
+class KeyOut(BaseModel):
+    """An API key; ``secret`` is only in the answer that created it."""
+
+    id: uuid.UUID
+    kind: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    secret: str | None = None
+
+    @classmethod
+    def of(cls, key: records.ApiKey, secret: str | None = None) -> KeyOut:
+        return cls(
+            id=key.id,
+            kind=key.kind,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=key.scopes,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+            secret=secret,
+        )
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]

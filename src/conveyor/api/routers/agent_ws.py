@@ -1,0 +1,249 @@
+"""The agent WebSocket ``/api/v1/agent/connect``: one session per connected agent.
+
+The reader never waits on the store: each message becomes a task that goes through
+the hub's batchers, so a slow write never stalls heartbeats. The one ordering that
+matters — a job's log chunks and progress are stored before its result — is kept
+by awaiting the session's in-flight writes before submitting a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ValidationError
+
+from conveyor import protocol
+from conveyor.api.deps import Services, require, services
+from conveyor.auth.permissions import Principal
+from conveyor.server.hub import AgentSession
+from conveyor.store.queries.leases import Lease, Outcome, Report
+from conveyor.store.records import LogChunkIn
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
+
+HELLO_TIMEOUT_S = 10.0
+CLOSE_POLICY = 1008
+
+
+_connect_agents = require("agent:connect")
+
+
+@router.websocket("/connect")
+async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_agents]) -> None:
+    svc = services(ws)
+    await ws.accept()
+    try:
+        hello = await _receive_hello(ws)
+    except (TimeoutError, ValidationError, WebSocketDisconnect) as exc:
+        await _refuse(ws, "bad_hello", f"the first message must be a valid hello ({exc})")
+        return
+    if hello.protocol != protocol.PROTOCOL_VERSION:
+        newer = "server" if hello.protocol > protocol.PROTOCOL_VERSION else "agent"
+        await _refuse(
+            ws,
+            "protocol_version",
+            f"agent speaks protocol {hello.protocol}, server speaks "
+            f"{protocol.PROTOCOL_VERSION}: upgrade the {newer}",
+        )
+        return
+    await Connection(ws, svc, principal, hello).run()
+
+
+async def _receive_hello(ws: WebSocket) -> protocol.Hello:
+    async with asyncio.timeout(HELLO_TIMEOUT_S):
+        frame = await ws.receive_text()
+    message = protocol.parse_agent_message(frame)
+    if not isinstance(message, protocol.Hello):
+        raise ValidationError.from_exception_data("hello", [])
+    return message
+
+
+async def _refuse(ws: WebSocket, code: str, message: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_text(protocol.encode(protocol.Refused(code=code, message=message)))
+        await ws.close(CLOSE_POLICY, reason=message[:120])
+
+
+class Connection:
+    def __init__(
+        self, ws: WebSocket, svc: Services, principal: Principal, hello: protocol.Hello
+    ) -> None:
+        self.ws = ws
+        self.svc = svc
+        self.hub = svc.hub
+        self.principal = principal
+        self.hello = hello
+        self.team_id = principal.team_id
+        self._send_lock = asyncio.Lock()
+        self._writes_before_results: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: BaseModel) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(protocol.encode(message))
+
+    async def close(self, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(1001, reason=reason[:120])
+
+    async def run(self) -> None:
+        store = self.svc.store
+        hello = self.hello
+        agent_id = await store.agent_connect(
+            self.team_id,
+            name=hello.name,
+            labels=hello.labels,
+            slots=hello.slots,
+            version=hello.version,
+            queues=hello.queues,
+            actions=hello.actions,
+            key_id=self.principal.key_id,
+            user_id=self.principal.user_id,
+        )
+        actions: dict[str, list[str]] = {}
+        for offer in hello.actions:
+            actions.setdefault(offer.name, []).append(offer.schema_hash)
+        session = AgentSession(
+            agent_id=agent_id,
+            team_id=self.team_id,
+            name=hello.name,
+            labels=hello.labels,
+            queues=hello.queues,
+            actions=actions,
+            send=self.send,
+            close=self.close,
+            last_heard=asyncio.get_running_loop().time(),
+        )
+        log.info("agent connected", agent=hello.name, agent_id=str(agent_id), slots=hello.slots)
+        try:
+            await self.send(await self._welcome(session))
+            await self.hub.attach(session)
+            await self._read(session)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.hub.detach(session)
+            for task in list(self._tasks):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await store.agent_disconnect(self.team_id, agent_id)
+            log.info("agent disconnected", agent=hello.name, agent_id=str(agent_id))
+
+    async def _welcome(self, session: AgentSession) -> protocol.Welcome:
+        held = [Lease(job.job_id, job.lease_token) for job in self.hello.running]
+        reply = await self.hub.heartbeats.submit(self.team_id, held) if held else None
+        statuses = [
+            protocol.JobStatus(
+                job_id=lease.job_id,
+                status="lost" if reply and lease.job_id in reply.lost else "yours",
+                cancel_requested=bool(reply and lease.job_id in reply.cancel_requested),
+            )
+            for lease in held
+        ]
+        return protocol.Welcome(
+            agent_id=session.agent_id,
+            heartbeat_s=self.svc.settings.heartbeat_s,
+            jobs=statuses,
+        )
+
+    async def _read(self, session: AgentSession) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            frame = await self.ws.receive_text()
+            session.last_heard = loop.time()
+            try:
+                message = protocol.parse_agent_message(frame)
+            except ValidationError as exc:
+                log.warning("bad agent message", agent=session.name, error=str(exc)[:300])
+                continue
+            if isinstance(message, protocol.Ready):
+                self.hub.grant(session, message.credits)
+            elif isinstance(message, protocol.Progress):
+                beat = protocol.Heartbeat(
+                    jobs=[protocol.HeldJob(job_id=message.job_id, lease_token=message.lease_token)]
+                )
+                session.progress[message.job_id] = message.progress
+                task = self._spawn(self._on_heartbeat(session, beat))
+                self._writes_before_results.add(task)
+                task.add_done_callback(self._writes_before_results.discard)
+            elif isinstance(message, protocol.LogChunk):
+                task = self._spawn(self._on_log(message))
+                self._writes_before_results.add(task)
+                task.add_done_callback(self._writes_before_results.discard)
+            elif isinstance(message, protocol.Heartbeat):
+                self._spawn(self._on_heartbeat(session, message))
+            elif isinstance(message, protocol.Result | protocol.Release):
+                self._spawn(self._on_result(message, list(self._writes_before_results)))
+            elif isinstance(message, protocol.Hello):
+                log.warning("second hello ignored", agent=session.name)
+
+    def _spawn(self, work: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("agent message failed", error=str(task.exception()))
+
+    async def _on_log(self, chunk: protocol.LogChunk) -> None:
+        await self.hub.logs.submit(
+            self.team_id,
+            LogChunkIn(
+                job_id=chunk.job_id,
+                lease_token=chunk.lease_token,
+                attempt=chunk.attempt,
+                seq=chunk.seq,
+                lines=[line.model_dump() for line in chunk.lines],
+            ),
+        )
+        await self.send(
+            protocol.Ack(
+                logs=[protocol.LogAck(job_id=chunk.job_id, attempt=chunk.attempt, seq=chunk.seq)]
+            )
+        )
+
+    async def _on_heartbeat(self, session: AgentSession, beat: protocol.Heartbeat) -> None:
+        await self.svc.store.agents_seen(self.team_id, [session.agent_id])
+        if not beat.jobs:
+            return  # a liveness ping: last_heard is already updated
+        held = [
+            Lease(job.job_id, job.lease_token, session.progress.pop(job.job_id, None))
+            for job in beat.jobs
+        ]
+        reply = await self.hub.heartbeats.submit(self.team_id, held)
+        if reply.lost:
+            await self.send(protocol.Lost(job_ids=reply.lost))
+        if reply.cancel_requested:
+            await self.send(protocol.Cancel(job_ids=reply.cancel_requested))
+
+    async def _on_result(
+        self, message: protocol.Result | protocol.Release, logs_before: list[asyncio.Task[None]]
+    ) -> None:
+        if logs_before:
+            await asyncio.gather(*logs_before, return_exceptions=True)
+        if isinstance(message, protocol.Release):
+            report = Report(message.job_id, message.lease_token, Outcome.RELEASED)
+        else:
+            report = Report(
+                message.job_id,
+                message.lease_token,
+                Outcome(message.outcome),
+                result=message.result,
+                error=message.error,
+                retryable=message.retryable,
+            )
+        outcome = await self.hub.reports.submit(self.team_id, report)
+        await self.send(
+            protocol.Ack(
+                results=[protocol.ResultAck(job_id=outcome.job_id, applied=outcome.applied)]
+            )
+        )

@@ -1,0 +1,96 @@
+"""``GET /api/v1/events``: the team's job and agent changes as server-sent events.
+
+Read from the outbox, so a client that reconnects with ``Last-Event-ID`` gets
+every change it missed; ``?job_id=`` narrows the stream to one job (how a client
+waits for a result without polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from conveyor.api.deps import require, services
+from conveyor.api.models import EventOut
+from conveyor.api.sse import OutboxReader, Stream, error_responses, parse_event_id
+from conveyor.auth.permissions import Principal
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+PERMISSION = "jobs:read"
+PAGE = 500
+LOOKBEHIND_S = 2.0
+"""How long after its seq a PostgreSQL event may still appear (a late commit)."""
+
+_read_events = require(PERMISSION)
+
+
+@dataclass(frozen=True)
+class Opened:
+    principal: Principal
+    after: int
+    job_id: uuid.UUID | None
+    kinds: frozenset[str] | None
+
+
+async def _open(
+    principal: Annotated[Principal, _read_events],
+    request: Request,
+    job_id: uuid.UUID | None = None,
+    kind: Annotated[list[str] | None, Query(description="only these kinds (repeat)")] = None,
+    after: Annotated[int | None, Query(ge=0, description="start after this event id")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Opened:
+    """Everything that can refuse the stream, decided before it starts."""
+    store = services(request).store
+    if job_id is not None:
+        await store.job_get(principal.team_id, job_id)  # 404 for a job of another team
+    start = parse_event_id(last_event_id)
+    if start is None:
+        start = after if after is not None else await store.event_last_seq()
+    kinds = frozenset(k for value in kind for k in value.split(",") if k) if kind else None
+    return Opened(principal, start, job_id, kinds or None)
+
+
+@router.get(
+    "",
+    response_class=EventSourceResponse,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Follow the team's changes (server-sent events)",
+)
+async def stream_events(
+    principal: Annotated[Principal, _read_events],
+    request: Request,
+    opened: Annotated[Opened, Depends(_open)],
+) -> AsyncIterable[ServerSentEvent]:
+    """Each event is named by its kind (``job``, ``agent``, ``log``, ``artifact``); its id
+    resumes the stream. Without ``Last-Event-ID`` or ``after`` it starts at the present."""
+    stream = Stream(request, PERMISSION)
+    store = stream.svc.store
+    lookbehind = LOOKBEHIND_S if store.dialect == "postgresql" else 0.0
+    reader = OutboxReader(opened.after, lookbehind)
+    loop = asyncio.get_running_loop()
+    while True:
+        signal = stream.signal()
+        start = reader.read_from(loop.time())
+        while True:
+            batch = await store.events_after(
+                principal.team_id, start, limit=PAGE, object_id=opened.job_id
+            )
+            for event in batch:
+                if reader.fresh(event.seq) and (opened.kinds is None or event.kind in opened.kinds):
+                    yield ServerSentEvent(
+                        data=EventOut.of(event), event=event.kind, id=str(reader.high)
+                    )
+            if len(batch) < PAGE:
+                break
+            start = batch[-1].seq
+        if not await stream.still_allowed():
+            return
+        await stream.wait(signal)

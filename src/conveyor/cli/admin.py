@@ -1,0 +1,94 @@
+"""``conveyor admin create|reset-password``: the operator's break-glass path.
+
+These talk to the database directly (``CONVEYOR_DATABASE_URL`` / ``--database-url``),
+not to a server, so they work when no one can log in. Users land in the default
+team (slug ``default``), made here if the database has none yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from conveyor.cli.login import read_password
+from conveyor.cli.output import console, fail, handles_errors
+
+if TYPE_CHECKING:
+    from conveyor.auth.service import AuthService
+    from conveyor.store import Store
+
+app = typer.Typer(no_args_is_help=True, help="Operator commands on the database (break-glass).")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="Database URL [env: CONVEYOR_DATABASE_URL]", show_default=False),
+]
+EmailOption = Annotated[str, typer.Option(help="The user's email.", show_default=False)]
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin, not a prompt.")
+]
+
+
+@app.command("create")
+@handles_errors
+def create(
+    email: EmailOption,
+    password_stdin: PasswordStdinOption = False,
+    role: Annotated[str, typer.Option(help="Role in the default team.")] = "owner",
+    superuser: Annotated[
+        bool, typer.Option("--superuser", help="Also make the user a superuser of every team.")
+    ] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a user in the default team (e.g. the first admin)."""
+    password = read_password(password_stdin, confirm=True)
+
+    async def run(store: Store, auth: AuthService) -> None:
+        from conveyor.server.bootstrap import ensure_default_team
+
+        team_id = await ensure_default_team(store)
+        await auth.create_user(email, password, team_id=team_id, role=role, is_superuser=superuser)
+
+    _run(database_url, run)
+    console.print(f"Created user {email} with role {role} in the default team.")
+
+
+@app.command("reset-password")
+@handles_errors
+def reset_password(
+    email: EmailOption,
+    password_stdin: PasswordStdinOption = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Set a user's password (their sessions end: every refresh token is revoked)."""
+    password = read_password(password_stdin, confirm=True)
+
+    async def run(store: Store, auth: AuthService) -> None:
+        await auth.reset_password(email, password)
+
+    _run(database_url, run)
+    console.print(f"Password of {email} reset.")
+
+
+def _run(database_url: str | None, work: Callable[[Store, AuthService], Awaitable[None]]) -> None:
+    """Open the store (migrating a fresh database) and the auth service, run, close."""
+    try:
+        from conveyor.auth.service import AuthService
+        from conveyor.settings import AuthSettings, StoreSettings
+        from conveyor.store import Store
+    except ImportError as exc:
+        raise fail(
+            f"admin commands need the server stack: pip install 'conveyor[server]' ({exc})"
+        ) from None
+
+    async def main() -> None:
+        store = await Store.open(database_url or StoreSettings().database_url)
+        try:
+            await work(store, AuthService(store, AuthSettings()))
+        finally:
+            await store.close()
+
+    asyncio.run(main())

@@ -1,0 +1,345 @@
+"""``conveyor submit``, ``jobs list|show``, ``logs``, ``cancel``, ``retry``, ``download``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from conveyor.cli import config
+from conveyor.cli.output import (
+    JSON_HELP,
+    console,
+    err_console,
+    escape,
+    fail,
+    handles_errors,
+    jsonable,
+    print_json,
+    state,
+    table,
+    when,
+)
+from conveyor.cli.params import latest_schema, parse_labels, parse_params
+from conveyor.sdk.client import Client
+from conveyor.sdk.errors import JobFailed
+from conveyor.sdk.models import Job
+
+app = typer.Typer(no_args_is_help=True, help="List and inspect jobs.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+JobArg = Annotated[str, typer.Argument(help="The job's id.", show_default=False)]
+
+
+@handles_errors
+def submit(
+    action: Annotated[str, typer.Argument(help="The action to run, e.g. demo.export_csv.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="A param as key=value (typed by the action's schema) or key:=JSON; repeatable.",
+        ),
+    ] = None,
+    params_json: Annotated[
+        str | None,
+        typer.Option(
+            "--params-json", help="All params as a JSON object, or @file, or @- for stdin."
+        ),
+    ] = None,
+    queue: Annotated[
+        str | None, typer.Option(help="Queue [default: default].", show_default=False)
+    ] = None,
+    priority: Annotated[
+        int | None, typer.Option(help="-100..100, higher first [default: 0].", show_default=False)
+    ] = None,
+    max_attempts: Annotated[
+        int | None,
+        typer.Option(help="Attempts before the job is dead [default: 3].", show_default=False),
+    ] = None,
+    run_timeout: Annotated[
+        float | None, typer.Option(help="Seconds one attempt may run.", show_default=False)
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", "-l", help="An agent label the job needs, key=value; repeatable."),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Submit at most once per key.", show_default=False)
+    ] = None,
+    concurrency_key: Annotated[
+        str | None, typer.Option(help="Run one job per key at a time.", show_default=False)
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", "-w", help="Wait for the job to end, with a progress bar.")
+    ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(help="With --wait: give up after this many seconds.", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit a job. With --wait, exit non-zero unless it succeeds."""
+    with config.client() as client:
+        schema = latest_schema(client.actions(), action) if param else None
+        params = parse_params(param or [], params_json, schema)
+        job = client.submit(
+            action, params, queue=queue, priority=priority, max_attempts=max_attempts,
+            timeout_s=run_timeout, labels=parse_labels(label or []),
+            idempotency_key=idempotency_key, concurrency_key=concurrency_key,
+        )  # fmt: skip
+        if not wait:
+            if as_json:
+                print_json(job)
+            else:
+                console.print(f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}")
+            return
+        job = _wait_with_progress(client, job, wait_timeout, quiet=as_json)
+    if as_json:
+        print_json(job)
+    else:
+        _print_outcome(job)
+    if not job.succeeded:
+        raise fail(JobFailed(job).message)
+
+
+@app.command("list")
+@handles_errors
+def list_jobs(
+    state_: Annotated[
+        list[str] | None, typer.Option("--state", help="Only jobs in this state; repeatable.")
+    ] = None,
+    queue: Annotated[
+        str | None, typer.Option(help="Only jobs in this queue.", show_default=False)
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only jobs of this action.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many jobs, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List jobs, newest first."""
+    with config.client() as client:
+        jobs = list(client.list(state=state_, queue=queue, action=action, limit=limit))
+    if as_json:
+        print_json(jobs)
+        return
+    if not jobs:
+        console.print("No jobs.")
+        return
+    rows = [
+        [str(j.id), escape(j.action), _state_and_progress(j), escape(j.queue),
+         f"{j.attempt}/{j.max_attempts}", when(j.created_at)]
+        for j in jobs
+    ]  # fmt: skip
+    columns = ["ID", "ACTION", "STATE", "QUEUE", "ATTEMPT", "CREATED"]
+    table(columns, rows, wrap={"ACTION"}, optional={"QUEUE", "ATTEMPT"})
+
+
+@app.command("show")
+@handles_errors
+def show(job_id: JobArg, as_json: JsonOption = False) -> None:
+    """Show one job: state, params, result or error."""
+    with config.client() as client:
+        job = client.get(job_id)
+    if as_json:
+        print_json(job)
+        return
+    fields: list[tuple[str, str]] = [
+        ("id", str(job.id)),
+        ("action", escape(job.action)),
+        (
+            "state",
+            state(job.state) + (f" ({escape(job.waiting_reason)})" if job.waiting_reason else ""),
+        ),
+        ("queue", escape(job.queue)),
+        ("priority", str(job.priority)),
+        ("attempt", f"{job.attempt} of {job.max_attempts}"),
+        ("agent", str(job.agent_id or "-")),
+        ("created", when(job.created_at)),
+        ("started", when(job.started_at)),
+        ("finished", when(job.finished_at)),
+    ]
+    if job.progress is not None:
+        fields.append(("progress", _progress_text(job.progress)))
+    if job.cancel_requested_at and not job.is_terminal:
+        fields.append(("cancel", f"requested {when(job.cancel_requested_at)}"))
+    fields.append(("params", escape(_dumps(job.params))))
+    if job.result is not None:
+        fields.append(("result", escape(_dumps(job.result))))
+    if job.error is not None:
+        fields.append(("error", f"[red]{escape(_dumps(job.error))}[/red]"))
+    table(["FIELD", "VALUE"], [[k, v] for k, v in fields], wrap={"VALUE"})
+
+
+@handles_errors
+def logs(
+    job_id: JobArg,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until the job ends.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (attempt, ts, stream, text).")
+    ] = False,
+) -> None:
+    """Print a job's log (every attempt, in order)."""
+    with config.client() as client:
+        for line in client.logs(job_id, follow=follow):
+            text = json.dumps(jsonable(line), ensure_ascii=False) if as_json else line.text
+            sys.stdout.write(text + "\n")
+            if follow:
+                sys.stdout.flush()
+
+
+@handles_errors
+def cancel(job_id: JobArg, as_json: JsonOption = False) -> None:
+    """Cancel a job: a waiting one at once, a running one when its agent has stopped it."""
+    with config.client() as client:
+        job = client.cancel(job_id)
+    if as_json:
+        print_json(job)
+    elif job.state == "cancelled":
+        console.print(f"Cancelled job {job.id}.")
+    else:
+        console.print(
+            f"Cancel requested for job {job.id} ({state(job.state)}): its agent is stopping it."
+        )
+
+
+@handles_errors
+def retry(job_id: JobArg, as_json: JsonOption = False) -> None:
+    """Run a dead or cancelled job again, with a fresh set of attempts."""
+    with config.client() as client:
+        job = client.retry(job_id)
+    if as_json:
+        print_json(job)
+    else:
+        console.print(f"Job {job.id} is {state(job.state)} again.")
+
+
+@handles_errors
+def download(
+    job_id: JobArg,
+    name: Annotated[str, typer.Argument(help="The artifact's name.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File or directory to write [default: ./NAME].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Download a job's artifact (streamed to disk)."""
+    with config.client() as client:
+        path = client.download(job_id, name, output)
+    err_console.print(f"Saved {escape(name)} to {escape(path)} ({_size(path.stat().st_size)}).")
+
+
+def _wait_with_progress(client: Client, job: Job, timeout: float | None, *, quiet: bool) -> Job:
+    """Follow the job to its end, drawing its progress on stderr (nothing when quiet)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task(_describe(job), total=None, detail="")
+        for seen in client.watch(job.id, timeout):
+            job = seen
+            fraction = progress_fraction(job.progress)
+            bar.update(
+                task,
+                description=_describe(job),
+                total=100 if fraction is not None else None,
+                completed=round((fraction or 0) * 100, 1),
+                detail=escape(_progress_text(job.progress, short=True)),
+            )
+    return job
+
+
+def _state_and_progress(job: Job) -> str:
+    """The state, with how far along a running job is."""
+    fraction = progress_fraction(job.progress) if job.state == "running" else None
+    return state(job.state) + (f" {fraction:.0%}" if fraction is not None else "")
+
+
+def _describe(job: Job) -> str:
+    return f"{escape(job.action)} {state(job.state)}"
+
+
+def _print_outcome(job: Job) -> None:
+    console.print(f"Job {job.id} {state(job.state)}.")
+    if job.succeeded and job.result is not None:
+        console.print(escape(_dumps(job.result)))
+
+
+def progress_fraction(progress: Any) -> float | None:
+    """How far along, 0..1, from the progress shapes tasks report; None when unknown.
+
+    Understood: a number in 0..1; ``{"done"|"current"|"completed", "total"}``;
+    ``{"fraction"}`` or ``{"percent"}``.
+    """
+    if isinstance(progress, bool):
+        return None
+    if isinstance(progress, int | float):
+        return float(progress) if 0 <= progress <= 1 else None
+    if not isinstance(progress, dict):
+        return None
+    if isinstance(progress.get("fraction"), int | float):
+        return _clamp(float(progress["fraction"]))
+    if isinstance(progress.get("percent"), int | float):
+        return _clamp(float(progress["percent"]) / 100)
+    total = progress.get("total")
+    done = next((progress[k] for k in ("done", "current", "completed") if k in progress), None)
+    if isinstance(total, int | float) and isinstance(done, int | float) and total > 0:
+        return _clamp(done / total)
+    return None
+
+
+def _progress_text(progress: Any, *, short: bool = False) -> str:
+    if progress is None:
+        return "" if short else "-"
+    if isinstance(progress, dict):
+        total = progress.get("total")
+        done = next((progress[k] for k in ("done", "current", "completed") if k in progress), None)
+        message = progress.get("message") or progress.get("description")
+        parts = [f"{done}/{total}" if done is not None and total is not None else None, message]
+        text = "  ".join(str(p) for p in parts if p)
+        if text:
+            return text
+    fraction = progress_fraction(progress)
+    if fraction is not None:
+        return f"{fraction:.0%}"
+    return _dumps(progress)
+
+
+def _clamp(value: float) -> float:
+    return max(0.0, min(1.0, value))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=None if _small(value) else 2)
+
+
+def _small(value: Any) -> bool:
+    return len(json.dumps(value)) <= 80
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

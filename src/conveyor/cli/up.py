@@ -1,0 +1,182 @@
+"""``conveyor up``: one command, one machine: server on SQLite plus two local agents.
+
+The agents are ordinary ``conveyor agent`` processes that connect over the
+WebSocket with a key, exactly as agents on other machines do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from conveyor.settings import ENV_PREFIX
+
+READY_TIMEOUT_S = 60.0
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the database, artifacts and logs live")
+    ] = Path("conveyor-data"),
+    agents: Annotated[int, typer.Option(min=0, help="Local agents to start")] = 2,
+    slots: Annotated[int, typer.Option(min=1, help="Slots per local agent")] = 2,
+) -> None:
+    """Start Conveyor here: server + local agents on SQLite, no other service needed."""
+    data_dir = data_dir.resolve()
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite:///{data_dir / 'conveyor.db'}"
+    from conveyor.server.bootstrap import bootstrap
+
+    boot = asyncio.run(
+        bootstrap(
+            database_url,
+            email=os.environ.get(f"{ENV_PREFIX}ADMIN_EMAIL", "admin@example.com"),
+            password=os.environ.get(f"{ENV_PREFIX}ADMIN_PASSWORD"),
+        )
+    )
+    base_url = f"http://{host}:{port}"
+    env = {**os.environ, f"{ENV_PREFIX}DATABASE_URL": database_url,
+           f"{ENV_PREFIX}DATA_DIR": str(data_dir)}  # fmt: skip
+    env.pop(f"{ENV_PREFIX}AGENT_KEY", None)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        children.append(
+            _spawn(
+                ["server", "--host", host, "--port", str(port)], env, data_dir / "logs/server.log"
+            )
+        )
+        _wait_ready(base_url, children[0])
+        agent_env = {
+            **env,
+            f"{ENV_PREFIX}AGENT_KEY": boot.agent_key,
+            f"{ENV_PREFIX}SERVER": base_url,
+        }
+        ready_files = [data_dir / f"logs/agent-{n}.ready" for n in range(1, agents + 1)]
+        for n, ready in enumerate(ready_files, start=1):
+            ready.unlink(missing_ok=True)
+            children.append(
+                _spawn(
+                    [
+                        "agent",
+                        "--name",
+                        f"local-{n}",
+                        "--demo",
+                        "--slots",
+                        str(slots),
+                        "--label",
+                        "host=local",
+                        "--ready-file",
+                        str(ready),
+                    ],
+                    agent_env,
+                    data_dir / f"logs/agent-{n}.log",
+                )
+            )
+        _wait_agents(ready_files, children)
+        _banner(base_url, boot.email, boot.password, data_dir, agents)
+        _wait_for_signal(children)
+    finally:
+        _stop(children)
+    typer.echo("Conveyor stopped.")
+
+
+def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "conveyor", *args],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches `up`, which stops them in order
+        )
+
+
+def _wait_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with httpx.Client(base_url=base_url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                typer.secho("error: the server exited; see its log", err=True, fg="red")
+                raise typer.Exit(1)
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # startup only: nothing to be notified by before the port is open
+    typer.secho("error: the server did not become ready in time", err=True, fg="red")
+    raise typer.Exit(1)
+
+
+def _wait_agents(ready_files: list[Path], children: list[subprocess.Popen[bytes]]) -> None:
+    """Print the banner only once the demo actions can be submitted."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not all(path.exists() for path in ready_files):
+        if any(child.poll() is not None for child in children):
+            typer.secho("error: a local agent exited; see data/logs", err=True, fg="red")
+            raise typer.Exit(1)
+        if time.monotonic() > deadline:
+            typer.secho("error: the local agents did not connect in time", err=True, fg="red")
+            raise typer.Exit(1)
+        time.sleep(0.05)  # startup only
+
+
+def _banner(base_url: str, email: str, password: str | None, data_dir: Path, agents: int) -> None:
+    typer.echo("")
+    typer.secho(f"Conveyor is running at {base_url}", bold=True)
+    typer.echo(f"  API docs:  {base_url}/api/v1/docs")
+    if password is not None:
+        typer.echo(f"  login:     {email}")
+        typer.echo(f"  password:  {password}   (shown once; change it later)")
+    else:
+        typer.echo(
+            f"  login:     {email} (existing account; `conveyor admin reset-password` if lost)"
+        )
+    typer.echo(
+        f"  agents:    {agents} local (demo.export_csv, demo.echo, demo.sleep, demo.countdown)"
+    )
+    typer.echo(f"  data:      {data_dir}")
+    typer.echo("  try:       conveyor login --server " + base_url + " --email " + email)
+    typer.echo("             conveyor submit demo.export_csv --param rows=1000000 --wait")
+    typer.echo("Press Ctrl-C to stop.")
+    sys.stdout.flush()
+
+
+def _wait_for_signal(children: list[subprocess.Popen[bytes]]) -> None:
+    """Block until Ctrl-C / SIGTERM (or the server dies). Children are already spawned,
+    so blocking the signals here does not leak into them."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        while signal.sigtimedwait(signals, 1.0) is None:
+            if children and children[0].poll() is not None:
+                typer.secho("error: the server exited; see its log", err=True, fg="red")
+                return
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    # Agents first (they hand running jobs back), then the server.
+    for group in (children[1:], children[:1]):
+        for child in group:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in group:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -1,0 +1,163 @@
+"""What the client hands back: typed mirrors of the API's JSON.
+
+Models ignore fields they do not know, so a newer server never breaks an older
+client; a field a new server adds shows up here once this package learns it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.states import JobState
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Job(_Answer):
+    """A job as ``GET /api/v1/jobs/{id}`` shows it."""
+
+    id: uuid.UUID
+    action: str
+    params: Any = None
+    queue: str = "default"
+    priority: int = 0
+    state: JobState
+    attempt: int = 0
+    max_attempts: int = 1
+    progress: Any = None
+    result: Any = None
+    error: Any = None
+    agent_id: uuid.UUID | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    run_at: datetime | None = None
+    timeout_s: float | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+    concurrency_key: str | None = None
+    parent_id: uuid.UUID | None = None
+    cancel_requested: bool = False
+    cancel_requested_at: datetime | None = None
+    waiting_reason: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job is done (succeeded, dead or cancelled) and will not change by itself."""
+        return self.state.is_terminal
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == JobState.SUCCEEDED
+
+
+class JobRequest(BaseModel):
+    """One job to submit; fields left unset take the server's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str
+    params: Any = Field(default_factory=dict)
+    queue: str | None = None
+    priority: int | None = None
+    run_at: datetime | None = None
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    labels: dict[str, str] | None = None
+    idempotency_key: str | None = None
+    concurrency_key: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON the API takes: only what was given."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class JobPage(_Answer):
+    """One page of ``GET /api/v1/jobs``; pass ``next_cursor`` back for the next one."""
+
+    items: list[Job]
+    next_cursor: int | str | None = None
+
+
+class LogLine(_Answer):
+    """One line a job wrote, with the attempt it belongs to."""
+
+    attempt: int = 1
+    ts: float | None = None  # seconds since the epoch, when the agent read the line
+    stream: str = "log"
+    text: str
+
+
+class Artifact(_Answer):
+    """A file a job produced."""
+
+    name: str
+    size: int
+    content_type: str = "application/octet-stream"
+    sha256: str | None = None
+    attempt: int | None = None
+    created_at: datetime | None = None
+
+
+class Agent(_Answer):
+    """An agent the team has seen."""
+
+    id: uuid.UUID
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    slots: int = 0
+    version: str = ""
+    queues: list[str] = Field(default_factory=list)
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+    connected: bool = False
+    draining: bool = False
+    connected_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    disconnected_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+class ActionVersion(_Answer):
+    """One version of an action's parameter schema."""
+
+    schema_hash: str
+    params_schema: dict[str, Any] = Field(default_factory=dict)
+    last_seen_at: datetime | None = None
+
+
+class Action(_Answer):
+    """An action some agent of the team offers (or offered), with its schemas."""
+
+    name: str
+    versions: list[ActionVersion] = Field(default_factory=list)
+    agents: list[str] = Field(default_factory=list)
+
+
+class ApiKey(_Answer):
+    """An API key; ``secret`` is set only in the answer that created it."""
+
+    id: uuid.UUID
+    name: str
+    kind: Literal["agent", "client"] | str
+    prefix: str = ""
+    scopes: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    secret: str | None = None
+
+
+class TokenPair(_Answer):
+    """What ``POST auth/login`` and ``auth/refresh`` answer."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int | None = None

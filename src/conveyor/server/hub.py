@@ -1,0 +1,238 @@
+"""The agents connected to this replica, and the dispatcher that feeds them.
+
+An agent grants credits (free slots); the dispatcher claims at most that many jobs
+for it from the store and sends them in one ``assign``. It wakes on the engine's
+work signal (a submit, a retry falling due, a released job) or on new credits, with
+a slow jittered poll as the safety net. What agents send back (results, heartbeats,
+logs) goes through :class:`Batcher`s, so all agents share batched store calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+
+from conveyor import protocol
+from conveyor.engine import Engine
+from conveyor.engine.events import Signal
+from conveyor.server.batcher import Batcher
+from conveyor.store import ClaimRequest
+from conveyor.store.queries.leases import Lease, Outcome, Report
+from conveyor.store.records import HeartbeatResult, LogAppended, LogChunkIn, ReportResult
+
+log = structlog.get_logger(__name__)
+
+DISPATCH_POLL_S = 5.0
+
+
+@dataclass(frozen=True)
+class HeartbeatReply:
+    lost: list[uuid.UUID]
+    cancel_requested: list[uuid.UUID]
+
+
+@dataclass
+class AgentSession:
+    """One live agent connection on this replica."""
+
+    agent_id: uuid.UUID
+    team_id: uuid.UUID
+    name: str
+    labels: dict[str, str]
+    queues: list[str]
+    actions: dict[str, list[str]]
+    send: Callable[[BaseModel], Awaitable[None]]
+    close: Callable[[str], Awaitable[None]]
+    credits: int = 0
+    draining: bool = False
+    last_heard: float = 0.0  # loop time of the last message from the agent
+    progress: dict[uuid.UUID, Any] = field(default_factory=dict)
+
+    def claim_request(self) -> ClaimRequest:
+        return ClaimRequest(
+            agent_id=self.agent_id,
+            queues=self.queues,
+            actions=self.actions,
+            labels=self.labels,
+            limit=self.credits,
+        )
+
+
+class AgentHub:
+    def __init__(self, engine: Engine, heartbeat_s: float = 10.0) -> None:
+        self.engine = engine
+        # An agent silent for this long (frozen, half-open socket) gets no new work.
+        self.silence_limit_s = heartbeat_s * 3
+        self.store = engine.store
+        self.sessions: dict[uuid.UUID, AgentSession] = {}
+        self._credits = Signal()
+        self._task: asyncio.Task[None] | None = None
+        self.reports: Batcher[Report, ReportResult] = Batcher("reports", self._flush_reports)
+        self.heartbeats: Batcher[list[Lease], HeartbeatReply] = Batcher(
+            "heartbeats", self._flush_heartbeats
+        )
+        self.logs: Batcher[LogChunkIn, LogAppended] = Batcher("logs", self.store.log_append)
+
+    # lifecycle
+
+    async def start(self) -> None:
+        for batcher in (self.reports, self.heartbeats, self.logs):
+            batcher.start()
+        self._task = asyncio.create_task(self._dispatch_loop(), name="conveyor-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(Exception):
+                await session.close("server shutting down")
+        for batcher in (self.reports, self.heartbeats, self.logs):
+            await batcher.stop()
+
+    # sessions
+
+    async def attach(self, session: AgentSession) -> None:
+        """Register a session; an older connection of the same agent is closed."""
+        previous = self.sessions.get(session.agent_id)
+        self.sessions[session.agent_id] = session
+        if previous is not None and previous is not session:
+            with contextlib.suppress(Exception):
+                await previous.close("replaced by a newer connection of the same agent")
+
+    def detach(self, session: AgentSession) -> None:
+        if self.sessions.get(session.agent_id) is session:
+            del self.sessions[session.agent_id]
+
+    def connected_ids(self) -> set[uuid.UUID]:
+        return set(self.sessions)
+
+    def grant(self, session: AgentSession, credits: int) -> None:
+        session.credits += credits
+        self._credits, fired = Signal(), self._credits
+        fired.fire()
+
+    async def push_cancel(self, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> None:
+        """Tell connected agents at once; heartbeat replies repeat it in case this is lost."""
+        if not job_ids:
+            return
+        message = protocol.Cancel(job_ids=job_ids)
+        for session in list(self.sessions.values()):
+            if session.team_id == team_id:
+                with contextlib.suppress(Exception):
+                    await session.send(message)
+
+    async def drain(self, team_id: uuid.UUID, agent_id: uuid.UUID) -> None:
+        session = self.sessions.get(agent_id)
+        if session is not None and session.team_id == team_id:
+            session.draining = True
+            with contextlib.suppress(Exception):
+                await session.send(protocol.Drain())
+
+    # dispatch
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            work, credits = self.engine.bus.work_signal(), self._credits
+            assigned = 0
+            now = asyncio.get_running_loop().time()
+            for session in list(self.sessions.values()):
+                if (
+                    session.credits > 0
+                    and not session.draining
+                    and now - session.last_heard < self.silence_limit_s
+                ):
+                    try:
+                        assigned += await self._dispatch_to(session)
+                    except Exception:
+                        log.exception("dispatch failed", agent=session.name)
+            if assigned:
+                continue  # more may be waiting: claim again before sleeping
+            waits = [
+                asyncio.ensure_future(work.wait(None)),
+                asyncio.ensure_future(credits.wait(None)),
+            ]
+            try:
+                await asyncio.wait(
+                    waits,
+                    timeout=DISPATCH_POLL_S * random.uniform(0.5, 1.5),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for waiter in waits:
+                    waiter.cancel()
+
+    async def _dispatch_to(self, session: AgentSession) -> int:
+        claimed = await self.store.job_claim(session.team_id, session.claim_request())
+        if not claimed:
+            return 0
+        session.credits -= len(claimed)
+        jobs = [
+            protocol.Assignment(
+                job_id=job.id,
+                action=job.action,
+                params=job.params,
+                queue=job.queue,
+                attempt=job.attempt,
+                max_attempts=job.max_attempts,
+                lease_token=job.lease_token,
+                timeout_s=job.timeout_s,
+                cancel_grace_s=job.cancel_grace_s,
+            )
+            for job in claimed
+        ]
+        try:
+            await session.send(protocol.Assign(jobs=jobs))
+        except Exception:
+            # The agent is gone: hand the jobs back at once rather than wait for leases.
+            await self.store.job_report(
+                session.team_id,
+                [Report(job.id, job.lease_token, Outcome.RELEASED) for job in claimed],
+            )
+            raise
+        return len(claimed)
+
+    # batched writes
+
+    async def _flush_reports(self, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
+        return await self.store.job_report(team_id, reports)
+
+    async def _flush_heartbeats(
+        self, team_id: uuid.UUID, batches: list[list[Lease]]
+    ) -> list[HeartbeatReply]:
+        # A job named twice (a stale agent and the current one) goes in separate
+        # rounds, so each lease gets its own verdict.
+        rounds: list[dict[uuid.UUID, Lease]] = []
+        for lease in (lease for batch in batches for lease in batch):
+            target = next((r for r in rounds if lease.job_id not in r), None)
+            if target is None:
+                rounds.append(target := {})
+            target[lease.job_id] = lease
+        lost: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        cancel: set[uuid.UUID] = set()
+        for round_ in rounds:
+            result: HeartbeatResult = await self.store.lease_extend(team_id, list(round_.values()))
+            lost.update((job_id, round_[job_id].token) for job_id in result.lost)
+            cancel.update(result.cancel_requested)
+        replies = []
+        for batch in batches:
+            replies.append(
+                HeartbeatReply(
+                    lost=[x.job_id for x in batch if (x.job_id, x.token) in lost],
+                    cancel_requested=[
+                        x.job_id
+                        for x in batch
+                        if x.job_id in cancel and (x.job_id, x.token) not in lost
+                    ],
+                )
+            )
+        return replies

@@ -1,0 +1,51 @@
+"""Break-glass admin commands on the database, then a login round trip through the server."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from tests.api.conftest import Live
+from tests.cli.conftest import Run
+
+EMAIL = "ops@example.com"
+
+
+def test_admin_create_login_reset_password_logout(
+    cli: Run, live: Live, db_url: str, config_dir: Path
+) -> None:
+    created = cli("admin", "create", "--email", EMAIL, "--password-stdin", "--database-url", db_url,
+                  input="first-password\n")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    again = cli("admin", "create", "--email", EMAIL, "--password-stdin", "--database-url", db_url,
+                input="other\n")  # fmt: skip
+    assert again.exit_code == 1 and again.stderr.startswith("error: ")
+
+    login = cli("login", "--server", live.url, "--email", EMAIL, "--password-stdin",
+                input="first-password\n", logged_in=True)  # fmt: skip
+    assert login.exit_code == 0, login.output
+    assert f"as {EMAIL}" in login.stdout
+    saved = config_dir / "config.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    content = json.loads(saved.read_text())
+    assert content["server"] == live.url and content["access_token"] and content["refresh_token"]
+    assert "first-password" not in saved.read_text()
+    assert json.loads(cli("jobs", "list", "--json", logged_in=True).stdout) == []
+
+    reset = cli("admin", "reset-password", "--email", EMAIL, "--password-stdin",
+                "--database-url", db_url, input="second-password\n")  # fmt: skip
+    assert reset.exit_code == 0, reset.output
+    old = cli("login", "--server", live.url, "--email", EMAIL, "--password-stdin",
+              input="first-password\n", logged_in=True)  # fmt: skip
+    assert old.exit_code == 1 and old.stderr.startswith("error: ")
+    new = cli("login", "--server", live.url, "--email", EMAIL, "--password-stdin",
+              input="second-password\n", logged_in=True)  # fmt: skip
+    assert new.exit_code == 0, new.output
+
+    assert cli("logout", logged_in=True).exit_code == 0
+    assert not saved.exists()
+    assert cli("jobs", "list", logged_in=True).exit_code == 1
+    missing = cli("admin", "reset-password", "--email", "nobody@example.com", "--password-stdin",
+                  "--database-url", db_url, input="x\n")  # fmt: skip
+    assert missing.exit_code == 1 and missing.stderr.startswith("error: ")

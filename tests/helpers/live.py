@@ -1,0 +1,200 @@
+"""Real processes for end-to-end tests: a ``conveyor server`` and ``conveyor agent``s.
+
+Each runs as its own OS process over real sockets, exactly as a user starts them;
+their output goes to a log file that a failing test prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from conveyor.server.bootstrap import bootstrap
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery staple"
+STARTUP_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll a condition a process cannot notify us of (startup, /proc state) until true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _base_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    return {**env, **extra}
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("ab") as log_file:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "conveyor", *args],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        self.signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class LiveServer:
+    """``conveyor server`` on a free port, with an admin and an agent key made beforehand."""
+
+    def __init__(self, database_url: str, data_dir: Path, **settings: str) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        boot = asyncio.run(bootstrap(database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
+        self.agent_key = boot.agent_key
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = _base_env(
+            {
+                "CONVEYOR_DATABASE_URL": database_url,
+                "CONVEYOR_DATA_DIR": str(data_dir),
+                "CONVEYOR_LEASE_S": "3",
+                "CONVEYOR_HEARTBEAT_S": "0.5",
+                **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
+            }
+        )
+        self.process = Process(
+            ["server", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            env,
+            data_dir / "server.log",
+        )
+        wait_until(self._ready, STARTUP_TIMEOUT_S, "the server to be ready")
+        self.token = self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    def _ready(self) -> bool:
+        if not self.process.alive():
+            raise RuntimeError(f"server exited:\n{self.process.output()}")
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def login(self, email: str, password: str) -> str:
+        response = httpx.post(
+            f"{self.url}/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+class LiveAgent:
+    def __init__(
+        self,
+        server: LiveServer,
+        name: str,
+        *args: str,
+        slots: int = 2,
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        env = _base_env({"CONVEYOR_AGENT_KEY": server.agent_key, "CONVEYOR_SERVER": server.url})
+        argv = ["agent", "--name", name, "--slots", str(slots), *args]
+        for key, value in (labels or {}).items():
+            argv += ["--label", f"{key}={value}"]
+        self.process = Process(argv, env, server.data_dir / f"agent-{name}.log")
+        with server.client() as api:
+            wait_until(lambda: self._connected(api), STARTUP_TIMEOUT_S, f"agent {name} to connect")
+
+    def _connected(self, api: httpx.Client) -> bool:
+        if not self.process.alive():
+            raise RuntimeError(f"agent {self.name} exited:\n{self.process.output()}")
+        agents = api.get("/agents").json()["items"]
+        return any(a["name"] == self.name and a["connected"] for a in agents)
+
+
+def sse_events(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """Parse a text/event-stream response into events {id, event, data}."""
+    event: dict[str, Any] = {}
+    for line in response.iter_lines():
+        if not line:
+            if "data" in event:
+                event["data"] = orjson.loads(event["data"])
+                yield event
+            event = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            event[field] = (
+                event[field] + "\n" + value if field == "data" and field in event else value
+            )
+
+
+@contextmanager
+def running(*items: LiveServer | LiveAgent) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for item in reversed(items):
+            item.process.stop()
