@@ -178,7 +178,7 @@ async def test_artifacts_are_fenced_and_replaced_by_name(store: Store, team: uui
     assert (art.name, art.attempt, art.size, art.storage_key, art.replaced_storage_key) == (
         "export.csv", 1, 10, "k1", None,
     )  # fmt: skip
-    assert art.published_at is not None
+    assert art.published_at is None  # published when the attempt succeeds
     again = await store.artifact_record(
         team, job.id, job.lease_token, name="export.csv", size=20, sha256="cd" * 32,
         content_type="text/csv", storage_key="k2",
@@ -223,7 +223,22 @@ async def test_artifacts_are_fenced_and_replaced_by_name(store: Store, team: uui
     assert not await store.job_lease_valid(team, job.id, job.lease_token)
     with pytest.raises(LeaseLost):
         await record(job.lease_token)
-    assert [a.name for a in await store.artifact_list(team, job.id)] == ["a.txt", "export.csv"]
+    published = await store.artifact_list(team, job.id)
+    assert [a.name for a in published] == ["a.txt", "export.csv"]
+    assert all(a.published_at is not None for a in published)
+
+
+async def test_artifacts_of_a_failed_attempt_stay_unpublished(
+    store: Store, team: uuid.UUID
+) -> None:
+    [job] = await run_jobs(store, team)
+    await store.artifact_record(
+        team, job.id, job.lease_token, name="partial.csv", size=1, sha256=SHA,
+        content_type="text/csv", storage_key="k1",
+    )  # fmt: skip
+    await store.job_report(team, [Report(job.id, job.lease_token, Outcome.FAILED)], now=T0)
+    [artifact] = await store.artifact_list(team, job.id)
+    assert artifact.published_at is None
 
 
 async def test_concurrent_appends_respect_the_cap(store: Store, team: uuid.UUID) -> None:

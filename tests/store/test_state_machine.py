@@ -416,6 +416,7 @@ class StoreMachine(RuleBasedStateMachine):
             job.updated_at = self.now
             if pick.progress is not None:
                 job.progress = pick.progress
+                job.events += 1  # progress is an event, so watchers see it move
             extended[job_id] = job.lease_expires_at
         event(f"heartbeat: {len(extended)} extended, {len(items) - len(extended)} lost")
         assert result.extended == extended

@@ -68,4 +68,4 @@ async def test_batch_of_1_and_of_500_issue_the_same_statements(
     one = await _cycle_counts(store, team, 1)
     many = await _cycle_counts(store, team, 500)
     assert one == many, (one, many)
-    assert one["complete"] == 3  # results, attempts, outbox
+    assert one["complete"] == 4  # results, attempts, artifacts published, outbox

@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from types import TracebackType
 
-from conveyor.engine.events import EventBus
+from conveyor.engine.events import EventBus, Signal
 from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
 from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
+from conveyor.engine.retention import (
+    KEEP_EVENTS,
+    RETENTION_BATCH,
+    RETENTION_INTERVAL_S,
+    ArtifactsDeleted,
+    Retention,
+)
 from conveyor.engine.scheduler import SCHEDULER_INTERVAL_S, Scheduler
 from conveyor.engine.service import Service
 from conveyor.store import ClaimRequest, Store
 from conveyor.store.database import Tx
+from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.records import ClaimedJob
 
 
@@ -24,34 +33,64 @@ class EngineConfig:
     reaper_interval_s: float = REAPER_INTERVAL_S
     poll_interval_s: float = POLL_INTERVAL_S
     listen: bool = True  # PostgreSQL LISTEN/NOTIFY between replicas
+    # Retention: finished jobs are kept this long after finishing, per final state
+    # (None = forever); outbox events this long (None = forever).
+    keep_finished: KeepFinished = field(default_factory=KeepFinished)
+    keep_events: timedelta | None = KEEP_EVENTS
+    retention_interval_s: float = RETENTION_INTERVAL_S
+    retention_batch: int = RETENTION_BATCH
 
 
 class Engine:
     """Wires the store's commits to the bus and runs the engine loops.
 
     Every operation is on :attr:`store`; the engine adds the loops (scheduler,
-    reaper, outbox poller, PostgreSQL listener) and :meth:`claim_wait`.
+    reaper, retention, outbox poller, PostgreSQL listener) and :meth:`claim_wait`.
+    ``on_artifacts_deleted`` receives the storage keys of artifacts whose jobs
+    retention deleted, to delete the blobs.
     """
 
-    def __init__(self, store: Store, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: EngineConfig | None = None,
+        *,
+        on_artifacts_deleted: ArtifactsDeleted | None = None,
+    ) -> None:
         self.store = store
         self.config = config or EngineConfig()
         self.bus = EventBus()
         store.on_commit(self._published)
         self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
         self.reaper = Reaper(store, self.config.reaper_interval_s)
+        self.retention = Retention(
+            store,
+            self.config.retention_interval_s,
+            keep=self.config.keep_finished,
+            keep_events=self.config.keep_events,
+            batch=self.config.retention_batch,
+            on_artifacts_deleted=on_artifacts_deleted,
+        )
         self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
+        self.waiting = 0  # claim_wait calls parked on the bus (for metrics and tests)
+        self.parked = Signal()  # fires when a claim_wait parks; replaced each time
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
             self.listener = Listener(store.db.url, self.bus)
 
     @classmethod
-    async def open(cls, url: str, config: EngineConfig | None = None) -> Engine:
-        return cls(await Store.open(url), config)
+    async def open(
+        cls,
+        url: str,
+        config: EngineConfig | None = None,
+        *,
+        on_artifacts_deleted: ArtifactsDeleted | None = None,
+    ) -> Engine:
+        return cls(await Store.open(url), config, on_artifacts_deleted=on_artifacts_deleted)
 
     @property
     def services(self) -> list[Service]:
-        return [self.scheduler, self.reaper, self.poller]
+        return [self.scheduler, self.reaper, self.retention, self.poller]
 
     async def start(self) -> None:
         self.bus.last_seq = await self.store.event_last_seq()
@@ -101,4 +140,10 @@ class Engine:
             if claimed or remaining <= 0:
                 return claimed
             poll = self.config.poll_interval_s * random.uniform(0.5, 1.5)
-            await signal.wait(min(remaining, poll))
+            self.waiting += 1
+            self.parked, parked = Signal(), self.parked
+            parked.fire()
+            try:
+                await signal.wait(min(remaining, poll))
+            finally:
+                self.waiting -= 1

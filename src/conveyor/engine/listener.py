@@ -17,7 +17,7 @@ import psycopg
 import sqlalchemy as sa
 import structlog
 
-from conveyor.engine.events import EventBus
+from conveyor.engine.events import EventBus, Signal
 from conveyor.engine.service import Service
 from conveyor.store import Store
 
@@ -50,6 +50,7 @@ class Listener:
         self.bus = bus
         self.backend_pid: int | None = None
         self.connected = asyncio.Event()
+        self.reconnected = Signal()  # fires on the next (re)connect; replaced each time
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -74,6 +75,8 @@ class Listener:
                     self.connected.set()
                     # Anything may have happened while we were not listening.
                     self.bus.wake_all()
+                    self.reconnected, fired = Signal(), self.reconnected
+                    fired.fire()
                     delay = 0.1
                     async for note in conn.notifies():
                         payload = orjson.loads(note.payload)

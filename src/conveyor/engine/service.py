@@ -2,7 +2,8 @@
 
 Loops are safe to run on every replica at once: the database makes concurrent
 runs harmless (SKIP LOCKED, conditional updates), not a leader. Tests call
-``run_once(now=...)`` directly, or await ``ran`` instead of sleeping.
+``run_once(now=...)`` directly, or ``await service.wake().wait(t)`` (a pass that
+started after the call has ended) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ class Service(ABC):
             raise ValueError(f"{self.name}: interval must be positive and jitter in [0, 1)")
         self.interval_s = interval_s
         self.jitter = jitter
-        self.ran = Signal()  # fires after each pass; replaced each time
+        self.ran = Signal()  # fires after the pass in progress (or the next); replaced each time
         self._task: asyncio.Task[None] | None = None
         self._wake = Signal()
+        self._next_ran = Signal()  # fires after the next pass to *start*
 
     @abstractmethod
     async def run_once(self, now: datetime | None = None) -> int:
@@ -40,9 +42,14 @@ class Service(ABC):
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name=f"conveyor-{self.name}")
 
-    def wake(self) -> None:
-        """Run the next pass now instead of at the end of the interval."""
+    def wake(self) -> Signal:
+        """Run a pass now instead of at the end of the interval.
+
+        Returns a signal that fires once a pass that started after this call has
+        ended, so the caller knows the pass saw everything it committed before.
+        """
         self._wake.fire()
+        return self._next_ran
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -56,7 +63,10 @@ class Service(ABC):
 
     async def _loop(self) -> None:
         while True:
-            wake, self._wake = self._wake, Signal()
+            # Taken before the pass: a wake() during the pass or the wait ends the
+            # wait, so a wake-up is never lost.
+            self._wake = wake = Signal()
+            started, self._next_ran = self._next_ran, Signal()
             changed = 0
             try:
                 changed = await self.run_once()
@@ -64,5 +74,6 @@ class Service(ABC):
                 log.exception("engine loop failed; retrying", service=self.name)
             self.ran, ran = Signal(), self.ran
             ran.fire()
-            if changed == 0:
+            started.fire()
+            if changed == 0:  # a pass that changed something may have left more
                 await wake.wait(self.next_delay())

@@ -243,6 +243,14 @@ jobs = sa.Table(
         postgresql_where=sa.text(f"idempotency_key IS NOT NULL AND {UNFINISHED}"),
     ),
     sa.Index("ix_jobs_team_state", "team_id", "state", "seq"),
+    # Retention finds old finished jobs without scanning the table.
+    sa.Index(
+        "ix_jobs_finished",
+        "state",
+        "finished_at",
+        sqlite_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
+        postgresql_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
+    ),
     sa.Index(
         "ix_jobs_parent",
         "parent_id",
@@ -264,7 +272,7 @@ job_dependencies = sa.Table(
     "job_dependencies",
     metadata,
     sa.Column("job_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
-    sa.Column("depends_on_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True),
+    sa.Column("depends_on_id", GUID(), sa.ForeignKey("jobs.id"), primary_key=True, index=True),
 )
 
 job_attempts = sa.Table(

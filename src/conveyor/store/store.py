@@ -7,7 +7,7 @@ pass a time to move the clock instead of sleeping.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -28,6 +28,7 @@ from conveyor.store.queries import (
     logs,
     maintenance,
     reads,
+    retention,
     submit,
 )
 from conveyor.store.records import (
@@ -448,3 +449,31 @@ class Store:
         value = await self.db.read(reads.next_run_at, None)
         assert value is None or isinstance(value, datetime)
         return value
+
+    # retention
+
+    async def job_prune_finished(
+        self,
+        keep: retention.KeepFinished,
+        *,
+        limit: int = DEFAULT_BATCH_LIMIT,
+        now: datetime | None = None,
+    ) -> retention.Pruned:
+        """Delete up to ``limit`` finished jobs older than ``keep`` allows, with their
+        attempts, logs, dependency edges and artifact rows.
+
+        Returns the artifacts' storage keys: the caller deletes those blobs after
+        this commits (a blob without a row is garbage; a row without a blob is a
+        broken link).
+        """
+        retention.check_limit(limit)
+        if keep.keeps_all:
+            return retention.Pruned(jobs=0, storage_keys=[])
+        return await self.db.write(retention.prune_finished, now, keep, limit)
+
+    async def event_prune(
+        self, keep: timedelta, *, limit: int = DEFAULT_BATCH_LIMIT, now: datetime | None = None
+    ) -> int:
+        """Delete up to ``limit`` outbox events older than ``keep``; returns how many."""
+        retention.check_limit(limit)
+        return await self.db.write(retention.prune_events, now, keep, limit)

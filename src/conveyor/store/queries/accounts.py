@@ -350,8 +350,14 @@ def signing_key_current_or_none(tx: Tx) -> SigningKey | None:
 
 def _insert_next_key(tx: Tx) -> None:
     """Insert the next generation's key; a replica that raced us to it wins quietly."""
-    newest = tx.conn.execute(sa.select(sa.func.max(signing_keys.c.kid))).scalar()
-    generation = int(str(newest)[1:]) + 1 if newest else 1
+    newest = tx.conn.execute(
+        sa.select(signing_keys.c.kid, signing_keys.c.retired_at)
+        .order_by(signing_keys.c.kid.desc())
+        .limit(1)
+    ).first()
+    if newest is not None and newest.retired_at is None:
+        return  # a racing replica committed the current key since we looked: use it
+    generation = int(str(newest.kid)[1:]) + 1 if newest is not None else 1
     tx.conn.execute(
         _insert(tx, signing_keys)
         .values(

@@ -87,7 +87,7 @@ def record(
     values = {
         "job_id": job_id, "name": name, "attempt": attempt, "team_id": team_id, "size": size,
         "sha256": sha256, "content_type": content_type, "storage_key": storage_key,
-        "published_at": now, "created_at": now,
+        "published_at": None, "created_at": now,  # published when the attempt succeeds
     }  # fmt: skip
     insert = (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(artifacts)
     statement = insert.values(values)

@@ -83,9 +83,10 @@ def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatR
 def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
     """Apply results per item: a stale token fails that item only.
 
-    Three statements per batch. A batch naming one job twice (a stale and a fresh
-    report, say) is applied in rounds of distinct jobs, in order, so each applied
-    row is matched to exactly the report that won it.
+    Four statements per batch (results, attempts, artifacts of successes, outbox).
+    A batch naming one job twice (a stale and a fresh report, say) is applied in
+    rounds of distinct jobs, in order, so each applied row is matched to exactly
+    the report that won it.
     """
     rounds: list[list[Report]] = []
     for report in reports:
@@ -134,6 +135,13 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     if finished:
         tx.conn.execute(
             tx.q("attempts_finish"), {"items": items(tx.dialect, finished), "now": tx.now}
+        )
+    succeeded = [
+        {"id": row.id, "attempt": row.attempt} for row in rows if row.state == JobState.SUCCEEDED
+    ]
+    if succeeded:
+        tx.conn.execute(
+            tx.q("artifacts_publish"), {"items": items(tx.dialect, succeeded), "now": tx.now}
         )
     emit_job_changes(
         tx,

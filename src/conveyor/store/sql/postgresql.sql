@@ -165,6 +165,12 @@ UPDATE job_attempts SET
 FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, attempt int, outcome text, error jsonb)
 WHERE job_attempts.job_id = v.id AND job_attempts.attempt = v.attempt
 
+-- name: artifacts_publish
+-- Artifacts of an attempt that succeeded become published (the job's output).
+UPDATE artifacts SET published_at = coalesce(:now, now())
+FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, attempt int)
+WHERE artifacts.job_id = v.id AND artifacts.attempt = v.attempt AND artifacts.published_at IS NULL
+
 -- name: reap_expired
 -- Running jobs whose lease expired (the agent went silent) or whose run timeout
 -- passed (even while heartbeating): a failed attempt, retried with backoff, dead
@@ -231,3 +237,48 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb))
     AS v(job_id uuid, attempt int, chunk_seq int, lines jsonb, size int)
 ON CONFLICT DO NOTHING
 RETURNING job_id, attempt, chunk_seq
+
+-- name: prune_pick_jobs
+-- Retention: a batch of finished jobs older than their state's retention (a NULL
+-- age keeps that state forever: the comparison is NULL). SKIP LOCKED lets
+-- replicas prune side by side, and a job a manual retry is changing right now is
+-- re-checked after the lock and left alone if no longer finished.
+SELECT id FROM jobs
+WHERE (state = 'succeeded'
+       AND finished_at <= coalesce(:now, now()) - make_interval(secs => CAST(:succeeded_s AS float8)))
+   OR (state = 'cancelled'
+       AND finished_at <= coalesce(:now, now()) - make_interval(secs => CAST(:cancelled_s AS float8)))
+   OR (state = 'dead'
+       AND finished_at <= coalesce(:now, now()) - make_interval(secs => CAST(:dead_s AS float8)))
+LIMIT :limit
+FOR UPDATE SKIP LOCKED
+
+-- name: prune_job_logs
+DELETE FROM job_logs WHERE job_id = ANY(CAST(:ids AS uuid[]))
+
+-- name: prune_job_attempts
+DELETE FROM job_attempts WHERE job_id = ANY(CAST(:ids AS uuid[]))
+
+-- name: prune_job_dependencies
+-- Both directions: the pruned job's own edges, and edges of jobs that waited on it.
+DELETE FROM job_dependencies
+WHERE job_id = ANY(CAST(:ids AS uuid[])) OR depends_on_id = ANY(CAST(:ids AS uuid[]))
+
+-- name: prune_artifacts
+-- Returns the blobs to delete once this transaction has committed.
+DELETE FROM artifacts WHERE job_id = ANY(CAST(:ids AS uuid[]))
+RETURNING storage_key
+
+-- name: prune_jobs
+DELETE FROM jobs WHERE id = ANY(CAST(:ids AS uuid[]))
+
+-- name: prune_events
+-- Old outbox events, oldest first. Only the head of the outbox (the first :limit
+-- seqs) is looked at, so a pass with nothing to prune reads :limit index entries,
+-- not the whole table.
+DELETE FROM events
+WHERE seq IN (
+    SELECT seq FROM events
+    WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT :limit)
+      AND created_at <= coalesce(:now, now()) - make_interval(secs => CAST(:keep_s AS float8))
+    FOR UPDATE SKIP LOCKED)

@@ -154,6 +154,13 @@ FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.attempt' AS attempt,
       FROM json_each(:items) AS e) AS v
 WHERE job_attempts.job_id = v.id AND job_attempts.attempt = v.attempt
 
+-- name: artifacts_publish
+-- Artifacts of an attempt that succeeded become published (the job's output).
+UPDATE artifacts SET published_at = :now
+FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.attempt' AS attempt
+      FROM json_each(:items) AS e) AS v
+WHERE artifacts.job_id = v.id AND artifacts.attempt = v.attempt AND artifacts.published_at IS NULL
+
 -- name: reap_expired
 UPDATE jobs SET
     state = CASE
@@ -213,3 +220,41 @@ FROM json_each(:items) AS e
 WHERE true
 ON CONFLICT DO NOTHING
 RETURNING job_id, attempt, chunk_seq
+
+-- name: prune_pick_jobs
+-- Retention: a batch of finished jobs older than their state's retention (a NULL
+-- age keeps that state forever). The job with the highest seq is never pruned:
+-- seq is the rowid, and SQLite would hand a deleted maximum to the next insert.
+SELECT id FROM jobs
+WHERE ((state = 'succeeded' AND finished_at <= :now - CAST(:succeeded_s * 1000000 AS INTEGER))
+    OR (state = 'cancelled' AND finished_at <= :now - CAST(:cancelled_s * 1000000 AS INTEGER))
+    OR (state = 'dead' AND finished_at <= :now - CAST(:dead_s * 1000000 AS INTEGER)))
+  AND seq < (SELECT max(seq) FROM jobs)
+LIMIT :limit
+
+-- name: prune_job_logs
+DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: prune_job_attempts
+DELETE FROM job_attempts WHERE job_id IN (SELECT value FROM json_each(:ids))
+
+-- name: prune_job_dependencies
+DELETE FROM job_dependencies
+WHERE job_id IN (SELECT value FROM json_each(:ids))
+   OR depends_on_id IN (SELECT value FROM json_each(:ids))
+
+-- name: prune_artifacts
+DELETE FROM artifacts WHERE job_id IN (SELECT value FROM json_each(:ids))
+RETURNING storage_key
+
+-- name: prune_jobs
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: prune_events
+-- Like prune_pick_jobs, the newest event always stays, so seqs never go back and
+-- a listener resuming from a seq misses nothing.
+DELETE FROM events
+WHERE seq IN (
+    SELECT seq FROM (SELECT seq, created_at FROM events ORDER BY seq LIMIT :limit)
+    WHERE created_at <= :now - CAST(:keep_s * 1000000 AS INTEGER))
+  AND seq < (SELECT max(seq) FROM events)
