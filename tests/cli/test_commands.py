@@ -117,6 +117,12 @@ def test_logs_and_download(cli: Run, live: Live, tmp_path: Path) -> None:
     saved = cli("download", str(job.id), "export.csv", "-o", str(target))
     assert saved.exit_code == 0, saved.output
     assert target.read_bytes() == b"id\n1\n2\n" and saved.stdout == ""
+    described = cli("download", str(job.id), "export.csv", "-o", str(tmp_path), "--json")
+    assert json.loads(described.stdout) == {
+        "name": "export.csv",
+        "path": str((tmp_path / "export.csv").resolve()),
+        "size": 7,
+    }
     assert cli("download", str(job.id), "nope.csv", "-o", str(tmp_path)).exit_code == 1
 
 

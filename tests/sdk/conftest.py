@@ -1,5 +1,9 @@
 """A real server (``tests/api``'s ``live`` fixture: uvicorn on a free port) and a Client on it.
 
+Every client test runs twice: with :class:`Client`, and with :class:`AsyncClient`
+behind the same blocking calls (``tests/sdk/blocking.py``): the async client
+passes the same tests as the sync one.
+
 What no public endpoint does without an agent (claiming a job, writing its log,
 finishing it) goes through the server's own store, as an agent's messages would.
 """
@@ -7,9 +11,9 @@ finishing it) goes through the server's own store, as an agent's messages would.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -18,6 +22,9 @@ from conveyor.store.queries.leases import Outcome, Report
 from conveyor.store.records import ClaimedJob, LogChunkIn
 from tests.api.conftest import ECHO, Live
 from tests.api.conftest import live as live  # the live-server fixture, shared with tests/api
+from tests.sdk.blocking import Blocking
+
+Connect = Callable[..., Client]
 
 
 @pytest.fixture(autouse=True)
@@ -28,10 +35,25 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return where
 
 
+@pytest.fixture(params=["sync", "async"])
+def connect(request: pytest.FixtureRequest) -> Iterator[Connect]:
+    """``connect(server, token=...)``: a Client, or an AsyncClient called the same way."""
+    opened: list[Client] = []
+
+    def make(*args: Any, **kwargs: Any) -> Client:
+        made = Client(*args, **kwargs) if request.param == "sync" else Blocking(*args, **kwargs)
+        opened.append(cast(Client, made))
+        return opened[-1]
+
+    yield make
+    for made in opened:
+        made.close()
+
+
 @pytest.fixture
-def client(live: Live) -> Iterator[Client]:
+def client(live: Live, connect: Connect) -> Iterator[Client]:
     live.offer(ECHO)
-    with Client(live.url, token=live.admin_token, timeout=10) as c:
+    with connect(live.url, token=live.admin_token, timeout=10) as c:
         yield c
 
 

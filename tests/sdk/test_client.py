@@ -1,4 +1,5 @@
-"""conveyor.Client against a real server: jobs, waiting, errors as typed exceptions."""
+"""conveyor.Client and conveyor.AsyncClient against a real server: jobs, waiting, queues,
+agents, the event stream, errors as typed exceptions."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from conveyor.states import JobState
 from conveyor.store.queries.leases import Outcome
 from tests.api.conftest import Live
 from tests.helpers.live import free_port
-from tests.sdk.conftest import claim, finish
+from tests.sdk.conftest import Connect, claim, finish
 
 T = TypeVar("T")
 
@@ -77,7 +78,7 @@ def test_idempotency_key_returns_the_same_job(client: Client) -> None:
         client.submit("demo.echo", {"rows": 2}, idempotency_key="export-42")
 
 
-def test_error_answers_become_typed_errors(client: Client, live: Live) -> None:
+def test_error_answers_become_typed_errors(client: Client, live: Live, connect: Connect) -> None:
     with pytest.raises(InvalidInput, match=r"no\.such"):
         client.submit("no.such")
     with pytest.raises(InvalidParams) as bad:
@@ -87,7 +88,7 @@ def test_error_answers_become_typed_errors(client: Client, live: Live) -> None:
         client.get(uuid.uuid4())
     with pytest.raises(NotFound):  # an id cannot climb out of its path segment
         client.get("../../me")
-    with pytest.raises(Unauthenticated), Client(live.url, token="not-a-token") as stranger:
+    with pytest.raises(Unauthenticated), connect(live.url, token="not-a-token") as stranger:
         stranger.get(uuid.uuid4())
     job = client.submit("demo.echo")
     finish(live, claim(live, job.id))
@@ -96,9 +97,9 @@ def test_error_answers_become_typed_errors(client: Client, live: Live) -> None:
     assert client.page().items, "nothing was enqueued by the refused submissions? (sanity)"
 
 
-def test_unreachable_server_is_a_clear_error() -> None:
+def test_unreachable_server_is_a_clear_error(connect: Connect) -> None:
     with (
-        Client(f"http://127.0.0.1:{free_port()}", token="t") as nowhere,
+        connect(f"http://127.0.0.1:{free_port()}", token="t") as nowhere,
         pytest.raises(ServerUnreachable, match="cannot reach"),
     ):
         nowhere.get(uuid.uuid4())
@@ -180,3 +181,51 @@ def test_agents_and_actions(client: Client) -> None:
     assert "demo.echo" in actions and actions["demo.echo"].versions
     agents = client.agents()
     assert [a.name for a in agents] == ["catalog-agent"]
+
+
+def test_queues_list_pause_and_resume(client: Client) -> None:
+    client.submit("demo.echo", queue="bulk")
+    client.submit("demo.echo", queue="bulk")
+    queues = {q.name: q for q in client.queues()}
+    assert queues["bulk"].counts == {"queued": 2} and not queues["bulk"].paused
+    paused = client.pause_queue("bulk")
+    assert paused.name == "bulk" and paused.paused
+    assert {q.name: q.paused for q in client.queues()}["bulk"] is True
+    assert client.resume_queue("bulk").paused is False
+
+
+def test_drain_marks_the_agent_draining(client: Client) -> None:
+    [agent] = client.agents()
+    assert not agent.draining
+    drained = client.drain(agent.id)
+    assert drained.id == agent.id and drained.draining
+    assert [a.draining for a in client.agents()] == [True]
+    with pytest.raises(NotFound):
+        client.drain(uuid.uuid4())
+
+
+def test_events_follow_the_team_from_the_moment_the_stream_opens(client: Client) -> None:
+    submitting: list[Background] = []
+
+    def on_open() -> None:  # the stream is open: what happens now is in it
+        if not submitting:  # (from another thread: the async client calls this on its loop)
+            submitting.append(Background(lambda: client.submit("demo.echo")))
+
+    events = client.events(kinds=["job"], on_open=on_open)
+    first = next(events)
+    job = submitting[0].result()
+    assert first.kind == "job" and first.object_id == job.id
+    client.cancel(job.id)
+    later = next(e for e in events if e.object_id == job.id and e.seq > first.seq)
+    assert later.kind == "job"
+    resumed = next(client.events(kinds=["job"], after=first.seq))  # replays from an id
+    assert resumed.seq > first.seq and resumed.object_id == job.id
+
+
+def test_both_clients_are_exported_lazily() -> None:
+    import conveyor
+    import conveyor.sdk
+    from conveyor.sdk.async_client import AsyncClient
+
+    assert conveyor.AsyncClient is conveyor.sdk.AsyncClient is AsyncClient
+    assert conveyor.Client is conveyor.sdk.Client is Client

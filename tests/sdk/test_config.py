@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conveyor.errors import ConveyorError
-from conveyor.sdk.client import Client
 from conveyor.sdk.config import SavedLogin, config_path, forget_login, load_login, save_login
+from tests.sdk.conftest import Connect
 
 
 @pytest.fixture
@@ -31,15 +31,15 @@ def test_save_is_owner_only_and_round_trips(config_dir: Path) -> None:
 
 
 def test_client_uses_environment_then_saved_login(
-    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, connect: Connect
 ) -> None:
     with pytest.raises(ConveyorError, match="CONVEYOR_SERVER"):
-        Client()
+        connect()
     save_login(SavedLogin(server="http://saved:1/", access_token="t", team="default"))
-    with Client() as client:
+    with connect() as client:
         assert (client.server, client.team) == ("http://saved:1", "default")
     monkeypatch.setenv("CONVEYOR_SERVER", "http://env:2")
-    with Client() as client:  # another server: the saved login is not used for it
+    with connect() as client:  # another server: the saved login is not used for it
         assert (client.server, client.team) == ("http://env:2", None)
 
 

@@ -1,4 +1,4 @@
-"""``conveyor agents``: which agents the team has, what they offer, whether they are online."""
+"""``conveyor agents [list]``, ``agents drain ID``: the team's agents, and draining one."""
 
 from __future__ import annotations
 
@@ -10,9 +10,24 @@ from conveyor.cli import config
 from conveyor.cli.output import JSON_HELP, console, escape, handles_errors, print_json, table, when
 from conveyor.sdk.models import Agent
 
+app = typer.Typer(
+    invoke_without_command=True,
+    help="The team's agents: list them (the default) or drain one.",
+)
 
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+
+@app.callback(invoke_without_command=True)
+def default(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the team's agents (``conveyor agents`` is ``conveyor agents list``)."""
+    if ctx.invoked_subcommand is None:
+        list_agents(as_json)
+
+
+@app.command("list")
 @handles_errors
-def agents(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+def list_agents(as_json: JsonOption = False) -> None:
     """List the team's agents."""
     with config.client() as client:
         found = client.agents()
@@ -23,17 +38,35 @@ def agents(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = Fa
         console.print("No agents yet: start one with `conveyor agent --server URL --key KEY`.")
         return
     rows = [
-        [escape(a.name), _status(a), str(a.slots), escape(_labels(a.labels)), escape(_actions(a)),
-         when(a.last_seen_at)]
+        [str(a.id), escape(a.name), _status(a), str(a.slots), escape(_labels(a.labels)),
+         escape(_actions(a)), when(a.last_seen_at)]
         for a in sorted(found, key=lambda a: (not a.connected, a.name))
     ]  # fmt: skip
-    columns = ["NAME", "STATUS", "SLOTS", "LABELS", "ACTIONS", "LAST SEEN"]
-    table(columns, rows, wrap={"LABELS", "ACTIONS"})
+    columns = ["ID", "NAME", "STATUS", "SLOTS", "LABELS", "ACTIONS", "LAST SEEN"]
+    table(columns, rows, wrap={"LABELS", "ACTIONS"}, optional={"ID", "LABELS"})
+
+
+@app.command("drain")
+@handles_errors
+def drain(
+    agent_id: Annotated[str, typer.Argument(help="The agent's id (see `conveyor agents --json`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Drain an agent: it finishes its running jobs and takes no new ones (even after a reconnect)."""
+    with config.client() as client:
+        agent = client.drain(agent_id)
+    if as_json:
+        print_json(agent)
+    else:
+        console.print(
+            f"Draining agent {escape(agent.name)} ({agent.id}): "
+            "it finishes its running jobs and takes no new ones."
+        )
 
 
 def _status(agent: Agent) -> str:
     if not agent.connected:
-        return "[dim]offline[/dim]"
+        return "[dim]offline[/dim]" + (" [yellow](draining)[/yellow]" if agent.draining else "")
     return "[yellow]draining[/yellow]" if agent.draining else "[green]online[/green]"
 
 

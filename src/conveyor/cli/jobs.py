@@ -1,18 +1,27 @@
-"""``conveyor submit``, ``jobs list|show``, ``logs``, ``cancel``, ``retry``, ``download``."""
+"""``conveyor submit``, ``jobs list|show``, ``logs``, ``cancel``, ``retry``, ``download``.
+
+``jobs list --watch`` keeps the list on screen, redrawn when the team's event
+stream (``GET /api/v1/events``) says a job changed: no polling.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.live import Live
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from conveyor.cli import config
 from conveyor.cli.output import (
     JSON_HELP,
+    build_table,
     console,
     err_console,
     escape,
@@ -25,6 +34,7 @@ from conveyor.cli.output import (
     when,
 )
 from conveyor.cli.params import latest_schema, parse_labels, parse_params
+from conveyor.sdk.async_client import AsyncClient
 from conveyor.sdk.client import Client
 from conveyor.sdk.errors import JobFailed
 from conveyor.sdk.models import Job
@@ -33,6 +43,9 @@ app = typer.Typer(no_args_is_help=True, help="List and inspect jobs.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 JobArg = Annotated[str, typer.Argument(help="The job's id.", show_default=False)]
+
+REDRAW_GAP_S = 0.25
+"""``--watch`` redraws at most this often: a burst of changes becomes one redraw."""
 
 
 @handles_errors
@@ -121,24 +134,109 @@ def list_jobs(
         str | None, typer.Option(help="Only jobs of this action.", show_default=False)
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many jobs, newest first.")] = 20,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Keep the list on screen, redrawn as jobs change, until Ctrl-C. "
+            "With --json: one JSON array per line, each time the list changes.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """List jobs, newest first."""
+    filters = Filters(state_, queue, action, limit)
+    if watch:
+        asyncio.run(_watch_jobs(filters, as_json=as_json))
+        return
     with config.client() as client:
-        jobs = list(client.list(state=state_, queue=queue, action=action, limit=limit))
+        jobs = list(client.list(**filters.query()))
     if as_json:
         print_json(jobs)
-        return
-    if not jobs:
+    elif not jobs:
         console.print("No jobs.")
-        return
+    else:
+        console.print(_jobs_table(jobs))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What ``jobs list`` shows: states, queue, action, how many."""
+
+    states: list[str] | None
+    queue: str | None
+    action: str | None
+    limit: int
+
+    def query(self) -> dict[str, Any]:
+        return {"state": self.states, "queue": self.queue, "action": self.action,
+                "limit": self.limit}  # fmt: skip
+
+
+def _jobs_table(jobs: list[Job]) -> Table:
     rows = [
         [str(j.id), escape(j.action), _state_and_progress(j), escape(j.queue),
          f"{j.attempt}/{j.max_attempts}", when(j.created_at)]
         for j in jobs
     ]  # fmt: skip
     columns = ["ID", "ACTION", "STATE", "QUEUE", "ATTEMPT", "CREATED"]
-    table(columns, rows, wrap={"ACTION"}, optional={"QUEUE", "ATTEMPT"})
+    return build_table(columns, rows, wrap={"ACTION"}, optional={"QUEUE", "ATTEMPT"})
+
+
+async def _watch_jobs(filters: Filters, *, as_json: bool) -> None:
+    """Redraw the list each time the team's event stream reports a job change.
+
+    The list is first read once the stream is open (nothing between the read and
+    the subscription is missed); a dropped stream resumes where it left off.
+    Ctrl-C ends it (exit code 130, from ``handles_errors``).
+    """
+    changed = asyncio.Event()
+    async with AsyncClient(verify=config.CA_BUNDLE or True) as client:
+
+        async def follow() -> None:
+            async for _ in client.events(kinds=["job"], on_open=changed.set):
+                changed.set()
+
+        follower = asyncio.create_task(follow())
+        live = None if as_json or not console.is_terminal else Live(console=console)
+        shown: list[Any] | None = None
+        try:
+            if live is not None:
+                live.start()
+            while True:
+                await _next_change(changed, follower)
+                changed.clear()
+                jobs = [job async for job in client.list(**filters.query())]
+                if as_json:
+                    now = jsonable(jobs)
+                    if now != shown:
+                        sys.stdout.write(json.dumps(now, ensure_ascii=False) + "\n")
+                        sys.stdout.flush()
+                        shown = now
+                else:
+                    view = _jobs_table(jobs) if jobs else "No jobs."
+                    if live is not None:
+                        live.update(view, refresh=True)
+                    else:  # not a terminal: each new state of the list, one after another
+                        console.print(view)
+                        sys.stdout.flush()
+                await asyncio.sleep(REDRAW_GAP_S)  # a burst of events: one redraw
+        finally:
+            follower.cancel()
+            if live is not None:
+                live.stop()
+
+
+async def _next_change(changed: asyncio.Event, follower: asyncio.Task[None]) -> None:
+    """Wait for a change; if the event stream failed for good, raise its error."""
+    waiting = asyncio.ensure_future(changed.wait())
+    try:
+        await asyncio.wait({waiting, follower}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+    if follower.done():
+        follower.result()
 
 
 @app.command("show")
@@ -235,11 +333,18 @@ def download(
             show_default=False,
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the file written (name, path, size) as JSON.")
+    ] = False,
 ) -> None:
     """Download a job's artifact (streamed to disk)."""
     with config.client() as client:
         path = client.download(job_id, name, output)
-    err_console.print(f"Saved {escape(name)} to {escape(path)} ({_size(path.stat().st_size)}).")
+    size = path.stat().st_size
+    if as_json:
+        print_json({"name": name, "path": str(path.resolve()), "size": size})
+    else:
+        err_console.print(f"Saved {escape(name)} to {escape(path)} ({_size(size)}).")
 
 
 def _wait_with_progress(client: Client, job: Job, timeout: float | None, *, quiet: bool) -> Job:

@@ -1,16 +1,30 @@
-"""``conveyor keys create``: API keys for agents and scripts, shown once."""
+"""``conveyor keys create|list|revoke``: API keys for agents and scripts (a secret is shown once)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from conveyor.cli import config
-from conveyor.cli.output import JSON_HELP, console, err_console, escape, handles_errors, print_json
+from conveyor.cli.output import (
+    JSON_HELP,
+    console,
+    err_console,
+    escape,
+    handles_errors,
+    print_json,
+    table,
+    when,
+)
+from conveyor.sdk.models import ApiKey
 
 app = typer.Typer(no_args_is_help=True, help="Manage API keys for agents and scripts.")
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
 
 class KeyKind(StrEnum):
@@ -31,7 +45,7 @@ def create(
             show_default=False,
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Create an API key and print it once: it cannot be shown again."""
     with config.client() as client:
@@ -45,3 +59,50 @@ def create(
         "Copy it now: it is not shown again."
     )
     console.print(key.secret or "", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("list")
+@handles_errors
+def list_keys(as_json: JsonOption = False) -> None:
+    """List the team's API keys (never their secrets), revoked ones included."""
+    with config.client() as client:
+        found = client.keys()
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        console.print("No API keys: create one with `conveyor keys create`.")
+        return
+    rows = [
+        [str(k.id), escape(k.name), escape(k.kind), escape(k.prefix or "-"), _status(k),
+         escape(", ".join(k.scopes) or "-"), when(k.created_at), when(k.last_used_at)]
+        for k in found
+    ]  # fmt: skip
+    columns = ["ID", "NAME", "KIND", "PREFIX", "STATUS", "SCOPES", "CREATED", "LAST USED"]
+    table(columns, rows, wrap={"NAME", "SCOPES"}, optional={"PREFIX", "SCOPES", "CREATED"})
+
+
+@app.command("revoke")
+@handles_errors
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `conveyor keys list`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke an API key: it stops working at once, open event streams included."""
+    with config.client() as client:
+        client.revoke_key(key_id)
+    if as_json:
+        print_json({"id": key_id, "revoked": True})
+    else:
+        console.print(f"Revoked key {escape(key_id)}.")
+
+
+def _status(key: ApiKey) -> str:
+    if key.revoked_at is not None:
+        return "[red]revoked[/red]"
+    expires = key.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    if expires is not None and expires <= datetime.now(UTC):
+        return "[yellow]expired[/yellow]"
+    return "[green]active[/green]"

@@ -94,6 +94,18 @@ def table(
     others keep one line (an ``ID`` is never cut, so it can be copied), and the
     ``optional`` ones are left out there (``--json`` has every field).
     """
+    console.print(build_table(columns, rows, wrap=wrap, optional=optional, title=title))
+
+
+def build_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    wrap: Collection[str] = (),
+    optional: Collection[str] = (),
+    title: str | None = None,
+) -> Table:
+    """The table :func:`table` prints, for a live display to redraw."""
     keep = [i for i, c in enumerate(columns) if console.width >= NARROW or c not in optional]
     out = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
     for i in keep:
@@ -106,7 +118,7 @@ def table(
         )
     for row in rows:
         out.add_row(*(row[i] for i in keep))
-    console.print(out)
+    return out
 
 
 def state(value: str) -> str:

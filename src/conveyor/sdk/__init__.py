@@ -1,5 +1,6 @@
 """The Python SDK: define tasks an agent runs (``Tasks``, ``TaskContext``) and talk
-to a server (``Client``: submit, wait, follow logs, download artifacts).
+to a server (``Client``: submit, wait, follow logs, download artifacts; ``AsyncClient``:
+the same for asyncio).
 
 Names load on first use: a task worker process imports ``conveyor.sdk.tasks``
 without paying for the HTTP client.
@@ -11,11 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conveyor.sdk.async_client import AsyncClient
     from conveyor.sdk.client import Client
     from conveyor.sdk.context import ArtifactError, TaskCancelled, TaskContext
     from conveyor.sdk.tasks import NonRetryable, Retryable, Tasks
 
 _LAZY = {
+    "AsyncClient": "conveyor.sdk.async_client",
     "Client": "conveyor.sdk.client",
     "ArtifactError": "conveyor.sdk.context",
     "TaskCancelled": "conveyor.sdk.context",
@@ -27,6 +30,7 @@ _LAZY = {
 
 __all__ = [
     "ArtifactError",
+    "AsyncClient",
     "Client",
     "NonRetryable",
     "Retryable",

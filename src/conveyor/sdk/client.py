@@ -12,6 +12,8 @@ Synchronous and typed, on httpx, speaking only the public REST/SSE API::
 Without arguments the client uses ``CONVEYOR_SERVER`` / ``CONVEYOR_TOKEN`` /
 ``CONVEYOR_TEAM``, else the login ``conveyor login`` saved. Waiting and following
 ride on server-sent events (no polling); a dropped stream is resumed.
+:class:`conveyor.AsyncClient` is the same client for asyncio; both build their
+requests and read their answers in :mod:`conveyor.sdk._calls`.
 """
 
 from __future__ import annotations
@@ -20,46 +22,39 @@ import builtins
 import contextlib
 import json
 import os
-import random
 import ssl
 import tempfile
 import time
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, overload
-from urllib.parse import quote
+from typing import IO, Any, TypeVar, overload
 
 import httpx
 
-from conveyor.errors import ConveyorError, InvalidInput
-from conveyor.sdk import _sse
-from conveyor.sdk._http import OnTokens, Transport
-from conveyor.sdk.config import ClientSettings, SavedLogin, load_login, save_login
-from conveyor.sdk.errors import JobFailed, NotConfigured, ServerUnreachable, WaitTimeout
+from conveyor.errors import ConveyorError
+from conveyor.sdk import _calls, _sse
+from conveyor.sdk._calls import Call, JobId
+from conveyor.sdk._http import Transport
+from conveyor.sdk.errors import JobFailed, ServerUnreachable
 from conveyor.sdk.models import (
     Action,
     Agent,
     ApiKey,
     Artifact,
+    Event,
     Job,
     JobPage,
     JobRequest,
     LogLine,
+    Queue,
     TokenPair,
 )
 
-JobId = uuid.UUID | str
+T = TypeVar("T")
 
-# A quiet stream still carries the server's keep-alive comment every 15 s; this
-# much silence means the connection is gone and is worth reopening.
-STREAM_SILENCE_S = 45.0
-RECONNECT_BACKOFF_S = (0.2, 5.0)  # first and largest pause between reconnects
-DOWNLOAD_CHUNK = 256 * 1024
-DOWNLOAD_RESUMES = 5
-END_EVENTS = frozenset({"end", "done", "eof"})  # a log stream says the job is over
+__all__ = ["Client", "JobId"]
 
 
 class Client:
@@ -68,26 +63,17 @@ class Client:
     def __init__(self, server: str | None = None, token: str | None = None, *,
                  team: str | None = None, timeout: float = 30.0,
                  verify: bool | str | Path | ssl.SSLContext = True) -> None:  # fmt: skip
-        settings = ClientSettings()
-        server = server or settings.server
-        token = token or settings.token
-        team = team or settings.team
-        refresh_token: str | None = None
-        on_tokens: OnTokens | None = None
-        if server is None or token is None:
-            saved = load_login(settings)
-            if saved is not None and _same_server(server, saved.server):
-                server = saved.server
-                team = team or saved.team
-                if token is None:
-                    token, refresh_token = saved.access_token, saved.refresh_token
-                    on_tokens = _saver(saved, settings)
-        if not server:
-            raise NotConfigured()
+        found = _calls.connection(server, token, team, verify)
         self._t = Transport(
-            server, token=token, refresh_token=refresh_token, on_tokens=on_tokens,
-            team=team, timeout=timeout, verify=verify,
+            found.server, token=found.token, refresh_token=found.refresh_token,
+            on_tokens=found.on_tokens, team=found.team, timeout=timeout, verify=found.verify,
         )  # fmt: skip
+
+    def _do(self, call: Call[T]) -> T:
+        answer = self._t.json(
+            call.method, call.path, body=call.body, params=call.params, auth=call.auth
+        )
+        return call.parse(answer)
 
     # lifecycle
 
@@ -113,23 +99,19 @@ class Client:
 
     def login(self, email: str, password: str) -> TokenPair:
         """Log in as a user; later calls use the new access token (and refresh it)."""
-        answer = self._t.json(
-            "POST", "auth/login", body={"email": email, "password": password}, auth=False
-        )
-        tokens = TokenPair.model_validate(answer)
+        tokens = self._do(_calls.login(email, password))
         self._t.token, self._t.refresh_token = tokens.access_token, tokens.refresh_token
         return tokens
 
     def logout(self) -> None:
         """End this login on the server (its refresh token stops working)."""
         if self._t.refresh_token:
-            self._t.json("POST", "auth/logout", body={"refresh_token": self._t.refresh_token})
+            self._do(_calls.logout(self._t.refresh_token))
         self._t.token = self._t.refresh_token = None
 
     def me(self) -> dict[str, Any]:
         """Who the server thinks this client is: user or key, team, permissions."""
-        answer: dict[str, Any] = self._t.json("GET", "me")
-        return answer
+        return self._do(_calls.me())
 
     # jobs
 
@@ -145,34 +127,45 @@ class Client:
             labels=dict(labels) if labels is not None else None,
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
         )  # fmt: skip
-        return Job.model_validate(self._t.json("POST", "jobs", body=request.body()))
+        return self._do(_calls.submit(request))
 
     def submit_many(self, jobs: Iterable[JobRequest | Mapping[str, Any]]) -> builtins.list[Job]:
         """Submit several jobs in one request: all are accepted or none is."""
-        requests = [j if isinstance(j, JobRequest) else JobRequest.model_validate(j) for j in jobs]
-        answer = self._t.json("POST", "jobs/batch", body={"jobs": [r.body() for r in requests]})
-        items = answer["items"] if isinstance(answer, dict) else answer
-        return [Job.model_validate(item) for item in items]
+        return self._do(_calls.submit_many(jobs))
 
     def get(self, job_id: JobId) -> Job:
-        return Job.model_validate(self._t.json("GET", f"jobs/{_seg(job_id)}"))
+        return self._do(_calls.get(job_id))
 
     def cancel(self, job_id: JobId) -> Job:
         """Cancel a job: a waiting one at once, a running one once its agent stops it."""
-        return Job.model_validate(self._t.json("POST", f"jobs/{_seg(job_id)}/cancel"))
+        return self._do(_calls.cancel(job_id))
 
     def retry(self, job_id: JobId) -> Job:
         """Run a dead or cancelled job again, with a fresh set of attempts."""
-        return Job.model_validate(self._t.json("POST", f"jobs/{_seg(job_id)}/retry"))
+        return self._do(_calls.retry(job_id))
 
     def page(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
              action: str | None = None, limit: int = 50,
              cursor: int | str | None = None) -> JobPage:  # fmt: skip
         """One page of jobs, newest first; pass ``next_cursor`` back for the next page."""
-        states = [state] if isinstance(state, str) else list(state or [])
-        params = {"state": states or None, "queue": queue, "action": action,
-                  "limit": limit, "cursor": cursor}  # fmt: skip
-        return JobPage.model_validate(self._t.json("GET", "jobs", params=params))
+        return self._do(
+            _calls.page(state=state, queue=queue, action=action, limit=limit, cursor=cursor)
+        )
+
+    def list(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
+             action: str | None = None, limit: int | None = None,
+             page_size: int = 50) -> Iterator[Job]:  # fmt: skip
+        """Jobs newest first, fetched a page at a time; at most ``limit`` of them."""
+        states = _calls.states(state)
+        cursor: int | str | None = None
+        seen = 0
+        while size := _calls.next_page_size(limit, seen, page_size):
+            page = self.page(state=states, queue=queue, action=action, limit=size, cursor=cursor)
+            yield from page.items
+            seen += len(page.items)
+            if page.next_cursor is None or not page.items:
+                return
+            cursor = page.next_cursor
 
     def watch(self, job_id: JobId, timeout: float | None = None) -> Iterator[Job]:
         """Yield the job now and each time it changes, until it is terminal.
@@ -181,17 +174,17 @@ class Client:
         every event is a cue to re-read the job. Raises :class:`WaitTimeout` when
         ``timeout`` seconds pass first.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _calls.deadline_of(timeout)
         job = self.get(job_id)
         yield job
         drops = 0  # streams in a row that ended before an event: paced reconnects
         last_event_id: str | None = None
         while not job.is_terminal:
-            _check_deadline(job, deadline, timeout)
-            headers = {"Last-Event-ID": last_event_id} if last_event_id else None
+            _calls.check_deadline(job, deadline, timeout)
             try:
-                with self._t.stream("GET", "events", params={"job_id": str(job.id)},
-                                    headers=headers, timeout=_stream_timeout(deadline)) as response:  # fmt: skip
+                with self._t.stream("GET", "events", params=_calls.events_params(None, job.id),
+                                    headers=_calls.last_event_headers(last_event_id),
+                                    timeout=_calls.stream_timeout(deadline)) as response:  # fmt: skip
                     # Re-read once the stream is open: a change made before we
                     # subscribed would otherwise go unnoticed.
                     for event in _sse.parse(_opened(response)):
@@ -203,12 +196,12 @@ class Client:
                             yield job
                         if job.is_terminal:
                             return
-                        _check_deadline(job, deadline, timeout)
+                        _calls.check_deadline(job, deadline, timeout)
             except (httpx.TransportError, ServerUnreachable):
                 pass
             drops += 1
-            _check_deadline(job, deadline, timeout)
-            time.sleep(_backoff(drops, deadline))
+            _calls.check_deadline(job, deadline, timeout)
+            time.sleep(_calls.backoff(drops, deadline))
             fresh = self.get(job.id)
             if fresh != job:
                 job = fresh
@@ -229,6 +222,35 @@ class Client:
             raise JobFailed(job)
         return job.result
 
+    def events(self, *, kinds: Iterable[str] | None = None, job_id: JobId | None = None,
+               after: int | None = None,
+               on_open: Callable[[], object] | None = None) -> Iterator[Event]:  # fmt: skip
+        """The team's changes as they happen (``job``, ``agent``, ``log``, ``artifact``), endlessly.
+
+        Starts at the present (or after event ``after``); a dropped stream is
+        reopened where it left off. ``on_open`` runs each time the stream is
+        open, the moment to read the state the events will then update.
+        """
+        last_id = str(after) if after is not None else None
+        drops = 0
+        while True:
+            try:
+                with self._t.stream("GET", "events", params=_calls.events_params(kinds, job_id),
+                                    headers=_calls.last_event_headers(last_id),
+                                    timeout=_calls.stream_timeout(None)) as response:  # fmt: skip
+                    if on_open is not None:
+                        on_open()
+                    for event in _sse.parse(response.iter_lines()):
+                        if event.comment or not event.data:
+                            continue
+                        if event.id:
+                            last_id, drops = event.id, 0
+                        yield _calls.event(event.data)
+            except (httpx.TransportError, ServerUnreachable):
+                pass
+            drops += 1
+            time.sleep(_calls.backoff(drops, None))
+
     # logs
 
     def logs(self, job_id: JobId, follow: bool = False, *,
@@ -242,46 +264,42 @@ class Client:
             return
         cursor = after
         while True:
-            answer = self._t.json("GET", f"jobs/{_seg(job_id)}/logs", params={"after": cursor})
-            chunks, next_cursor = _log_page(answer)
-            for chunk in chunks:
-                yield from _lines(chunk)
-            if not chunks or not next_cursor or next_cursor == cursor:
+            lines, next_cursor, more = self._do(_calls.log_page(job_id, cursor))
+            yield from lines
+            if not more or not next_cursor or next_cursor == cursor:
                 return
             cursor = next_cursor
 
     def _follow_logs(self, job_id: JobId, after: str | None) -> Iterator[LogLine]:
         """Follow ``logs/stream``; on a drop, reopen it from the last event id."""
         last_id, drops = after, 0
-        path = f"jobs/{_seg(job_id)}/logs/stream"
         while True:
-            headers = {"Last-Event-ID": last_id} if last_id else None
             closed = False
             try:
-                with self._t.stream("GET", path, headers=headers,
-                                    timeout=_stream_timeout(None)) as response:  # fmt: skip
+                with self._t.stream("GET", _calls.log_stream_path(job_id),
+                                    headers=_calls.last_event_headers(last_id),
+                                    timeout=_calls.stream_timeout(None)) as response:  # fmt: skip
                     for event in _sse.parse(response.iter_lines()):
                         if event.comment:
                             continue
-                        if event.event in END_EVENTS:
+                        if event.event in _calls.END_EVENTS:
                             return
                         if event.id:
                             last_id, drops = event.id, 0
                         if event.data:
-                            yield from _lines(json.loads(event.data))
+                            yield from _calls.lines(json.loads(event.data))
                 closed = True
             except (httpx.TransportError, ServerUnreachable):
                 pass
             if closed and self.get(job_id).is_terminal:
                 return  # the server ended the stream because the job is over
             drops += 1
-            time.sleep(_backoff(drops, None))
+            time.sleep(_calls.backoff(drops, None))
 
     # artifacts
 
     def artifacts(self, job_id: JobId) -> builtins.list[Artifact]:
-        answer = self._t.json("GET", f"jobs/{_seg(job_id)}/artifacts")
-        return [Artifact.model_validate(a) for a in _items(answer)]
+        return self._do(_calls.artifacts(job_id))
 
     @overload
     def download(self, job_id: JobId, name: str, dest: str | Path | None = None) -> Path: ...
@@ -300,9 +318,7 @@ class Client:
         if dest is not None and not isinstance(dest, str | Path):
             self._download_to(job_id, name, dest)
             return None
-        target = Path(dest) if dest is not None else Path(Path(name).name)
-        if target.is_dir():
-            target = target / Path(name).name
+        target = _calls.download_target(name, dest)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -315,79 +331,60 @@ class Client:
         return target
 
     def _download_to(self, job_id: JobId, name: str, out: IO[bytes]) -> int:
-        path = f"jobs/{_seg(job_id)}/artifacts/{_seg(name)}"
+        path = _calls.artifact_path(job_id, name)
         written, drops = 0, 0
         while True:
-            headers = {"Range": f"bytes={written}-"} if written else None
             try:
-                with self._t.stream("GET", path, headers=headers) as response:
+                with self._t.stream("GET", path, headers=_calls.range_headers(written)) as response:
                     if written and response.status_code != 206:
                         raise ConveyorError("the server cannot resume this download")
-                    for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                    for chunk in response.iter_bytes(_calls.DOWNLOAD_CHUNK):
                         out.write(chunk)
                         written += len(chunk)
                 return written
             except (httpx.TransportError, ServerUnreachable):
                 drops += 1
-                if drops > DOWNLOAD_RESUMES:
+                if drops > _calls.DOWNLOAD_RESUMES:
                     raise
-                time.sleep(_backoff(drops, None))
+                time.sleep(_calls.backoff(drops, None))
 
-    # agents, actions, keys
+    # agents, actions, queues, keys
 
     def agents(self) -> builtins.list[Agent]:
-        return [Agent.model_validate(a) for a in _items(self._t.json("GET", "agents"))]
+        return self._do(_calls.agents())
 
     def drain(self, agent_id: JobId) -> Agent:
         """Ask an agent to finish its running jobs and take no new ones."""
-        return Agent.model_validate(self._t.json("POST", f"agents/{_seg(agent_id)}/drain"))
+        return self._do(_calls.drain(agent_id))
 
     def actions(self) -> builtins.list[Action]:
-        return [Action.model_validate(a) for a in _items(self._t.json("GET", "actions"))]
+        return self._do(_calls.actions())
+
+    def queues(self) -> builtins.list[Queue]:
+        """The team's queues (configured or holding unfinished jobs) with per-state counts."""
+        return self._do(_calls.queues())
+
+    def pause_queue(self, name: str) -> Queue:
+        """Keep the queue's jobs but hand none of them to agents until it is resumed."""
+        return self._do(_calls.set_paused(name, True))
+
+    def resume_queue(self, name: str) -> Queue:
+        return self._do(_calls.set_paused(name, False))
 
     def create_key(self, kind: str, name: str, *, scopes: Iterable[str] | None = None,
                    expires_at: datetime | None = None, team: str | None = None) -> ApiKey:  # fmt: skip
         """Create an API key (``kind`` agent or client). Its ``secret`` is shown only here."""
-        body: dict[str, Any] = {"kind": kind, "name": name}
-        if scopes is not None:
-            body["scopes"] = builtins.list(scopes)
-        if expires_at is not None:
-            body["expires_at"] = expires_at.isoformat()
-        answer = self._t.json("POST", f"teams/{_seg(team or self._team_id())}/keys", body=body)
-        return ApiKey.model_validate(answer)
+        team = team or self._team_id()
+        return self._do(_calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at))
 
     def keys(self, *, team: str | None = None) -> builtins.list[ApiKey]:
-        answer = self._t.json("GET", f"teams/{_seg(team or self._team_id())}/keys")
-        return [ApiKey.model_validate(k) for k in _items(answer)]
+        return self._do(_calls.keys(team or self._team_id()))
 
     def revoke_key(self, key_id: JobId, *, team: str | None = None) -> None:
-        self._t.json("DELETE", f"teams/{_seg(team or self._team_id())}/keys/{_seg(key_id)}")
+        self._do(_calls.revoke_key(team or self._team_id(), key_id))
 
     def _team_id(self) -> str:
-        me = self.me()
-        team = me.get("team")
-        found = team.get("id") if isinstance(team, dict) else me.get("team_id")
-        if not found:
-            raise InvalidInput("the server did not say which team this client works in")
-        return str(found)
-
-    def list(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
-             action: str | None = None, limit: int | None = None,
-             page_size: int = 50) -> Iterator[Job]:  # fmt: skip
-        """Jobs newest first, fetched a page at a time; at most ``limit`` of them."""
-        states = [state] if isinstance(state, str) else builtins.list(state or [])
-        cursor: int | str | None = None
-        seen = 0
-        while True:
-            size = page_size if limit is None else min(page_size, limit - seen)
-            if size <= 0:
-                return
-            page = self.page(state=states, queue=queue, action=action, limit=size, cursor=cursor)
-            yield from page.items
-            seen += len(page.items)
-            if page.next_cursor is None or not page.items:
-                return
-            cursor = page.next_cursor
+        return _calls.team_id_of(self.me())
 
 
 def _opened(response: httpx.Response) -> Iterator[str]:
@@ -395,72 +392,3 @@ def _opened(response: httpx.Response) -> Iterator[str]:
     yield ": opened"
     yield ""
     yield from response.iter_lines()
-
-
-def _seg(value: object) -> str:
-    """One URL path segment: ids and names never change the path's shape."""
-    return quote(str(value), safe="")
-
-
-def _items(answer: Any) -> builtins.list[Any]:
-    if isinstance(answer, dict):
-        items: builtins.list[Any] = answer.get("items", [])
-        return items
-    return builtins.list(answer or [])
-
-
-def _log_page(answer: Any) -> tuple[builtins.list[Any], str | None]:
-    """Log chunks and the cursor after them, from ``GET jobs/{id}/logs``."""
-    if isinstance(answer, dict):
-        cursor = answer.get("next_cursor") or answer.get("cursor")
-        return _items(answer), str(cursor) if cursor is not None else None
-    return builtins.list(answer or []), None
-
-
-def _lines(chunk: Any) -> Iterator[LogLine]:
-    """The lines of one log chunk (``{"attempt", "seq", "lines": [...]}``) or one line."""
-    if isinstance(chunk, dict) and isinstance(chunk.get("lines"), builtins.list):
-        attempt = chunk.get("attempt", 1)
-        for line in chunk["lines"]:
-            yield LogLine.model_validate({"attempt": attempt, **line})
-    elif isinstance(chunk, builtins.list):
-        for item in chunk:
-            yield from _lines(item)
-    elif isinstance(chunk, dict):
-        yield LogLine.model_validate(chunk)
-
-
-def _check_deadline(job: Job, deadline: float | None, timeout: float | None) -> None:
-    if deadline is not None and time.monotonic() >= deadline:
-        raise WaitTimeout(job, timeout or 0.0)
-
-
-def _stream_timeout(deadline: float | None) -> httpx.Timeout:
-    """Read timeout for an event stream: until the deadline, at most STREAM_SILENCE_S."""
-    read = STREAM_SILENCE_S
-    if deadline is not None:
-        read = max(0.05, min(read, deadline - time.monotonic()))
-    return httpx.Timeout(30.0, read=read)
-
-
-def _backoff(failures: int, deadline: float | None) -> float:
-    """Full-jitter exponential pause before reconnecting, never past the deadline."""
-    first, largest = RECONNECT_BACKOFF_S
-    pause = random.uniform(0, min(largest, first * 2 ** (failures - 1)))
-    if deadline is not None:
-        pause = max(0.0, min(pause, deadline - time.monotonic()))
-    return pause
-
-
-def _same_server(given: str | None, saved: str) -> bool:
-    return given is None or given.rstrip("/") == saved.rstrip("/")
-
-
-def _saver(saved: SavedLogin, settings: ClientSettings) -> OnTokens:
-    """Persist refreshed tokens so the next process starts with them."""
-
-    def save(tokens: TokenPair) -> None:
-        saved.access_token, saved.refresh_token = tokens.access_token, tokens.refresh_token
-        save_login(saved, settings)
-
-    return save

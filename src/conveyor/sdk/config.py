@@ -21,7 +21,8 @@ CONFIG_FILE = "config.json"
 
 class ClientSettings(BaseSettings):
     """The client's environment: ``CONVEYOR_SERVER``, ``CONVEYOR_TOKEN``, ``CONVEYOR_TEAM``,
-    ``CONVEYOR_CONFIG_DIR``."""
+    ``CONVEYOR_CONFIG_DIR``, ``CONVEYOR_CA_BUNDLE`` (CA certificates that replace the
+    system trust store when verifying the server)."""
 
     model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
 
@@ -29,6 +30,7 @@ class ClientSettings(BaseSettings):
     token: str | None = None
     team: str | None = None
     config_dir: str | None = None
+    ca_bundle: str | None = None
 
 
 class SavedLogin(BaseModel):

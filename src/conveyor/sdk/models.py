@@ -161,3 +161,21 @@ class TokenPair(_Answer):
     refresh_token: str
     token_type: str = "bearer"
     expires_in: int | None = None
+
+
+class Queue(_Answer):
+    """A queue of the team: paused or not, with its unfinished jobs counted by state."""
+
+    name: str
+    paused: bool = False
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class Event(_Answer):
+    """One change of the team from ``GET /api/v1/events``; ``seq`` resumes the stream."""
+
+    seq: int
+    kind: str
+    object_id: uuid.UUID
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
