@@ -1,7 +1,7 @@
 """Conveyor: run background work on a fleet of agents.
 
-Public and stable: ``Client`` (submit jobs, wait, follow logs, download artifacts)
-and the error tree rooted at ``ConveyorError``. The server-side core lives in
+Public and stable: ``Client`` (submit jobs, wait, follow logs, download artifacts),
+``AsyncClient`` (the same for asyncio) and the error tree rooted at ``ConveyorError``. The server-side core lives in
 ``conveyor.store`` and ``conveyor.engine`` (the ``conveyor[server]`` extra); this
 module imports none of it, and loads the SDK only when a name is first used.
 """
@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 from conveyor.errors import ConveyorError
 
 if TYPE_CHECKING:
+    from conveyor.sdk.async_client import AsyncClient
     from conveyor.sdk.client import Client
     from conveyor.sdk.context import TaskContext
     from conveyor.sdk.tasks import Tasks
 
-__all__ = ["Client", "ConveyorError", "TaskContext", "Tasks"]
+__all__ = ["AsyncClient", "Client", "ConveyorError", "TaskContext", "Tasks"]
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AsyncClient": "conveyor.sdk.async_client",
     "Client": "conveyor.sdk.client",
     "Tasks": "conveyor.sdk.tasks",
     "TaskContext": "conveyor.sdk.context",

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import ClassVar
+
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from conveyor.secrets import FileSecretsSource
 
 ENV_PREFIX = "CONVEYOR_"
 DEFAULT_DATABASE_URL = "sqlite:///conveyor.db"
 
 
-class StoreSettings(BaseSettings):
+class _WithSecretFiles(BaseSettings):
+    """Settings whose ``SECRET_FIELDS`` may come from ``CONVEYOR_<NAME>_FILE`` too."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"database_url"})
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = FileSecretsSource(settings_cls, cls.SECRET_FIELDS)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
+
+class StoreSettings(_WithSecretFiles):
     """Where the state lives. ``CONVEYOR_DATABASE_URL``: ``sqlite:///path`` or ``postgresql://…``."""
 
     model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
@@ -18,13 +40,24 @@ class StoreSettings(BaseSettings):
     sqlite_synchronous: str = "FULL"
 
 
-class ServerSettings(BaseSettings):
+class ServerSettings(_WithSecretFiles):
     """How ``conveyor server`` runs. Environment: ``CONVEYOR_<NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"database_url", "admin_password"})
 
     database_url: str = DEFAULT_DATABASE_URL
     sqlite_synchronous: str = "FULL"
+    # "production" refuses default secrets and a missing TLS configuration at start.
+    env: str = "development"
+    # HTTPS: PEM certificate chain and private key; SIGHUP reloads both.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # A second listener for agents that requires a client certificate from this CA.
+    agent_port: int | None = None
+    agent_client_ca: str | None = None
+    # Only read to refuse a weak one in production (``conveyor up`` creates the admin).
+    admin_password: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: str = "."  # blobs (artifacts) live under <data_dir>/artifacts

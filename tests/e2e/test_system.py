@@ -204,3 +204,17 @@ def test_agent_with_a_bad_key_is_refused_and_exits(server: LiveServer, tmp_path:
     agent = Process(["agent", "--name", "intruder", "--demo"], env, tmp_path / "intruder.log")
     assert agent.proc.wait(timeout=60) == 3
     assert "refused" in agent.output()
+
+
+def test_revoked_key_disconnects_its_agent(
+    server: LiveServer, agents: list, api: httpx.Client
+) -> None:
+    created = api.post("/teams/default/keys", json={"kind": "agent", "name": "temp"})
+    assert created.status_code == 201, created.text
+    agent = python_agent(server, "temp", key=created.json()["secret"])
+    agents.append(agent)
+    revoked = api.delete(f"/teams/default/keys/{created.json()['id']}")
+    assert revoked.status_code == 204, revoked.text
+    # The server re-checks credentials on the agent's heartbeats and refuses it.
+    assert agent.process.proc.wait(timeout=60) == 3
+    assert "refused" in agent.process.output() or "revoked" in agent.process.output()

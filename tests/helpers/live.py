@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -96,13 +97,22 @@ class Process:
 class LiveServer:
     """``conveyor server`` on a free port, with an admin and an agent key made beforehand."""
 
-    def __init__(self, database_url: str, data_dir: Path, **settings: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        *args: str,
+        verify: ssl.SSLContext | None = None,
+        **settings: str,
+    ) -> None:
+        """``args`` go to ``conveyor server``; ``verify`` (a client context) means HTTPS."""
+        self.verify: ssl.SSLContext | bool = verify if verify is not None else True
         self.database_url = database_url
         self.data_dir = data_dir
         boot = asyncio.run(bootstrap(database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
         self.agent_key = boot.agent_key
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if verify is not None else 'http'}://127.0.0.1:{self.port}"
         env = _base_env(
             {
                 "CONVEYOR_DATABASE_URL": database_url,
@@ -113,7 +123,16 @@ class LiveServer:
             }
         )
         self.process = Process(
-            ["server", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            [
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                *args,
+            ],
             env,
             data_dir / "server.log",
         )
@@ -124,13 +143,16 @@ class LiveServer:
         if not self.process.alive():
             raise RuntimeError(f"server exited:\n{self.process.output()}")
         try:
-            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            response = httpx.get(f"{self.url}/readyz", timeout=1, verify=self.verify)
+            return response.status_code == 200
         except httpx.TransportError:
             return False
 
     def login(self, email: str, password: str) -> str:
         response = httpx.post(
-            f"{self.url}/api/v1/auth/login", json={"email": email, "password": password}
+            f"{self.url}/api/v1/auth/login",
+            json={"email": email, "password": password},
+            verify=self.verify,
         )
         response.raise_for_status()
         token: str = response.json()["access_token"]
@@ -141,6 +163,7 @@ class LiveServer:
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=30,
+            verify=self.verify,
         )
 
     def stop(self) -> None:
@@ -155,13 +178,26 @@ class LiveAgent:
         *args: str,
         slots: int = 2,
         labels: dict[str, str] | None = None,
+        key: str | None = None,
+        url: str | None = None,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> None:
+        """``url`` overrides the server's (an agent listener); ``wait=False``: do not await it."""
         self.name = name
-        env = _base_env({"CONVEYOR_AGENT_KEY": server.agent_key, "CONVEYOR_SERVER": server.url})
+        env = _base_env(
+            {
+                "CONVEYOR_AGENT_KEY": key or server.agent_key,
+                "CONVEYOR_SERVER": url or server.url,
+                **(env or {}),
+            }
+        )
         argv = ["agent", "--name", name, "--slots", str(slots), *args]
         for key, value in (labels or {}).items():
             argv += ["--label", f"{key}={value}"]
         self.process = Process(argv, env, server.data_dir / f"agent-{name}.log")
+        if not wait:
+            return
         with server.client() as api:
             wait_until(lambda: self._connected(api), STARTUP_TIMEOUT_S, f"agent {name} to connect")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from conveyor import __version__, protocol
 from conveyor.agent.executor import Executor, Outcome
+from conveyor.sdk.tls import client_ssl_context
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +52,9 @@ class AgentOptions:
     slots: int = 1
     labels: dict[str, str] = field(default_factory=dict)
     queues: list[str] = field(default_factory=lambda: ["default"])
-    verify: bool | str = True
+    verify: bool | str = True  # True: the system trust store; str: a CA bundle file
+    client_cert: str | None = None  # mutual TLS: presented on the WebSocket and uploads
+    client_key: str | None = None
     ready_file: Path | None = None  # touched once the first session is up (for supervisors)
 
 
@@ -119,11 +123,15 @@ class Agent:
         self._ws: ClientConnection | None = None
         self._flush_wake = asyncio.Event()
         self._idle = asyncio.Event()
+        # One context for the WebSocket and the artifact uploads: same trust, same identity.
+        self._ssl = client_ssl_context(
+            options.verify, client_cert=options.client_cert, client_key=options.client_key
+        )
         self._http = httpx.AsyncClient(
             base_url=options.server.rstrip("/"),
             headers={"Authorization": f"Bearer {options.key}"},
             timeout=httpx.Timeout(30.0, connect=10.0),
-            verify=options.verify,
+            verify=self._ssl,
         )
 
     # public
@@ -146,10 +154,14 @@ class Agent:
                         backoff = BACKOFF_MIN_S
                     except AgentRefused:
                         raise
-                    except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                        log.warning(
-                            "connection lost; reconnecting", error=str(exc) or type(exc).__name__
+                    except ssl.SSLCertVerificationError as exc:
+                        log.error(
+                            "TLS certificate verification failed: the server is not trusted "
+                            "(check --ca-bundle); retrying",
+                            error=exc.verify_message or str(exc),
                         )
+                    except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                        log.warning("connection lost; reconnecting", error=_describe(exc))
                     except Exception:
                         log.exception("session failed; reconnecting")
                     if self.draining and not self.jobs:
@@ -176,20 +188,14 @@ class Agent:
         return urlunsplit((scheme, parts.netloc, path, "", ""))
 
     async def _connect_once(self) -> None:
-        ssl: Any = None
-        if self._ws_url().startswith("wss:"):
-            import ssl as ssl_module
-
-            ssl = ssl_module.create_default_context(
-                cafile=self.options.verify if isinstance(self.options.verify, str) else None
-            )
+        url = self._ws_url()
         try:
             ws = await connect(
-                self._ws_url(),
+                url,
                 additional_headers={"Authorization": f"Bearer {self.options.key}"},
                 open_timeout=10,
                 max_size=16 * 1024 * 1024,
-                ssl=ssl,
+                ssl=self._ssl if url.startswith("wss:") else None,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -289,8 +295,8 @@ class Agent:
             for ack in message.logs:
                 job = self.jobs.get(ack.job_id)
                 if job is not None and job.assignment.attempt == ack.attempt:
-                    for seq in [s for s in job.unacked_logs if s <= ack.seq]:
-                        del job.unacked_logs[seq]
+                    # Per chunk: a later chunk stored does not mean an earlier one was.
+                    job.unacked_logs.pop(ack.seq, None)
                     self._forget_if_settled(job)
         elif isinstance(message, protocol.Cancel):
             for job_id in message.job_ids:
@@ -497,6 +503,13 @@ class Agent:
         session.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await session
+
+
+def _describe(exc: BaseException) -> str:
+    """The error and its cause: a TLS alert hides behind "no valid HTTP response"."""
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    return f"{text} ({cause})" if cause is not None and str(cause) else text
 
 
 def parse_labels(values: Sequence[str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ auth, blob storage) into the lifespan; every replica runs the same app.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,7 +37,7 @@ from conveyor.auth.service import AuthService
 from conveyor.engine import Engine
 from conveyor.engine.engine import EngineConfig
 from conveyor.engine.reaper import REAPER_INTERVAL_S
-from conveyor.errors import TooLarge
+from conveyor.errors import StoreError, TooLarge
 from conveyor.server.bootstrap import ensure_default_team
 from conveyor.server.hub import AgentHub
 from conveyor.settings import AuthSettings, ServerSettings
@@ -50,9 +51,20 @@ ROUTERS = (auth, me, jobs, actions, agents, queues, logs, artifacts, events, key
 async def open_services(settings: ServerSettings) -> Services:
     store = await Store.open(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     await ensure_default_team(store)
+    blobs = BlobStore(Path(settings.data_dir) / "artifacts")
+
+    def delete_files(keys: list[str]) -> None:
+        for key in keys:
+            blobs.delete(key)
+
+    async def delete_blobs(keys: list[str]) -> None:
+        """Retention removed these artifacts' rows; their files go too."""
+        await asyncio.to_thread(delete_files, keys)
+
     engine = Engine(
         store,
         EngineConfig(reaper_interval_s=min(REAPER_INTERVAL_S, settings.lease_s / 3)),
+        on_artifacts_deleted=delete_blobs,
     )
     return Services(
         settings=settings,
@@ -60,7 +72,7 @@ async def open_services(settings: ServerSettings) -> Services:
         auth=AuthService(store, AuthSettings()),
         engine=engine,
         hub=AgentHub(engine, heartbeat_s=settings.heartbeat_s),
-        blobs=BlobStore(Path(settings.data_dir) / "artifacts"),
+        blobs=blobs,
     )
 
 
@@ -102,7 +114,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.get("/readyz", tags=["health"], dependencies=[public()], responses=errors.responses(503))
     async def readyz() -> dict[str, str]:
         """The store answers: this replica can take traffic."""
-        await services_of(app).store.event_last_seq()
+        try:
+            await services_of(app).store.event_last_seq()
+        except Exception as exc:
+            raise StoreError(f"the database does not answer: {type(exc).__name__}") from None
         return {"status": "ready"}
 
     @app.get("/", include_in_schema=False, dependencies=[public()])

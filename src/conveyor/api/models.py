@@ -224,6 +224,10 @@ class ArtifactOut(BaseModel):
     content_type: str
     sha256: str
     attempt: int
+    published: bool = Field(
+        description="True once its attempt succeeded; an unpublished artifact belongs to "
+        "a running or failed attempt"
+    )
     created_at: datetime
 
     @classmethod
@@ -234,6 +238,7 @@ class ArtifactOut(BaseModel):
             content_type=a.content_type,
             sha256=a.sha256,
             attempt=a.attempt,
+            published=a.published_at is not None,
             created_at=a.created_at,
         )
 

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from conveyor.cli import admin, agent, agents, jobs, keys, login, migrate, server, up
+from conveyor.cli import (
+    admin,
+    agent,
+    agents,
+    config,
+    jobs,
+    keys,
+    login,
+    migrate,
+    queues,
+    server,
+    up,
+)
 
-app = typer.Typer(no_args_is_help=True, help="Conveyor: run background work on a fleet of agents.")
+HELP = (
+    "Conveyor: run background work on a fleet of agents.\n\n"
+    "Commands that report on jobs, agents, queues and keys take --json for scripts. "
+    "Tab completion: "
+    "`conveyor --install-completion` (bash, zsh, fish, PowerShell), "
+    "or `conveyor --show-completion` to install it yourself."
+)
+
+app = typer.Typer(no_args_is_help=True, add_completion=True, help=HELP)
 app.command("migrate")(migrate.migrate)
 app.command("up")(up.up)
 app.command("server")(server.server)
@@ -19,14 +41,24 @@ app.command("logs")(jobs.logs)
 app.command("cancel")(jobs.cancel)
 app.command("retry")(jobs.retry)
 app.command("download")(jobs.download)
-app.command("agents")(agents.agents)
+app.add_typer(agents.app, name="agents")
+app.add_typer(queues.app, name="queues")
 app.add_typer(keys.app, name="keys")
 app.add_typer(admin.app, name="admin")
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    ca_bundle: Annotated[
+        str | None,
+        typer.Option(
+            help="CA certificates to verify the server with, instead of the system's "
+            "[env: CONVEYOR_CA_BUNDLE]",
+        ),
+    ] = None,
+) -> None:
     """Conveyor: run background work on a fleet of agents."""
+    config.CA_BUNDLE = ca_bundle
 
 
 def main() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,13 +18,13 @@ from conveyor.settings import ENV_PREFIX
 def agent(
     server: Annotated[str, typer.Option(envvar=f"{ENV_PREFIX}SERVER", help="Server URL")],
     key: Annotated[
-        str,
+        str | None,
         typer.Option(
-            envvar=f"{ENV_PREFIX}AGENT_KEY",
-            help="Agent API key (prefer the environment variable: argv is visible to others)",
+            help="Agent API key (prefer CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE: "
+            "argv is visible to others)",
             show_default=False,
         ),
-    ],
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Agent name (default: host name)")] = None,
     slots: Annotated[int, typer.Option("--concurrency", "--slots", min=1, help="Jobs at once")] = 2,
     label: Annotated[list[str] | None, typer.Option(help="key=value label (repeatable)")] = None,
@@ -40,7 +42,22 @@ def agent(
     ] = False,
     demo: Annotated[bool, typer.Option(help="Offer the built-in demo actions")] = False,
     ca_bundle: Annotated[
-        str | None, typer.Option(help="CA bundle to verify the server's certificate")
+        str | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}CA_BUNDLE",
+            help="CA bundle to verify the server's certificate (default: the system's)",
+        ),
+    ] = None,
+    client_cert: Annotated[
+        str | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}CLIENT_CERT",
+            help="Client certificate (PEM) for a mutual-TLS agent listener",
+        ),
+    ] = None,
+    client_key: Annotated[
+        str | None,
+        typer.Option(envvar=f"{ENV_PREFIX}CLIENT_KEY", help="Private key of --client-cert"),
     ] = None,
     ready_file: Annotated[
         Path | None, typer.Option(help="Touch this file once connected (for supervisors)")
@@ -50,8 +67,21 @@ def agent(
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
+    from conveyor.secrets import SecretFileError, env_secret
 
     configure_logging()
+    try:
+        key = key or env_secret("agent_key")
+    except SecretFileError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    if not key:
+        typer.secho("error: give the agent key: CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE",
+                    err=True, fg="red")  # fmt: skip
+        raise typer.Exit(2)
+    # `--tasks mytasks:tasks` finds mytasks.py in the current directory, as `python -m` would.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         labels = parse_labels(label or [])
         executors = build_executors(
@@ -72,9 +102,15 @@ def agent(
         labels=labels,
         queues=queue or ["default"],
         verify=ca_bundle or True,
+        client_cert=client_cert,
+        client_key=client_key,
         ready_file=ready_file,
     )
-    runner = Agent(options, executors)
+    try:
+        runner = Agent(options, executors)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        typer.secho(f"error: cannot load the TLS files: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
     offered = ", ".join(sorted(offer.name for offer in runner.offers()))
     typer.echo(f"agent {options.name}: {slots} slots, labels {labels or '{}'}, offers {offered}")
     typer.echo(f"connecting to {server}")

@@ -34,9 +34,13 @@ ServerOption = Annotated[
 ]
 
 
+# ``conveyor --ca-bundle FILE …``: verify the server against these CAs (set by the root command).
+CA_BUNDLE: str | None = None
+
+
 def client(server: str | None = None, *, team: str | None = None) -> Client:
     """A client as the person at the terminal: flags, then environment, then saved login."""
-    return Client(server, team=team)
+    return Client(server, team=team, verify=CA_BUNDLE or True)
 
 
 def remember(server: str, email: str, tokens: TokenPair, team: str | None = None) -> Path:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from conveyor.settings import ServerSettings
+from conveyor.settings import DEFAULT_DATABASE_URL, ServerSettings
 
 
 def server(
@@ -15,33 +15,83 @@ def server(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [env: CONVEYOR_PORT]")] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="Database URL [env: CONVEYOR_DATABASE_URL]")
+        str | None,
+        typer.Option(
+            help="Database URL [env: CONVEYOR_DATABASE_URL or CONVEYOR_DATABASE_URL_FILE]"
+        ),
     ] = None,
     data_dir: Annotated[
         str | None, typer.Option(help="Where artifacts are stored [env: CONVEYOR_DATA_DIR]")
     ] = None,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(help="PEM certificate chain: serve HTTPS [env: CONVEYOR_TLS_CERT]"),
+    ] = None,
+    tls_key: Annotated[
+        str | None, typer.Option(help="PEM private key of --tls-cert [env: CONVEYOR_TLS_KEY]")
+    ] = None,
+    agent_port: Annotated[
+        int | None,
+        typer.Option(help="Extra listener for agents, mutual TLS [env: CONVEYOR_AGENT_PORT]"),
+    ] = None,
+    agent_client_ca: Annotated[
+        str | None,
+        typer.Option(
+            help="CA that signs agent client certificates [env: CONVEYOR_AGENT_CLIENT_CA]"
+        ),
+    ] = None,
+    production: Annotated[
+        bool,
+        typer.Option(
+            "--production", help="Refuse default secrets and plain HTTP [env: CONVEYOR_ENV]"
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Serve Conveyor. Run several on one PostgreSQL for more capacity; SQLite needs one."""
-    import uvicorn
+    """Serve Conveyor. Run several on one PostgreSQL for more capacity; SQLite needs one.
+
+    SIGHUP reloads the TLS certificate and key (new connections use them).
+    """
+    from pydantic import ValidationError
 
     from conveyor.api.app import create_app
     from conveyor.logs import configure_logging
+    from conveyor.secrets import SecretFileError, production_problems
+    from conveyor.server.tls import TLSConfigError, serve
 
-    overrides = {
-        key: value
-        for key, value in {
-            "host": host, "port": port, "database_url": database_url, "data_dir": data_dir,
-        }.items()
-        if value is not None
+    given = {
+        "host": host, "port": port, "database_url": database_url, "data_dir": data_dir,
+        "tls_cert": tls_cert, "tls_key": tls_key, "agent_port": agent_port,
+        "agent_client_ca": agent_client_ca, "env": "production" if production else None,
     }  # fmt: skip
-    settings = ServerSettings(**overrides)  # type: ignore[arg-type]
+    overrides = {key: value for key, value in given.items() if value is not None}
+    try:
+        settings = ServerSettings(**overrides)  # type: ignore[arg-type]
+    except (SecretFileError, ValidationError) as exc:
+        _fail(str(exc))
+    if settings.agent_port is not None and not (
+        settings.tls_cert and settings.tls_key and settings.agent_client_ca
+    ):
+        _fail("--agent-port needs --tls-cert, --tls-key and --agent-client-ca")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        _fail("give both --tls-cert and --tls-key")
+    if settings.env == "production":
+        problems = production_problems(
+            database_url=settings.database_url,
+            default_database_url=DEFAULT_DATABASE_URL,
+            tls_cert=settings.tls_cert,
+            tls_key=settings.tls_key,
+            admin_password=settings.admin_password,
+        )
+        if problems:
+            _fail("refusing to start in production mode:\n  - " + "\n  - ".join(problems))
     configure_logging()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        serve(create_app(settings), settings, log_level=log_level)
+    except TLSConfigError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg="red")
+    raise typer.Exit(2)

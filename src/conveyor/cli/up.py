@@ -18,6 +18,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from conveyor.secrets import env_secret
 from conveyor.settings import ENV_PREFIX
 
 READY_TIMEOUT_S = 60.0
@@ -42,13 +43,14 @@ def up(
         bootstrap(
             database_url,
             email=os.environ.get(f"{ENV_PREFIX}ADMIN_EMAIL", "admin@example.com"),
-            password=os.environ.get(f"{ENV_PREFIX}ADMIN_PASSWORD"),
+            password=env_secret("admin_password"),
         )
     )
     base_url = f"http://{host}:{port}"
     env = {**os.environ, f"{ENV_PREFIX}DATABASE_URL": database_url,
            f"{ENV_PREFIX}DATA_DIR": str(data_dir)}  # fmt: skip
-    env.pop(f"{ENV_PREFIX}AGENT_KEY", None)
+    for given in ("AGENT_KEY", "AGENT_KEY_FILE", "DATABASE_URL_FILE"):  # up sets its own
+        env.pop(f"{ENV_PREFIX}{given}", None)
     children: list[subprocess.Popen[bytes]] = []
     try:
         children.append(
@@ -125,7 +127,9 @@ def _wait_agents(ready_files: list[Path], children: list[subprocess.Popen[bytes]
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not all(path.exists() for path in ready_files):
         if any(child.poll() is not None for child in children):
-            typer.secho("error: a local agent exited; see data/logs", err=True, fg="red")
+            typer.secho(
+                f"error: a local agent exited; see {ready_files[0].parent}", err=True, fg="red"
+            )
             raise typer.Exit(1)
         if time.monotonic() > deadline:
             typer.secho("error: the local agents did not connect in time", err=True, fg="red")
@@ -145,7 +149,7 @@ def _banner(base_url: str, email: str, password: str | None, data_dir: Path, age
             f"  login:     {email} (existing account; `conveyor admin reset-password` if lost)"
         )
     typer.echo(
-        f"  agents:    {agents} local (demo.export_csv, demo.echo, demo.sleep, demo.countdown)"
+        f"  agents:    {agents} local (demo.export_csv, demo.echo, demo.sleep, demo.fail, demo.countdown)"
     )
     typer.echo(f"  data:      {data_dir}")
     typer.echo("  try:       conveyor login --server " + base_url + " --email " + email)

@@ -17,9 +17,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 
 from conveyor import protocol
-from conveyor.api.deps import Services, require, services
+from conveyor.api.deps import Services, bearer_token, require, services
 from conveyor.auth.permissions import Principal
+from conveyor.errors import ConveyorError
 from conveyor.server.hub import AgentSession
+from conveyor.server.tls import client_cert
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.records import LogChunkIn
 
@@ -28,6 +30,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
 
 HELLO_TIMEOUT_S = 10.0
+RECHECK_CREDENTIALS_S = 5.0
 CLOSE_POLICY = 1008
 
 
@@ -38,6 +41,15 @@ _connect_agents = require("agent:connect")
 async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_agents]) -> None:
     svc = services(ws)
     await ws.accept()
+    cert = client_cert(ws.scope)
+    if cert is None and svc.settings.agent_client_ca:
+        await _refuse(
+            ws,
+            "mtls_required",
+            "this server takes agents on its mutual-TLS agent listener only "
+            "(connect there with --client-cert and --client-key)",
+        )
+        return
     try:
         hello = await _receive_hello(ws)
     except (TimeoutError, ValidationError, WebSocketDisconnect) as exc:
@@ -52,7 +64,9 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
             f"{protocol.PROTOCOL_VERSION}: upgrade the {newer}",
         )
         return
-    await Connection(ws, svc, principal, hello).run()
+    connection = Connection(ws, svc, principal, hello)
+    connection.cert_cn = cert[1] if cert is not None else None
+    await connection.run()
 
 
 async def _receive_hello(ws: WebSocket) -> protocol.Hello:
@@ -83,6 +97,9 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._writes_before_results: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.cert_cn: str | None = None  # the verified client certificate's CN (mutual TLS)
+        self._token = bearer_token(ws)
+        self._checked_at = asyncio.get_running_loop().time()
 
     async def send(self, message: BaseModel) -> None:
         async with self._send_lock:
@@ -106,6 +123,7 @@ class Connection:
             key_id=self.principal.key_id,
             user_id=self.principal.user_id,
         )
+        record = await store.agent_get(self.team_id, agent_id)
         actions: dict[str, list[str]] = {}
         for offer in hello.actions:
             actions.setdefault(offer.name, []).append(offer.schema_hash)
@@ -119,10 +137,19 @@ class Connection:
             send=self.send,
             close=self.close,
             last_heard=asyncio.get_running_loop().time(),
+            draining=record.draining,  # a drain outlives reconnects and restarts
         )
-        log.info("agent connected", agent=hello.name, agent_id=str(agent_id), slots=hello.slots)
+        log.info(
+            "agent connected",
+            agent=hello.name,
+            agent_id=str(agent_id),
+            slots=hello.slots,
+            client_cert_cn=self.cert_cn,
+        )
         try:
             await self.send(await self._welcome(session))
+            if session.draining:
+                await self.send(protocol.Drain())
             await self.hub.attach(session)
             await self._read(session)
         except WebSocketDisconnect:
@@ -132,7 +159,9 @@ class Connection:
             for task in list(self._tasks):
                 task.cancel()
             with contextlib.suppress(Exception):
-                await store.agent_disconnect(self.team_id, agent_id)
+                await store.agent_disconnect(
+                    self.team_id, agent_id, connected_at=record.connected_at
+                )
             log.info("agent disconnected", agent=hello.name, agent_id=str(agent_id))
 
     async def _welcome(self, session: AgentSession) -> protocol.Welcome:
@@ -212,6 +241,7 @@ class Connection:
         )
 
     async def _on_heartbeat(self, session: AgentSession, beat: protocol.Heartbeat) -> None:
+        await self._recheck_credentials()
         await self.svc.store.agents_seen(self.team_id, [session.agent_id])
         if not beat.jobs:
             return  # a liveness ping: last_heard is already updated
@@ -224,6 +254,22 @@ class Connection:
             await self.send(protocol.Lost(job_ids=reply.lost))
         if reply.cancel_requested:
             await self.send(protocol.Cancel(job_ids=reply.cancel_requested))
+
+    async def _recheck_credentials(self) -> None:
+        """A revoked key or disabled user is cut off within seconds, not at the next reconnect."""
+        now = asyncio.get_running_loop().time()
+        if now - self._checked_at < RECHECK_CREDENTIALS_S:
+            return
+        self._checked_at = now
+        try:
+            await self.svc.auth.authenticate(
+                self._token, team=self.ws.headers.get("x-conveyor-team")
+            )
+        except ConveyorError as exc:
+            log.warning("agent credentials no longer valid; disconnecting", error=exc.message)
+            with contextlib.suppress(Exception):
+                await self.send(protocol.Refused(code=exc.code, message=exc.message))
+            await self.close(exc.message)
 
     async def _on_result(
         self, message: protocol.Result | protocol.Release, logs_before: list[asyncio.Task[None]]
