@@ -218,3 +218,28 @@ def test_revoked_key_disconnects_its_agent(
     # The server re-checks credentials on the agent's heartbeats and refuses it.
     assert agent.process.proc.wait(timeout=60) == 3
     assert "refused" in agent.process.output() or "revoked" in agent.process.output()
+
+
+def test_server_restart_keeps_running_jobs(db_url: str, tmp_path: Path) -> None:
+    """Agents reconnect, say which jobs they still run, and finish them on the same attempt."""
+    server = LiveServer(db_url, tmp_path, lease_s="30")
+    agent = python_agent(server, "py")
+    try:
+        with server.client() as api:
+            job_id = submit(api, "e2e.hold", {"folder": str(tmp_path)})
+        wait_until(lambda: _read(tmp_path / "1.pid"), what="attempt 1 to start")
+        server.restart()
+        with server.client() as api:
+            wait_until(
+                lambda: any(
+                    a["name"] == "py" and a["connected"] for a in api.get("/agents").json()["items"]
+                ),
+                what="the agent to reconnect",
+            )
+            (tmp_path / "go-1").touch()
+            assert wait_states(api, [job_id]) == {job_id: "succeeded"}
+            job = api.get(f"/jobs/{job_id}").json()
+        assert job["attempt"] == 1 and job["result"]["attempt"] == 1
+    finally:
+        agent.process.kill()
+        server.stop()

@@ -122,22 +122,21 @@ class LiveServer:
                 **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
             }
         )
-        self.process = Process(
-            [
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                *args,
-            ],
-            env,
-            data_dir / "server.log",
-        )
-        wait_until(self._ready, STARTUP_TIMEOUT_S, "the server to be ready")
+        self._argv = ["server", "--host", "127.0.0.1", "--port", str(self.port),
+                      "--log-level", "warning", *args]  # fmt: skip
+        self._env = env
+        self.process = self._start()
         self.token = self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    def _start(self) -> Process:
+        self.process = Process(self._argv, self._env, self.data_dir / "server.log")
+        wait_until(self._ready, STARTUP_TIMEOUT_S, "the server to be ready")
+        return self.process
+
+    def restart(self) -> None:
+        """Stop the server process and start a new one on the same port and database."""
+        self.process.stop()
+        self._start()
 
     def _ready(self) -> bool:
         if not self.process.alive():
