@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -23,5 +24,10 @@ QUIET = EngineConfig(
 async def engine(store: Store) -> AsyncIterator[Engine]:
     e = Engine(store, QUIET)
     await e.start()
+    if e.listener is not None:
+        # Its first connect wakes every waiter (a gap may have lost notifications):
+        # let that happen before a test parks one, so the wake-up a test sees is its own.
+        async with asyncio.timeout(30):
+            await e.listener.connected.wait()
     yield e
     await e.stop()
