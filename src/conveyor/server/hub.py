@@ -80,11 +80,12 @@ class AgentHub:
             "heartbeats", self._flush_heartbeats
         )
         self.logs: Batcher[LogChunkIn, LogAppended] = Batcher("logs", self.store.log_append)
+        self.seen: Batcher[uuid.UUID, None] = Batcher("seen", self._flush_seen)
 
     # lifecycle
 
     async def start(self) -> None:
-        for batcher in (self.reports, self.heartbeats, self.logs):
+        for batcher in (self.reports, self.heartbeats, self.logs, self.seen):
             batcher.start()
         self._task = asyncio.create_task(self._dispatch_loop(), name="conveyor-dispatcher")
 
@@ -96,7 +97,7 @@ class AgentHub:
         for session in list(self.sessions.values()):
             with contextlib.suppress(Exception):
                 await session.close("server shutting down")
-        for batcher in (self.reports, self.heartbeats, self.logs):
+        for batcher in (self.reports, self.heartbeats, self.logs, self.seen):
             await batcher.stop()
 
     # sessions
@@ -205,6 +206,11 @@ class AgentHub:
 
     async def _flush_reports(self, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
         return await self.store.job_report(team_id, reports)
+
+    async def _flush_seen(self, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) -> list[None]:
+        """Every agent's liveness ping lands in one write per batch, not one per agent."""
+        await self.store.agents_seen(team_id, sorted(set(agent_ids)))
+        return [None] * len(agent_ids)
 
     async def _flush_heartbeats(
         self, team_id: uuid.UUID, batches: list[list[Lease]]

@@ -242,7 +242,7 @@ class Connection:
 
     async def _on_heartbeat(self, session: AgentSession, beat: protocol.Heartbeat) -> None:
         await self._recheck_credentials()
-        await self.svc.store.agents_seen(self.team_id, [session.agent_id])
+        await self.hub.seen.submit(self.team_id, session.agent_id)
         if not beat.jobs:
             return  # a liveness ping: last_heard is already updated
         held = [
