@@ -89,6 +89,16 @@ def test_keys_refuse_bad_requests(live: Live) -> None:
         )
         agent = api.post(path, json={"kind": "agent", "name": "worker"}).json()
         assert agent["scopes"] == ["agent:connect"]
+        assert agent["client_cert_cn"] is None
+        before = len(api.get(path).json()["items"])
+        # Only agent keys are bound to a client certificate, and the name must be sane.
+        client_bound = {"kind": "client", "name": "x", "scopes": ["jobs:read"]}
+        assert_error(api.post(path, json={**client_bound, "client_cert_cn": "a"}), 422)
+        blank = {"kind": "agent", "name": "x", "client_cert_cn": "  "}
+        assert_error(api.post(path, json=blank), 422, "invalid_input")
+        too_long = {"kind": "agent", "name": "x", "client_cert_cn": "a" * 201}
+        assert_error(api.post(path, json=too_long), 422)
+        assert len(api.get(path).json()["items"]) == before  # nothing was created
         assert_error(api.get(f"/teams/{uuid.uuid4()}/keys"), 404, "not_found")
         assert_error(api.get("/teams/someone-else/keys"), 404, "not_found")
     with live.client(token=live.agent_key) as agent_key:

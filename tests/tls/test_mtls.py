@@ -35,22 +35,32 @@ def mtls_server(sqlite_url: str, tmp_path: Path, pki: Pki) -> Iterator[tuple[Liv
         live.stop()
 
 
-def test_agent_with_its_certificate_works_on_the_agent_listener(
-    mtls_server: tuple[LiveServer, str], pki: Pki
-) -> None:
-    server, agent_url = mtls_server
-    agent = LiveAgent(
+def _agent_with_certificate(
+    server: LiveServer, agent_url: str, pki: Pki, name: str, *, key: str | None = None,
+    wait: bool = True,
+) -> LiveAgent:  # fmt: skip
+    """An agent on the agent listener presenting the certificate of CN ``agent-1``."""
+    return LiveAgent(
         server,
-        "mtls",
+        name,
         "--tasks",
         TASKS,
         "--client-cert",
         str(pki.agent_cert),
         "--client-key",
         str(pki.agent_key),
+        key=key,
         url=agent_url,
         env={"CONVEYOR_CA_BUNDLE": str(pki.ca_pem)},
+        wait=wait,
     )
+
+
+def test_agent_with_its_certificate_works_on_the_agent_listener(
+    mtls_server: tuple[LiveServer, str], pki: Pki
+) -> None:
+    server, agent_url = mtls_server
+    agent = _agent_with_certificate(server, agent_url, pki, "mtls")
     try:
         with server.client() as api:
             job_id = submit(api, "e2e.add", {"a": 20, "b": 22})
@@ -115,3 +125,65 @@ def test_agents_cannot_bypass_mutual_tls_through_the_main_listener(
     assert "mutual-TLS agent listener" in agent.process.output()
     with server.client() as api:
         assert all(not a["connected"] for a in api.get("/agents").json()["items"])
+
+
+def _bound_key(server: LiveServer, common_name: str) -> str:
+    with server.client() as api:
+        team = api.get("/me").json()["team_id"]
+        created = api.post(
+            f"/teams/{team}/keys",
+            json={
+                "kind": "agent",
+                "name": f"bound to {common_name}",
+                "client_cert_cn": common_name,
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["client_cert_cn"] == common_name
+        secret: str = created.json()["secret"]
+        return secret
+
+
+def test_a_key_bound_to_the_agents_certificate_connects(
+    mtls_server: tuple[LiveServer, str], pki: Pki
+) -> None:
+    server, agent_url = mtls_server
+    agent = _agent_with_certificate(
+        server, agent_url, pki, "bound", key=_bound_key(server, "agent-1")
+    )
+    try:
+        with server.client() as api:
+            job_id = submit(api, "e2e.add", {"a": 1, "b": 2})
+            assert wait_states(api, [job_id]) == {job_id: "succeeded"}
+    finally:
+        agent.process.stop()
+
+
+def test_a_key_bound_to_another_certificate_is_refused(
+    mtls_server: tuple[LiveServer, str], pki: Pki
+) -> None:
+    """A leaked key is not enough: the certificate presented must be the one it is bound to."""
+    server, agent_url = mtls_server
+    agent = _agent_with_certificate(
+        server, agent_url, pki, "stolen", key=_bound_key(server, "agent-2"), wait=False
+    )
+    assert agent.process.proc.wait(STARTUP_TIMEOUT_S) == 3
+    assert "bound to the client certificate 'agent-2'" in agent.process.output()
+    assert "presented 'agent-1'" in agent.process.output()
+    with server.client() as api:
+        assert all(not a["connected"] for a in api.get("/agents").json()["items"])
+
+
+def test_a_bound_key_without_mutual_tls_is_refused(tls_server: LiveServer, pki: Pki) -> None:
+    """On a server without an agent listener no client certificate is verified at all."""
+    agent = LiveAgent(
+        tls_server,
+        "no-listener",
+        "--tasks",
+        TASKS,
+        key=_bound_key(tls_server, "agent-1"),
+        env={"CONVEYOR_CA_BUNDLE": str(pki.ca_pem)},
+        wait=False,
+    )
+    assert agent.process.proc.wait(STARTUP_TIMEOUT_S) == 3
+    assert "presented no client certificate" in agent.process.output()

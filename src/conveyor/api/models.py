@@ -365,6 +365,12 @@ class KeyCreate(_Request):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] | None = None
     expires_at: datetime | None = None
+    client_cert_cn: str | None = Field(
+        default=None,
+        max_length=200,
+        description="agent keys only: connect only with a verified client certificate of this "
+        "common name (mutual TLS)",
+    )
 
 
 class KeyOut(BaseModel):
@@ -379,6 +385,7 @@ class KeyOut(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    client_cert_cn: str | None = None
     secret: str | None = None
 
     @classmethod
@@ -393,6 +400,7 @@ class KeyOut(BaseModel):
             expires_at=key.expires_at,
             last_used_at=key.last_used_at,
             revoked_at=key.revoked_at,
+            client_cert_cn=key.client_cert_cn,
             secret=secret,
         )
 

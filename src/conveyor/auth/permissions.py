@@ -119,6 +119,8 @@ class Principal:
     kind: PrincipalKind
     permissions: frozenset[str]
     email: str | None = None
+    # An agent key bound to a client certificate: the common name its connection must present.
+    client_cert_cn: str | None = None
 
     def can(self, permission: str) -> bool:
         return grants(self.permissions, permission)

@@ -212,7 +212,9 @@ class AuthService:
             permissions = intersect(permissions, _permissions_in(creator, key.team_id))
         await self._touch(key.id, now)
         kind: PrincipalKind = "agent_key" if key.kind == keys.KIND_AGENT else "client_key"
-        return Principal(key.team_id, None, key.id, kind, permissions, None)
+        return Principal(
+            key.team_id, None, key.id, kind, permissions, None, client_cert_cn=key.client_cert_cn
+        )
 
     async def _names_team(self, team: str, team_id: uuid.UUID) -> bool:
         as_id = _as_uuid(team)
@@ -240,12 +242,15 @@ class AuthService:
         name: str,
         scopes: list[str],
         expires_at: datetime | None = None,
+        client_cert_cn: str | None = None,
         now: datetime | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key in the principal's team; the second value is the key, shown once.
 
         An agent key carries ``agent:connect`` (the default); a client key needs at
-        least one scope. No scope may exceed what the creator holds.
+        least one scope. No scope may exceed what the creator holds. An agent key bound
+        to ``client_cert_cn`` connects only with a verified client certificate of that
+        common name (mutual TLS), so a leaked key alone is not enough.
         """
         if principal.kind != "user" or principal.user_id is None:
             raise PermissionDenied("API keys are created by people: log in to create one")
@@ -272,6 +277,17 @@ class AuthService:
             raise PermissionDenied(
                 f"a key cannot do more than you may: you lack {', '.join(denied)}", scopes=denied
             )
+        if client_cert_cn is not None:
+            client_cert_cn = client_cert_cn.strip()
+            if kind != keys.KIND_AGENT:
+                raise InvalidInput(
+                    "only agent keys can be bound to a client certificate", field="client_cert_cn"
+                )
+            if not client_cert_cn or len(client_cert_cn) > MAX_KEY_NAME:
+                raise InvalidInput(
+                    f"a certificate common name has 1 to {MAX_KEY_NAME} characters",
+                    field="client_cert_cn",
+                )
         if expires_at is not None:
             if expires_at.tzinfo is None:
                 raise InvalidInput("expires_at needs a time zone", field="expires_at")
@@ -287,6 +303,7 @@ class AuthService:
             scopes=wanted,
             created_by=principal.user_id,
             expires_at=expires_at,
+            client_cert_cn=client_cert_cn,
             now=now,
         )
         return row, new.key

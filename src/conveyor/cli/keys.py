@@ -45,17 +45,32 @@ def create(
             show_default=False,
         ),
     ] = None,
+    bind_cert_cn: Annotated[
+        str | None,
+        typer.Option(
+            "--bind-cert-cn",
+            help="Agent keys: connect only with a verified client certificate of this common "
+            "name (mutual TLS).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an API key and print it once: it cannot be shown again."""
     with config.client() as client:
-        key = client.create_key(kind.value, name, scopes=scope)
+        key = client.create_key(kind.value, name, scopes=scope, client_cert_cn=bind_cert_cn)
     if as_json:
         print_json(key)
         return
     scopes = ", ".join(key.scopes) or "-"
     err_console.print(
-        f"Created {escape(key.kind)} key {escape(key.name)} (id {key.id}, scopes: {escape(scopes)}).\n"
+        f"Created {escape(key.kind)} key {escape(key.name)} (id {key.id}, scopes: {escape(scopes)})"
+        + (
+            f", bound to client certificate {escape(key.client_cert_cn)!r}"
+            if key.client_cert_cn
+            else ""
+        )
+        + ".\n"
         "Copy it now: it is not shown again."
     )
     console.print(key.secret or "", markup=False, highlight=False, soft_wrap=True)
@@ -75,11 +90,23 @@ def list_keys(as_json: JsonOption = False) -> None:
         return
     rows = [
         [str(k.id), escape(k.name), escape(k.kind), escape(k.prefix or "-"), _status(k),
-         escape(", ".join(k.scopes) or "-"), when(k.created_at), when(k.last_used_at)]
+         escape(", ".join(k.scopes) or "-"), escape(k.client_cert_cn or "-"),
+         when(k.created_at), when(k.last_used_at)]
         for k in found
     ]  # fmt: skip
-    columns = ["ID", "NAME", "KIND", "PREFIX", "STATUS", "SCOPES", "CREATED", "LAST USED"]
-    table(columns, rows, wrap={"NAME", "SCOPES"}, optional={"PREFIX", "SCOPES", "CREATED"})
+    columns = [
+        "ID",
+        "NAME",
+        "KIND",
+        "PREFIX",
+        "STATUS",
+        "SCOPES",
+        "CERT CN",
+        "CREATED",
+        "LAST USED",
+    ]
+    table(columns, rows, wrap={"NAME", "SCOPES"},
+          optional={"PREFIX", "SCOPES", "CERT CN", "CREATED"})  # fmt: skip
 
 
 @app.command("revoke")

@@ -261,8 +261,10 @@ def set_paused(name: str, paused: bool) -> Call[Queue]:
 
 
 def create_key(team: str, kind: str, name: str, *, scopes: Iterable[str] | None,
-               expires_at: datetime | None) -> Call[ApiKey]:  # fmt: skip
+               expires_at: datetime | None, client_cert_cn: str | None) -> Call[ApiKey]:  # fmt: skip
     body: dict[str, Any] = {"kind": kind, "name": name}
+    if client_cert_cn is not None:
+        body["client_cert_cn"] = client_cert_cn
     if scopes is not None:
         body["scopes"] = list(scopes)
     if expires_at is not None:

@@ -380,13 +380,17 @@ class AsyncClient:
         return await self._do(_calls.set_paused(name, False))
 
     async def create_key(self, kind: str, name: str, *, scopes: Iterable[str] | None = None,
-                         expires_at: datetime | None = None,
+                         expires_at: datetime | None = None, client_cert_cn: str | None = None,
                          team: str | None = None) -> ApiKey:  # fmt: skip
-        """Create an API key (``kind`` agent or client). Its ``secret`` is shown only here."""
+        """Create an API key (``kind`` agent or client). Its ``secret`` is shown only here.
+
+        ``client_cert_cn`` binds an agent key to a client certificate's common name.
+        """
         team = team or await self._team_id()
         return await self._do(
-            _calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at)
-        )
+            _calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at,
+                              client_cert_cn=client_cert_cn)
+        )  # fmt: skip
 
     async def keys(self, *, team: str | None = None) -> builtins.list[ApiKey]:
         return await self._do(_calls.keys(team or await self._team_id()))

@@ -372,10 +372,17 @@ class Client:
         return self._do(_calls.set_paused(name, False))
 
     def create_key(self, kind: str, name: str, *, scopes: Iterable[str] | None = None,
-                   expires_at: datetime | None = None, team: str | None = None) -> ApiKey:  # fmt: skip
-        """Create an API key (``kind`` agent or client). Its ``secret`` is shown only here."""
+                   expires_at: datetime | None = None, client_cert_cn: str | None = None,
+                   team: str | None = None) -> ApiKey:  # fmt: skip
+        """Create an API key (``kind`` agent or client). Its ``secret`` is shown only here.
+
+        ``client_cert_cn`` binds an agent key to a client certificate's common name.
+        """
         team = team or self._team_id()
-        return self._do(_calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at))
+        return self._do(
+            _calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at,
+                              client_cert_cn=client_cert_cn)
+        )  # fmt: skip
 
     def keys(self, *, team: str | None = None) -> builtins.list[ApiKey]:
         return self._do(_calls.keys(team or self._team_id()))

@@ -151,6 +151,7 @@ class ApiKey(_Answer):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    client_cert_cn: str | None = None
     secret: str | None = None
 
 

@@ -335,6 +335,7 @@ class ApiKey:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    client_cert_cn: str | None = None  # mutual TLS: the certificate this agent key is bound to
 
 
 @dataclass(frozen=True, slots=True)

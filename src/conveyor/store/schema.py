@@ -77,6 +77,9 @@ api_keys = sa.Table(
     sa.Column("expires_at", Timestamp()),
     sa.Column("last_used_at", Timestamp()),
     sa.Column("revoked_at", Timestamp()),
+    # Mutual TLS: an agent key bound to a certificate works only over a connection whose
+    # verified client certificate has this common name.
+    sa.Column("client_cert_cn", sa.String(200)),
     sa.CheckConstraint("kind IN ('agent', 'client')", name="kind_known"),
 )
 

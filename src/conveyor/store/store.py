@@ -170,11 +170,13 @@ class Store:
         scopes: list[str],
         created_by: uuid.UUID | None,
         expires_at: datetime | None,
+        client_cert_cn: str | None = None,
         now: datetime | None = None,
     ) -> ApiKey:
         return await self.db.write(
             accounts.create_api_key, now, team_id, kind=kind, name=name, prefix=prefix,
             secret_hash=secret_hash, scopes=scopes, created_by=created_by, expires_at=expires_at,
+            client_cert_cn=client_cert_cn,
         )  # fmt: skip
 
     async def api_key_by_prefix(self, prefix: str) -> ApiKey | None:

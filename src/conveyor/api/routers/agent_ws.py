@@ -50,6 +50,22 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
             "(connect there with --client-cert and --client-key)",
         )
         return
+    presented = cert[1] if cert is not None else None
+    bound = principal.client_cert_cn
+    if bound is not None and presented != bound:
+        await _refuse(
+            ws,
+            "certificate_mismatch",
+            f"this agent key is bound to the client certificate {bound!r}, but the connection "
+            + (f"presented {presented!r}" if presented else "presented no client certificate"),
+        )
+        log.warning(
+            "agent refused: client certificate does not match its key",
+            key_id=str(principal.key_id),
+            bound_cn=bound,
+            presented_cn=presented,
+        )
+        return
     try:
         hello = await _receive_hello(ws)
     except (TimeoutError, ValidationError, WebSocketDisconnect) as exc:
@@ -65,7 +81,7 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
         )
         return
     connection = Connection(ws, svc, principal, hello)
-    connection.cert_cn = cert[1] if cert is not None else None
+    connection.cert_cn = presented
     await connection.run()
 
 

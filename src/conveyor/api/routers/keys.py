@@ -49,6 +49,7 @@ async def create_key(
         name=body.name,
         scopes=body.scopes or [],
         expires_at=body.expires_at,
+        client_cert_cn=body.client_cert_cn,
     )
     return KeyOut.of(key, secret)
 

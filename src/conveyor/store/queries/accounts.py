@@ -193,6 +193,7 @@ def create_api_key(
     scopes: list[str],
     created_by: uuid.UUID | None,
     expires_at: datetime | None,
+    client_cert_cn: str | None = None,
 ) -> ApiKey:
     row = tx.conn.execute(
         sa.insert(api_keys)
@@ -207,6 +208,7 @@ def create_api_key(
             created_by=created_by,
             created_at=at(tx.now),
             expires_at=expires_at,
+            client_cert_cn=client_cert_cn,
         )
         .returning(*_KEY_COLUMNS)
     ).one()
