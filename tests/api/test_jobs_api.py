@@ -279,3 +279,25 @@ def test_per_action_permission_and_the_shell_action(live: Live) -> None:
     with live.client(token=broad) as api:
         assert submit(api, params={})["action"] == "demo.echo"
         assert_error(api.post("/jobs", json={"action": "shell", "params": {}}), 403)
+
+
+def test_waiting_jobs_say_why_in_get_list_and_submit(live: Live) -> None:
+    live.offer(ECHO)  # catalog-agent: connected, labels {}, queue default
+    with live.client() as api:
+        busy = submit(api)
+        assert busy["waiting_reason"] == "agents_busy"
+        labelled = submit(api, labels={"gpu": "yes"})
+        assert labelled["waiting_reason"] == "no_agent_matches_labels"
+        later = submit(api, run_at="2099-01-01T00:00:00Z")
+        assert later["state"] == "scheduled" and later["waiting_reason"] == "scheduled"
+        assert api.patch("/queues/default", json={"paused": True}).status_code == 200
+        assert api.get(f"/jobs/{busy['id']}").json()["waiting_reason"] == "queue_paused"
+        listed = {j["id"]: j["waiting_reason"] for j in api.get("/jobs").json()["items"]}
+        assert listed == {
+            busy["id"]: "queue_paused",
+            labelled["id"]: "queue_paused",
+            later["id"]: "scheduled",
+        }
+        assert api.patch("/queues/default", json={"paused": False}).status_code == 200
+        [claimed] = live.claim()
+        assert api.get(f"/jobs/{claimed.id}").json()["waiting_reason"] is None

@@ -32,13 +32,16 @@ def test_submit_show_list_cancel_retry(cli: Run) -> None:
     shown = cli("jobs", "show", job_id, "--json")
     assert json.loads(shown.stdout)["id"] == job_id
     human = cli("jobs", "show", job_id)
-    assert human.exit_code == 0 and "queued" in human.stdout and '"message": "007"' in human.stdout
+    assert human.exit_code == 0 and "queued (agents busy)" in human.stdout
+    assert '"message": "007"' in human.stdout
+    assert json.loads(shown.stdout)["waiting_reason"] == "agents_busy"
 
     listed = cli("jobs", "list", "--json")
     assert [j["id"] for j in json.loads(listed.stdout)] == [job_id]
     assert json.loads(cli("jobs", "list", "--state", "cancelled", "--json").stdout) == []
     table = cli("jobs", "list")
     assert "ACTION" in table.stdout and "demo.echo" in table.stdout
+    assert "queued (agents busy)" in table.stdout
 
     cancelled = cli("cancel", job_id, "--json")
     assert cancelled.exit_code == 0 and json.loads(cancelled.stdout)["state"] == "cancelled"

@@ -41,8 +41,8 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def python_agent(server: LiveServer, name: str, **kwargs: Any) -> LiveAgent:
-    return LiveAgent(server, name, "--tasks", TASKS, **kwargs)
+def python_agent(server: LiveServer, name: str, *args: str, **kwargs: Any) -> LiveAgent:
+    return LiveAgent(server, name, "--tasks", TASKS, *args, **kwargs)
 
 
 def shell_agent(server: LiveServer, name: str, **kwargs: Any) -> LiveAgent:

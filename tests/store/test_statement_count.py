@@ -18,7 +18,7 @@ from tests.helpers.factories import agent_request
 def counting(store: Store) -> Iterator[list[str]]:
     """Record every statement the store's engines send to the database."""
     if store.dialect == "sqlite":
-        engines: list[sa.Engine] = [store.db._writer._engine]
+        engines: list[sa.Engine] = [store.db._writer._engine, store.db._read_engine]
     else:
         engines = [store.db._async_engine.sync_engine]
     seen: list[str] = []

@@ -25,17 +25,19 @@ import structlog
 from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.proxy import get_proxy
+from websockets.uri import parse_uri
 
 from conveyor import __version__, protocol
 from conveyor.agent.executor import Executor, Outcome
+from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
+from conveyor.agent.running import RunningJob
 from conveyor.sdk.tls import client_ssl_context
 
 log = structlog.get_logger(__name__)
 
 LOG_FLUSH_S = 0.02  # coalesce log lines this long before sending a chunk
 PROGRESS_EVERY_S = 0.5  # at most this often per job: each update is an event in the store
-MAX_CHUNK_LINES = 1000
-MAX_BUFFER_BYTES = 16 * 1024 * 1024  # unacknowledged log kept while disconnected
 BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 30.0
 
@@ -56,35 +58,7 @@ class AgentOptions:
     client_cert: str | None = None  # mutual TLS: presented on the WebSocket and uploads
     client_key: str | None = None
     ready_file: Path | None = None  # touched once the first session is up (for supervisors)
-
-
-@dataclass
-class RunningJob:
-    assignment: protocol.Assignment
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    lost: bool = False
-    releasing: bool = False
-    done: bool = False
-    next_seq: int = 1
-    lines: list[protocol.LogLine] = field(default_factory=list)
-    unacked_logs: dict[int, protocol.LogChunk] = field(default_factory=dict)
-    result: protocol.Result | protocol.Release | None = None
-    progress: Any = None
-    progress_dirty: bool = False
-    progress_sent_at: float = 0.0
-
-    @property
-    def id(self) -> uuid.UUID:
-        return self.assignment.job_id
-
-    @property
-    def token(self) -> uuid.UUID:
-        return self.assignment.lease_token
-
-    def settled(self) -> bool:
-        """Nothing more to send or wait for: the job can be forgotten."""
-        return self.done and self.result is None and not self.unacked_logs and not self.lines
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
 
 class _Sink:
@@ -113,6 +87,7 @@ class _Sink:
 class Agent:
     def __init__(self, options: AgentOptions, executors: Sequence[Executor]) -> None:
         self.options = options
+        self.lifecycle = options.lifecycle
         self.executors = list(executors)
         self.jobs: dict[uuid.UUID, RunningJob] = {}
         self.agent_id: uuid.UUID | None = None
@@ -120,9 +95,13 @@ class Agent:
         self.draining = False
         self.stopping = False
         self.connected = asyncio.Event()  # set while a session is up (tests await it)
+        self.settled = asyncio.Event()  # set when no job is left to run or to report
+        self.first_job = asyncio.Event()  # set when the first job starts
+        self.activity = asyncio.Event()  # set whenever a job starts
+        self.hurry = asyncio.Event()  # a second stop signal: release running jobs now
+        self.started = 0  # jobs started in this process
         self._ws: ClientConnection | None = None
         self._flush_wake = asyncio.Event()
-        self._idle = asyncio.Event()
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
         self._ssl = client_ssl_context(
             options.verify, client_cert=options.client_cert, client_key=options.client_key
@@ -139,42 +118,87 @@ class Agent:
     def offers(self) -> list[protocol.ActionOffer]:
         return [offer for executor in self.executors for offer in executor.offers()]
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Connect and work until ``stop`` is set; reconnects with jittered backoff."""
+    async def run(self, stop: asyncio.Event | None = None) -> str:
+        """Connect and work until it is time to end; reconnects with jittered backoff.
+
+        Ends when ``stop`` is set, after one job (``once``) or after idling, always
+        through :func:`~conveyor.agent.lifecycle.wind_down`; returns why it ended.
+        """
         stop = stop or asyncio.Event()
+        ending = asyncio.create_task(self._end(stop), name="conveyor-agent-end")
         backoff = BACKOFF_MIN_S
-        stopper = asyncio.create_task(stop.wait())
+        session: asyncio.Task[None] | None = None
         try:
-            while not stop.is_set():
+            while not ending.done():
                 session = asyncio.create_task(self._connect_once())
-                await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if session.done():
-                    try:
-                        session.result()
-                        backoff = BACKOFF_MIN_S
-                    except AgentRefused:
-                        raise
-                    except ssl.SSLCertVerificationError as exc:
-                        log.error(
-                            "TLS certificate verification failed: the server is not trusted "
-                            "(check --ca-bundle); retrying",
-                            error=exc.verify_message or str(exc),
-                        )
-                    except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                        log.warning("connection lost; reconnecting", error=_describe(exc))
-                    except Exception:
-                        log.exception("session failed; reconnecting")
-                    if self.draining and not self.jobs:
-                        return
-                    await asyncio.wait({stopper}, timeout=backoff * random.uniform(0.5, 1.5))
-                    backoff = min(backoff * 2, BACKOFF_MAX_S)
-                else:
-                    await self._shutdown(session)
+                await asyncio.wait({session, ending}, return_when=asyncio.FIRST_COMPLETED)
+                if not session.done():
+                    break
+                try:
+                    session.result()
+                    backoff = BACKOFF_MIN_S
+                except AgentRefused:
+                    raise
+                except ssl.SSLCertVerificationError as exc:
+                    log.error(
+                        "TLS certificate verification failed: the server is not trusted "
+                        "(check --ca-bundle); retrying",
+                        error=exc.verify_message or str(exc),
+                    )
+                except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                    log.warning("connection lost; reconnecting", error=_describe(exc))
+                except Exception:
+                    log.exception("session failed; reconnecting")
+                if self.draining and not self.jobs:
+                    return "drained"
+                await asyncio.wait({ending}, timeout=backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            return ending.result()
         finally:
-            stopper.cancel()
+            for task in (ending, session):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
             for executor in self.executors:
                 await executor.close()
             await self._http.aclose()
+
+    async def _end(self, stop: asyncio.Event) -> str:
+        reason = await until_time_to_end(self, stop)
+        await wind_down(self, reason)
+        return reason
+
+    def active(self) -> int:
+        """Jobs running now (not those only waiting for the server's acknowledgement)."""
+        return sum(1 for job in self.jobs.values() if not job.done)
+
+    def running_tasks(self) -> list[asyncio.Task[None]]:
+        return [j.task for j in self.jobs.values() if not j.done and j.task is not None]
+
+    def release_running(self, reason: str) -> list[asyncio.Task[None]]:
+        """Stop the running jobs; each is reported as released (it runs again elsewhere)."""
+        left = []
+        for job in self.jobs.values():
+            if not job.done and job.task is not None:
+                job.releasing = True
+                job.stop.set()
+                left.append(job.task)
+        return left
+
+    def _credits(self) -> int:
+        """Free slots the server may fill: none while stopping, draining or done (once)."""
+        if self.stopping or self.draining:
+            return 0
+        free = self.options.slots - self.active()
+        if self.lifecycle.once:
+            free = min(free, 1 - self.started)
+        return max(free, 0)
+
+    def proxy(self) -> str | None:
+        """The proxy the WebSocket goes through: from HTTPS_PROXY, ALL_PROXY, NO_PROXY and the
+        like (websockets reads them, as httpx does for the uploads); None when direct."""
+        return get_proxy(parse_uri(self._ws_url()))
 
     def wake_flusher(self) -> None:
         self._flush_wake.set()
@@ -258,8 +282,7 @@ class Agent:
         self.connected.set()
         if self.options.ready_file is not None:
             self.options.ready_file.touch()
-        free = self.options.slots - self._active()
-        if free > 0 and not self.draining:
+        if (free := self._credits()) > 0:
             await self._send(protocol.Ready(credits=free))
         loops = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._flusher())]
         try:
@@ -276,9 +299,6 @@ class Agent:
             return  # kept in the unacked buffers; re-sent after reconnecting
         with contextlib.suppress(ConnectionClosed):
             await ws.send(protocol.encode(message))
-
-    def _active(self) -> int:
-        return sum(1 for job in self.jobs.values() if not job.done)
 
     async def _handle(self, message: protocol.ServerMessage) -> None:
         if isinstance(message, protocol.Assign):
@@ -328,7 +348,7 @@ class Agent:
         if job.settled() or (job.done and job.lost):
             self.jobs.pop(job.id, None)
             if not self.jobs:
-                self._idle.set()
+                self.settled.set()
 
     # running jobs
 
@@ -337,18 +357,24 @@ class Agent:
 
     async def _start(self, assignment: protocol.Assignment) -> None:
         executor = self._executor_for(assignment.action)
-        if executor is None or self._active() >= self.options.slots or self.stopping:
-            await self._send(
-                protocol.Release(
-                    job_id=assignment.job_id,
-                    lease_token=assignment.lease_token,
-                    reason="agent cannot run it now",
-                )
+        if executor is None or self._credits() < 1:
+            # Kept until acknowledged, so a stopping agent closes only once it is handed back.
+            job = RunningJob(assignment, done=True)
+            job.result = protocol.Release(
+                job_id=assignment.job_id,
+                lease_token=assignment.lease_token,
+                reason="agent cannot run it now",
             )
+            self.jobs[job.id] = job
+            self.settled.clear()
+            await self._send(job.result)
             return
         job = RunningJob(assignment)
         self.jobs[job.id] = job
-        self._idle.clear()
+        self.started += 1
+        self.settled.clear()
+        self.first_job.set()
+        self.activity.set()
         job.task = asyncio.create_task(self._run_job(job, executor), name=f"job-{job.id}")
 
     async def _run_job(self, job: RunningJob, executor: Executor) -> None:
@@ -387,7 +413,7 @@ class Agent:
             await self._send(job.result)
         log.info("job finished", job_id=str(a.job_id), outcome=outcome.outcome, lost=job.lost)
         self._forget_if_settled(job)
-        if not self.draining and not self.stopping:
+        if self._credits() > 0:
             await self._send(protocol.Ready(credits=1))
 
     async def upload(self, job: RunningJob, name: str, path: Path, content_type: str) -> None:
@@ -449,60 +475,10 @@ class Agent:
         )
 
     def _cut_chunk(self, job: RunningJob) -> protocol.LogChunk | None:
-        """Turn the job's pending lines into the next numbered chunk (kept until acked)."""
-        if not job.lines:
-            return None
-        lines, job.lines = job.lines[:MAX_CHUNK_LINES], job.lines[MAX_CHUNK_LINES:]
-        chunk = protocol.LogChunk(
-            job_id=job.id,
-            lease_token=job.token,
-            attempt=job.assignment.attempt,
-            seq=job.next_seq,
-            lines=lines,
-        )
-        job.next_seq += 1
-        job.unacked_logs[chunk.seq] = chunk
-        self._bound_buffer(job)
+        chunk = job.cut_chunk()
         if job.lines:
             self.wake_flusher()
         return chunk
-
-    def _bound_buffer(self, job: RunningJob) -> None:
-        """Drop the oldest unacknowledged chunks beyond the buffer bound, leaving a marker."""
-        size = sum(len(line.text) for c in job.unacked_logs.values() for line in c.lines)
-        dropped = 0
-        while size > MAX_BUFFER_BYTES and len(job.unacked_logs) > 1:
-            oldest = min(job.unacked_logs)
-            chunk = job.unacked_logs.pop(oldest)
-            size -= sum(len(line.text) for line in chunk.lines)
-            dropped += len(chunk.lines)
-        if dropped:
-            job.lines.insert(
-                0,
-                protocol.LogLine(
-                    ts=time.time(),
-                    stream="log",
-                    text=f"[conveyor] {dropped} log lines dropped while disconnected",
-                ),
-            )
-
-    async def _shutdown(self, session: asyncio.Task[None]) -> None:
-        """Stop taking work, hand running jobs back, and close once the server has them."""
-        self.stopping = True
-        for job in self.jobs.values():
-            if not job.done:
-                job.releasing = True
-                job.stop.set()
-        tasks = [job.task for job in self.jobs.values() if job.task is not None]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if self.jobs and self._ws is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await self._idle.wait()
-        session.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await session
 
 
 def _describe(exc: BaseException) -> str:

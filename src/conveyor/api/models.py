@@ -120,9 +120,16 @@ class JobOut(BaseModel):
     idempotency_key: str | None
     concurrency_key: str | None
     parent_id: uuid.UUID | None
+    waiting_reason: str | None = Field(
+        default=None,
+        description="Why a pending, scheduled or queued job has not started: dependencies, "
+        "scheduled, retry_backoff, queue_paused, no_agent_offers_action, "
+        "no_agent_matches_labels, no_agent_takes_queue, agents_draining, concurrency_limit, "
+        "agents_busy. Null for other states.",
+    )
 
     @classmethod
-    def of(cls, job: records.Job) -> JobOut:
+    def of(cls, job: records.Job, waiting_reason: str | None = None) -> JobOut:
         return cls(
             id=job.id,
             action=job.action,
@@ -147,6 +154,7 @@ class JobOut(BaseModel):
             idempotency_key=job.idempotency_key,
             concurrency_key=job.concurrency_key,
             parent_id=job.parent_id,
+            waiting_reason=waiting_reason,
         )
 
 

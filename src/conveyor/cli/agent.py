@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
 from conveyor.settings import ENV_PREFIX
+
+if TYPE_CHECKING:
+    from conveyor.agent.runtime import Agent
+
+
+def describe_agent(runner: Agent, *, as_json: bool = False) -> None:
+    """Say at start what this agent offers and where it connects, for whoever reads its log."""
+    o = runner.options
+    life = o.lifecycle
+    if as_json:
+        described = {
+            "agent": o.name, "slots": o.slots, "queues": o.queues, "labels": o.labels,
+            "actions": sorted(offer.name for offer in runner.offers()), "server": o.server,
+            "proxy": runner.proxy(), "once": life.once, "exit_when_idle_s": life.exit_when_idle_s,
+            "shutdown_grace_s": life.shutdown_grace_s,
+        }  # fmt: skip
+        typer.echo(json.dumps(described))
+        return
+    offered = ", ".join(sorted(offer.name for offer in runner.offers()))
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(o.labels.items())) or "none"
+    typer.echo(f"agent {o.name}: {o.slots} slots, queues {', '.join(o.queues)}, labels {labels}")
+    typer.echo(f"offers: {offered}")
+    mode = "one job, then exit" if life.once else "until stopped"
+    if life.exit_when_idle_s is not None:
+        mode += f", or idle for {life.exit_when_idle_s:g}s"
+    typer.echo(f"runs: {mode}; shutdown grace {life.shutdown_grace_s:g}s")
+    proxy = runner.proxy()
+    typer.echo(f"connecting to {o.server}" + (f" through proxy {proxy}" if proxy else ""))
 
 
 def agent(
@@ -62,6 +92,35 @@ def agent(
     ready_file: Annotated[
         Path | None, typer.Option(help="Touch this file once connected (for supervisors)")
     ] = None,
+    shutdown_grace: Annotated[
+        float,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}SHUTDOWN_GRACE",
+            min=0,
+            help="On SIGTERM/SIGINT, running jobs may finish this many seconds; the rest are "
+            "released to run elsewhere (a second signal releases them at once)",
+        ),
+    ] = SHUTDOWN_GRACE_S,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run exactly one job, then exit 0 (ephemeral agents)")
+    ] = False,
+    exit_when_idle: Annotated[
+        float | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}EXIT_WHEN_IDLE",
+            min=0.001,
+            help="Exit 0 after this many seconds with no job running (autoscaled pools)",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON line on stdout at start (what it offers) and at the end (why it "
+            "stopped); logs as JSON lines on stderr",
+        ),
+    ] = False,
 ) -> None:
     """Run an agent: it connects out to the server, so the machine needs no open port."""
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
@@ -69,7 +128,7 @@ def agent(
     from conveyor.logs import configure_logging
     from conveyor.secrets import SecretFileError, env_secret
 
-    configure_logging()
+    configure_logging(json=True if as_json else None)
     try:
         key = key or env_secret("agent_key")
     except SecretFileError as exc:
@@ -105,25 +164,36 @@ def agent(
         client_cert=client_cert,
         client_key=client_key,
         ready_file=ready_file,
+        lifecycle=Lifecycle(
+            shutdown_grace_s=shutdown_grace, once=once, exit_when_idle_s=exit_when_idle
+        ),
     )
     try:
         runner = Agent(options, executors)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         typer.secho(f"error: cannot load the TLS files: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
-    offered = ", ".join(sorted(offer.name for offer in runner.offers()))
-    typer.echo(f"agent {options.name}: {slots} slots, labels {labels or '{}'}, offers {offered}")
-    typer.echo(f"connecting to {server}")
+    describe_agent(runner, as_json=as_json)
 
-    async def main() -> None:
+    async def main() -> str:
         stop = asyncio.Event()
+
+        def on_signal() -> None:
+            if stop.is_set():  # the second one: do not wait out the grace
+                runner.hurry.set()
+            stop.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await runner.run(stop)
+            loop.add_signal_handler(sig, on_signal)
+        return await runner.run(stop)
 
     try:
-        asyncio.run(main())
+        reason = asyncio.run(main())
+        if as_json:
+            typer.echo(json.dumps({"agent": options.name, "stopped": reason}))
+        else:
+            typer.echo(f"agent {options.name} stopped ({reason})")
     except AgentRefused as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(3) from None

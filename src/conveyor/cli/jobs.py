@@ -253,7 +253,7 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
         ("action", escape(job.action)),
         (
             "state",
-            state(job.state) + (f" ({escape(job.waiting_reason)})" if job.waiting_reason else ""),
+            state(job.state) + (f" ({_why(job)})" if job.waiting_reason else ""),
         ),
         ("queue", escape(job.queue)),
         ("priority", str(job.priority)),
@@ -374,9 +374,16 @@ def _wait_with_progress(client: Client, job: Job, timeout: float | None, *, quie
 
 
 def _state_and_progress(job: Job) -> str:
-    """The state, with how far along a running job is."""
+    """The state, with how far along a running job is or why a waiting one waits."""
     fraction = progress_fraction(job.progress) if job.state == "running" else None
-    return state(job.state) + (f" {fraction:.0%}" if fraction is not None else "")
+    if fraction is not None:
+        return f"{state(job.state)} {fraction:.0%}"
+    return state(job.state) + (f" [dim]({_why(job)})[/dim]" if job.waiting_reason else "")
+
+
+def _why(job: Job) -> str:
+    """``no_agent_offers_action`` → ``no agent offers action``."""
+    return escape((job.waiting_reason or "").replace("_", " "))
 
 
 def _describe(job: Job) -> str:

@@ -21,6 +21,7 @@ class Job:
     id: uuid.UUID
     team_id: uuid.UUID
     action: str
+    schema_hash: str | None  # the action's schema version it was validated against
     params: Any
     queue: str
     priority: int

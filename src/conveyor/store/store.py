@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from conveyor.errors import Conflict
 from conveyor.protocol import ActionOffer
-from conveyor.states import JobState
+from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
 from conveyor.store.database import Database, Publish
 from conveyor.store.queries import (
@@ -30,6 +30,7 @@ from conveyor.store.queries import (
     reads,
     retention,
     submit,
+    waiting,
 )
 from conveyor.store.records import (
     ActionInfo,
@@ -293,6 +294,14 @@ class Store:
 
     async def job_get_many(self, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Job]:
         return await self.db.read(reads.get_jobs, None, team_id, job_ids)
+
+    async def job_waiting_reasons(
+        self, team_id: uuid.UUID, page: list[Job]
+    ) -> dict[uuid.UUID, str]:
+        """Why each waiting job of ``page`` waits (see :class:`waiting.WaitingReason`)."""
+        if not any(job.state in WAITING for job in page):
+            return {}
+        return await self.db.read(waiting.waiting_reasons, None, team_id, page)
 
     async def job_count_by_state(self, team_id: uuid.UUID) -> dict[str, int]:
         return await self.db.read(reads.count_by_state, None, team_id)

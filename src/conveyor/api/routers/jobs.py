@@ -33,8 +33,9 @@ from conveyor.api.models import (
 )
 from conveyor.auth.permissions import Principal
 from conveyor.errors import ConveyorError, InvalidInput, InvalidParams, PermissionDenied
+from conveyor.store import Store
 from conveyor.store.queries.submit import JobSpec
-from conveyor.store.records import ActionVersion
+from conveyor.store.records import ActionVersion, Job
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -67,7 +68,7 @@ async def create_job(
     [submitted] = await store.job_submit_many(principal.team_id, specs)
     if not submitted.created:
         response.status_code = status.HTTP_200_OK
-    return JobOut.of(await store.job_get(principal.team_id, submitted.id))
+    return await job_out(store, principal.team_id, submitted.id)
 
 
 @router.post(
@@ -86,7 +87,7 @@ async def create_jobs(
     specs = await _specs(request, principal, body.jobs)
     submitted = await store.job_submit_many(principal.team_id, specs)
     found = await store.job_get_many(principal.team_id, [s.id for s in submitted])
-    return JobBatchOut(items=[JobOut.of(job) for job in found])
+    return JobBatchOut(items=await jobs_out(store, principal.team_id, found))
 
 
 async def _specs(request: Request, principal: Principal, bodies: list[JobCreate]) -> list[JobSpec]:
@@ -206,7 +207,7 @@ async def list_jobs(
         cursor=decode_cursor(cursor) if cursor else None,
     )
     return JobList(
-        items=[JobOut.of(job) for job in page.items],
+        items=await jobs_out(services(request).store, principal.team_id, page.items),
         next_cursor=encode_cursor(page.next_cursor) if page.next_cursor is not None else None,
     )
 
@@ -234,7 +235,7 @@ def decode_cursor(text: str) -> int:
 async def get_job(
     job_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("jobs:read")]
 ) -> JobOut:
-    return JobOut.of(await services(request).store.job_get(principal.team_id, job_id))
+    return await job_out(services(request).store, principal.team_id, job_id)
 
 
 @router.get(
@@ -271,7 +272,7 @@ async def cancel_job(
     flagged = [c.job_id for c in changes if c.cancel_requested]
     if flagged:
         await svc.hub.push_cancel(principal.team_id, flagged)
-    return JobOut.of(await svc.store.job_get(principal.team_id, job_id))
+    return await job_out(svc.store, principal.team_id, job_id)
 
 
 @router.post(
@@ -285,4 +286,15 @@ async def retry_job(
     """The job gets a fresh set of attempts; 409 unless it is dead or cancelled."""
     store = services(request).store
     await store.job_retry(principal.team_id, [job_id])
-    return JobOut.of(await store.job_get(principal.team_id, job_id))
+    return await job_out(store, principal.team_id, job_id)
+
+
+async def jobs_out(store: Store, team_id: uuid.UUID, found: list[Job]) -> list[JobOut]:
+    """Jobs as the API shows them, each waiting one with its ``waiting_reason``."""
+    reasons = await store.job_waiting_reasons(team_id, found)
+    return [JobOut.of(job, reasons.get(job.id)) for job in found]
+
+
+async def job_out(store: Store, team_id: uuid.UUID, job_id: uuid.UUID) -> JobOut:
+    [job] = await jobs_out(store, team_id, [await store.job_get(team_id, job_id)])
+    return job

@@ -1,0 +1,79 @@
+"""One job on an agent: its assignment, its pending log lines and unacknowledged chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from conveyor import protocol
+
+MAX_CHUNK_LINES = 1000
+MAX_BUFFER_BYTES = 16 * 1024 * 1024  # unacknowledged log kept while disconnected
+
+
+@dataclass
+class RunningJob:
+    assignment: protocol.Assignment
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    lost: bool = False
+    releasing: bool = False
+    done: bool = False
+    next_seq: int = 1
+    lines: list[protocol.LogLine] = field(default_factory=list)
+    unacked_logs: dict[int, protocol.LogChunk] = field(default_factory=dict)
+    result: protocol.Result | protocol.Release | None = None
+    progress: Any = None
+    progress_dirty: bool = False
+    progress_sent_at: float = 0.0
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.assignment.job_id
+
+    @property
+    def token(self) -> uuid.UUID:
+        return self.assignment.lease_token
+
+    def settled(self) -> bool:
+        """Nothing more to send or wait for: the job can be forgotten."""
+        return self.done and self.result is None and not self.unacked_logs and not self.lines
+
+    def cut_chunk(self) -> protocol.LogChunk | None:
+        """Turn the pending lines into the next numbered chunk (kept until acked)."""
+        if not self.lines:
+            return None
+        lines, self.lines = self.lines[:MAX_CHUNK_LINES], self.lines[MAX_CHUNK_LINES:]
+        chunk = protocol.LogChunk(
+            job_id=self.id,
+            lease_token=self.token,
+            attempt=self.assignment.attempt,
+            seq=self.next_seq,
+            lines=lines,
+        )
+        self.next_seq += 1
+        self.unacked_logs[chunk.seq] = chunk
+        self._bound_buffer()
+        return chunk
+
+    def _bound_buffer(self) -> None:
+        """Drop the oldest unacknowledged chunks beyond the buffer bound, leaving a marker."""
+        size = sum(len(line.text) for c in self.unacked_logs.values() for line in c.lines)
+        dropped = 0
+        while size > MAX_BUFFER_BYTES and len(self.unacked_logs) > 1:
+            oldest = min(self.unacked_logs)
+            chunk = self.unacked_logs.pop(oldest)
+            size -= sum(len(line.text) for line in chunk.lines)
+            dropped += len(chunk.lines)
+        if dropped:
+            self.lines.insert(
+                0,
+                protocol.LogLine(
+                    ts=time.time(),
+                    stream="log",
+                    text=f"[conveyor] {dropped} log lines dropped while disconnected",
+                ),
+            )
