@@ -84,7 +84,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated subset")
     p.add_argument("--skip-celery", action="store_true", help="measure Conveyor only")
-    p.add_argument("--latency-jobs", type=int, default=300, help="jobs per latency round")
+    p.add_argument("--latency-jobs", type=int, default=200, help="jobs per latency round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds")
     p.add_argument("--csv-rows", type=int, default=1_000_000, help="rows of the CSV export")
     p.add_argument("--agents", type=int, default=2, help="Conveyor agents")
@@ -173,6 +173,13 @@ class Run:
             f"Conveyor {conveyor_version}: server with default settings, {cfg.agents} agents x "
             f"{cfg.slots} slots (Python tasks in worker processes), client API key"
         )
+        celery: CeleryStack | None = None
+        if cfg.celery:
+            redis_info = redis_durability(cfg.redis_url)
+            (self.tmp / "celery").mkdir()
+            celery = CeleryStack(cfg.redis_url, self.tmp / "celery")
+            self.systems["celery"] = celery
+            celery.launch()
         for backend in cfg.backends:
             workdir = self.tmp / backend
             workdir.mkdir()
@@ -182,35 +189,40 @@ class Run:
                 self.pg = PgDatabase(cfg.pg_url)
                 url = self.pg.url
             stack = ConveyorStack(backend, url, workdir, cfg.agents, cfg.slots)
-            self.systems[backend] = self.conveyor[backend] = stack
-            stack.start()
-            say(f"  {backend}: {self._durability(backend, workdir)}")
-        if cfg.celery:
-            info = redis_durability(cfg.redis_url)
-            (self.tmp / "celery").mkdir()
-            celery = CeleryStack(cfg.redis_url, self.tmp / "celery")
-            self.systems["celery"] = celery
-            celery.start()
-            import celery as celery_pkg
-            import kombu
-            import redis
-
-            say(
-                f"Celery {celery_pkg.__version__} (kombu {kombu.__version__}, redis-py "
-                f"{redis.__version__}): one worker, {celery.settings()}"
-            )
-            durable = info["appendonly"] == "no" and info["save"] in ('""', "")
-            say(
-                f"  Redis {info['redis_version']}: appendonly={info['appendonly']} "
-                f"appendfsync={info['appendfsync']} save={info['save']} -> "
-                + (
-                    "NOT durable: a broker restart loses queued tasks"
-                    if durable
-                    else "persistence on (see the settings)"
-                )
-                + "; acks_late=False: a worker crash loses the task it runs"
-            )
+            self.conveyor[backend] = stack
+        # Start every stack at once (a step of each in turn): startup is mostly imports.
+        for steps in zip(*(stack.launch() for stack in self.conveyor.values()), strict=True):
+            for step in steps:
+                step()
+        for backend, stack in self.conveyor.items():
+            self.systems[backend] = stack
+            say(f"  {backend}: {self._durability(backend, stack.workdir)}")
+        if celery is not None:
+            celery.wait_ready()
+            self.systems["celery"] = self.systems.pop("celery")  # measured last
+            self._say_celery(celery, redis_info)
         say()
+
+    def _say_celery(self, celery: CeleryStack, info: dict[str, str]) -> None:
+        import celery as celery_pkg
+        import kombu
+        import redis
+
+        say(
+            f"Celery {celery_pkg.__version__} (kombu {kombu.__version__}, redis-py "
+            f"{redis.__version__}): one worker, {celery.settings()}"
+        )
+        volatile = info["appendonly"] == "no" and info["save"] in ('""', "")
+        say(
+            f"  Redis {info['redis_version']}: appendonly={info['appendonly']} "
+            f"appendfsync={info['appendfsync']} save={info['save']} -> "
+            + (
+                "NOT durable: a broker restart loses queued tasks"
+                if volatile
+                else "persistence on (see the settings)"
+            )
+            + "; acks_late=False: a worker crash loses the task it runs"
+        )
 
     def _durability(self, backend: str, workdir: Path) -> str:
         if backend == "sqlite":
@@ -238,7 +250,7 @@ class Run:
 
     def warm_up(self) -> None:
         for system in self.systems.values():
-            system.latency_round(WARMUP_JOBS)
+            system.latency_round(min(WARMUP_JOBS, self.cfg.latency_jobs))
 
     def throughput(self) -> None:
         say("## throughput")

@@ -78,6 +78,10 @@ class CeleryStack:
         return {**self.appmod.settings(), "pool": "prefork", "concurrency": CONCURRENCY}
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         argv = [
             sys.executable,
@@ -98,6 +102,9 @@ class CeleryStack:
             "WARNING",
         ]
         self.worker = Proc("celery worker", argv, env, self.workdir / "celery.log", cwd=REPO)
+
+    def wait_ready(self) -> None:
+        assert self.worker is not None
         if self.redis.blpop([f"{self.prefix}:ready"], timeout=STARTUP_S) is None:
             self.worker.check()
             raise TimeoutError("the Celery worker did not become ready")
@@ -156,5 +163,5 @@ class CeleryStack:
                 raise TimeoutError("a Celery task did not finish within 60 s")
             ran, done = (float(x) for x in answer[1].split())
             # Celery records no separate "handed to a worker" time: start is when it ran.
-            timings.append(Timing(start=ran - t0, ran=ran - t0, done=done - t0))
+            timings.append(Timing(created=None, start=ran - t0, ran=ran - t0, done=done - t0))
         return timings

@@ -42,6 +42,7 @@ POLL_S = 0.1  # how often the throughput run reads the queue counts
 class Timing:
     """One job, in seconds after its submit (client clock; same machine, same clock)."""
 
+    created: float | None  # the job's created_at: its insert (None: the system has none)
     start: float  # the job's started_at: when the store handed it to an agent
     ran: float  # when the task's body ran (its return value)
     done: float  # the job's finished_at: when its result was stored
@@ -96,38 +97,45 @@ class ConveyorStack:
         self.procs: list[Proc] = []
         self.url = ""
         self.key = ""
+        self._agent_key = ""
 
     def start(self) -> None:
+        """Start the server, then the agents; see :meth:`launch` to overlap stacks."""
+        for step in self.launch():
+            step()
+
+    def launch(self) -> list[Callable[[], None]]:
+        """Steps to run in order; several stacks may interleave theirs to start at once."""
+        return [self._launch_server, self._launch_agents, self._wait_agents]
+
+    def _launch_server(self) -> None:
         boot = asyncio.run(bootstrap(self.database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
+        self._agent_key = boot.agent_key
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = _env(
             {"CONVEYOR_DATABASE_URL": self.database_url, "CONVEYOR_DATA_DIR": str(self.workdir)}
         )
-        server = Proc(
-            f"{self.backend} server",
-            [
-                sys.executable,
-                "-m",
-                "conveyor",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env,
-            self.workdir / "server.log",
-        )
-        self.procs.append(server)
+        argv = [
+            sys.executable,
+            "-m",
+            "conveyor",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        self.procs.append(Proc(f"{self.backend} server", argv, env, self.workdir / "server.log"))
+
+    def _launch_agents(self) -> None:
+        server = self.procs[0]
         wait_until(lambda: self._ready(server), STARTUP_S, f"the {self.backend} server")
         with Client(self.url) as admin:
             admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
             self.key = str(admin.create_key("client", "benchmark", scopes=CLIENT_SCOPES).secret)
-        agent_env = _env({"CONVEYOR_AGENT_KEY": boot.agent_key, "CONVEYOR_SERVER": self.url})
-        ready = []
+        env = _env({"CONVEYOR_AGENT_KEY": self._agent_key, "CONVEYOR_SERVER": self.url})
         for n in range(1, self.n_agents + 1):
-            ready.append(self.workdir / f"agent-{n}.ready")
             argv = [
                 sys.executable,
                 "-m",
@@ -141,18 +149,17 @@ class ConveyorStack:
                 TASKS,
                 "--demo",
                 "--ready-file",
-                str(ready[-1]),
+                str(self._ready_file(n)),
             ]
-            self.procs.append(
-                Proc(
-                    f"{self.backend} agent-{n}",
-                    argv,
-                    agent_env,
-                    self.workdir / f"agent-{n}.log",
-                    cwd=REPO,
-                )
-            )
-        wait_until(lambda: self._all_ready(ready), STARTUP_S, f"the {self.backend} agents")
+            log = self.workdir / f"agent-{n}.log"
+            self.procs.append(Proc(f"{self.backend} agent-{n}", argv, env, log, cwd=REPO))
+
+    def _ready_file(self, n: int) -> Path:
+        return self.workdir / f"agent-{n}.ready"
+
+    def _wait_agents(self) -> None:
+        files = [self._ready_file(n) for n in range(1, self.n_agents + 1)]
+        wait_until(lambda: self._all_ready(files), STARTUP_S, f"the {self.backend} agents")
 
     def _ready(self, server: Proc) -> bool:
         server.check()
@@ -248,6 +255,7 @@ class ConveyorStack:
                     assert job.succeeded and job.started_at and job.finished_at, job
                     timings.append(
                         Timing(
+                            job.created_at.timestamp() - t0,
                             job.started_at.timestamp() - t0,
                             float(job.result) - t0,
                             job.finished_at.timestamp() - t0,

@@ -30,8 +30,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class Latency:
-    """p50/p99 in milliseconds of submit -> start, -> task body ran, -> done."""
+    """p50/p99 in milliseconds of submit -> created (Conveyor), -> start, -> ran, -> done."""
 
+    created: tuple[float, float] | None
     start: tuple[float, float]
     ran: tuple[float, float]
     done: tuple[float, float]
@@ -42,7 +43,9 @@ class Latency:
             ms = [v * 1000 for v in values]
             return percentile(ms, 0.5), percentile(ms, 0.99)
 
+        created = [t.created for t in timings if t.created is not None]
         return cls(
+            pair(created) if created else None,
             pair([t.start for t in timings]),
             pair([t.ran for t in timings]),
             pair([t.done for t in timings]),
@@ -53,17 +56,19 @@ class Latency:
         def med(pairs: list[tuple[float, float]]) -> tuple[float, float]:
             return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
+        created = [r.created for r in rounds if r.created is not None]
         return cls(
+            med(created) if created else None,
             med([r.start for r in rounds]),
             med([r.ran for r in rounds]),
             med([r.done for r in rounds]),
         )
 
     def describe(self) -> str:
-        return "  ".join(
-            f"{name} {p50:6.2f}/{p99:7.2f}"
-            for name, (p50, p99) in (("start", self.start), ("ran", self.ran), ("done", self.done))
-        )
+        shown = [("start", self.start), ("ran", self.ran), ("done", self.done)]
+        if self.created is not None:
+            shown.insert(0, ("created", self.created))
+        return "  ".join(f"{name} {p50:6.2f}/{p99:7.2f}" for name, (p50, p99) in shown)
 
 
 def memory_lines(memory: Memory, checkpoint: int, jobs: int) -> Iterator[str]:
