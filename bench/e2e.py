@@ -35,16 +35,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from bench.e2e_celery import CeleryStack, celery_installed, redis_durability
-from bench.e2e_conveyor import ConveyorStack, PgDatabase, Timing
+from bench.e2e_conveyor import ConveyorStack, Mark, PgDatabase, Timing
 from bench.e2e_procs import PeakSampler, tree_rss_mib
 from bench.e2e_report import Latency, memory_lines, summary_line, target_lines
 from bench.engine import fsync_probe
@@ -134,7 +135,7 @@ def say(line: str = "") -> None:
 
 class System(Protocol):
     def roots(self) -> dict[str, int]: ...
-    def throughput(self, jobs: int, batch: int, on_done: Any) -> float: ...
+    def throughput(self, jobs: int, batch: int, checkpoint: int, on_mark: Mark) -> float: ...
     def latency_round(self, n: int) -> list[Timing]: ...
     def stop(self) -> None: ...
 
@@ -255,20 +256,15 @@ class Run:
     def throughput(self) -> None:
         say("## throughput")
         for name, system in self.systems.items():
-            marks = {self.cfg.checkpoint: "checkpoint", self.cfg.jobs: "end"}
             taken: dict[str, dict[str, float]] = {}
 
-            def on_done(
-                done: int,
-                system: System = system,
-                taken: dict[str, dict[str, float]] = taken,
-                marks: dict[int, str] = marks,
+            def on_mark(
+                when: str, system: System = system, taken: dict[str, dict[str, float]] = taken
             ) -> None:
-                for mark, when in marks.items():
-                    if done >= mark and when not in taken:
-                        taken[when] = tree_rss_mib(system.roots())
+                taken[when] = tree_rss_mib(system.roots())
 
-            self.rates[name] = system.throughput(self.cfg.jobs, self.cfg.batch, on_done)
+            rate = system.throughput(self.cfg.jobs, self.cfg.batch, self.cfg.checkpoint, on_mark)
+            self.rates[name] = rate
             self.memory[name] = taken
             say(f"{name:<9} {self.rates[name]:8.0f} jobs/s")
         say()
@@ -312,6 +308,8 @@ class Run:
 
 def main(argv: Sequence[str] | None = None) -> None:
     cfg = parse_args(argv)
+    # `kill` stops the run as Ctrl-C does: the processes it started are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="conveyor-e2e-", dir=cfg.tmpdir) as tmp:
         run = Run(cfg, Path(tmp))
         try:

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.e2e_conveyor import REPO, Timing
+from bench.e2e_conveyor import REPO, Mark, Timing
 from bench.e2e_procs import Proc
 
 STARTUP_S = 90.0
@@ -116,12 +116,13 @@ class CeleryStack:
         if self.worker is not None:
             self.worker.stop()
         keys = [*self.redis.scan_iter(f"{self.prefix}:*"), self.queue]
+        keys += self.redis.scan_iter(f"_kombu.binding*.{self.queue}")
         self.redis.delete(*keys)
 
     def _submit(self, key: str) -> None:
         self.appmod.noop.apply_async(args=(key,), queue=self.queue)
 
-    def throughput(self, jobs: int, batch: int, on_done: Any) -> float:
+    def throughput(self, jobs: int, batch: int, checkpoint: int, on_mark: Mark) -> float:
         """Like :meth:`ConveyorStack.throughput`: first submit to the last task's end."""
         key = f"{self.prefix}:throughput"
         errors: list[BaseException] = []
@@ -137,7 +138,7 @@ class CeleryStack:
         started = time.time()
         submitter = threading.Thread(target=submit_all, name="celery-submitter")
         submitter.start()
-        done = 0
+        done, marked = 0, False
         while done < jobs:
             if errors:
                 raise errors[0]
@@ -145,7 +146,10 @@ class CeleryStack:
             self.worker.check()
             time.sleep(POLL_S)
             done = int(self.redis.llen(key))
-            on_done(done)
+            if done >= checkpoint and not marked:
+                on_mark("checkpoint")
+                marked = True
+        on_mark("end")
         submitter.join()
         last = max(float(entry.split()[1]) for entry in self.redis.lrange(key, 0, -1))
         self.redis.delete(key)
