@@ -2,8 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv up test check lint typecheck bench-engine clean
+.PHONY: help venv up test check lint typecheck bench bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +32,13 @@ typecheck: $(STAMP)
 test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
 	$(MAKE) --no-print-directory check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL vs Celery/Redis
+	$(PY) -m bench.e2e $(BENCH_ARGS)
 
 bench-engine: $(STAMP) ## engine throughput and claim latency on SQLite and PostgreSQL
 	$(PY) bench/engine.py $(BENCH_ARGS)

@@ -75,3 +75,34 @@ async def test_a_stopped_group_is_gone() -> None:
         assert await process.exited() == -15
     finally:
         process.close()
+
+
+async def test_processes_created_after_a_mark_are_found_among_the_new_pids() -> None:
+    before = await procs.spawn(["sleep", "100"], env=procs.job_environment())
+    mark = procs.PidMark.now()
+    after = await procs.spawn(["sleep", "100"], env=procs.job_environment())
+    try:
+        new = procs.pids_since(mark, procs.PidMark.now())
+        assert new is not None and after.pid in new and before.pid not in new
+        assert procs.group_members(after.pgid, new) == [after.pid]
+        assert procs.group_members(before.pgid, new) == []
+        assert procs.group_members(before.pgid) == [before.pid]  # a full scan finds it
+    finally:
+        for process in (before, after):
+            await procs.stop_group(process.pgid, 5.0)
+            process.close()
+
+
+def test_new_pids_are_not_told_when_the_counter_may_have_wrapped() -> None:
+    now = procs.PidMark.now()
+    assert now.last_pid is not None  # Linux: /proc/loadavg
+    unknown = procs.PidMark(None, now.at)
+    assert procs.pids_since(unknown, now) is None
+    assert procs.pids_since(now, unknown) is None
+    later_but_lower = procs.PidMark(now.last_pid - 1, now.at + 0.1)
+    assert procs.pids_since(now, later_but_lower) is None  # wrapped
+    far = procs.PidMark(now.last_pid + procs.MAX_FAST_SPAN + 1, now.at + 0.1)
+    assert procs.pids_since(now, far) is None
+    long_after = procs.PidMark(now.last_pid, now.at + procs.FAST_CHECK_WINDOW_S + 1)
+    assert procs.pids_since(now, long_after) is None
+    assert procs.pids_since(now, procs.PidMark(now.last_pid, now.at + 0.1)) == []

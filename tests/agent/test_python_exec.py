@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.agent import procs
 from conveyor.agent.executor import Outcome
 from conveyor.agent.python_exec import PythonExecutor
 from tests.agent.support import RecordingSink, alive, assignment, group_left, wait_until
@@ -209,9 +210,14 @@ async def test_a_dying_worker_fails_the_job_and_is_replaced(
     assert (await run(executor, sink, "t.add", {"a": 1})).result == 2
 
 
+@pytest.mark.parametrize("window_s", [3600.0, -1.0], ids=["new-pids-only", "every-process"])
 async def test_processes_a_task_leaves_behind_are_stopped(
-    executor: PythonExecutor, sink: RecordingSink
+    executor: PythonExecutor, sink: RecordingSink, window_s: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The check after each job reads only the pids created since the last one when it
+    # can (a warm worker, a quick job), else every process: both must find the child.
+    monkeypatch.setattr(procs, "FAST_CHECK_WINDOW_S", window_s)
+    assert (await run(executor, sink, "t.add", {"a": 1})).result == 2
     outcome = await run(executor, sink, "t.leave_child", cancel_grace_s=0.5)
     assert outcome.outcome == "succeeded"
     assert not alive(outcome.result)

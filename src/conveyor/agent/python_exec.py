@@ -67,9 +67,11 @@ class _Worker:
         process: procs.JobProcess,
         events: asyncio.StreamReader,
         commands: asyncio.WriteTransport,
+        pid_mark: procs.PidMark,
     ) -> None:
         self.process = process
         self.pgid = process.pid
+        self._pid_mark = pid_mark  # every process of the group was created after it
         self.events = events
         self.commands = commands
         self.job: _Job | None = None
@@ -90,6 +92,7 @@ class _Worker:
     async def start(cls, specs: list[str], env: dict[str, str]) -> _Worker:
         command_r, command_w = os.pipe()
         event_r, event_w = os.pipe()
+        pid_mark = procs.PidMark.now()
         try:
             process = await procs.spawn(
                 [
@@ -116,7 +119,7 @@ class _Worker:
             lambda: asyncio.StreamReaderProtocol(events), os.fdopen(event_r, "rb", 0)
         )
         commands, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(command_w, "wb", 0))
-        worker = cls(process, events, commands)
+        worker = cls(process, events, commands, pid_mark)
         worker.send({"t": "init", "specs": specs})
         try:
             await asyncio.wait_for(asyncio.shield(worker.ready), START_TIMEOUT_S)
@@ -262,7 +265,15 @@ class _Worker:
                 await asyncio.wait_for(asyncio.gather(*waits), FLUSH_TIMEOUT_S)
 
     def _strays(self) -> bool:
-        members = procs.group_members(self.pgid)
+        """Whether a process the tasks started is still in the worker's group or session.
+
+        Checked after every job, so only the processes created since the last check
+        are read when that is exact (see :func:`procs.pids_since`).
+        """
+        now = procs.PidMark.now()
+        among = procs.pids_since(self._pid_mark, now)
+        self._pid_mark = now
+        members = procs.group_members(self.pgid, among)
         return members is not None and any(pid != self.process.pid for pid in members)
 
     async def _died(self) -> Outcome:
