@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -69,6 +70,9 @@ class ServerSettings(_WithSecretFiles):
     max_artifact_bytes: int = 10 * 1024**3
     # Flush agent traffic (results, heartbeats, logs) to the store in batches this often.
     coalesce_ms: float = 2.0
+    # Agents offline (or silent) this long are deleted by retention: seconds or an
+    # ISO 8601 duration (``P7D``). Ephemeral agents would otherwise pile up.
+    agent_prune_after: timedelta = timedelta(days=1)
 
 
 class AuthSettings(BaseSettings):

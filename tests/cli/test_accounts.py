@@ -49,3 +49,31 @@ def test_admin_create_login_reset_password_logout(
     missing = cli("admin", "reset-password", "--email", "nobody@example.com", "--password-stdin",
                   "--database-url", db_url, input="x\n")  # fmt: skip
     assert missing.exit_code == 1 and missing.stderr.startswith("error: ")
+
+
+def test_account_and_database_commands_take_json(
+    cli: Run, live: Live, db_url: str, tmp_path: Path
+) -> None:
+    fresh = f"sqlite:///{tmp_path}/fresh.db"
+    migrated = json.loads(cli("migrate", "--database-url", fresh, "--json").stdout)
+    assert migrated["from"] is None and migrated["to"] and migrated["migrated"] is True
+    again = json.loads(cli("migrate", "--database-url", fresh, "--json").stdout)
+    assert again == {"from": migrated["to"], "to": migrated["to"], "migrated": False}
+
+    created = cli("admin", "create", "--email", EMAIL, "--password-stdin", "--database-url", db_url,
+                  "--role", "viewer", "--json", input="first-password\n")  # fmt: skip
+    assert json.loads(created.stdout) == {
+        "email": EMAIL, "role": "viewer", "team": "default", "superuser": False,
+    }  # fmt: skip
+    reset = cli("admin", "reset-password", "--email", EMAIL, "--password-stdin",
+                "--database-url", db_url, "--json", input="second-password\n")  # fmt: skip
+    assert json.loads(reset.stdout) == {"email": EMAIL, "password_reset": True}
+
+    login = cli("login", "--server", live.url, "--email", EMAIL, "--password-stdin", "--json",
+                input="second-password\n", logged_in=True)  # fmt: skip
+    answer = json.loads(login.stdout)
+    assert answer["server"] == live.url and answer["email"] == EMAIL
+    assert answer["team"] == "default" and Path(answer["saved_to"]).exists()
+    out = json.loads(cli("logout", "--json", logged_in=True).stdout)
+    assert out == {"server": live.url, "logged_out": True}
+    assert json.loads(cli("logout", "--json", logged_in=True).stdout)["logged_out"] is False

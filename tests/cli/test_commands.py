@@ -41,7 +41,7 @@ def test_submit_show_list_cancel_retry(cli: Run) -> None:
     assert json.loads(cli("jobs", "list", "--state", "cancelled", "--json").stdout) == []
     table = cli("jobs", "list")
     assert "ACTION" in table.stdout and "demo.echo" in table.stdout
-    assert "queued (agents busy)" in table.stdout
+    assert "WAITING FOR" in table.stdout and "agents busy" in table.stdout
 
     cancelled = cli("cancel", job_id, "--json")
     assert cancelled.exit_code == 0 and json.loads(cancelled.stdout)["state"] == "cancelled"

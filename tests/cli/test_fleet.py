@@ -149,6 +149,9 @@ def test_jobs_list_watch_table_redraws_on_change(live: Live) -> None:
 def test_completion_is_offered_and_commands_take_json(cli: Run) -> None:
     help_text = cli("--help").stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
-    for command in (["jobs", "list"], ["queues", "list"], ["keys", "list"], ["agents"],
-                    ["agents", "drain"], ["download"], ["cancel"], ["retry"], ["logs"]):  # fmt: skip
+    for command in (["jobs", "list"], ["jobs", "show"], ["queues", "list"], ["queues", "pause"],
+                    ["queues", "resume"], ["keys", "list"], ["keys", "create"], ["keys", "revoke"],
+                    ["agents"], ["agents", "drain"], ["download"], ["cancel"], ["retry"], ["logs"],
+                    ["submit"], ["login"], ["logout"], ["migrate"], ["admin", "create"],
+                    ["admin", "reset-password"], ["agent"]):  # fmt: skip
         assert "--json" in cli(*command, "--help").stdout, command

@@ -124,3 +124,24 @@ async def test_without_listen_the_poll_still_delivers(pg_url: str) -> None:
     finally:
         await engine.close()
         await other.close()
+
+
+async def test_a_cancel_recorded_by_another_replica_signals_control(
+    replicas: tuple[Engine, Store, uuid.UUID],
+) -> None:
+    """The replica holding an agent learns of a cancel through NOTIFY, and reads it back."""
+    engine, other, team = replicas
+    await _listening(engine)
+    agent = uuid.uuid4()
+    [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
+    await other.job_claim(team, agent_request(agent_id=agent))
+    start = await engine.store.event_last_seq()
+    control, work = engine.bus.control_signal(), engine.bus.work_signal()
+    await other.job_cancel(team, [sub.id])
+    assert await control.wait(PROMPT_S), "no control signal"
+    [event] = await engine.store.event_control_after(start)
+    assert (event.object_id, event.data) == (sub.id, {"agent_id": str(agent), "cancel": True})
+    assert not await work.wait(0)  # a cancel makes no work claimable
+    # The team's event stream shows the cancel request, never the control event.
+    kinds = {e.kind for e in await engine.store.events_after(team, start)}
+    assert kinds == {"job"}

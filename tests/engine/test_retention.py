@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -98,3 +99,19 @@ async def test_a_failing_blob_callback_does_not_stop_the_loop(
     await store.job_submit_many(team, [JobSpec("other.action")], now=t0)
     assert await engine.retention.run_once(now=t0 + 8 * DAY) >= 1
     assert await store.job_get_many(team, [job]) == []
+
+
+async def test_the_loop_prunes_long_offline_agents(store: Store, team: uuid.UUID) -> None:
+    engine = Engine(store, dataclasses.replace(QUIET, keep_offline_agents=timedelta(hours=1)))
+    past = datetime.now(UTC) - 2 * timedelta(hours=1)
+    gone = await store.agent_connect(
+        team, name="gone", labels={}, slots=1, version="1", queues=["default"], actions=[],
+        key_id=None, user_id=None, now=past,
+    )  # fmt: skip
+    await store.agent_disconnect(team, gone, now=past)
+    await engine.start()
+    try:
+        assert await engine.retention.wake().wait(PROMPT_S)
+    finally:
+        await engine.stop()
+    assert await store.agent_list(team) == []

@@ -63,7 +63,10 @@ async def open_services(settings: ServerSettings) -> Services:
 
     engine = Engine(
         store,
-        EngineConfig(reaper_interval_s=min(REAPER_INTERVAL_S, settings.lease_s / 3)),
+        EngineConfig(
+            reaper_interval_s=min(REAPER_INTERVAL_S, settings.lease_s / 3),
+            keep_offline_agents=settings.agent_prune_after,
+        ),
         on_artifacts_deleted=delete_blobs,
     )
     return Services(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from conveyor.cli.login import read_password
-from conveyor.cli.output import console, fail, handles_errors
+from conveyor.cli.output import JsonOption, console, fail, handles_errors, print_json
 
 if TYPE_CHECKING:
     from conveyor.auth.service import AuthService
@@ -42,6 +42,7 @@ def create(
         bool, typer.Option("--superuser", help="Also make the user a superuser of every team.")
     ] = False,
     database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a user in the default team (e.g. the first admin)."""
     password = read_password(password_stdin, confirm=True)
@@ -53,7 +54,10 @@ def create(
         await auth.create_user(email, password, team_id=team_id, role=role, is_superuser=superuser)
 
     _run(database_url, run)
-    console.print(f"Created user {email} with role {role} in the default team.")
+    if as_json:
+        print_json({"email": email, "role": role, "team": "default", "superuser": superuser})
+    else:
+        console.print(f"Created user {email} with role {role} in the default team.")
 
 
 @app.command("reset-password")
@@ -62,6 +66,7 @@ def reset_password(
     email: EmailOption,
     password_stdin: PasswordStdinOption = False,
     database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Set a user's password (their sessions end: every refresh token is revoked)."""
     password = read_password(password_stdin, confirm=True)
@@ -70,7 +75,10 @@ def reset_password(
         await auth.reset_password(email, password)
 
     _run(database_url, run)
-    console.print(f"Password of {email} reset.")
+    if as_json:
+        print_json({"email": email, "password_reset": True})
+    else:
+        console.print(f"Password of {email} reset.")
 
 
 def _run(database_url: str | None, work: Callable[[Store, AuthService], Awaitable[None]]) -> None:

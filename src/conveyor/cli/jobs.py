@@ -176,12 +176,13 @@ class Filters:
 
 def _jobs_table(jobs: list[Job]) -> Table:
     rows = [
-        [str(j.id), escape(j.action), _state_and_progress(j), escape(j.queue),
+        [str(j.id), escape(j.action), _state_and_progress(j), _why(j), escape(j.queue),
          f"{j.attempt}/{j.max_attempts}", when(j.created_at)]
         for j in jobs
     ]  # fmt: skip
-    columns = ["ID", "ACTION", "STATE", "QUEUE", "ATTEMPT", "CREATED"]
-    return build_table(columns, rows, wrap={"ACTION"}, optional={"QUEUE", "ATTEMPT"})
+    columns = ["ID", "ACTION", "STATE", "WAITING FOR", "QUEUE", "ATTEMPT", "CREATED"]
+    optional = {"WAITING FOR", "QUEUE", "ATTEMPT"}  # `jobs show` says why on any terminal
+    return build_table(columns, rows, wrap={"ACTION"}, optional=optional)
 
 
 async def _watch_jobs(filters: Filters, *, as_json: bool) -> None:
@@ -374,15 +375,14 @@ def _wait_with_progress(client: Client, job: Job, timeout: float | None, *, quie
 
 
 def _state_and_progress(job: Job) -> str:
-    """The state, with how far along a running job is or why a waiting one waits."""
+    """The state, with how far along a running job is."""
     fraction = progress_fraction(job.progress) if job.state == "running" else None
-    if fraction is not None:
-        return f"{state(job.state)} {fraction:.0%}"
-    return state(job.state) + (f" [dim]({_why(job)})[/dim]" if job.waiting_reason else "")
+    return state(job.state) + (f" {fraction:.0%}" if fraction is not None else "")
 
 
 def _why(job: Job) -> str:
-    """``no_agent_offers_action`` → ``no agent offers action``."""
+    """Why a waiting job waits, for people: ``no_agent_offers_action`` → ``no agent offers
+    action``; empty for a job that is not waiting."""
     return escape((job.waiting_reason or "").replace("_", " "))
 
 

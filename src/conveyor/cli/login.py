@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from conveyor.cli import config
-from conveyor.cli.output import console, fail, handles_errors
+from conveyor.cli.output import JsonOption, console, fail, handles_errors, print_json
 from conveyor.errors import ConveyorError
 
 
@@ -39,6 +39,7 @@ def login(
             help="Work in this team (id or slug) [default: your default team].", show_default=False
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Log in to a server; the CLI and `conveyor.Client()` then use this login."""
     previous = config.saved()
@@ -52,16 +53,22 @@ def login(
         me = client.me()  # checks the team now rather than on the next command
         path = config.remember(client.server, email, tokens, team)
     who = _team_name(me)
+    if as_json:
+        print_json({"server": client.server, "email": email, "team": who, "saved_to": str(path)})
+        return
     console.print(f"Logged in to {client.server} as {email}" + (f" (team {who})" if who else ""))
     console.print(f"Saved to {path}", style="dim")
 
 
 @handles_errors
-def logout() -> None:
+def logout(as_json: JsonOption = False) -> None:
     """End the saved login on the server and forget it here."""
     saved = config.saved()
     if saved is None:
-        console.print("Not logged in.")
+        if as_json:
+            print_json({"server": None, "logged_out": False})
+        else:
+            console.print("Not logged in.")
         return
     try:
         with config.client(saved.server) as client:
@@ -69,7 +76,10 @@ def logout() -> None:
     except ConveyorError:
         pass  # the server may be gone or the token spent: forgetting it locally is enough
     config.forget()
-    console.print(f"Logged out of {saved.server}.")
+    if as_json:
+        print_json({"server": saved.server, "logged_out": True})
+    else:
+        console.print(f"Logged out of {saved.server}.")
 
 
 def _team_name(me: dict[str, object]) -> str | None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from conveyor.cli.output import JsonOption, print_json
 from conveyor.errors import ConveyorError
 from conveyor.settings import StoreSettings
 
@@ -15,6 +16,7 @@ def migrate(
         str | None,
         typer.Option(help="Database URL [env: CONVEYOR_DATABASE_URL]", show_default=False),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Upgrade the database to the newest schema (safe to run from several places at once)."""
     from conveyor.store import migrate as migrations
@@ -31,7 +33,9 @@ def migrate(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    if before == after:
+    if as_json:
+        print_json({"from": before, "to": after, "migrated": before != after})
+    elif before == after:
         typer.echo(f"schema is up to date (revision {after})")
     else:
         typer.echo(f"migrated schema from {before or 'empty'} to {after}")

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -28,6 +28,7 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 JSON_HELP = "Print JSON for scripts instead of a table."
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 STATE_STYLES = {
     "succeeded": "green",
     "dead": "red",

@@ -23,6 +23,9 @@ from conveyor.settings import ENV_PREFIX
 
 READY_TIMEOUT_S = 60.0
 
+LOCAL_SHUTDOWN_GRACE_S = 5
+"""Local agents let running jobs finish this long on Ctrl-C, then release them."""
+
 
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -80,6 +83,10 @@ def up(
                         "host=local",
                         "--ready-file",
                         str(ready),
+                        # Stopped with Ctrl-C here: release running jobs well within the
+                        # 20 s _stop gives each process.
+                        "--shutdown-grace",
+                        str(LOCAL_SHUTDOWN_GRACE_S),
                     ],
                     agent_env,
                     data_dir / f"logs/agent-{n}.log",

@@ -14,6 +14,7 @@ from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
 from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
 from conveyor.engine.retention import (
     KEEP_EVENTS,
+    KEEP_OFFLINE_AGENTS,
     RETENTION_BATCH,
     RETENTION_INTERVAL_S,
     ArtifactsDeleted,
@@ -37,6 +38,7 @@ class EngineConfig:
     # (None = forever); outbox events this long (None = forever).
     keep_finished: KeepFinished = field(default_factory=KeepFinished)
     keep_events: timedelta | None = KEEP_EVENTS
+    keep_offline_agents: timedelta | None = KEEP_OFFLINE_AGENTS  # then the agent row goes
     retention_interval_s: float = RETENTION_INTERVAL_S
     retention_batch: int = RETENTION_BATCH
 
@@ -68,6 +70,7 @@ class Engine:
             self.config.retention_interval_s,
             keep=self.config.keep_finished,
             keep_events=self.config.keep_events,
+            keep_offline_agents=self.config.keep_offline_agents,
             batch=self.config.retention_batch,
             on_artifacts_deleted=on_artifacts_deleted,
         )
@@ -122,7 +125,7 @@ class Engine:
         await self.close()
 
     def _published(self, tx: Tx) -> None:
-        self.bus.publish(tx.last_event_seq, tx.work_available)
+        self.bus.publish(tx.last_event_seq, tx.work_available, tx.control)
 
     async def claim_wait(
         self, team_id: uuid.UUID, request: ClaimRequest, timeout_s: float

@@ -80,7 +80,11 @@ class Listener:
                     delay = 0.1
                     async for note in conn.notifies():
                         payload = orjson.loads(note.payload)
-                        self.bus.publish(int(payload["seq"]), bool(payload["work"]))
+                        self.bus.publish(
+                            int(payload["seq"]),
+                            bool(payload["work"]),
+                            bool(payload.get("control")),
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -1,4 +1,4 @@
-"""Prune old finished jobs and old outbox events, so the database stays its working size.
+"""Prune old finished jobs, old outbox events and long-offline agents, so the database stays its working size.
 
 One pass deletes one bounded batch of each; the loop runs again at once while a
 pass found something, so a backlog drains in short transactions. Every replica
@@ -24,6 +24,7 @@ log = structlog.get_logger(__name__)
 RETENTION_INTERVAL_S = 60.0
 RETENTION_BATCH = 1000
 KEEP_EVENTS = timedelta(days=1)
+KEEP_OFFLINE_AGENTS = timedelta(days=1)
 
 # Called with the storage keys of artifacts whose rows were deleted (committed).
 ArtifactsDeleted = Callable[[list[str]], Awaitable[None] | None]
@@ -39,17 +40,23 @@ class Retention(Service):
         *,
         keep: KeepFinished | None = None,
         keep_events: timedelta | None = KEEP_EVENTS,
+        keep_offline_agents: timedelta | None = KEEP_OFFLINE_AGENTS,
         batch: int = RETENTION_BATCH,
         on_artifacts_deleted: ArtifactsDeleted | None = None,
     ) -> None:
         super().__init__(interval_s)
         if batch < 1:
             raise ValueError("retention: batch must be at least 1")
-        if keep_events is not None and keep_events < timedelta(0):
-            raise ValueError("retention: keep_events must not be negative")
+        for name, age in (
+            ("keep_events", keep_events),
+            ("keep_offline_agents", keep_offline_agents),
+        ):
+            if age is not None and age < timedelta(0):
+                raise ValueError(f"retention: {name} must not be negative")
         self.store = store
         self.keep = keep if keep is not None else KeepFinished()
         self.keep_events = keep_events
+        self.keep_offline_agents = keep_offline_agents
         self.batch = batch
         self.on_artifacts_deleted = on_artifacts_deleted
 
@@ -58,8 +65,13 @@ class Retention(Service):
         events = 0
         if self.keep_events is not None:
             events = await self.store.event_prune(self.keep_events, limit=self.batch, now=now)
-        if pruned.jobs or events:
-            log.info("retention pruned", jobs=pruned.jobs, events=events)
+        agents = 0
+        if self.keep_offline_agents is not None:
+            agents = await self.store.agent_prune_offline(
+                self.keep_offline_agents, limit=self.batch, now=now
+            )
+        if pruned.jobs or events or agents:
+            log.info("retention pruned", jobs=pruned.jobs, events=events, agents=agents)
         if pruned.storage_keys and self.on_artifacts_deleted is not None:
             try:
                 done = self.on_artifacts_deleted(pruned.storage_keys)
@@ -69,4 +81,4 @@ class Retention(Service):
                 # The rows are gone either way; a blob left behind only costs space.
                 log.exception("deleting pruned artifacts' blobs failed",
                               keys=len(pruned.storage_keys))  # fmt: skip
-        return pruned.jobs + events
+        return pruned.jobs + events + agents

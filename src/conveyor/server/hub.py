@@ -5,6 +5,11 @@ for it from the store and sends them in one ``assign``. It wakes on the engine's
 work signal (a submit, a retry falling due, a released job) or on new credits, with
 a slow jittered poll as the safety net. What agents send back (results, heartbeats,
 logs) goes through :class:`Batcher`s, so all agents share batched store calls.
+
+Cancels and drains reach an agent whichever replica it is connected to: the
+replica that records one writes a ``control`` event in the outbox (on PostgreSQL
+its NOTIFY says so), and every replica's control loop reads those events and
+pushes each to the agent if it holds that agent's connection.
 """
 
 from __future__ import annotations
@@ -23,14 +28,24 @@ from pydantic import BaseModel
 from conveyor import protocol
 from conveyor.engine import Engine
 from conveyor.engine.events import Signal
+from conveyor.engine.outbox import OutboxReader, lookbehind_for
 from conveyor.server.batcher import Batcher
 from conveyor.store import ClaimRequest
 from conveyor.store.queries.leases import Lease, Outcome, Report
-from conveyor.store.records import HeartbeatResult, LogAppended, LogChunkIn, ReportResult
+from conveyor.store.records import (
+    Event,
+    HeartbeatResult,
+    LogAppended,
+    LogChunkIn,
+    ReportResult,
+)
 
 log = structlog.get_logger(__name__)
 
 DISPATCH_POLL_S = 5.0
+CONTROL_POLL_S = 2.0
+"""Longest wait between two reads of control events without a signal (a lost NOTIFY)."""
+CONTROL_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,7 @@ class AgentHub:
         self.sessions: dict[uuid.UUID, AgentSession] = {}
         self._credits = Signal()
         self._task: asyncio.Task[None] | None = None
+        self._control_task: asyncio.Task[None] | None = None
         self.reports: Batcher[Report, ReportResult] = Batcher("reports", self._flush_reports)
         self.heartbeats: Batcher[list[Lease], HeartbeatReply] = Batcher(
             "heartbeats", self._flush_heartbeats
@@ -88,12 +104,17 @@ class AgentHub:
         for batcher in (self.reports, self.heartbeats, self.logs, self.seen):
             batcher.start()
         self._task = asyncio.create_task(self._dispatch_loop(), name="conveyor-dispatcher")
+        reader = OutboxReader(await self.store.event_last_seq(), lookbehind_for(self.store.dialect))
+        self._control_task = asyncio.create_task(
+            self._control_loop(reader), name="conveyor-control"
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._control_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for session in list(self.sessions.values()):
             with contextlib.suppress(Exception):
                 await session.close("server shutting down")
@@ -122,22 +143,43 @@ class AgentHub:
         self._credits, fired = Signal(), self._credits
         fired.fire()
 
-    async def push_cancel(self, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> None:
-        """Tell connected agents at once; heartbeat replies repeat it in case this is lost."""
-        if not job_ids:
-            return
-        message = protocol.Cancel(job_ids=job_ids)
-        for session in list(self.sessions.values()):
-            if session.team_id == team_id:
-                with contextlib.suppress(Exception):
-                    await session.send(message)
+    # control: cancels and drains recorded by any replica
 
-    async def drain(self, team_id: uuid.UUID, agent_id: uuid.UUID) -> None:
-        session = self.sessions.get(agent_id)
-        if session is not None and session.team_id == team_id:
-            session.draining = True
-            with contextlib.suppress(Exception):
-                await session.send(protocol.Drain())
+    async def _control_loop(self, reader: OutboxReader) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            signal = self.engine.bus.control_signal()
+            try:
+                start = reader.read_from(loop.time())
+                while True:
+                    batch = await self.store.event_control_after(start, limit=CONTROL_PAGE)
+                    await self._push_control([e for e in batch if reader.fresh(e.seq)])
+                    if len(batch) < CONTROL_PAGE:
+                        break
+                    start = batch[-1].seq
+            except Exception:
+                log.exception("reading control events failed")
+            await signal.wait(CONTROL_POLL_S * random.uniform(0.8, 1.2))
+
+    async def _push_control(self, events: list[Event]) -> None:
+        """Push each cancel and drain to its agent, if this replica holds its connection."""
+        cancels: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for event in events:
+            session = self.sessions.get(uuid.UUID(event.data["agent_id"]))
+            if session is None:
+                continue
+            if event.data.get("cancel"):
+                cancels.setdefault(session.agent_id, []).append(event.object_id)
+            if event.data.get("drain"):
+                session.draining = True
+                with contextlib.suppress(Exception):
+                    await session.send(protocol.Drain())
+        for agent_id, job_ids in cancels.items():
+            session = self.sessions.get(agent_id)
+            if session is not None:
+                log.info("pushing cancel", agent=session.name, jobs=len(job_ids))
+                with contextlib.suppress(Exception):
+                    await session.send(protocol.Cancel(job_ids=job_ids))
 
     # dispatch
 

@@ -59,6 +59,7 @@ class Tx:
     now: datetime | None
     last_event_seq: int = 0
     work_available: bool = False
+    control: bool = False  # an agent must be told something (cancel, drain): see hub
     changed_jobs: list[Any] = field(default_factory=list)
 
     def q(self, name: str) -> sa.TextClause:
@@ -180,7 +181,10 @@ def _run_pg_op(
     result = op(tx, *args, **kwargs)
     if tx.last_event_seq or tx.work_available:
         # One small NOTIFY per transaction; delivered on commit.
-        payload = json_dumps({"seq": tx.last_event_seq, "work": tx.work_available})
+        note: dict[str, Any] = {"seq": tx.last_event_seq, "work": tx.work_available}
+        if tx.control:
+            note["control"] = True
+        payload = json_dumps(note)
         conn.execute(tx.q("notify"), {"payload": payload})
     return result, tx
 

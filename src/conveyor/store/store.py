@@ -351,6 +351,13 @@ class Store:
         if agent_ids:
             await self.db.write(agents.seen, now, team_id, agent_ids)
 
+    async def agent_prune_offline(
+        self, keep: timedelta, *, limit: int = DEFAULT_BATCH_LIMIT, now: datetime | None = None
+    ) -> int:
+        """Delete up to ``limit`` agents (any team) offline for longer than ``keep``."""
+        retention.check_limit(limit)
+        return await self.db.write(agents.prune_offline, now, keep, limit)
+
     async def agent_list(self, team_id: uuid.UUID) -> list[Agent]:
         return await self.db.read(agents.list_agents, None, team_id)
 
@@ -455,6 +462,10 @@ class Store:
         return await self.db.read(
             listing.events_after, None, team_id, after_seq, limit=limit, object_id=object_id
         )
+
+    async def event_control_after(self, after_seq: int, *, limit: int = 500) -> list[Event]:
+        """Every team's ``control`` events (cancel, drain for an agent) after ``after_seq``."""
+        return await self.db.read(listing.control_events_after, None, after_seq, limit=limit)
 
     async def job_next_run_at(self) -> datetime | None:
         value = await self.db.read(reads.next_run_at, None)

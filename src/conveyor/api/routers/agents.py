@@ -31,8 +31,7 @@ async def list_agents(
 async def drain_agent(
     agent_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("agents:manage")]
 ) -> AgentOut:
-    """Recorded in the store (a reconnect keeps it) and pushed to the agent if connected."""
-    svc = services(request)
-    agent = await svc.store.agent_set_draining(principal.team_id, agent_id, True)
-    await svc.hub.drain(principal.team_id, agent_id)
+    """Recorded in the store (a reconnect keeps it) and pushed to the agent by whichever
+    replica holds its connection."""
+    agent = await services(request).store.agent_set_draining(principal.team_id, agent_id, True)
     return AgentOut.of(agent)

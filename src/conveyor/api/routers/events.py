@@ -18,15 +18,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from conveyor.api.deps import require, services
 from conveyor.api.models import EventOut
-from conveyor.api.sse import OutboxReader, Stream, error_responses, parse_event_id
+from conveyor.api.sse import Stream, error_responses, parse_event_id
 from conveyor.auth.permissions import Principal
+from conveyor.engine.outbox import OutboxReader, lookbehind_for
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 PERMISSION = "jobs:read"
 PAGE = 500
-LOOKBEHIND_S = 2.0
-"""How long after its seq a PostgreSQL event may still appear (a late commit)."""
 
 _read_events = require(PERMISSION)
 
@@ -73,8 +72,7 @@ async def stream_events(
     resumes the stream. Without ``Last-Event-ID`` or ``after`` it starts at the present."""
     stream = Stream(request, PERMISSION)
     store = stream.svc.store
-    lookbehind = LOOKBEHIND_S if store.dialect == "postgresql" else 0.0
-    reader = OutboxReader(opened.after, lookbehind)
+    reader = OutboxReader(opened.after, lookbehind_for(store.dialect))
     loop = asyncio.get_running_loop()
     while True:
         signal = stream.signal()

@@ -263,16 +263,14 @@ async def list_attempts(
 async def cancel_job(
     job_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("jobs:cancel")]
 ) -> JobOut:
-    """A waiting job is cancelled at once; a running one is flagged and its agent told to stop.
+    """A waiting job is cancelled at once; a running one is flagged and its agent told to stop
+    (by whichever replica holds its connection, through the outbox).
 
     409 when the job already succeeded or died.
     """
-    svc = services(request)
-    changes = await svc.store.job_cancel(principal.team_id, [job_id])
-    flagged = [c.job_id for c in changes if c.cancel_requested]
-    if flagged:
-        await svc.hub.push_cancel(principal.team_id, flagged)
-    return await job_out(svc.store, principal.team_id, job_id)
+    store = services(request).store
+    await store.job_cancel(principal.team_id, [job_id])
+    return await job_out(store, principal.team_id, job_id)
 
 
 @router.post(

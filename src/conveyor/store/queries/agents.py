@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +16,10 @@ from conveyor.errors import NotFound
 from conveyor.protocol import ActionOffer
 from conveyor.store.database import Tx
 from conveyor.store.queries.catalog import upsert_offers
-from conveyor.store.queries.listing import emit_events
+from conveyor.store.queries.listing import CONTROL, emit_events
 from conveyor.store.records import Agent
 from conveyor.store.schema import agents
-from conveyor.store.types import at
+from conveyor.store.types import at, plus_seconds
 
 _AGENT_COLUMNS = [agents.c[name] for name in Agent.__slots__]
 
@@ -134,4 +134,26 @@ def set_draining(tx: Tx, team_id: uuid.UUID, agent_id: uuid.UUID, draining: bool
         raise NotFound(f"agent {agent_id} not found", agent_id=str(agent_id))
     agent = Agent.from_row(row)
     emit_events(tx, "agent", [(team_id, agent_id, {"name": agent.name, "draining": draining})])
+    if draining:  # pushed by the replica holding the agent's connection (see the hub)
+        emit_events(tx, CONTROL, [(team_id, agent_id, {"agent_id": str(agent_id), "drain": True})])
     return agent
+
+
+def prune_offline(tx: Tx, keep: timedelta, limit: int) -> int:
+    """Delete up to ``limit`` agents not heard from for ``keep``: disconnected that long,
+    or never disconnected but silent that long (their replica died). Their jobs and
+    attempts keep the agent's id; an agent that comes back gets a new row."""
+    gone = sa.func.coalesce(agents.c.disconnected_at, agents.c.last_seen_at, agents.c.created_at)
+    old = plus_seconds(gone, keep.total_seconds()) <= at(tx.now)
+    picked = tx.conn.execute(sa.select(agents.c.id).where(old).limit(limit)).scalars().all()
+    if not picked:
+        return 0
+    gone_rows = tx.conn.execute(  # re-checked: an agent that reconnected meanwhile stays
+        sa.delete(agents)
+        .where(agents.c.id.in_(picked), old)
+        .returning(agents.c.id, agents.c.team_id, agents.c.name)
+    ).all()
+    emit_events(
+        tx, "agent", [(r.team_id, r.id, {"name": r.name, "pruned": True}) for r in gone_rows]
+    )
+    return len(gone_rows)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from conveyor.errors import InvalidTransition, NotFound
 from conveyor.states import CANCEL_NOW_FROM, CANCEL_REQUEST_FROM, RETRY_FROM, JobState
 from conveyor.store.database import Tx
+from conveyor.store.queries.listing import CONTROL, emit_events
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.records import ChangeResult
 from conveyor.store.schema import jobs, queues, teams
@@ -53,6 +54,17 @@ def cancel_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Ch
             for row in rows
         ),
     )  # fmt: skip
+    # The replica holding the agent's connection pushes the cancel (hub, on PostgreSQL
+    # through NOTIFY); heartbeat replies repeat it in case that push is lost.
+    emit_events(
+        tx,
+        CONTROL,
+        (
+            (team_id, row.id, {"agent_id": str(row.agent_id), "cancel": True})
+            for row in rows
+            if row.state == JobState.RUNNING and row.agent_id is not None
+        ),
+    )
     results = []
     for job_id, state in _states(tx, team_id, [i for i in job_ids if i not in changed]).items():
         if state != JobState.CANCELLED:

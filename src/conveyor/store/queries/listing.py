@@ -20,13 +20,26 @@ from conveyor.store.records import Event, Job, JobPage
 from conveyor.store.schema import events, jobs
 
 MAX_PAGE = 1000
+CONTROL = "control"
 _JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
+_EVENT_COLUMNS = [
+    events.c.seq,
+    events.c.kind,
+    events.c.object_id,
+    events.c.data,
+    events.c.created_at,
+]
 
 
 def emit_events(
     tx: Tx, kind: str, changes: Iterable[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]]
 ) -> None:
-    """Record ``(team_id, object_id, data)`` events of one kind; one statement per batch."""
+    """Record ``(team_id, object_id, data)`` events of one kind; one statement per batch.
+
+    ``control`` events tell the replica holding an agent's connection to push it
+    something (``{"agent_id", "cancel": true}`` for the job ``object_id``, or
+    ``{"agent_id", "drain": true}``); they mark the transaction so its NOTIFY says so.
+    """
     rows = [
         {"team_id": team_id, "kind": kind, "object_id": object_id, "data": data}
         for team_id, object_id, data in changes
@@ -35,6 +48,7 @@ def emit_events(
         return
     seqs = tx.conn.execute(tx.q("events_insert"), {"items": items(tx.dialect, rows), "now": tx.now})
     tx.last_event_seq = max(tx.last_event_seq, max(s for (s,) in seqs))
+    tx.control = tx.control or kind == CONTROL
 
 
 def _check_limit(limit: int) -> None:
@@ -82,12 +96,25 @@ def list_jobs(
 def events_after(
     tx: Tx, team_id: uuid.UUID, after_seq: int, *, limit: int, object_id: uuid.UUID | None
 ) -> list[Event]:
-    """The team's events with ``seq > after_seq``, oldest first."""
+    """The team's events with ``seq > after_seq``, oldest first (not the servers' own
+    ``control`` events)."""
     _check_limit(limit)
-    query = sa.select(
-        events.c.seq, events.c.kind, events.c.object_id, events.c.data, events.c.created_at
-    ).where(events.c.team_id == team_id, events.c.seq > after_seq)
+    query = sa.select(*_EVENT_COLUMNS).where(
+        events.c.team_id == team_id, events.c.seq > after_seq, events.c.kind != CONTROL
+    )
     if object_id is not None:
         query = query.where(events.c.object_id == object_id)
     rows = tx.conn.execute(query.order_by(events.c.seq).limit(limit)).all()
+    return [Event(**row._mapping) for row in rows]
+
+
+def control_events_after(tx: Tx, after_seq: int, *, limit: int) -> list[Event]:
+    """Every team's ``control`` events with ``seq > after_seq``, oldest first."""
+    _check_limit(limit)
+    rows = tx.conn.execute(
+        sa.select(*_EVENT_COLUMNS)
+        .where(events.c.seq > after_seq, events.c.kind == CONTROL)
+        .order_by(events.c.seq)
+        .limit(limit)
+    ).all()
     return [Event(**row._mapping) for row in rows]
