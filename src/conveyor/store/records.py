@@ -309,6 +309,7 @@ class Membership:
     slug: str
     name: str
     role: str
+    role_permissions: list[str] | None = None  # a custom role's grants; None for built-in ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +336,7 @@ class ApiKey:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    limits: dict[str, Any] | None = None  # an agent key's {"actions": [...], "labels": {...}}
 
 
 @dataclass(frozen=True, slots=True)
