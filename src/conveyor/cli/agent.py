@@ -8,20 +8,45 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from conveyor.errors import ConveyorError
 from conveyor.settings import ENV_PREFIX
+
+if TYPE_CHECKING:
+    from conveyor.agent.credentials import LoginCredentials
+
+NO_CREDENTIALS = (
+    "give the agent key (CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE), "
+    "or log in with `conveyor login` to run it with your own rights"
+)
 
 
 def agent(
-    server: Annotated[str, typer.Option(envvar=f"{ENV_PREFIX}SERVER", help="Server URL")],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}SERVER",
+            help="Server URL [default: the saved login's]",
+            show_default=False,
+        ),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
             help="Agent API key (prefer CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE: "
-            "argv is visible to others)",
+            "argv is visible to others); without one, the agent runs with your "
+            "`conveyor login`, with your rights",
+            show_default=False,
+        ),
+    ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}TEAM",
+            help="With a login: the team to work for [default: the current team]",
             show_default=False,
         ),
     ] = None,
@@ -75,9 +100,15 @@ def agent(
     except SecretFileError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
+    login = None
     if not key:
-        typer.secho("error: give the agent key: CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE",
-                    err=True, fg="red")  # fmt: skip
+        try:
+            server, team, login = _login(server, team, ca_bundle)
+        except ConveyorError as exc:
+            typer.secho(f"error: {exc.message}", err=True, fg="red")
+            raise typer.Exit(2) from None
+    if server is None:
+        typer.secho("error: give the server: --server or CONVEYOR_SERVER", err=True, fg="red")
         raise typer.Exit(2)
     # `--tasks mytasks:tasks` finds mytasks.py in the current directory, as `python -m` would.
     if os.getcwd() not in sys.path:
@@ -96,7 +127,7 @@ def agent(
         raise typer.Exit(2)
     options = AgentOptions(
         server=server,
-        key=key,
+        key=key or "",
         name=name or socket.gethostname(),
         slots=slots,
         labels=labels,
@@ -105,6 +136,8 @@ def agent(
         client_cert=client_cert,
         client_key=client_key,
         ready_file=ready_file,
+        login=login,
+        team=team,
     )
     try:
         runner = Agent(options, executors)
@@ -113,7 +146,8 @@ def agent(
         raise typer.Exit(2) from None
     offered = ", ".join(sorted(offer.name for offer in runner.offers()))
     typer.echo(f"agent {options.name}: {slots} slots, labels {labels or '{}'}, offers {offered}")
-    typer.echo(f"connecting to {server}")
+    who = "with your login" + (f" in team {team}" if team else "") if login else "with its key"
+    typer.echo(f"connecting to {server} {who}")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -127,3 +161,39 @@ def agent(
     except AgentRefused as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(3) from None
+
+
+def _login(
+    server: str | None, team: str | None, ca_bundle: str | None
+) -> tuple[str, str | None, LoginCredentials]:
+    """A login of the agent's own, started from the saved ``conveyor login``.
+
+    The agent's login rotates its refresh tokens apart from the CLI's, so neither
+    ever presents a token the other spent (which would end both logins).
+    """
+    from conveyor.agent.credentials import LoginCredentials
+    from conveyor.sdk.client import Client
+    from conveyor.sdk.config import load_login
+    from conveyor.sdk.errors import NotConfigured
+
+    saved = load_login()
+    if saved is None or not saved.refresh_token:
+        raise NotConfigured(NO_CREDENTIALS)
+    if server is not None and server.rstrip("/") != saved.server.rstrip("/"):
+        raise NotConfigured(
+            f"the saved login is for {saved.server}, not {server}: " + NO_CREDENTIALS
+        )
+    team = team or saved.team
+    with Client(saved.server, team=team, verify=ca_bundle or True) as client:
+        pair = client.new_session()
+    return (
+        saved.server,
+        team,
+        LoginCredentials(
+            saved.server,
+            pair.access_token,
+            pair.refresh_token,
+            pair.expires_in or 900,
+            verify=ca_bundle or True,
+        ),
+    )
