@@ -81,8 +81,6 @@ def _team_a(live: Live) -> Objects:
             ("POST", "/api/v1/jobs"): {"action": "demo.echo", "params": {}},
             ("POST", "/api/v1/jobs/batch"): {"jobs": [{"action": "demo.echo"}]},
             ("PATCH", "/api/v1/queues/{name}"): {"paused": True},
-            ("POST", "/api/v1/auth/login"): {"email": "a@example.com", "password": "x"},
-            ("POST", "/api/v1/auth/refresh"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/auth/logout"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/me/sessions"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/teams"): {"slug": "never-made", "name": "Never"},
