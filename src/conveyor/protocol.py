@@ -129,8 +129,16 @@ class Release(_Message):
     reason: str = ""
 
 
+class Credentials(_Message):
+    """A fresh access token, sent by an agent that runs with a person's login before the
+    one it connected with expires; the server checks it names the same person and team."""
+
+    type: Literal["credentials"] = "credentials"
+    token: str = Field(min_length=1, max_length=4096)
+
+
 AgentMessage = Annotated[
-    Hello | Ready | LogChunk | Progress | Heartbeat | Result | Release,
+    Hello | Ready | LogChunk | Progress | Heartbeat | Result | Release | Credentials,
     Field(discriminator="type"),
 ]
 

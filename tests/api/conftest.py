@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from conveyor.api.app import create_app
 from conveyor.api.deps import Services
+from conveyor.auth.passwords import hash_password
 from conveyor.protocol import ActionOffer
 from conveyor.server.bootstrap import bootstrap
 from conveyor.settings import ServerSettings
@@ -43,6 +44,18 @@ ECHO_SCHEMA: dict[str, Any] = {
 ECHO = ActionOffer(name="demo.echo", params_schema=ECHO_SCHEMA)
 OTHER = ActionOffer(name="demo.other", params_schema={"type": "object"})
 MAX_ARTIFACT_BYTES = 64 * 1024
+
+
+USER_PASSWORD = "another correct horse"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user made for a test, logged in."""
+
+    id: uuid.UUID
+    email: str
+    token: str
 
 
 @dataclass
@@ -70,6 +83,21 @@ class Live:
     def client(self, token: str | None = None, **headers: str) -> httpx.Client:
         auth = {"Authorization": f"Bearer {token or self.admin_token}"} if token != "" else {}
         return httpx.Client(base_url=f"{self.url}/api/v1", headers={**auth, **headers}, timeout=10)
+
+    def user(self, role: str | None = "viewer", team_id: uuid.UUID | None = None) -> Person:
+        """A new person in a team (the default one) with ``role``; ``role=None``: in no team."""
+        email = f"{role or 'loner'}-{uuid.uuid4().hex[:8]}@example.com"
+        password_hash = hash_password(USER_PASSWORD)
+        created = self.run(self.store.user_create(email, password_hash))
+        if role is not None:
+            self.run(self.store.member_add(team_id or self.team_id, created.id, role))
+        login = httpx.post(
+            f"{self.url}/api/v1/auth/login",
+            json={"email": email, "password": USER_PASSWORD},
+            timeout=60,
+        )
+        assert login.status_code == 200, login.text
+        return Person(created.id, email, login.json()["access_token"])
 
     def offer(self, *offers: ActionOffer, name: str = "catalog-agent") -> uuid.UUID:
         """Put actions in the team's catalog, as an agent's hello does."""

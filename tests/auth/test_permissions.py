@@ -9,6 +9,7 @@ import pytest
 from conveyor.auth import permissions as p
 from conveyor.auth.permissions import Principal, grants, intersect, role_permissions
 from conveyor.errors import InvalidInput
+from conveyor.store.team_records import BUILTIN_ROLE_NAMES
 
 
 def principal(perms: set[str]) -> Principal:
@@ -83,3 +84,17 @@ def test_principal_is_frozen() -> None:
     who = principal({"jobs:read"})
     with pytest.raises(AttributeError):
         who.kind = "agent_key"  # type: ignore[misc]
+
+
+def test_builtin_role_names_agree_with_the_store() -> None:
+    assert tuple(p.ROLES) == BUILTIN_ROLE_NAMES
+
+
+def test_a_custom_role_holds_exactly_its_grants() -> None:
+    held_permissions = p.held_permissions
+    echo_only = held_permissions("echoer", ["jobs:create:demo.echo"])
+    assert grants(echo_only, "jobs:create:demo.echo")
+    assert not grants(echo_only, "jobs:create:demo.other")
+    assert not grants(echo_only, "jobs:create") and not grants(echo_only, "jobs:read")
+    assert held_permissions("viewer", None) == role_permissions("viewer")
+    assert held_permissions("nonexistent", None) == frozenset()

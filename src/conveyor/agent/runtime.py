@@ -29,6 +29,12 @@ from websockets.proxy import get_proxy
 from websockets.uri import parse_uri
 
 from conveyor import __version__, protocol
+from conveyor.agent.credentials import (
+    BearerAuth,
+    CredentialsRefused,
+    KeyCredentials,
+    LoginCredentials,
+)
 from conveyor.agent.executor import Executor, Outcome
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
 from conveyor.agent.running import RunningJob
@@ -59,6 +65,8 @@ class AgentOptions:
     client_key: str | None = None
     ready_file: Path | None = None  # touched once the first session is up (for supervisors)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    login: LoginCredentials | None = None  # a member's own login instead of ``key``
+    team: str | None = None  # X-Conveyor-Team: the team a login agent works for
 
 
 class _Sink:
@@ -106,9 +114,14 @@ class Agent:
         self._ssl = client_ssl_context(
             options.verify, client_cert=options.client_cert, client_key=options.client_key
         )
+        self._credentials: KeyCredentials | LoginCredentials = options.login or KeyCredentials(
+            options.key
+        )
+        self._team_header = {"X-Conveyor-Team": options.team} if options.team else {}
         self._http = httpx.AsyncClient(
             base_url=options.server.rstrip("/"),
-            headers={"Authorization": f"Bearer {options.key}"},
+            auth=BearerAuth(self._credentials),
+            headers=self._team_header,
             timeout=httpx.Timeout(30.0, connect=10.0),
             verify=self._ssl,
         )
@@ -163,6 +176,7 @@ class Agent:
             for executor in self.executors:
                 await executor.close()
             await self._http.aclose()
+            await self._credentials.close()
 
     async def _end(self, stop: asyncio.Event) -> str:
         reason = await until_time_to_end(self, stop)
@@ -214,9 +228,16 @@ class Agent:
     async def _connect_once(self) -> None:
         url = self._ws_url()
         try:
+            await self._credentials.ensure_fresh()
+        except CredentialsRefused as exc:
+            raise AgentRefused(f"the login was refused: {exc} (log in again)") from None
+        try:
             ws = await connect(
                 url,
-                additional_headers={"Authorization": f"Bearer {self.options.key}"},
+                additional_headers={
+                    "Authorization": f"Bearer {self._credentials.bearer}",
+                    **self._team_header,
+                },
                 open_timeout=10,
                 max_size=16 * 1024 * 1024,
                 ssl=self._ssl if url.startswith("wss:") else None,
@@ -284,7 +305,11 @@ class Agent:
             self.options.ready_file.touch()
         if (free := self._credits()) > 0:
             await self._send(protocol.Ready(credits=free))
-        loops = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._flusher())]
+        loops = [
+            asyncio.create_task(self._heartbeats()),
+            asyncio.create_task(self._flusher()),
+            asyncio.create_task(self._renew_credentials()),
+        ]
         try:
             async for frame in ws:
                 await self._handle(protocol.parse_server_message(frame))
@@ -436,6 +461,15 @@ class Agent:
             raise RuntimeError(f"artifact upload refused ({response.status_code}): {response.text}")
 
     # background loops of a session
+
+    async def _renew_credentials(self) -> None:
+        """A login agent refreshes its token in the open session; a refusal ends the session."""
+        try:
+            await self._credentials.renew(self._send)
+        except CredentialsRefused as exc:
+            log.error("the login was refused; log in again", error=str(exc))
+            if self._ws is not None:
+                await self._ws.close(1008, "login refused")
 
     async def _heartbeats(self) -> None:
         while True:

@@ -32,8 +32,11 @@ from conveyor.api.routers import (
     logs,
     me,
     queues,
+    roles,
+    teams,
 )
 from conveyor.auth.service import AuthService
+from conveyor.auth.teams import TeamService
 from conveyor.engine import Engine
 from conveyor.engine.engine import EngineConfig
 from conveyor.engine.reaper import REAPER_INTERVAL_S
@@ -45,7 +48,9 @@ from conveyor.store import Store
 
 log = structlog.get_logger(__name__)
 
-ROUTERS = (auth, me, jobs, actions, agents, queues, logs, artifacts, events, keys, agent_ws)
+ROUTERS = (
+    auth, me, teams, roles, jobs, actions, agents, queues, logs, artifacts, events, keys, agent_ws,
+)  # fmt: skip
 
 
 async def open_services(settings: ServerSettings) -> Services:
@@ -73,6 +78,7 @@ async def open_services(settings: ServerSettings) -> Services:
         settings=settings,
         store=store,
         auth=AuthService(store, AuthSettings()),
+        teams=TeamService(store),
         engine=engine,
         hub=AgentHub(engine, heartbeat_s=settings.heartbeat_s),
         blobs=blobs,

@@ -50,10 +50,13 @@ class UserOut(BaseModel):
 
 
 class TeamOut(BaseModel):
+    """A team; ``role`` and ``permissions`` are the caller's there (a UI shows only what they allow)."""
+
     id: uuid.UUID
     slug: str
     name: str
     role: str | None = None
+    permissions: list[str] | None = None
 
 
 class MeResponse(BaseModel):
@@ -62,7 +65,7 @@ class MeResponse(BaseModel):
     kind: str
     user: UserOut | None
     key_id: uuid.UUID | None
-    team_id: uuid.UUID
+    team_id: uuid.UUID | None
     team: TeamOut | None
     permissions: list[str]
     teams: list[TeamOut]
@@ -373,6 +376,12 @@ class KeyCreate(_Request):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] | None = None
     expires_at: datetime | None = None
+    actions: list[str] | None = Field(
+        default=None, max_length=100, description="agent keys: run only these actions"
+    )
+    labels: dict[str, str] | None = Field(
+        default=None, description="agent keys: their agents must carry these labels"
+    )
     client_cert_cn: str | None = Field(
         default=None,
         max_length=200,
@@ -394,10 +403,13 @@ class KeyOut(BaseModel):
     last_used_at: datetime | None
     revoked_at: datetime | None
     client_cert_cn: str | None = None
+    actions: list[str] | None = None
+    labels: dict[str, str] | None = None
     secret: str | None = None
 
     @classmethod
     def of(cls, key: records.ApiKey, secret: str | None = None) -> KeyOut:
+        limits = key.limits or {}
         return cls(
             id=key.id,
             kind=key.kind,
@@ -409,6 +421,8 @@ class KeyOut(BaseModel):
             last_used_at=key.last_used_at,
             revoked_at=key.revoked_at,
             client_cert_cn=key.client_cert_cn,
+            actions=limits.get("actions"),
+            labels=limits.get("labels"),
             secret=secret,
         )
 

@@ -60,13 +60,13 @@ _OPERATOR = _VIEWER | {
 _OWNER = ALL_PERMISSIONS
 _ADMIN = _OWNER - {TEAM_MANAGE}
 
-ROLES: dict[str, frozenset[str]] = {
+ROLES: dict[str, frozenset[str]] = {  # the names are BUILTIN_ROLE_NAMES (a test checks it)
     "owner": _OWNER,
     "admin": _ADMIN,
     "operator": frozenset(_OPERATOR),
     "viewer": _VIEWER,
 }
-"""The built-in roles; custom roles per team come from the store (a later issue)."""
+"""The built-in roles; a team's custom roles come from the store (``team_roles``)."""
 
 BUILTIN_ROLES = tuple(ROLES)
 
@@ -77,6 +77,11 @@ _PER_ACTION = re.compile(rf"{re.escape(JOBS_CREATE)}:({_ACTION_NAME})")
 def role_permissions(role: str) -> frozenset[str]:
     """What a built-in role grants; an unknown role grants nothing."""
     return ROLES.get(role, frozenset())
+
+
+def held_permissions(role: str, custom: Iterable[str] | None) -> frozenset[str]:
+    """What a member holds: a custom role's stored grants, else the built-in role's."""
+    return frozenset(custom) if custom is not None else role_permissions(role)
 
 
 def job_create_permission(action: str) -> str:
@@ -99,14 +104,46 @@ def intersect(a: Iterable[str], b: Iterable[str]) -> frozenset[str]:
     return frozenset(p for p in a if grants(b, p)) | frozenset(p for p in b if grants(a, p))
 
 
-def validate_scope(scope: str) -> str:
+def validate_scope(scope: str, *, field: str = "scopes") -> str:
     """A known permission or a per-action ``jobs:create:<action>``; else :class:`InvalidInput`."""
     if scope in ALL_PERMISSIONS or _PER_ACTION.fullmatch(scope):
         return scope
-    raise InvalidInput(f"unknown permission {scope[:100]!r}", field="scopes")
+    raise InvalidInput(f"unknown permission {scope[:100]!r}", field=field)
 
 
 PrincipalKind = Literal["user", "client_key", "agent_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLimits:
+    """What an agent on a limited agent key may be: the actions it may run (None: any it
+    offers) and labels it must carry with these values."""
+
+    actions: frozenset[str] | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, limits: dict[str, object] | None) -> AgentLimits | None:
+        if not limits:
+            return None
+        actions = limits.get("actions")
+        labels = limits.get("labels")
+        return cls(
+            actions=frozenset(str(a) for a in actions) if isinstance(actions, list) else None,
+            labels=tuple(sorted((str(k), str(v)) for k, v in labels.items()))
+            if isinstance(labels, dict)
+            else (),
+        )
+
+    def refusal(self, labels: dict[str, str]) -> str | None:
+        """Why an agent with ``labels`` may not connect on this key, or None."""
+        wrong = [f"{k}={v}" for k, v in self.labels if labels.get(k) != v]
+        if wrong:
+            return f"this agent key runs only agents labelled {', '.join(wrong)}"
+        return None
+
+    def allows(self, action: str) -> bool:
+        return self.actions is None or action in self.actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +156,7 @@ class Principal:
     kind: PrincipalKind
     permissions: frozenset[str]
     email: str | None = None
+    agent_limits: AgentLimits | None = None  # an agent key's limits (actions, labels)
     # An agent key bound to a client certificate: the common name its connection must present.
     client_cert_cn: str | None = None
 

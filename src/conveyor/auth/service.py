@@ -23,9 +23,12 @@ from conveyor.auth.permissions import (
     KEYS_CREATE,
     KEYS_REVOKE,
     ROLES,
+    AgentLimits,
     Principal,
     PrincipalKind,
+    held_permissions,
     intersect,
+    job_create_permission,
     role_permissions,
     validate_scope,
 )
@@ -44,6 +47,7 @@ INVALID_KEY = "the API key is not valid"
 ACCOUNT_UNUSABLE = "this account is disabled or no longer exists"
 MAX_EMAIL = 320
 MAX_KEY_NAME = 200
+MAX_LIMITED = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,20 @@ class AuthService:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
         return await self._pair(user.id, successor, now=now)
 
+    async def new_session(self, user: User, refresh_token: str) -> TokenPair:
+        """A second, independent login for a person who holds a live one (say, for an agent).
+
+        Both the access token (the caller) and a live refresh token of the same person
+        are needed, so a leaked access token alone cannot mint a long-lived session.
+        The presented refresh token stays valid: the two logins rotate apart.
+        """
+        if not refresh_token or len(refresh_token) > 200:
+            raise Unauthenticated(INVALID_REFRESH)
+        owner = await self.store.refresh_live_owner(token_hash(refresh_token))
+        if owner is None or owner != user.id:
+            raise Unauthenticated(INVALID_REFRESH)
+        return await self._new_session(user.id, now=None)
+
     async def logout(self, refresh_token: str) -> None:
         """End the login this refresh token belongs to (an unknown token is not an error)."""
         if refresh_token and len(refresh_token) <= 200:
@@ -153,6 +171,16 @@ class AuthService:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
         return await self._user_principal(access, team)
 
+    async def authenticate_user(self, bearer: str) -> User:
+        """The person behind an access token, whatever their teams (API keys are refused)."""
+        if keys.looks_like_key(bearer):
+            raise PermissionDenied("this needs a person's login, not an API key")
+        claims = await self.tokens.verify(bearer)
+        user = await self.store.user_get(claims.user_id)
+        if user is None or user.disabled:
+            raise Unauthenticated(ACCOUNT_UNUSABLE)
+        return user
+
     async def principal_for_user(self, user_id: uuid.UUID, team_id: uuid.UUID) -> Principal:
         """A user's principal in a team, without a token (bootstrap and admin tools)."""
         access = await self.store.user_access(user_id)
@@ -164,14 +192,14 @@ class AuthService:
         user = access.user
         membership = _find_membership(access.memberships, team)
         if membership is not None:
-            team_id, role = membership.team_id, membership.role
+            team_id = membership.team_id
+            permissions = held_permissions(membership.role, membership.role_permissions)
         elif team is None:
             raise PermissionDenied("you are not a member of any team: ask a team owner to add you")
         elif user.is_superuser:
-            team_id, role = await self._team_id(team), "owner"
+            team_id, permissions = await self._team_id(team), role_permissions("owner")
         else:
             raise PermissionDenied(f"you are not a member of team {team[:100]!r}")
-        permissions = role_permissions(role)
         if user.is_superuser:
             permissions |= role_permissions("owner")
         return Principal(team_id, user.id, None, "user", permissions, user.email)
@@ -212,9 +240,11 @@ class AuthService:
             permissions = intersect(permissions, _permissions_in(creator, key.team_id))
         await self._touch(key.id, now)
         kind: PrincipalKind = "agent_key" if key.kind == keys.KIND_AGENT else "client_key"
+        limits = AgentLimits.of(key.limits)
         return Principal(
-            key.team_id, None, key.id, kind, permissions, None, client_cert_cn=key.client_cert_cn
-        )
+            key.team_id, None, key.id, kind, permissions, None, limits,
+            client_cert_cn=key.client_cert_cn,
+        )  # fmt: skip
 
     async def _names_team(self, team: str, team_id: uuid.UUID) -> bool:
         as_id = _as_uuid(team)
@@ -243,14 +273,18 @@ class AuthService:
         scopes: list[str],
         expires_at: datetime | None = None,
         client_cert_cn: str | None = None,
+        actions: list[str] | None = None,
+        labels: dict[str, str] | None = None,
         now: datetime | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key in the principal's team; the second value is the key, shown once.
 
         An agent key carries ``agent:connect`` (the default); a client key needs at
-        least one scope. No scope may exceed what the creator holds. An agent key bound
-        to ``client_cert_cn`` connects only with a verified client certificate of that
-        common name (mutual TLS), so a leaked key alone is not enough.
+        least one scope. No scope may exceed what the creator holds. An agent key may
+        be limited to ``actions`` (it runs only those) and ``labels`` (its agents must
+        carry them). An agent key bound to ``client_cert_cn`` connects only with a
+        verified client certificate of that common name (mutual TLS), so a leaked key
+        alone is not enough.
         """
         if principal.kind != "user" or principal.user_id is None:
             raise PermissionDenied("API keys are created by people: log in to create one")
@@ -293,6 +327,7 @@ class AuthService:
                 raise InvalidInput("expires_at needs a time zone", field="expires_at")
             if expires_at <= (now or datetime.now(UTC)):
                 raise InvalidInput("expires_at must be in the future", field="expires_at")
+        limits = _agent_limits(kind, actions, labels)
         new = keys.generate()
         row = await self.store.api_key_create(
             principal.team_id,
@@ -304,6 +339,7 @@ class AuthService:
             created_by=principal.user_id,
             expires_at=expires_at,
             client_cert_cn=client_cert_cn,
+            limits=limits,
             now=now,
         )
         return row, new.key
@@ -386,10 +422,37 @@ def _permissions_in(access: UserAccess, team_id: uuid.UUID) -> frozenset[str]:
     permissions: frozenset[str] = frozenset()
     for membership in access.memberships:
         if membership.team_id == team_id:
-            permissions = role_permissions(membership.role)
+            permissions = held_permissions(membership.role, membership.role_permissions)
     if access.user.is_superuser:
         permissions |= role_permissions("owner")
     return permissions
+
+
+def _agent_limits(
+    kind: str, actions: list[str] | None, labels: dict[str, str] | None
+) -> dict[str, object] | None:
+    """The stored limits of an agent key (validated), or None."""
+    if actions is None and not labels:
+        return None
+    if kind != keys.KIND_AGENT:
+        raise InvalidInput("only agent keys are limited to actions and labels", field="actions")
+    limits: dict[str, object] = {}
+    if actions is not None:
+        if not actions or len(actions) > MAX_LIMITED:
+            raise InvalidInput(f"give 1 to {MAX_LIMITED} actions", field="actions")
+        for action in actions:
+            validate_scope(job_create_permission(action), field="actions")
+        limits["actions"] = sorted(set(actions))
+    if labels:
+        if len(labels) > MAX_LIMITED or any(
+            not k or len(k) > 100 or len(v) > 200 for k, v in labels.items()
+        ):
+            raise InvalidInput(
+                f"at most {MAX_LIMITED} labels, names of 1-100 and values of 0-200 characters",
+                field="labels",
+            )
+        limits["labels"] = dict(labels)
+    return limits
 
 
 def _check_email(email: str) -> str:

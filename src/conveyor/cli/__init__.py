@@ -16,7 +16,9 @@ from conveyor.cli import (
     login,
     migrate,
     queues,
+    roles,
     server,
+    teams,
     up,
 )
 
@@ -44,6 +46,8 @@ app.command("download")(jobs.download)
 app.add_typer(agents.app, name="agents")
 app.add_typer(queues.app, name="queues")
 app.add_typer(keys.app, name="keys")
+app.add_typer(teams.app, name="teams")
+app.add_typer(roles.app, name="roles")
 app.add_typer(admin.app, name="admin")
 
 
@@ -56,9 +60,18 @@ def _root(
             "[env: CONVEYOR_CA_BUNDLE]",
         ),
     ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            help="Work in this team (id or slug) for this command, sent as X-Conveyor-Team "
+            "[env: CONVEYOR_TEAM; default: the current team, see `conveyor teams use`]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Conveyor: run background work on a fleet of agents."""
     config.CA_BUNDLE = ca_bundle
+    config.TEAM = team
 
 
 def main() -> None:

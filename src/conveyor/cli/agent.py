@@ -14,22 +14,31 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
+from conveyor.errors import ConveyorError
 from conveyor.settings import ENV_PREFIX
 
 if TYPE_CHECKING:
+    from conveyor.agent.credentials import LoginCredentials
     from conveyor.agent.runtime import Agent
+
+NO_CREDENTIALS = (
+    "give the agent key (CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE), "
+    "or log in with `conveyor login` to run it with your own rights"
+)
 
 
 def describe_agent(runner: Agent, *, as_json: bool = False) -> None:
     """Say at start what this agent offers and where it connects, for whoever reads its log."""
     o = runner.options
     life = o.lifecycle
+    credentials = "login" if o.login is not None else "key"
     if as_json:
         described = {
             "agent": o.name, "slots": o.slots, "queues": o.queues, "labels": o.labels,
             "actions": sorted(offer.name for offer in runner.offers()), "server": o.server,
             "proxy": runner.proxy(), "once": life.once, "exit_when_idle_s": life.exit_when_idle_s,
-            "shutdown_grace_s": life.shutdown_grace_s,
+            "shutdown_grace_s": life.shutdown_grace_s, "credentials": credentials,
+            "team": o.team,
         }  # fmt: skip
         typer.echo(json.dumps(described))
         return
@@ -42,16 +51,35 @@ def describe_agent(runner: Agent, *, as_json: bool = False) -> None:
         mode += f", or idle for {life.exit_when_idle_s:g}s"
     typer.echo(f"runs: {mode}; shutdown grace {life.shutdown_grace_s:g}s")
     proxy = runner.proxy()
-    typer.echo(f"connecting to {o.server}" + (f" through proxy {proxy}" if proxy else ""))
+    who = (
+        "with your login" + (f" in team {o.team}" if o.team else "") if o.login else "with its key"
+    )
+    typer.echo(f"connecting to {o.server} {who}" + (f" through proxy {proxy}" if proxy else ""))
 
 
 def agent(
-    server: Annotated[str, typer.Option(envvar=f"{ENV_PREFIX}SERVER", help="Server URL")],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}SERVER",
+            help="Server URL [default: the saved login's]",
+            show_default=False,
+        ),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
             help="Agent API key (prefer CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE: "
-            "argv is visible to others)",
+            "argv is visible to others); without one, the agent runs with your "
+            "`conveyor login`, with your rights",
+            show_default=False,
+        ),
+    ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}TEAM",
+            help="With a login: the team to work for [default: the current team]",
             show_default=False,
         ),
     ] = None,
@@ -134,9 +162,15 @@ def agent(
     except SecretFileError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
+    login = None
     if not key:
-        typer.secho("error: give the agent key: CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE",
-                    err=True, fg="red")  # fmt: skip
+        try:
+            server, team, login = _login(server, team, ca_bundle)
+        except ConveyorError as exc:
+            typer.secho(f"error: {exc.message}", err=True, fg="red")
+            raise typer.Exit(2) from None
+    if server is None:
+        typer.secho("error: give the server: --server or CONVEYOR_SERVER", err=True, fg="red")
         raise typer.Exit(2)
     # `--tasks mytasks:tasks` finds mytasks.py in the current directory, as `python -m` would.
     if os.getcwd() not in sys.path:
@@ -155,7 +189,7 @@ def agent(
         raise typer.Exit(2)
     options = AgentOptions(
         server=server,
-        key=key,
+        key=key or "",
         name=name or socket.gethostname(),
         slots=slots,
         labels=labels,
@@ -167,6 +201,8 @@ def agent(
         lifecycle=Lifecycle(
             shutdown_grace_s=shutdown_grace, once=once, exit_when_idle_s=exit_when_idle
         ),
+        login=login,
+        team=team,
     )
     try:
         runner = Agent(options, executors)
@@ -197,3 +233,39 @@ def agent(
     except AgentRefused as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         raise typer.Exit(3) from None
+
+
+def _login(
+    server: str | None, team: str | None, ca_bundle: str | None
+) -> tuple[str, str | None, LoginCredentials]:
+    """A login of the agent's own, started from the saved ``conveyor login``.
+
+    The agent's login rotates its refresh tokens apart from the CLI's, so neither
+    ever presents a token the other spent (which would end both logins).
+    """
+    from conveyor.agent.credentials import LoginCredentials
+    from conveyor.sdk.client import Client
+    from conveyor.sdk.config import load_login
+    from conveyor.sdk.errors import NotConfigured
+
+    saved = load_login()
+    if saved is None or not saved.refresh_token:
+        raise NotConfigured(NO_CREDENTIALS)
+    if server is not None and server.rstrip("/") != saved.server.rstrip("/"):
+        raise NotConfigured(
+            f"the saved login is for {saved.server}, not {server}: " + NO_CREDENTIALS
+        )
+    team = team or saved.team
+    with Client(saved.server, team=team, verify=ca_bundle or True) as client:
+        pair = client.new_session()
+    return (
+        saved.server,
+        team,
+        LoginCredentials(
+            saved.server,
+            pair.access_token,
+            pair.refresh_token,
+            pair.expires_in or 900,
+            verify=ca_bundle or True,
+        ),
+    )

@@ -36,11 +36,13 @@ ServerOption = Annotated[
 
 # ``conveyor --ca-bundle FILE …``: verify the server against these CAs (set by the root command).
 CA_BUNDLE: str | None = None
+# ``conveyor --team T …``: the team every request of this command works in.
+TEAM: str | None = None
 
 
 def client(server: str | None = None, *, team: str | None = None) -> Client:
     """A client as the person at the terminal: flags, then environment, then saved login."""
-    return Client(server, team=team, verify=CA_BUNDLE or True)
+    return Client(server, team=team or TEAM, verify=CA_BUNDLE or True)
 
 
 def remember(server: str, email: str, tokens: TokenPair, team: str | None = None) -> Path:
@@ -57,6 +59,11 @@ def remember(server: str, email: str, tokens: TokenPair, team: str | None = None
 
 def saved() -> SavedLogin | None:
     return load_login()
+
+
+def save(login: SavedLogin) -> Path:
+    """Write back a changed saved login (the current team)."""
+    return save_login(login)
 
 
 def forget() -> bool:

@@ -14,6 +14,7 @@ from conveyor.cli.output import (
     console,
     err_console,
     escape,
+    fail,
     handles_errors,
     print_json,
     table,
@@ -54,11 +55,34 @@ def create(
             show_default=False,
         ),
     ] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--action",
+            help="Agent keys: the only actions its agents may run; repeatable [default: any].",
+            show_default=False,
+        ),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label",
+            help="Agent keys: key=value its agents must carry; repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an API key and print it once: it cannot be shown again."""
+    labels = {}
+    for item in label or []:
+        name_, sep, value = item.partition("=")
+        if not sep or not name_:
+            raise fail(f"label {item!r} is not key=value")
+        labels[name_] = value
     with config.client() as client:
-        key = client.create_key(kind.value, name, scopes=scope, client_cert_cn=bind_cert_cn)
+        key = client.create_key(kind.value, name, scopes=scope, actions=action, labels=labels,
+                                client_cert_cn=bind_cert_cn)  # fmt: skip
     if as_json:
         print_json(key)
         return

@@ -117,6 +117,14 @@ def logout(refresh_token: str) -> Call[None]:
     return Call("POST", "auth/logout", _nothing, body={"refresh_token": refresh_token})
 
 
+def new_session(refresh_token: str | None) -> Call[TokenPair]:
+    """A second login of the same person (``POST me/sessions``), e.g. for an agent."""
+    if not refresh_token:
+        raise InvalidInput("this client has no login to start another from: log in first")
+    body = {"refresh_token": refresh_token}
+    return Call("POST", "me/sessions", TokenPair.model_validate, body=body)
+
+
 def me() -> Call[dict[str, Any]]:
     return Call("GET", "me", _object)
 
@@ -261,8 +269,14 @@ def set_paused(name: str, paused: bool) -> Call[Queue]:
 
 
 def create_key(team: str, kind: str, name: str, *, scopes: Iterable[str] | None,
-               expires_at: datetime | None, client_cert_cn: str | None) -> Call[ApiKey]:  # fmt: skip
+               expires_at: datetime | None, actions: Iterable[str] | None = None,
+               labels: Mapping[str, str] | None = None,
+               client_cert_cn: str | None = None) -> Call[ApiKey]:  # fmt: skip
     body: dict[str, Any] = {"kind": kind, "name": name}
+    if actions is not None:
+        body["actions"] = list(actions)
+    if labels:
+        body["labels"] = dict(labels)
     if client_cert_cn is not None:
         body["client_cert_cn"] = client_cert_cn
     if scopes is not None:

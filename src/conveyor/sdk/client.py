@@ -51,13 +51,14 @@ from conveyor.sdk.models import (
     Queue,
     TokenPair,
 )
+from conveyor.sdk.teams import TeamsMixin
 
 T = TypeVar("T")
 
 __all__ = ["Client", "JobId"]
 
 
-class Client:
+class Client(TeamsMixin):
     """A connection to one Conveyor server, as one user or API key, in one team."""
 
     def __init__(self, server: str | None = None, token: str | None = None, *,
@@ -112,6 +113,11 @@ class Client:
     def me(self) -> dict[str, Any]:
         """Who the server thinks this client is: user or key, team, permissions."""
         return self._do(_calls.me())
+
+    def new_session(self) -> TokenPair:
+        """A second, independent login of yours (an agent run with your login uses one)."""
+        self.me()  # a refresh, if one is due, happens here: the call below sends the newest token
+        return self._do(_calls.new_session(self._t.refresh_token))
 
     # jobs
 
@@ -372,17 +378,18 @@ class Client:
         return self._do(_calls.set_paused(name, False))
 
     def create_key(self, kind: str, name: str, *, scopes: Iterable[str] | None = None,
-                   expires_at: datetime | None = None, client_cert_cn: str | None = None,
-                   team: str | None = None) -> ApiKey:  # fmt: skip
+                   expires_at: datetime | None = None, team: str | None = None,
+                   actions: Iterable[str] | None = None,
+                   labels: Mapping[str, str] | None = None,
+                   client_cert_cn: str | None = None) -> ApiKey:  # fmt: skip
         """Create an API key (``kind`` agent or client). Its ``secret`` is shown only here.
 
-        ``client_cert_cn`` binds an agent key to a client certificate's common name.
-        """
+        An agent key may be limited to ``actions`` and to agents carrying ``labels``;
+        ``client_cert_cn`` binds it to a client certificate's common name (mutual TLS)."""
         team = team or self._team_id()
-        return self._do(
-            _calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at,
-                              client_cert_cn=client_cert_cn)
-        )  # fmt: skip
+        return self._do(_calls.create_key(team, kind, name, scopes=scopes, expires_at=expires_at,
+                                          actions=actions, labels=labels,
+                                          client_cert_cn=client_cert_cn))  # fmt: skip
 
     def keys(self, *, team: str | None = None) -> builtins.list[ApiKey]:
         return self._do(_calls.keys(team or self._team_id()))

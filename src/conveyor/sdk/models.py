@@ -152,6 +152,8 @@ class ApiKey(_Answer):
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
     client_cert_cn: str | None = None
+    actions: list[str] | None = None  # an agent key limited to these actions
+    labels: dict[str, str] | None = None  # …whose agents must carry these labels
     secret: str | None = None
 
 
@@ -180,3 +182,56 @@ class Event(_Answer):
     object_id: uuid.UUID
     data: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime | None = None
+
+
+class Team(_Answer):
+    """A team; ``role`` and ``permissions`` are yours there."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    role: str | None = None
+    permissions: list[str] = Field(default_factory=list)
+
+
+class Member(_Answer):
+    user_id: uuid.UUID
+    email: str
+    display_name: str = ""
+    role: str
+    joined_at: datetime | None = None
+
+
+class Role(_Answer):
+    """A team's role; built-in ones have no id and cannot be changed."""
+
+    id: uuid.UUID | None = None
+    name: str
+    description: str = ""
+    permissions: list[str] = Field(default_factory=list)
+    builtin: bool = False
+
+
+class Invite(_Answer):
+    """An invitation; ``code`` is set only in the answer that created it."""
+
+    id: uuid.UUID
+    role: str
+    max_uses: int | None = None
+    uses: int = 0
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    code: str | None = None
+
+
+class JoinRequest(_Answer):
+    id: uuid.UUID
+    team_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    message: str = ""
+    state: str
+    role: str | None = None
+    created_at: datetime | None = None
+    decided_at: datetime | None = None

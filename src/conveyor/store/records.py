@@ -310,6 +310,7 @@ class Membership:
     slug: str
     name: str
     role: str
+    role_permissions: list[str] | None = None  # a custom role's grants; None for built-in ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +338,7 @@ class ApiKey:
     last_used_at: datetime | None
     revoked_at: datetime | None
     client_cert_cn: str | None = None  # mutual TLS: the certificate this agent key is bound to
+    limits: dict[str, Any] | None = None  # an agent key's {"actions": [...], "labels": {...}}
 
 
 @dataclass(frozen=True, slots=True)

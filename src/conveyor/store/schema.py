@@ -60,6 +60,64 @@ team_members = sa.Table(
     _created_at(),
 )
 
+# Custom roles of a team: a name and the permissions it grants. Members hold a
+# role by name (``team_members.role``); built-in role names are never stored here.
+team_roles = sa.Table(
+    "team_roles",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("permissions", JSONDoc, nullable=False),
+    _created_at(),
+    sa.Column("updated_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("team_id", "name"),
+)
+
+# Invitations: the code is shown once, ``code_hash`` (SHA-256) finds it; ``max_uses``
+# None means any number of uses until it expires or is revoked.
+team_invites = sa.Table(
+    "team_invites",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False, index=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("max_uses", sa.Integer()),
+    sa.Column("uses", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("created_by", GUID()),
+    _created_at(),
+    sa.Column("expires_at", Timestamp(), nullable=False),
+    sa.Column("revoked_at", Timestamp()),
+    sa.CheckConstraint("max_uses IS NULL OR max_uses >= 1", name="max_uses_positive"),
+)
+
+# Requests to join a team, decided by its admins; one open request per user and team.
+team_join_requests = sa.Table(
+    "team_join_requests",
+    metadata,
+    sa.Column("id", GUID(), primary_key=True),
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("user_id", GUID(), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("message", sa.String(500), nullable=False, server_default=""),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("role", sa.String(64)),
+    sa.Column("decided_by", GUID()),
+    sa.Column("decided_at", Timestamp()),
+    _created_at(),
+    sa.CheckConstraint("state IN ('pending', 'accepted', 'rejected')", name="state_known"),
+    sa.Index("ix_team_join_requests_team_id_state", "team_id", "state"),
+    sa.Index(
+        "ix_team_join_requests_open",
+        "team_id",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
+    ),
+)
+
 # API keys: ``prefix`` finds the row, ``secret_hash`` (SHA-256 of the whole key)
 # proves it; the key itself is shown once and never stored.
 api_keys = sa.Table(
@@ -80,6 +138,8 @@ api_keys = sa.Table(
     # Mutual TLS: an agent key bound to a certificate works only over a connection whose
     # verified client certificate has this common name.
     sa.Column("client_cert_cn", sa.String(200)),
+    # An agent key's limits: {"actions": [...], "labels": {...}}; None: no limits.
+    sa.Column("limits", JSONDoc),
     sa.CheckConstraint("kind IN ('agent', 'client')", name="kind_known"),
 )
 

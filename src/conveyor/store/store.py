@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -58,11 +59,12 @@ from conveyor.store.records import (
     User,
     UserAccess,
 )
+from conveyor.store.team_store import TeamStore
 
 DEFAULT_BATCH_LIMIT = 1000
 
 
-class Store:
+class Store(TeamStore):
     """Conveyor's durable state on SQLite or PostgreSQL."""
 
     def __init__(self, db: Database) -> None:
@@ -172,12 +174,14 @@ class Store:
         created_by: uuid.UUID | None,
         expires_at: datetime | None,
         client_cert_cn: str | None = None,
+        limits: dict[str, Any] | None = None,
         now: datetime | None = None,
     ) -> ApiKey:
         return await self.db.write(
             accounts.create_api_key, now, team_id, kind=kind, name=name, prefix=prefix,
             secret_hash=secret_hash, scopes=scopes, created_by=created_by, expires_at=expires_at,
             client_cert_cn=client_cert_cn,
+            limits=limits,
         )  # fmt: skip
 
     async def api_key_by_prefix(self, prefix: str) -> ApiKey | None:
@@ -214,6 +218,10 @@ class Store:
     ) -> RefreshOutcome:
         """Atomically use a refresh token: rotated, reused (family revoked) or invalid."""
         return await self.db.write(accounts.rotate_refresh, now, token_hash, new_hash, expires_at)
+
+    async def refresh_live_owner(self, token_hash: str) -> uuid.UUID | None:
+        """The user a usable refresh token belongs to; None when spent, revoked or expired."""
+        return await self.db.read(accounts.live_refresh_owner, None, token_hash)
 
     async def refresh_revoke_family(self, family_id: uuid.UUID) -> None:
         await self.db.write(accounts.revoke_family, None, family_id)

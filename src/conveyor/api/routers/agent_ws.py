@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from conveyor import protocol
 from conveyor.api.deps import Services, bearer_token, require, services
-from conveyor.auth.permissions import Principal
+from conveyor.auth.permissions import AGENT_CONNECT, Principal
 from conveyor.errors import ConveyorError
 from conveyor.server.hub import AgentSession
 from conveyor.server.tls import client_cert
@@ -34,7 +34,25 @@ RECHECK_CREDENTIALS_S = 5.0
 CLOSE_POLICY = 1008
 
 
-_connect_agents = require("agent:connect")
+_connect_agents = require(AGENT_CONNECT)
+
+
+def allowed_offers(
+    principal: Principal, offers: list[protocol.ActionOffer]
+) -> list[protocol.ActionOffer]:
+    """What this agent may run: on a person's login, only the actions that person may submit
+    (``jobs:create:<action>``), so their agent never runs work they could not have started
+    themselves; on an agent key limited to actions, only those; else all it offers."""
+    if principal.kind == "user":
+        allowed = [offer for offer in offers if principal.can_submit(offer.name)]
+    elif principal.agent_limits is not None:
+        allowed = [offer for offer in offers if principal.agent_limits.allows(offer.name)]
+    else:
+        return list(offers)
+    if len(allowed) < len(offers):
+        dropped = sorted({o.name for o in offers} - {o.name for o in allowed})
+        log.info("offers beyond the member's permissions dropped", actions=dropped)
+    return allowed
 
 
 @router.websocket("/connect")
@@ -80,6 +98,11 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
             f"{protocol.PROTOCOL_VERSION}: upgrade the {newer}",
         )
         return
+    limits = principal.agent_limits
+    refusal = limits.refusal(hello.labels) if limits is not None else None
+    if refusal is not None:
+        await _refuse(ws, "labels_not_allowed", refusal)
+        return
     connection = Connection(ws, svc, principal, hello)
     connection.cert_cn = presented
     await connection.run()
@@ -116,6 +139,7 @@ class Connection:
         self.cert_cn: str | None = None  # the verified client certificate's CN (mutual TLS)
         self._token = bearer_token(ws)
         self._checked_at = asyncio.get_running_loop().time()
+        self.offers = allowed_offers(principal, hello.actions)
 
     async def send(self, message: BaseModel) -> None:
         async with self._send_lock:
@@ -135,13 +159,13 @@ class Connection:
             slots=hello.slots,
             version=hello.version,
             queues=hello.queues,
-            actions=hello.actions,
+            actions=self.offers,
             key_id=self.principal.key_id,
             user_id=self.principal.user_id,
         )
         record = await store.agent_get(self.team_id, agent_id)
         actions: dict[str, list[str]] = {}
-        for offer in hello.actions:
+        for offer in self.offers:
             actions.setdefault(offer.name, []).append(offer.schema_hash)
         session = AgentSession(
             agent_id=agent_id,
@@ -225,6 +249,8 @@ class Connection:
                 self._spawn(self._on_heartbeat(session, message))
             elif isinstance(message, protocol.Result | protocol.Release):
                 self._spawn(self._on_result(message, list(self._writes_before_results)))
+            elif isinstance(message, protocol.Credentials):
+                self._spawn(self._on_credentials(message))
             elif isinstance(message, protocol.Hello):
                 log.warning("second hello ignored", agent=session.name)
 
@@ -271,21 +297,50 @@ class Connection:
         if reply.cancel_requested:
             await self.send(protocol.Cancel(job_ids=reply.cancel_requested))
 
+    async def _on_credentials(self, message: protocol.Credentials) -> None:
+        """A login agent's fresh token: the same person in the same team, or the end."""
+        reason = await self._refusal(message.token)
+        if reason is None:
+            self._token = message.token
+            self._checked_at = asyncio.get_running_loop().time()
+        else:
+            await self._cut_off("unauthenticated", reason)
+
     async def _recheck_credentials(self) -> None:
-        """A revoked key or disabled user is cut off within seconds, not at the next reconnect."""
+        """A revoked key, a disabled user or a member who lost ``agent:connect`` (or left the
+        team) is cut off within seconds, not at the next reconnect."""
         now = asyncio.get_running_loop().time()
         if now - self._checked_at < RECHECK_CREDENTIALS_S:
             return
         self._checked_at = now
+        reason = await self._refusal(self._token)
+        if reason is not None:
+            await self._cut_off("unauthenticated", reason)
+
+    async def _refusal(self, token: str) -> str | None:
+        """Why ``token`` may no longer run this agent, or None when it still may."""
         try:
-            await self.svc.auth.authenticate(
-                self._token, team=self.ws.headers.get("x-conveyor-team")
+            now = await self.svc.auth.authenticate(
+                token, team=self.ws.headers.get("x-conveyor-team")
             )
         except ConveyorError as exc:
-            log.warning("agent credentials no longer valid; disconnecting", error=exc.message)
-            with contextlib.suppress(Exception):
-                await self.send(protocol.Refused(code=exc.code, message=exc.message))
-            await self.close(exc.message)
+            return exc.message
+        same = (now.team_id, now.user_id, now.key_id) == (
+            self.principal.team_id,
+            self.principal.user_id,
+            self.principal.key_id,
+        )
+        if not same:
+            return "the credentials name another person, key or team than this agent connected with"
+        if not now.can(AGENT_CONNECT):
+            return f"the credentials no longer grant `{AGENT_CONNECT}`"
+        return None
+
+    async def _cut_off(self, code: str, reason: str) -> None:
+        log.warning("agent credentials no longer valid; disconnecting", error=reason)
+        with contextlib.suppress(Exception):
+            await self.send(protocol.Refused(code=code, message=reason))
+        await self.close(reason)
 
     async def _on_result(
         self, message: protocol.Result | protocol.Release, logs_before: list[asyncio.Task[None]]

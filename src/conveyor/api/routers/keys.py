@@ -5,26 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 
-from conveyor.api.deps import Services, require, services
+from conveyor.api.deps import require_team, services
 from conveyor.api.errors import responses
 from conveyor.api.models import KeyCreate, KeyList, KeyOut
+from conveyor.api.routers.teams import TeamRef
 from conveyor.auth.permissions import Principal
-from conveyor.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/teams", tags=["keys"])
-
-TeamRef = Annotated[str, Path(min_length=1, max_length=100, description="team id or slug")]
-
-
-async def _check_team(svc: Services, principal: Principal, team: str) -> None:
-    """The path names the team the request works in; any other is 404 (as if absent)."""
-    if team == str(principal.team_id):
-        return
-    found = await svc.store.team_get(principal.team_id)
-    if found is None or team != found.slug:
-        raise NotFound(f"team {team[:100]!r} not found")
 
 
 @router.post(
@@ -37,12 +26,11 @@ async def create_key(
     team: TeamRef,
     body: KeyCreate,
     request: Request,
-    principal: Annotated[Principal, require("keys:create")],
+    principal: Annotated[Principal, require_team("keys:create")],
 ) -> KeyOut:
     """An agent key carries ``agent:connect``; a client key the scopes asked for, none
     beyond what its creator may do."""
     svc = services(request)
-    await _check_team(svc, principal, team)
     key, secret = await svc.auth.create_key(
         principal,
         kind=body.kind,
@@ -50,16 +38,17 @@ async def create_key(
         scopes=body.scopes or [],
         expires_at=body.expires_at,
         client_cert_cn=body.client_cert_cn,
+        actions=body.actions,
+        labels=body.labels,
     )
     return KeyOut.of(key, secret)
 
 
 @router.get("/{team}/keys", responses=responses(401, 403, 404, 422), summary="List API keys")
 async def list_keys(
-    team: TeamRef, request: Request, principal: Annotated[Principal, require("keys:read")]
+    team: TeamRef, request: Request, principal: Annotated[Principal, require_team("keys:read")]
 ) -> KeyList:
     svc = services(request)
-    await _check_team(svc, principal, team)
     return KeyList(items=[KeyOut.of(k) for k in await svc.store.api_key_list(principal.team_id)])
 
 
@@ -73,9 +62,8 @@ async def revoke_key(
     team: TeamRef,
     key_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, require("keys:read")],
+    principal: Annotated[Principal, require_team("keys:read")],
 ) -> None:
     """With ``keys:revoke`` any key of the team; without it, only keys you created."""
     svc = services(request)
-    await _check_team(svc, principal, team)
     await svc.auth.revoke_key(principal, key_id)

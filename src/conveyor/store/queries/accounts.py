@@ -26,21 +26,36 @@ from conveyor.store.records import (
     User,
     UserAccess,
 )
-from conveyor.store.schema import api_keys, refresh_tokens, signing_keys, team_members, teams, users
+from conveyor.store.schema import (
+    api_keys,
+    refresh_tokens,
+    signing_keys,
+    team_members,
+    team_roles,
+    teams,
+    users,
+)
 from conveyor.store.types import at, plus_seconds
 
 _USER_COLUMNS = [users.c[name] for name in User.__slots__]
 _KEY_COLUMNS = [api_keys.c[name] for name in ApiKey.__slots__]
 _TEAM_COLUMNS = [teams.c[name] for name in Team.__slots__]
 _SIGNING_COLUMNS = [signing_keys.c[name] for name in SigningKey.__slots__]
-_MEMBERSHIP_COLUMNS = [team_members.c.team_id, teams.c.slug, teams.c.name, team_members.c.role]
+_MEMBERSHIP_COLUMNS = [
+    team_members.c.team_id,
+    teams.c.slug,
+    teams.c.name,
+    team_members.c.role,
+    team_roles.c.permissions,
+]
 
 KID_DIGITS = 6
 """Signing key ids are "k" and a zero-padded generation: ordered, and two replicas
 creating the next key at once pick the same id, so one insert wins."""
 
 
-def _insert(tx: Tx, table: sa.Table) -> Any:
+def dialect_insert(tx: Tx, table: sa.Table) -> Any:
+    """An INSERT that knows ``ON CONFLICT`` on either dialect."""
     return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(table)
 
 
@@ -67,7 +82,7 @@ def create_user(
     """
     email = normalize_email(email)
     row = tx.conn.execute(
-        _insert(tx, users)
+        dialect_insert(tx, users)
         .values(
             id=uuid.uuid4(),
             email=email,
@@ -148,7 +163,7 @@ def get_team(tx: Tx, team_id: uuid.UUID) -> Team | None:
 
 def add_member(tx: Tx, team_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
     """Add a user to a team, or change their role there."""
-    statement = _insert(tx, team_members).values(
+    statement = dialect_insert(tx, team_members).values(
         team_id=team_id, user_id=user_id, role=role, created_at=at(tx.now)
     )
     tx.conn.execute(
@@ -173,6 +188,13 @@ def teams_of_user(tx: Tx, user_id: uuid.UUID) -> list[Membership]:
     rows = tx.conn.execute(
         sa.select(*_MEMBERSHIP_COLUMNS)
         .join(teams, teams.c.id == team_members.c.team_id)
+        .outerjoin(
+            team_roles,
+            sa.and_(
+                team_roles.c.team_id == team_members.c.team_id,
+                team_roles.c.name == team_members.c.role,
+            ),
+        )
         .where(team_members.c.user_id == user_id)
         .order_by(team_members.c.created_at, teams.c.slug)
     ).all()
@@ -194,6 +216,7 @@ def create_api_key(
     created_by: uuid.UUID | None,
     expires_at: datetime | None,
     client_cert_cn: str | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> ApiKey:
     row = tx.conn.execute(
         sa.insert(api_keys)
@@ -209,6 +232,7 @@ def create_api_key(
             created_at=at(tx.now),
             expires_at=expires_at,
             client_cert_cn=client_cert_cn,
+            limits=limits,
         )
         .returning(*_KEY_COLUMNS)
     ).one()
@@ -310,6 +334,19 @@ def rotate_refresh(tx: Tx, token_hash: str, new_hash: str, expires_at: datetime)
     return RefreshOutcome("reused", row.user_id, row.family_id)
 
 
+def live_refresh_owner(tx: Tx, token_hash: str) -> uuid.UUID | None:
+    """Whose refresh token this is, while it is usable (unused, unrevoked, unexpired)."""
+    owner = tx.conn.execute(
+        sa.select(refresh_tokens.c.user_id).where(
+            refresh_tokens.c.token_hash == token_hash,
+            refresh_tokens.c.used_at.is_(None),
+            refresh_tokens.c.revoked_at.is_(None),
+            refresh_tokens.c.expires_at > at(tx.now),
+        )
+    ).scalar()
+    return None if owner is None else uuid.UUID(str(owner))
+
+
 def revoke_family(tx: Tx, family_id: uuid.UUID) -> None:
     tx.conn.execute(
         sa.update(refresh_tokens)
@@ -361,7 +398,7 @@ def _insert_next_key(tx: Tx) -> None:
         return  # a racing replica committed the current key since we looked: use it
     generation = int(str(newest.kid)[1:]) + 1 if newest is not None else 1
     tx.conn.execute(
-        _insert(tx, signing_keys)
+        dialect_insert(tx, signing_keys)
         .values(
             kid=f"k{generation:0{KID_DIGITS}d}",
             secret=secrets.token_urlsafe(64),

@@ -1,0 +1,100 @@
+"""A team's roles: the built-in ones (read-only) and its custom ones (create, change, delete)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+
+from conveyor.api.deps import services
+from conveyor.api.errors import responses
+from conveyor.api.routers.teams import ManageMembers, ReadMembers, TeamRef
+from conveyor.api.team_models import RoleCreate, RoleList, RoleOut, RolePatch
+from conveyor.auth.permissions import ROLES
+
+router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
+
+BUILTIN_DESCRIPTIONS = {
+    "owner": "everything, including the team itself and its ownership",
+    "admin": "everything but the team itself",
+    "operator": "submit, cancel and retry jobs, run agents, manage schedules, create keys",
+    "viewer": "read jobs, actions, agents, queues, schedules and members",
+}
+
+
+def _builtin() -> list[RoleOut]:
+    return [
+        RoleOut(
+            id=None,
+            name=name,
+            description=BUILTIN_DESCRIPTIONS[name],
+            permissions=sorted(granted),
+            builtin=True,
+        )
+        for name, granted in ROLES.items()
+    ]
+
+
+@router.get("/{team}/roles", responses=responses(401, 403, 404, 422), summary="List roles")
+async def list_roles(team: TeamRef, request: Request, principal: ReadMembers) -> RoleList:
+    custom = await services(request).store.role_list(principal.team_id)
+    return RoleList(items=_builtin() + [RoleOut.of(r) for r in custom])
+
+
+@router.post(
+    "/{team}/roles",
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 404, 409, 413, 422),
+    summary="Create a custom role",
+)
+async def create_role(
+    team: TeamRef, body: RoleCreate, request: Request, principal: ManageMembers
+) -> RoleOut:
+    """Permissions are ``resource:verb`` or ``jobs:create:<action>``; none beyond yours."""
+    role = await services(request).teams.create_role(
+        principal, body.name, body.description, body.permissions
+    )
+    return RoleOut.of(role)
+
+
+@router.get(
+    "/{team}/roles/{role_id}", responses=responses(401, 403, 404, 422), summary="Get a role"
+)
+async def get_role(
+    team: TeamRef, role_id: uuid.UUID, request: Request, principal: ReadMembers
+) -> RoleOut:
+    return RoleOut.of(await services(request).store.role_get(principal.team_id, role_id))
+
+
+@router.patch(
+    "/{team}/roles/{role_id}",
+    responses=responses(401, 403, 404, 409, 413, 422),
+    summary="Change a custom role (a new name follows to its members)",
+)
+async def update_role(
+    team: TeamRef,
+    role_id: uuid.UUID,
+    body: RolePatch,
+    request: Request,
+    principal: ManageMembers,
+) -> RoleOut:
+    role = await services(request).teams.update_role(
+        principal,
+        role_id,
+        name=body.name,
+        description=body.description,
+        permissions=body.permissions,
+    )
+    return RoleOut.of(role)
+
+
+@router.delete(
+    "/{team}/roles/{role_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 409, 422),
+    summary="Delete a custom role no member holds",
+)
+async def delete_role(
+    team: TeamRef, role_id: uuid.UUID, request: Request, principal: ManageMembers
+) -> None:
+    await services(request).teams.delete_role(principal, role_id)

@@ -1,0 +1,176 @@
+"""Generated isolation test: every route of the OpenAPI document against three callers.
+
+Team A's real objects fill the paths; see :mod:`tests.helpers.isolation` for the rules
+and the listed exceptions. A second test adds deliberately broken routes and shows the
+check names each of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+
+from conveyor.api.deps import authenticated, require, services
+from tests.api.conftest import ECHO, Live
+from tests.helpers.isolation import ANY_CALLER_WRITES, PUBLIC, WRITE_METHODS, Objects, check
+from tests.sdk.conftest import claim, finish, upload
+
+ARTIFACT = "report.csv"
+A_QUEUE = "a-only-queue"
+
+
+def _ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _team_a(live: Live) -> Objects:
+    """Real objects of team A (the default team) and a member of team B."""
+    agent_id = live.offer(ECHO)
+    team = str(live.team_id)
+    with live.client() as admin:
+        job = _ok(admin.post("/jobs", json={"action": "demo.echo", "params": {}}), 201)
+        claimed = claim(live, uuid.UUID(job["id"]))
+        upload(live, claimed, ARTIFACT, b"a,b\n1,2\n")
+        finish(live, claimed)
+        queued = _ok(admin.post("/jobs", json={"action": "demo.echo", "queue": A_QUEUE}), 201)
+        key = _ok(
+            admin.post(
+                f"/teams/{team}/keys", json={"kind": "client", "name": "a", "scopes": ["jobs:read"]}
+            ),
+            201,
+        )
+        role = _ok(
+            admin.post(
+                f"/teams/{team}/roles", json={"name": "a-role", "permissions": ["jobs:read"]}
+            ),
+            201,
+        )
+        invite = _ok(admin.post(f"/teams/{team}/invites", json={"role": "viewer"}), 201)
+    viewer = live.user("viewer")
+    asker = live.user(None)
+    with live.client(asker.token) as api:
+        asked = _ok(api.post(f"/teams/{team}/join-requests", json={"message": "hi"}), 201)
+    bob = live.user(None)
+    with live.client(bob.token) as api:
+        _ok(api.post("/teams", json={"slug": "team-b", "name": "B"}), 201)
+
+    def a_queue_not_paused() -> bool:
+        with live.client() as admin:
+            queues = _ok(admin.get("/queues"))["items"]
+        return any(q["name"] == A_QUEUE and not q["paused"] for q in queues)
+
+    return Objects(
+        url=live.url,
+        team_a=live.team_id,
+        fillers={
+            "team": team,
+            "job_id": job["id"],
+            "agent_id": str(agent_id),
+            "key_id": key["id"],
+            "user_id": str(viewer.id),
+            "role_id": role["id"],
+            "invite_id": invite["id"],
+            "request_id": asked["id"],
+        },
+        by_context={("/queues/", "name"): A_QUEUE, ("/artifacts/", "name"): ARTIFACT},
+        bodies={
+            ("POST", "/api/v1/jobs"): {"action": "demo.echo", "params": {}},
+            ("POST", "/api/v1/jobs/batch"): {"jobs": [{"action": "demo.echo"}]},
+            ("PATCH", "/api/v1/queues/{name}"): {"paused": True},
+            ("POST", "/api/v1/auth/logout"): {"refresh_token": "not-a-token"},
+            ("POST", "/api/v1/me/sessions"): {"refresh_token": "not-a-token"},
+            ("POST", "/api/v1/teams"): {"slug": "never-made", "name": "Never"},
+            ("POST", "/api/v1/teams/join"): {"code": "cvinv_not-a-code"},
+            ("POST", "/api/v1/teams/{team}/keys"): {
+                "kind": "client",
+                "name": "x",
+                "scopes": ["jobs:read"],
+            },
+            ("PATCH", "/api/v1/teams/{team}/members/{user_id}"): {"role": "operator"},
+            ("POST", "/api/v1/teams/{team}/transfer"): {"user_id": str(viewer.id)},
+            ("POST", "/api/v1/teams/{team}/invites"): {"role": "viewer"},
+            ("POST", "/api/v1/teams/{team}/join-requests"): {"message": ""},
+            ("POST", "/api/v1/teams/{team}/join-requests/{request_id}/accept"): {"role": "viewer"},
+            ("POST", "/api/v1/teams/{team}/roles"): {"name": "x-role", "permissions": []},
+            ("PATCH", "/api/v1/teams/{team}/roles/{role_id}"): {"description": "changed"},
+            ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"): b"x",
+        },
+        headers={
+            ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"): {
+                "X-Conveyor-Lease-Token": str(uuid.uuid4())
+            }
+        },
+        member_b=bob.token,
+        viewer_a=viewer.token,
+        secrets=[
+            team,
+            job["id"],
+            queued["id"],
+            str(agent_id),
+            key["id"],
+            role["id"],
+            invite["id"],
+            asked["id"],
+            A_QUEUE,
+            "demo.echo",
+            viewer.email,
+        ],
+        unchanged={("PATCH", "/api/v1/queues/{name}"): a_queue_not_paused},
+    )
+
+
+def _spec(live: Live) -> dict[str, Any]:
+    live.app.openapi_schema = None  # rebuilt from the routes as they are now
+    spec: dict[str, Any] = httpx.get(f"{live.url}/api/v1/openapi.json", timeout=60).json()
+    return spec
+
+
+def test_every_route_keeps_teams_apart(live: Live) -> None:
+    objects = _team_a(live)
+    spec = _spec(live)
+    assert len(spec["paths"]) >= 30 and "/api/v1/teams/{team}/roles/{role_id}" in spec["paths"]
+    assert check(spec, objects) == []
+    operations = [(m.upper(), path) for path, ops in spec["paths"].items() for m in ops]
+    writes = [op for op in operations if op[0] in WRITE_METHODS and op not in PUBLIC]
+    assert objects.calls["anonymous"] == len(operations) - 4  # login, refresh, health, ready
+    assert objects.calls["viewer"] == len([op for op in writes if op not in ANY_CALLER_WRITES])
+    assert objects.calls["team B"] >= 30
+    with live.client() as admin:  # nothing of team A was changed by the refused calls
+        members = _ok(admin.get(f"/teams/{live.team_id}/members"))["items"]
+        assert {m["role"] for m in members} == {"owner", "viewer"}
+        assert len(_ok(admin.get(f"/teams/{live.team_id}/roles"))["items"]) == 5
+        assert _ok(admin.get("/jobs"))["items"][0]["state"] == "queued"
+
+
+def test_the_check_catches_broken_routes(live: Live) -> None:
+    objects = _team_a(live)
+    sneaky = APIRouter(prefix="/api/v1/sneaky")
+    team_a = live.team_id
+
+    @sneaky.get("/jobs/{job_id}")
+    async def unguarded(job_id: uuid.UUID, request: Request) -> dict[str, str]:
+        job = await services(request).store.job_get(team_a, job_id)
+        return {"id": str(job.id)}
+
+    @sneaky.post("/agents/{agent_id}/poke", dependencies=[authenticated()])
+    async def wrong_team(agent_id: uuid.UUID, request: Request) -> dict[str, str]:
+        agent = await services(request).store.agent_get(team_a, agent_id)  # not the caller's
+        return {"id": str(agent.id)}
+
+    @sneaky.get("/widgets/{widget_id}", dependencies=[require("jobs:read")])
+    async def unknown_object(widget_id: str) -> dict[str, str]:
+        return {}
+
+    live.app.include_router(sneaky)
+    found = check(_spec(live), objects, only="/api/v1/sneaky")
+    assert sorted(found) == [
+        "GET /api/v1/sneaky/jobs/{job_id}: a member of team B got 200, not 404",
+        "GET /api/v1/sneaky/jobs/{job_id}: anonymous caller got 200, not 401",
+        "GET /api/v1/sneaky/widgets/{widget_id}: cannot fill widget_id with an object of team A",
+        "POST /api/v1/sneaky/agents/{agent_id}/poke: a member of team B got 200, not 404",
+        "POST /api/v1/sneaky/agents/{agent_id}/poke: a viewer of team A got 200, not 403",
+    ]
