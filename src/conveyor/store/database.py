@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from conveyor.errors import StoreError
-from conveyor.store.dialects import statement
+from conveyor.store.dialects import driver_statement, statement
+from conveyor.store.types import to_micros
 
 log = structlog.get_logger(__name__)
 
@@ -65,9 +67,37 @@ class Tx:
     def q(self, name: str) -> sa.TextClause:
         return statement(self.dialect, name)
 
+    def rows(self, name: str, params: dict[str, Any]) -> list[Any]:
+        """Run a named hot-path statement and return the driver's own rows.
+
+        The hot path's fast lane: no compilation, bind or result processing, so a
+        row is a tuple of what the driver returns (on SQLite: ids as text,
+        timestamps as integer microseconds, JSON as text; on PostgreSQL: UUIDs,
+        datetimes and decoded JSON). Callers convert the few values they hand on.
+        The statement still runs through this connection (its events, its
+        transaction).
+        """
+        if self.dialect == "sqlite":
+            params = {k: _sqlite_param(v) for k, v in params.items()}
+        sql = driver_statement(self.dialect, name)
+        result = self.conn.exec_driver_sql(sql, params)
+        if not result.returns_rows:
+            return []
+        rows = list(result.cursor.fetchall())
+        result.close()
+        return rows
+
 
 Op = Callable[Concatenate[Tx, P], R]
 Publish = Callable[[Tx], None]
+
+
+def _sqlite_param(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return to_micros(value)
+    return value
 
 
 def normalize_url(url: str) -> str:
@@ -309,10 +339,13 @@ class _SqliteWriter:
 
     def _commit(self, conn: Connection, batch: list[_Work]) -> None:
         outcomes: list[tuple[_Work, Any, BaseException | None]] = []
+        # A lone operation needs no savepoint: if it fails, rolling back the whole
+        # transaction undoes exactly its work (the except below hands it its error).
+        nested = len(batch) > 1
         try:
             with conn.begin():
                 for work in batch:
-                    savepoint = conn.begin_nested()
+                    savepoint = conn.begin_nested() if nested else None
                     try:
                         # The clock is read here, holding the write lock, so times
                         # follow commit order even across processes.
@@ -320,12 +353,15 @@ class _SqliteWriter:
                         tx = Tx(conn, "sqlite", now)
                         result = work.op(tx, *work.args, **work.kwargs)
                     except Exception as exc:
+                        if savepoint is None:
+                            raise
                         savepoint.rollback()
                         outcomes.append((work, None, exc))
                     else:
-                        savepoint.commit()
+                        if savepoint is not None:
+                            savepoint.commit()
                         outcomes.append((work, (result, tx), None))
-        except Exception as exc:  # the commit itself failed: nobody's work stands
+        except Exception as exc:  # the commit (or a lone op) failed: nobody's work stands
             outcomes = [(work, None, exc) for work in batch]
         for work, value, error in outcomes:
             work.loop.call_soon_threadsafe(_settle, work.future, value, error)

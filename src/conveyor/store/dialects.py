@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import psycopg
 
 from conveyor.store.types import GUID, Timestamp
 
@@ -51,3 +52,15 @@ def statement(dialect: str, name: str) -> sa.TextClause:
     clause = sa.text(queries(dialect)[name])
     binds = [sa.bindparam(k, type_=t) for k, t in _BIND_TYPES.items() if k in clause._bindparams]
     return clause.bindparams(*binds) if binds else clause
+
+
+@cache
+def driver_statement(dialect: str, name: str) -> str:
+    """The named query as the driver takes it, for :meth:`Tx.rows`.
+
+    SQLite's driver takes ``:name`` parameters as written; on PostgreSQL the clause is
+    compiled once into psycopg's ``%(name)s`` form (with the casts of the typed binds).
+    """
+    if dialect == "sqlite":
+        return queries(dialect)[name]
+    return str(statement(dialect, name).compile(dialect=psycopg.dialect()))  # type: ignore[no-untyped-call]

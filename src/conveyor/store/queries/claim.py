@@ -6,14 +6,17 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
+
+import orjson
 
 from conveyor.states import JobState
 from conveyor.store.database import Tx, json_dumps
 from conveyor.store.queries._encode import array, items
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.records import ClaimedJob
-from conveyor.store.schema import jobs
+from conveyor.store.types import from_micros
 
 
 @dataclass(frozen=True)
@@ -31,18 +34,12 @@ class ClaimRequest:
     limit: int = 1
 
 
-_CLAIMED_COLUMNS = {
-    name: jobs.c[name].type
-    for name in (
-        "id", "team_id", "action", "schema_hash", "params", "queue", "priority", "attempt",
-        "max_attempts", "lease_token", "lease_expires_at", "deadline_at", "timeout_s",
-        "lease_s", "cancel_grace_s", "started_at",
-    )
-}  # fmt: skip
-
-
 def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
-    """Claim up to ``request.limit`` jobs: one candidate query per queue, then a fixed few."""
+    """Claim up to ``request.limit`` jobs: one candidate query per queue, then a fixed few.
+
+    Ids travel between the statements as the driver returns them (text on SQLite);
+    only what is handed back becomes UUIDs and datetimes.
+    """
     if request.limit < 1 or not request.queues or not request.actions:
         return []
     d = tx.dialect
@@ -50,32 +47,60 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
     admitted = _within_concurrency_limits(tx, team_id, candidates)
     if not admitted:
         return []
-    grants = [{"id": job_id, "token": uuid.uuid4()} for job_id in admitted]
-    claimed = tx.conn.execute(
-        tx.q("claim_apply").columns(**_CLAIMED_COLUMNS),
-        {"items": items(d, grants), "agent_id": request.agent_id, "now": tx.now},
-    ).all()
-    ids = [row.id for row in claimed]
-    tx.conn.execute(tx.q("attempts_start"), {"ids": array(d, ids)})
+    tokens = {job_id: uuid.uuid4() for job_id in admitted}
+    claimed = tx.rows(
+        "claim_apply",
+        {
+            "items": items(d, ({"id": i, "token": t} for i, t in tokens.items())),
+            "agent_id": request.agent_id,
+            "now": tx.now,
+        },
+    )
+    if d == "sqlite":  # PostgreSQL's claim_apply writes the attempt rows itself
+        tx.rows("attempts_start", {"ids": array(d, [row[0] for row in claimed])})
+    agent = str(request.agent_id)
     emit_job_changes(
         tx,
         (
-            (row.team_id, row.id, {"state": JobState.RUNNING, "attempt": row.attempt,
-                                   "agent_id": str(request.agent_id)})
+            (row[1], row[0], {"state": JobState.RUNNING, "attempt": row[7], "agent_id": agent})
             for row in claimed
         ),
-    )  # fmt: skip
-    by_id = {row.id: row for row in claimed}
+    )
+    to_job = _claimed_sqlite if d == "sqlite" else _claimed_postgresql
+    by_id = {row[0]: row for row in claimed}
     return [  # in claim order, which RETURNING does not promise
-        ClaimedJob(**{k: v for k, v in by_id[i]._mapping.items() if k != "team_id"})
-        for i in admitted
-        if i in by_id
+        to_job(by_id[i], tokens[i]) for i in admitted if i in by_id
     ]
+
+
+# claim_apply RETURNING: id, team_id, action, schema_hash, params, queue, priority,
+# attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
+# cancel_grace_s, started_at
+
+
+def _claimed_sqlite(row: Any, token: uuid.UUID) -> ClaimedJob:
+    deadline = row[11]
+    return ClaimedJob(
+        uuid.UUID(row[0]), row[2], row[3], orjson.loads(row[4]), row[5], row[6], row[7],
+        row[8], token, from_micros(row[10]),
+        None if deadline is None else from_micros(deadline),
+        row[12], row[13], row[14], from_micros(row[15]),
+    )  # fmt: skip
+
+
+def _claimed_postgresql(row: Any, token: uuid.UUID) -> ClaimedJob:
+    deadline = row[11]
+    return ClaimedJob(
+        row[0], row[2], row[3], row[4], row[5], row[6], row[7], row[8], token,
+        row[10].astimezone(UTC), None if deadline is None else deadline.astimezone(UTC),
+        row[12], row[13], row[14], row[15].astimezone(UTC),
+    )  # fmt: skip
 
 
 def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Any]:
     """The first ``limit`` claimable jobs across the agent's queues, in claim order.
 
+    Rows are ``(id, concurrency_key, concurrency_limit, priority, run_at, seq)``.
     One statement per queue: with the queue fixed, ix_jobs_claim hands out rows in
     claim order and the scan stops after ``limit`` matches, however long the queue.
     With several queues the per-queue heads are merged here; on PostgreSQL the
@@ -90,29 +115,26 @@ def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Any]:
         "agent_labels": json_dumps(request.labels),
         "limit": request.limit,
     }
-    statement = tx.q("claim_candidates").columns(id=jobs.c.id.type)
     rows: list[Any] = []
     queues = list(dict.fromkeys(request.queues))
     for queue in queues:
-        rows += tx.conn.execute(statement, {**params, "queue": queue}).all()
+        rows += tx.rows("claim_candidates", {**params, "queue": queue})
     if len(queues) > 1:
-        rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
+        rows.sort(key=lambda r: (-r[3], r[4], r[5]))
         del rows[request.limit :]
     return rows
 
 
-def _within_concurrency_limits(
-    tx: Tx, team_id: uuid.UUID, candidates: Sequence[Any]
-) -> list[uuid.UUID]:
+def _within_concurrency_limits(tx: Tx, team_id: uuid.UUID, candidates: Sequence[Any]) -> list[Any]:
     """Admit candidates in order while their key has room.
 
     The running count is read after the key rows are locked (PostgreSQL), so two
     claimers can never both take the last slot of a key; keys locked by another
     claimer are left for a later claim.
     """
-    keys = sorted({c.concurrency_key for c in candidates if c.concurrency_key is not None})
+    keys = sorted({c[1] for c in candidates if c[1] is not None})
     if not keys:
-        return [c.id for c in candidates]
+        return [c[0] for c in candidates]
     params = {"team_id": team_id, "keys": array(tx.dialect, keys)}
     locked = {row.key for row in tx.conn.execute(tx.q("claim_lock_keys"), params)}
     running: Counter[str] = Counter(
@@ -122,11 +144,10 @@ def _within_concurrency_limits(
         }
     )
     admitted = []
-    for c in candidates:
-        key = c.concurrency_key
+    for job_id, key, limit, *_ in candidates:
         if key is None:
-            admitted.append(c.id)
-        elif key in locked and running[key] < c.concurrency_limit:
+            admitted.append(job_id)
+        elif key in locked and running[key] < limit:
             running[key] += 1
-            admitted.append(c.id)
+            admitted.append(job_id)
     return admitted

@@ -9,7 +9,7 @@ from typing import Any
 
 from conveyor.states import AttemptOutcome, JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import items
+from conveyor.store.queries._encode import id_key, items
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.records import HeartbeatResult, ReportResult
 from conveyor.store.schema import jobs
@@ -89,11 +89,14 @@ def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[Rep
     the report that won it.
     """
     rounds: list[list[Report]] = []
+    seen: list[set[uuid.UUID]] = []  # the job ids of each round, for O(1) look-ups
     for report in reports:
-        target = next((r for r in rounds if all(x.job_id != report.job_id for x in r)), None)
-        if target is None:
-            rounds.append(target := [])
-        target.append(report)
+        index = next((i for i, ids in enumerate(seen) if report.job_id not in ids), len(seen))
+        if index == len(seen):
+            rounds.append([])
+            seen.append(set())
+        rounds[index].append(report)
+        seen[index].add(report.job_id)
     outcome: dict[int, ReportResult] = {}
     for batch in rounds:
         for report, result in zip(batch, _apply_distinct(tx, team_id, batch), strict=True):
@@ -104,13 +107,14 @@ def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[Rep
 def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
     if not reports:
         return []
-    rows = tx.conn.execute(
-        tx.q("results_apply").columns(id=jobs.c.id.type, team_id=jobs.c.team_id.type),
+    d = tx.dialect
+    rows = tx.rows(  # (id, team_id, state, attempt, queue), ids as the driver gives them
+        "results_apply",
         {
             "team_id": team_id,
             "now": tx.now,
             "items": items(
-                tx.dialect,
+                d,
                 (
                     {"id": r.job_id, "token": r.token, "outcome": r.outcome, "result": r.result,
                      "error": r.error, "retryable": r.retryable}
@@ -118,37 +122,37 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
                 ),
             ),
         },
-    ).all()  # fmt: skip
-    applied = {row.id: row for row in rows}
-    by_id = {r.job_id: r for r in reports}
+    )  # fmt: skip
+    # Match rows to reports by the id's driver form (text on SQLite, UUID on PostgreSQL).
+    key = id_key(d)
+    by_key = {key(r.job_id): r for r in reports}
+    applied: dict[uuid.UUID, str] = {}
     finished = []
-    for row in rows:
-        report = by_id[row.id]
+    succeeded = []
+    for job_id, _team, state, attempt, _queue in rows:
+        report = by_key[job_id]
+        applied[report.job_id] = state
         outcome = (
             AttemptOutcome.CANCELLED
-            if row.state == JobState.CANCELLED
+            if state == JobState.CANCELLED
             else AttemptOutcome(report.outcome)
         )
         finished.append(
-            {"id": row.id, "attempt": row.attempt, "outcome": outcome, "error": report.error}
+            {"id": job_id, "attempt": attempt, "outcome": outcome, "error": report.error}
         )
-    if finished:
-        tx.conn.execute(
-            tx.q("attempts_finish"), {"items": items(tx.dialect, finished), "now": tx.now}
-        )
-    succeeded = [
-        {"id": row.id, "attempt": row.attempt} for row in rows if row.state == JobState.SUCCEEDED
-    ]
-    if succeeded:
-        tx.conn.execute(
-            tx.q("artifacts_publish"), {"items": items(tx.dialect, succeeded), "now": tx.now}
-        )
+        if state == JobState.SUCCEEDED:
+            succeeded.append({"id": job_id, "attempt": attempt})
+    # PostgreSQL's results_apply closed the attempts and published artifacts itself.
+    if finished and d == "sqlite":
+        tx.rows("attempts_finish", {"items": items(d, finished), "now": tx.now})
+    if succeeded and d == "sqlite":
+        tx.rows("artifacts_publish", {"items": items(d, succeeded), "now": tx.now})
     emit_job_changes(
         tx,
-        ((row.team_id, row.id, {"state": row.state, "attempt": row.attempt}) for row in rows),
+        ((row[1], row[0], {"state": row[2], "attempt": row[3]}) for row in rows),
     )
     return [
-        ReportResult(r.job_id, True, JobState(applied[r.job_id].state))
+        ReportResult(r.job_id, True, JobState(applied[r.job_id]))
         if r.job_id in applied
         else ReportResult(r.job_id, False, None)
         for r in reports

@@ -25,7 +25,7 @@ def emit_job_changes(
     ]
     if not rows:
         return
-    seqs = tx.conn.execute(tx.q("events_insert"), {"items": items(tx.dialect, rows), "now": tx.now})
+    seqs = tx.rows("events_insert", {"items": items(tx.dialect, rows), "now": tx.now})
     tx.last_event_seq = max(tx.last_event_seq, max(s for (s,) in seqs))
     if any(row["data"].get("state") == JobState.QUEUED for row in rows):
         tx.work_available = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,8 @@ import sqlalchemy as sa
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
 from conveyor.states import JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import array, items
+from conveyor.store.ids import uuid7
+from conveyor.store.queries._encode import array, id_key, items
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
@@ -119,29 +121,34 @@ class JobSpec:
         return canonical_json(self.params)
 
     def row(self, job_id: uuid.UUID) -> dict[str, Any]:
+        """The job as one item of ``submit_jobs``; None values are left out (SQL NULL)."""
         encoded = self.params_json
-        return {
+        row = {
             "id": job_id,
             "action": self.action,
-            "schema_hash": self.schema_hash,
-            "params": orjson.loads(encoded),
+            "params": orjson.Fragment(encoded),  # already JSON: embedded as is
             "params_hash": hashlib.sha256(encoded).hexdigest(),
             "queue": self.queue,
             "priority": self.priority,
-            "run_at": self.run_at,
             "max_attempts": self.max_attempts,
             "backoff_base_s": self.backoff_base_s,
             "backoff_max_s": self.backoff_max_s,
-            "timeout_s": self.timeout_s,
             "lease_s": self.lease_s,
             "cancel_grace_s": self.cancel_grace_s,
             "labels": self.labels,
+        }
+        optional = {
+            "schema_hash": self.schema_hash,
+            "run_at": self.run_at,
+            "timeout_s": self.timeout_s,
             "idempotency_key": self.idempotency_key,
             "concurrency_key": self.concurrency_key,
             "concurrency_limit": self.concurrency_limit if self.concurrency_key else None,
             "parent_id": self.parent_id,
             "created_by": self.created_by,
         }
+        row.update((k, v) for k, v in optional.items() if v is not None)
+        return row
 
 
 def _require_name(name: str, value: object) -> None:
@@ -157,24 +164,25 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
     Fixed statement count per batch: keys (if any), insert, duplicates (if any), outbox.
     The whole batch is refused if one key matches a job with different params.
     """
-    rows = [spec.row(uuid.uuid4()) for spec in specs]
+    rows = [spec.row(uuid7()) for spec in specs]
     keys = sorted({s.concurrency_key for s in specs if s.concurrency_key})
     if keys:
         tx.conn.execute(
             tx.q("ensure_concurrency_keys"), {"team_id": team_id, "keys": array(tx.dialect, keys)}
         )
-    result = tx.conn.execute(
-        tx.q("submit_jobs").columns(id=jobs.c.id.type, state=jobs.c.state.type),
-        {"team_id": team_id, "items": items(tx.dialect, rows), "now": tx.now},
+    result = tx.rows(
+        "submit_jobs", {"team_id": team_id, "items": items(tx.dialect, rows), "now": tx.now}
     )
+    # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
+    key = id_key(tx.dialect)
     inserted = {job_id: JobState(state) for job_id, state in result}
-    existing = _existing_for_duplicates(tx, team_id, rows, inserted)
+    existing = _existing_for_duplicates(tx, team_id, rows, inserted, key)
 
     submitted: list[Submitted] = []
     changes = []
     for spec, row in zip(specs, rows, strict=True):
-        if row["id"] in inserted:
-            state = inserted[row["id"]]
+        state = inserted.get(key(row["id"]))
+        if state is not None:
             submitted.append(Submitted(row["id"], state, created=True))
             changes.append((team_id, row["id"], {"state": state, "queue": spec.queue}))
             continue
@@ -194,9 +202,15 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
 
 
 def _existing_for_duplicates(
-    tx: Tx, team_id: uuid.UUID, rows: list[dict[str, Any]], inserted: dict[uuid.UUID, JobState]
+    tx: Tx,
+    team_id: uuid.UUID,
+    rows: list[dict[str, Any]],
+    inserted: dict[Any, JobState],
+    key: Callable[[uuid.UUID], Any],
 ) -> dict[str, Any]:
-    keys = {row["idempotency_key"] for row in rows if row["id"] not in inserted}
+    if len(inserted) == len(rows):
+        return {}
+    keys = {row.get("idempotency_key") for row in rows if key(row["id"]) not in inserted}
     if not keys:
         return {}
     found = tx.conn.execute(

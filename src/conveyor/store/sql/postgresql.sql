@@ -85,6 +85,9 @@ GROUP BY concurrency_key
 -- statement_timestamp(), not now(): the transaction may have begun before the
 -- claim_candidates snapshot saw the key's previous job finish, and a start
 -- stamped then would overlap that job's attempt.
+-- Unlike SQLite, the attempt rows are written by this same statement (a
+-- data-modifying CTE), which saves the attempts_start round trip.
+WITH claimed AS (
 UPDATE jobs SET
     state = 'running',
     attempt = jobs.attempt + 1,
@@ -102,9 +105,18 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid)
 WHERE jobs.id = v.id AND jobs.state || '' = 'queued'
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
-    jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at
+    jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
+    jobs.agent_id
+), started AS (
+    INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
+    SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
+)
+SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
+    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at
+FROM claimed
 
 -- name: attempts_start
+-- Not on the claim path (claim_apply writes the attempts); kept for parity with SQLite.
 INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
 SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at
 FROM jobs WHERE id = ANY(CAST(:ids AS uuid[]))
@@ -125,6 +137,9 @@ RETURNING jobs.id, jobs.lease_expires_at, jobs.cancel_requested_at
 -- Apply agents' reports, each fenced by its lease token: a stale token matches no
 -- row and changes nothing. A failure with attempts left goes back to scheduled
 -- with exponential backoff and full jitter; a pending cancel always wins.
+-- Unlike SQLite, the same statement closes the attempts and publishes the
+-- artifacts of successes (data-modifying CTEs): one round trip, not three.
+WITH applied AS (
 UPDATE jobs SET
     state = CASE
         WHEN jobs.cancel_requested_at IS NOT NULL OR v.outcome = 'cancelled' THEN 'cancelled'
@@ -155,7 +170,21 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
     id uuid, token uuid, outcome text, result jsonb, error jsonb, retryable boolean)
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
   AND jobs.team_id = :team_id
-RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue
+RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error
+), finished AS (
+    UPDATE job_attempts SET
+        outcome = CASE WHEN a.state = 'cancelled' THEN 'cancelled' ELSE a.outcome END,
+        error = a.error,
+        finished_at = coalesce(:now, now())
+    FROM applied a
+    WHERE job_attempts.job_id = a.id AND job_attempts.attempt = a.attempt
+), published AS (
+    UPDATE artifacts SET published_at = coalesce(:now, now())
+    FROM applied a
+    WHERE a.state = 'succeeded' AND artifacts.job_id = a.id AND artifacts.attempt = a.attempt
+      AND artifacts.published_at IS NULL
+)
+SELECT id, team_id, state, attempt, queue FROM applied
 
 -- name: attempts_finish
 UPDATE job_attempts SET
