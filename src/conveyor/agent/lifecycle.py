@@ -75,7 +75,7 @@ async def wind_down(agent: Agent, reason: str) -> None:
             )
         finally:
             hurry.cancel()
-    left = agent.release_running("agent shutting down")
+    left = agent.release_running()
     if left:
         log.warning("shutdown grace over: releasing jobs to run elsewhere", jobs=len(left))
         await asyncio.gather(*left, return_exceptions=True)

@@ -190,7 +190,7 @@ class Agent:
     def running_tasks(self) -> list[asyncio.Task[None]]:
         return [j.task for j in self.jobs.values() if not j.done and j.task is not None]
 
-    def release_running(self, reason: str) -> list[asyncio.Task[None]]:
+    def release_running(self) -> list[asyncio.Task[None]]:
         """Stop the running jobs; each is reported as released (it runs again elsewhere)."""
         left = []
         for job in self.jobs.values():
