@@ -20,7 +20,7 @@ from bench.e2e_conveyor import REPO, Mark, Timing
 from bench.e2e_procs import Proc
 
 STARTUP_S = 90.0
-POLL_S = 0.1
+POLL_S = 0.5
 CONCURRENCY = 2
 REDIS_HELP = (
     "start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 "

@@ -35,7 +35,7 @@ ADMIN_EMAIL = "bench@example.com"
 ADMIN_PASSWORD = "conveyor benchmark admin password"
 CLIENT_SCOPES = ["jobs:create", "jobs:read"]
 STARTUP_S = 90.0
-POLL_S = 0.1  # how often the throughput run looks for its marks
+POLL_S = 0.5  # how often the throughput run looks for its marks (each look is a request)
 UNFINISHED = ("pending", "scheduled", "queued", "running")
 
 Mark = Callable[[str], None]
