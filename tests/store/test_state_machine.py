@@ -159,6 +159,7 @@ class ModelJob:
     progress: Any = None
     attempts: list[ModelAttempt] = field(default_factory=list)
     events: int = 1  # the submit event
+    control_events: int = 0  # cancels pushed to the running job's agent
 
     def backoff_cap(self) -> timedelta:
         n = self.attempt - self.attempt_floor - 1
@@ -518,6 +519,7 @@ class StoreMachine(RuleBasedStateMachine):
                 job.cancel_requested_at = job.cancel_requested_at or self.now
                 job.updated_at = self.now
                 job.events += 1
+                job.control_events += 1
             assert (res.state, res.cancel_requested) == (
                 job.state, job.state == JobState.RUNNING,
             )  # fmt: skip
@@ -681,12 +683,20 @@ class StoreMachine(RuleBasedStateMachine):
         self.max_seq = max(seqs, default=0)
         latest: dict[uuid.UUID, Any] = {}
         per_job: Counter[uuid.UUID] = Counter()
+        control: Counter[uuid.UUID] = Counter()
         for e in rows:
-            assert (e.team_id, e.kind) == (self.team, "job") and e.object_id in self.jobs
+            assert e.team_id == self.team and e.object_id in self.jobs
+            if e.kind == "control":
+                # For the agent running it then (a retried job may run elsewhere since).
+                assert e.data["cancel"] is True and uuid.UUID(e.data["agent_id"])
+                control[e.object_id] += 1
+                continue
+            assert e.kind == "job"
             latest[e.object_id] = e.data
             per_job[e.object_id] += 1
         for job in self.jobs.values():
             assert per_job[job.id] == job.events, (job.id, per_job[job.id], job.events)
+            assert control[job.id] == job.control_events, job.id
             assert latest[job.id]["state"] == job.state.value
 
 
