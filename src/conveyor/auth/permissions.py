@@ -119,6 +119,7 @@ class Principal:
     kind: PrincipalKind
     permissions: frozenset[str]
     email: str | None = None
+    key_name: str | None = None  # an API key's name, shown in the audit log
 
     def can(self, permission: str) -> bool:
         return grants(self.permissions, permission)

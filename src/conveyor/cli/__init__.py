@@ -10,6 +10,7 @@ from conveyor.cli import (
     admin,
     agent,
     agents,
+    audit,
     config,
     jobs,
     keys,
@@ -45,6 +46,7 @@ app.add_typer(agents.app, name="agents")
 app.add_typer(queues.app, name="queues")
 app.add_typer(keys.app, name="keys")
 app.add_typer(admin.app, name="admin")
+app.command("audit")(audit.audit)
 
 
 @app.callback()

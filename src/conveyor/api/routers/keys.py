@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 
+from conveyor.api.audit import audit_entry
 from conveyor.api.deps import Services, require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import KeyCreate, KeyList, KeyOut
@@ -37,7 +38,7 @@ async def create_key(
     team: TeamRef,
     body: KeyCreate,
     request: Request,
-    principal: Annotated[Principal, require("keys:create")],
+    principal: Annotated[Principal, require("keys:create", audit="keys.create")],
 ) -> KeyOut:
     """An agent key carries ``agent:connect``; a client key the scopes asked for, none
     beyond what its creator may do."""
@@ -49,6 +50,7 @@ async def create_key(
         name=body.name,
         scopes=body.scopes or [],
         expires_at=body.expires_at,
+        audit=audit_entry(request),
     )
     return KeyOut.of(key, secret)
 
@@ -72,9 +74,9 @@ async def revoke_key(
     team: TeamRef,
     key_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, require("keys:read")],
+    principal: Annotated[Principal, require("keys:read", audit="keys.revoke")],
 ) -> None:
     """With ``keys:revoke`` any key of the team; without it, only keys you created."""
     svc = services(request)
     await _check_team(svc, principal, team)
-    await svc.auth.revoke_key(principal, key_id)
+    await svc.auth.revoke_key(principal, key_id, audit=audit_entry(request, "api_key", key_id))
