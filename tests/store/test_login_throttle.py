@@ -48,3 +48,14 @@ async def test_concurrent_failures_are_all_counted(store: Store) -> None:
     many = Limit("account:b@example.com", failures=20, window_s=600)
     await asyncio.gather(*(store.login_failed([many], now=T0) for _ in range(20)))
     assert await store.login_retry_after([many], now=at(1)) is not None
+
+
+async def test_old_counters_are_pruned(store: Store) -> None:
+    await store.login_failed([ACCOUNT], now=T0)
+    await store.login_failed([ADDRESS], now=at(3600))
+    assert await store.login_throttle_prune(7200, now=at(7201)) == 1
+    assert await store.login_throttle_prune(7200, now=at(7201)) == 0
+    assert await store.login_retry_after([ADDRESS], now=at(3601)) is None  # 1 of 5, still there
+    for _ in range(4):
+        await store.login_failed([ADDRESS], now=at(3601))
+    assert await store.login_retry_after([ADDRESS], now=at(3602)) is not None

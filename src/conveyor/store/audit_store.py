@@ -55,6 +55,12 @@ class AccountsAndAudit:
     async def login_succeeded(self, key: str) -> None:
         await self.db.write(throttle.clear, None, key)
 
+    async def login_throttle_prune(
+        self, older_than_s: float = 86_400.0, *, now: datetime | None = None
+    ) -> int:
+        """Delete failed-login counters whose windows ended long ago; returns how many."""
+        return await self.db.write(throttle.prune, now, older_than_s)
+
     # accounts
 
     async def user_list(self) -> list[User]:

@@ -87,6 +87,15 @@ def record_failure(tx: Tx, limits: list[Limit]) -> None:
         )
 
 
+def prune(tx: Tx, older_than_s: float) -> int:
+    """Forget counters whose window opened more than ``older_than_s`` ago (all ended)."""
+    cutoff = _now(tx) - timedelta(seconds=older_than_s)
+    result = tx.conn.execute(
+        sa.delete(login_throttle).where(login_throttle.c.window_start < cutoff)
+    )
+    return int(result.rowcount)
+
+
 def clear(tx: Tx, key: str) -> None:
     """Forget a key's failures (an account's, after a successful login)."""
     tx.conn.execute(sa.delete(login_throttle).where(login_throttle.c.key == key))
