@@ -29,9 +29,16 @@ NOT_AUDITED = {
     ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"),
 }
 
-CREATED = {"jobs.create", "jobs.create_batch", "keys.create", "auth.register"}
-EMPTY = {"keys.revoke", "auth.logout", "auth.password"}
-Expected = tuple[str, str | None, str | None]  # action, object type, object id
+CREATED = {
+    "jobs.create", "jobs.create_batch", "keys.create", "auth.register", "auth.session",
+    "teams.create", "teams.invite", "teams.join_request", "teams.role_create",
+}  # fmt: skip
+EMPTY = {
+    "keys.revoke", "auth.logout", "auth.password", "teams.member_remove", "teams.leave",
+    "teams.transfer", "teams.invite_revoke", "teams.role_delete",
+}  # fmt: skip
+# action, object type, object id (and the team whose log has the row, when not the live one)
+Expected = tuple[str, str | None, str | None] | tuple[str, str | None, str | None, str]
 Exercise = Callable[[Live, httpx.Client], Expected]
 
 
@@ -154,6 +161,120 @@ def _password(live: Live, api: httpx.Client) -> Expected:
     return "auth.password", "user", _me(api)["user"]["id"]
 
 
+def _new_session(live: Live, api: httpx.Client) -> Expected:
+    tokens = _ok(
+        api.post("/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    ).json()
+    _ok(api.post("/me/sessions", json={"refresh_token": tokens["refresh_token"]}))
+    return "auth.session", "user", _me(api)["user"]["id"]
+
+
+def _bare_team(live: Live, admin_role: str | None = None) -> str:
+    """A team made in the store; the admin (a superuser) is in it with ``admin_role``."""
+    team_id = live.run(live.store.team_create(f"t-{uuid.uuid4().hex[:8]}", "Elsewhere"))
+    if admin_role is not None:
+        admin = live.run(live.store.user_by_email(ADMIN_EMAIL))
+        assert admin is not None
+        live.run(live.store.member_add(team_id, admin.id, admin_role))
+    return str(team_id)
+
+
+def _create_team(live: Live, api: httpx.Client) -> Expected:
+    team = _ok(api.post("/teams", json={"slug": "audited", "name": "Audited"})).json()
+    return "teams.create", "team", team["id"], team["id"]
+
+
+def _join_team(live: Live, api: httpx.Client) -> Expected:
+    team = _bare_team(live)
+    code = _ok(api.post(f"/teams/{team}/invites", json={"role": "viewer"})).json()["code"]
+    _ok(api.post("/teams/join", json={"code": code}))
+    return "teams.join", "user", _me(api)["user"]["id"], team
+
+
+def _change_role(live: Live, api: httpx.Client) -> Expected:
+    member = live.user("viewer")
+    _ok(api.patch(f"/teams/{live.team_id}/members/{member.id}", json={"role": "operator"}))
+    return "teams.member_role", "user", str(member.id)
+
+
+def _remove_member(live: Live, api: httpx.Client) -> Expected:
+    member = live.user("viewer")
+    _ok(api.delete(f"/teams/{live.team_id}/members/{member.id}"))
+    return "teams.member_remove", "user", str(member.id)
+
+
+def _leave(live: Live, api: httpx.Client) -> Expected:
+    team = _bare_team(live, "viewer")
+    _ok(api.post(f"/teams/{team}/leave"))
+    return "teams.leave", "user", _me(api)["user"]["id"], team
+
+
+def _transfer(live: Live, api: httpx.Client) -> Expected:
+    team = _bare_team(live, "owner")
+    heir = live.user("viewer", team_id=uuid.UUID(team))
+    _ok(api.post(f"/teams/{team}/transfer", json={"user_id": str(heir.id)}))
+    return "teams.transfer", "user", str(heir.id), team
+
+
+def _invite(live: Live, api: httpx.Client) -> Expected:
+    invite = _ok(api.post(f"/teams/{live.team_id}/invites", json={"role": "viewer"})).json()
+    return "teams.invite", "invite", invite["id"]
+
+
+def _revoke_invite(live: Live, api: httpx.Client) -> Expected:
+    invite = _ok(api.post(f"/teams/{live.team_id}/invites", json={"role": "viewer"})).json()
+    _ok(api.delete(f"/teams/{live.team_id}/invites/{invite['id']}"))
+    return "teams.invite_revoke", "invite", invite["id"]
+
+
+def _ask_to_join(live: Live, api: httpx.Client) -> Expected:
+    team = _bare_team(live)
+    asked = _ok(api.post(f"/teams/{team}/join-requests", json={"message": "hi"})).json()
+    return "teams.join_request", "join_request", asked["id"], team
+
+
+def _asked(live: Live) -> str:
+    """An open request to join the live team, by a person in no team."""
+    with live.client(token=live.user(None).token) as loner:
+        asked = _ok(loner.post(f"/teams/{live.team_id}/join-requests", json={})).json()
+    request_id: str = asked["id"]
+    return request_id
+
+
+def _accept(live: Live, api: httpx.Client) -> Expected:
+    request_id = _asked(live)
+    _ok(api.post(f"/teams/{live.team_id}/join-requests/{request_id}/accept", json={}))
+    return "teams.join_accept", "join_request", request_id
+
+
+def _reject(live: Live, api: httpx.Client) -> Expected:
+    request_id = _asked(live)
+    _ok(api.post(f"/teams/{live.team_id}/join-requests/{request_id}/reject"))
+    return "teams.join_reject", "join_request", request_id
+
+
+def _role(api: httpx.Client, team: str) -> str:
+    body = {"name": f"r{uuid.uuid4().hex[:8]}", "permissions": ["jobs:read"]}
+    role_id: str = _ok(api.post(f"/teams/{team}/roles", json=body)).json()["id"]
+    return role_id
+
+
+def _create_role(live: Live, api: httpx.Client) -> Expected:
+    return "teams.role_create", "role", _role(api, str(live.team_id))
+
+
+def _update_role(live: Live, api: httpx.Client) -> Expected:
+    role_id = _role(api, str(live.team_id))
+    _ok(api.patch(f"/teams/{live.team_id}/roles/{role_id}", json={"description": "d"}))
+    return "teams.role_update", "role", role_id
+
+
+def _delete_role(live: Live, api: httpx.Client) -> Expected:
+    role_id = _role(api, str(live.team_id))
+    _ok(api.delete(f"/teams/{live.team_id}/roles/{role_id}"))
+    return "teams.role_delete", "role", role_id
+
+
 def _me(api: httpx.Client) -> dict[str, Any]:
     found: dict[str, Any] = api.get("/me").json()
     return found
@@ -173,6 +294,21 @@ EXERCISES: dict[tuple[str, str], Exercise] = {
     ("POST", "/api/v1/events/url"): _sign_events,
     ("POST", "/api/v1/jobs/{job_id}/logs/stream/url"): _sign_logs,
     ("POST", "/api/v1/auth/password"): _password,
+    ("POST", "/api/v1/me/sessions"): _new_session,
+    ("POST", "/api/v1/teams"): _create_team,
+    ("POST", "/api/v1/teams/join"): _join_team,
+    ("PATCH", "/api/v1/teams/{team}/members/{user_id}"): _change_role,
+    ("DELETE", "/api/v1/teams/{team}/members/{user_id}"): _remove_member,
+    ("POST", "/api/v1/teams/{team}/leave"): _leave,
+    ("POST", "/api/v1/teams/{team}/transfer"): _transfer,
+    ("POST", "/api/v1/teams/{team}/invites"): _invite,
+    ("DELETE", "/api/v1/teams/{team}/invites/{invite_id}"): _revoke_invite,
+    ("POST", "/api/v1/teams/{team}/join-requests"): _ask_to_join,
+    ("POST", "/api/v1/teams/{team}/join-requests/{request_id}/accept"): _accept,
+    ("POST", "/api/v1/teams/{team}/join-requests/{request_id}/reject"): _reject,
+    ("POST", "/api/v1/teams/{team}/roles"): _create_role,
+    ("PATCH", "/api/v1/teams/{team}/roles/{role_id}"): _update_role,
+    ("DELETE", "/api/v1/teams/{team}/roles/{role_id}"): _delete_role,
 }
 SELF_RECORDED: dict[tuple[str, str], Exercise] = {
     # Public: the new user's row is in their new team (checked by the exercise).
@@ -224,9 +360,13 @@ def test_every_state_changing_route_writes_one_audit_row_with_its_change(live: L
     with live.client() as api:
         me = _me(api)
         for (method, path), exercise in EXERCISES.items():
-            before = _audit(api)
-            action, object_type, object_id = exercise(live, api)
-            new = [row for row in _audit(api) if row["id"] not in {r["id"] for r in before}]
+            before = {r["id"] for r in _audit(api)}
+            action, object_type, object_id, *elsewhere = exercise(live, api)
+            team = elsewhere[0] if elsewhere else str(live.team_id)
+            # The admin is a superuser: it reads the log of a team it is not in too.
+            new = [
+                r for r in _audit(api, headers={"X-Conveyor-Team": team}) if r["id"] not in before
+            ]
             mine = [row for row in new if row["action"] == action]
             assert len(mine) == 1, f"{method} {path}: {mine}"
             row = mine[0]
@@ -235,7 +375,7 @@ def test_every_state_changing_route_writes_one_audit_row_with_its_change(live: L
             assert row["object_type"] == object_type, row
             assert object_id is None or row["object_id"] == object_id, row
             assert row["actor_kind"] == "user" and row["actor_id"] == me["user"]["id"]
-            assert row["actor_display"] == ADMIN_EMAIL and row["team_id"] == str(live.team_id)
+            assert row["actor_display"] == ADMIN_EMAIL and row["team_id"] == team
             assert row["client_addr"] == "127.0.0.1"
             assert SEPARATE_WRITE not in (row["details"] or {}), f"{method} {path}"
             # Only this route's row is new, apart from the rows of the steps it needed.
@@ -244,8 +384,10 @@ def test_every_state_changing_route_writes_one_audit_row_with_its_change(live: L
     assert batch["details"]["count"] == 2 and len(batch["details"]["ids"]) == 2
 
 
-def _audit(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
-    response = api.get("/audit", params={"limit": 1000, **params})
+def _audit(
+    api: httpx.Client, headers: dict[str, str] | None = None, **params: Any
+) -> list[dict[str, Any]]:
+    response = api.get("/audit", params={"limit": 1000, **params}, headers=headers)
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items

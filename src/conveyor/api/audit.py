@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conveyor.api.client_addr import client_address
 from conveyor.auth.permissions import Principal
 from conveyor.store.queries.audit import AuditEntry
+from conveyor.store.records import User
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +33,10 @@ SEPARATE_WRITE = "separate_write"
 """Marks a success row written after the change, not with it (a route's bug)."""
 OBJECT_PARAMS = (
     ("key_id", "api_key"),
+    ("invite_id", "invite"),
+    ("request_id", "join_request"),
+    ("role_id", "role"),
+    ("user_id", "user"),
     ("agent_id", "agent"),
     ("job_id", "job"),
     ("queue", "queue"),
@@ -49,6 +54,10 @@ class AuditContext:
     client_addr: str | None
     principal: Principal | None
     issued: bool = False
+    user: User | None = None
+    """A person signed in outside any team (creating or joining one): the actor then."""
+    team_id: uuid.UUID | None = None
+    """The team a :attr:`user`'s request acts on, once the route knows it."""
 
     object_type: str | None = None
     object_id: str | None = None
@@ -56,7 +65,12 @@ class AuditContext:
 
     def entry(self) -> AuditEntry:
         """The row as far as the request tells: its route adds what the change made."""
-        principal = self.principal
+        principal, user = self.principal, self.user
+        if principal is None and user is not None:
+            return AuditEntry(
+                self.id, self.team_id, "user", user.id, user.email, self.action,
+                self.client_addr, self.object_type, self.object_id, status=self.status,
+            )  # fmt: skip
         if principal is None:
             return AuditEntry(
                 self.id, None, "anonymous", None, "", self.action, self.client_addr,
@@ -77,12 +91,23 @@ class AuditContext:
 
 
 def open_audit(
-    conn: HTTPConnection, action: str, principal: Principal | None, trusted_proxies: str
+    conn: HTTPConnection,
+    action: str,
+    principal: Principal | None,
+    trusted_proxies: str,
+    *,
+    user: User | None = None,
 ) -> None:
-    """Start the request's audit (not for agent keys: agent traffic is not audited)."""
+    """Start the request's audit (not for agent keys: agent traffic is not audited).
+
+    ``user`` is the actor of a request made outside any team (``principal`` None);
+    its route names the team it acts on with :func:`audit_team`.
+    """
     if principal is not None and principal.kind == "agent_key":
         return
-    context = AuditContext(uuid.uuid4(), action, client_address(conn, trusted_proxies), principal)
+    context = AuditContext(
+        uuid.uuid4(), action, client_address(conn, trusted_proxies), principal, user=user
+    )
     # A success is recorded before the answer is made: with the route's declared status.
     context.status = getattr(conn.scope.get("route"), "status_code", None) or 200
     for param, object_type in OBJECT_PARAMS:  # a refused request still names its object
@@ -107,6 +132,13 @@ def audit_entry(
     ctx.issued = True
     entry = ctx.entry()
     return entry.about(object_type, object_id, **details) if object_type else entry
+
+
+def audit_team(conn: HTTPConnection, team_id: uuid.UUID | None) -> None:
+    """Name the team a signed-in person's request acts on (its row, success or refusal, is there)."""
+    ctx: AuditContext | None = getattr(conn.state, STATE_KEY, None)
+    if ctx is not None and ctx.principal is None:
+        ctx.team_id = team_id
 
 
 async def record_request(
@@ -149,7 +181,7 @@ class AuditTrail:
 
     async def _settle(self, scope: Scope, state: dict[str, Any], status: int) -> None:
         ctx: AuditContext | None = state.get(STATE_KEY)
-        if ctx is None or ctx.principal is None:
+        if ctx is None or (ctx.principal is None and ctx.user is None):
             return  # not audited, or nobody to attribute the refusal to
         entry = ctx.entry()
         if status < 400:

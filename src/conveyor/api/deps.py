@@ -120,14 +120,21 @@ def require_team(permission: str | None, *, audit: str | None = None) -> Any:
     return _declare(check, permission or "team member", audit)
 
 
-def signed_in() -> Any:
-    """A person's valid login, with or without a team (creating and joining teams)."""
+def signed_in(*, audit: str | None = None) -> Any:
+    """A person's valid login, with or without a team (creating and joining teams).
+
+    An audited route records the person as its actor, in the team it names with
+    :func:`~conveyor.api.audit.audit_team` (or that its write returns).
+    """
 
     async def check(conn: HTTPConnection) -> User:
-        return await services(conn).auth.authenticate_user(bearer_token(conn))
+        svc = services(conn)
+        user = await svc.auth.authenticate_user(bearer_token(conn))
+        if audit is not None:
+            open_audit(conn, audit, None, svc.settings.trusted_proxies, user=user)
+        return user
 
-    setattr(check, PERMISSION_ATTR, "signed in")
-    return Depends(check)
+    return _declare(check, "signed in", audit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,9 @@ class AuthService:
             )
         return limits
 
-    async def _new_session(self, user_id: uuid.UUID, *, now: datetime | None) -> TokenPair:
+    async def _new_session(
+        self, user_id: uuid.UUID, *, now: datetime | None, audit: AuditEntry | None = None
+    ) -> TokenPair:
         issued = now or datetime.now(UTC)
         refresh = new_refresh_token()
         family_id = uuid.uuid4()
@@ -148,6 +150,7 @@ class AuthService:
             token_hash(refresh),
             issued + timedelta(seconds=self.settings.refresh_ttl_s),
             now=now,
+            audit=audit,
         )
         return await self._pair(user_id, family_id, refresh, now=now)
 
@@ -185,7 +188,9 @@ class AuthService:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
         return await self._pair(user.id, outcome.family_id, successor, now=now)
 
-    async def new_session(self, user: User, refresh_token: str) -> TokenPair:
+    async def new_session(
+        self, user: User, refresh_token: str, *, audit: AuditEntry | None = None
+    ) -> TokenPair:
         """A second, independent login for a person who holds a live one (say, for an agent).
 
         Both the access token (the caller) and a live refresh token of the same person
@@ -197,7 +202,7 @@ class AuthService:
         owner = await self.store.refresh_live_owner(token_hash(refresh_token))
         if owner is None or owner != user.id:
             raise Unauthenticated(INVALID_REFRESH)
-        return await self._new_session(user.id, now=None)
+        return await self._new_session(user.id, now=None, audit=audit)
 
     async def logout(
         self,

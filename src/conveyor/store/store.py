@@ -238,9 +238,10 @@ class Store(TeamStore, AccountsAndAudit):
         expires_at: datetime,
         *,
         now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         await self.db.write(
-            accounts.create_refresh, now, user_id, family_id, token_hash, expires_at
+            audited(accounts.create_refresh, audit), now, user_id, family_id, token_hash, expires_at
         )
 
     async def refresh_rotate(
