@@ -102,6 +102,12 @@ class PermissionDenied(ConveyorError):
     code = "permission_denied"
 
 
+class RateLimited(ConveyorError):
+    """Too many attempts: wait before trying again (``retry_after`` seconds)."""
+
+    code = "rate_limited"
+
+
 class TooLarge(LimitExceeded):
     """The request body is too large."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -73,6 +73,9 @@ class ServerSettings(_WithSecretFiles):
     # Agents offline (or silent) this long are deleted by retention: seconds or an
     # ISO 8601 duration (``P7D``). Ephemeral agents would otherwise pile up.
     agent_prune_after: timedelta = timedelta(days=1)
+    # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR
+    # networks (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the socket peer is the client.
+    trusted_proxies: str = ""
 
 
 class AuthSettings(BaseSettings):
@@ -85,3 +88,11 @@ class AuthSettings(BaseSettings):
     issuer: str = "conveyor"
     audience: str = "conveyor-api"
     key_touch_interval_s: float = 60.0  # record an API key's last use at most this often
+    # "open" lets anyone create an account (with a team of their own) at POST auth/register.
+    registration: Literal["open", "closed"] = "closed"
+    # Failed logins allowed per window, per account (email) and per client address.
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_address: int = 50
+    login_window_s: float = 900.0
+    # Signed URLs (browser downloads, EventSource) stay valid this long after issue.
+    signed_url_ttl_s: int = 300

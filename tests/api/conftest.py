@@ -82,7 +82,7 @@ class Live:
 
     def client(self, token: str | None = None, **headers: str) -> httpx.Client:
         auth = {"Authorization": f"Bearer {token or self.admin_token}"} if token != "" else {}
-        return httpx.Client(base_url=f"{self.url}/api/v1", headers={**auth, **headers}, timeout=10)
+        return httpx.Client(base_url=f"{self.url}/api/v1", headers={**auth, **headers}, timeout=30)
 
     def user(self, role: str | None = "viewer", team_id: uuid.UUID | None = None) -> Person:
         """A new person in a team (the default one) with ``role``; ``role=None``: in no team."""
@@ -140,7 +140,12 @@ def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+            proxy_headers=False,  # as `conveyor server`: CONVEYOR_TRUSTED_PROXIES decides
         )
     )
     loop = asyncio.new_event_loop()
@@ -151,7 +156,9 @@ def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
         assert server.started, "the server did not start"
         url = f"http://127.0.0.1:{port}"
         token = httpx.post(
-            f"{url}/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            f"{url}/api/v1/auth/login",
+            json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            timeout=60,  # argon2 on a loaded machine
         ).json()["access_token"]
         team_id = asyncio.run_coroutine_threadsafe(
             app.state.services.store.team_by_slug("default"), loop

@@ -56,7 +56,16 @@ def _team_a(live: Live) -> Objects:
         asked = _ok(api.post(f"/teams/{team}/join-requests", json={"message": "hi"}), 201)
     bob = live.user(None)
     with live.client(bob.token) as api:
-        _ok(api.post("/teams", json={"slug": "team-b", "name": "B"}), 201)
+        team_b = _ok(api.post("/teams", json={"slug": "team-b", "name": "B"}), 201)["id"]
+
+    def not_bobs(answer: httpx.Response) -> list[str]:
+        """B's audit log has B's own rows only (refusals may name what B itself sent)."""
+        rows = answer.json()["items"] if answer.status_code == 200 else []
+        return [
+            f"{r['action']} by {r['actor_display']}"
+            for r in rows
+            if (r["team_id"], r["actor_id"]) != (team_b, str(bob.id))
+        ] + ([] if rows else [f"no row of B's own ({answer.status_code})"])
 
     def a_queue_not_paused() -> bool:
         with live.client() as admin:
@@ -76,11 +85,11 @@ def _team_a(live: Live) -> Objects:
             "invite_id": invite["id"],
             "request_id": asked["id"],
         },
-        by_context={("/queues/", "name"): A_QUEUE, ("/artifacts/", "name"): ARTIFACT},
+        by_context={("/queues/", "queue"): A_QUEUE, ("/artifacts/", "name"): ARTIFACT},
         bodies={
             ("POST", "/api/v1/jobs"): {"action": "demo.echo", "params": {}},
             ("POST", "/api/v1/jobs/batch"): {"jobs": [{"action": "demo.echo"}]},
-            ("PATCH", "/api/v1/queues/{name}"): {"paused": True},
+            ("PATCH", "/api/v1/queues/{queue}"): {"paused": True},
             ("POST", "/api/v1/auth/logout"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/me/sessions"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/teams"): {"slug": "never-made", "name": "Never"},
@@ -98,6 +107,11 @@ def _team_a(live: Live) -> Objects:
             ("POST", "/api/v1/teams/{team}/roles"): {"name": "x-role", "permissions": []},
             ("PATCH", "/api/v1/teams/{team}/roles/{role_id}"): {"description": "changed"},
             ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"): b"x",
+            ("POST", "/api/v1/events/url"): {"job_id": job["id"]},
+            ("POST", "/api/v1/auth/password"): {
+                "current_password": "not-the-password",
+                "new_password": "a-new-password-never-set",
+            },
         },
         headers={
             ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"): {
@@ -119,7 +133,8 @@ def _team_a(live: Live) -> Objects:
             "demo.echo",
             viewer.email,
         ],
-        unchanged={("PATCH", "/api/v1/queues/{name}"): a_queue_not_paused},
+        unchanged={("PATCH", "/api/v1/queues/{queue}"): a_queue_not_paused},
+        foreign={("GET", "/api/v1/audit"): not_bobs},
     )
 
 
@@ -136,7 +151,16 @@ def test_every_route_keeps_teams_apart(live: Live) -> None:
     assert check(spec, objects) == []
     operations = [(m.upper(), path) for path, ops in spec["paths"].items() for m in ops]
     writes = [op for op in operations if op[0] in WRITE_METHODS and op not in PUBLIC]
-    assert objects.calls["anonymous"] == len(operations) - 4  # login, refresh, health, ready
+    audit_routes = {
+        ("GET", "/api/v1/audit"),
+        ("POST", "/api/v1/jobs/{job_id}/artifacts/{name}/url"),
+        ("POST", "/api/v1/jobs/{job_id}/logs/stream/url"),
+        ("POST", "/api/v1/events/url"),
+        ("POST", "/api/v1/auth/register"),
+        ("POST", "/api/v1/auth/password"),
+    }
+    assert audit_routes <= set(operations)
+    assert objects.calls["anonymous"] == len([op for op in operations if op not in PUBLIC])
     assert objects.calls["viewer"] == len([op for op in writes if op not in ANY_CALLER_WRITES])
     assert objects.calls["team B"] >= 30
     with live.client() as admin:  # nothing of team A was changed by the refused calls

@@ -12,7 +12,10 @@ from conveyor.settings import ServerSettings
 
 # Served by FastAPI itself: the API description and its viewer are public on purpose.
 FRAMEWORK_ROUTES = {"/api/v1/openapi.json", "/api/v1/docs"}
-PUBLIC_ROUTES = {"/healthz", "/readyz", "/", "/api/v1/auth/login", "/api/v1/auth/refresh"}
+PUBLIC_ROUTES = {
+    "/healthz", "/readyz", "/", "/api/v1/auth/login", "/api/v1/auth/refresh",
+    "/api/v1/auth/register",
+}  # fmt: skip
 
 
 def _permissions(route: APIRoute | APIWebSocketRoute) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from conveyor.auth.permissions import role_permissions
 from conveyor.auth.service import INVALID_LOGIN, AuthService
-from conveyor.errors import InvalidInput, Unauthenticated
+from conveyor.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from conveyor.store import Store
 from conveyor.store.records import User
 from tests.auth.conftest import PASSWORD
@@ -205,3 +205,50 @@ async def test_another_replica_verifies_tokens(auth: AuthService, owner: User, d
     finally:
         await other_store.close()
     assert (await auth.authenticate(again.access_token)).user_id == owner.id
+
+
+async def test_signed_url_tokens_and_access_tokens_do_not_stand_in_for_each_other(
+    auth: AuthService, owner: User, team: uuid.UUID
+) -> None:
+    pair = await auth.login("owner@example.com", PASSWORD)
+    principal = await auth.authenticate(pair.access_token)
+    url_token, _ = await auth.signed_urls.issue(principal, "events", "/api/v1/events")
+    with pytest.raises(Unauthenticated):
+        await auth.authenticate(url_token)
+    with pytest.raises(Unauthenticated):
+        await auth.authenticate_signed(pair.access_token, "events", "/api/v1/events")
+    assert (await auth.authenticate_signed(url_token, "events", "/api/v1/events")).team_id == team
+    for purpose, resource in [("logs", "/api/v1/events"), ("events", "/api/v1/events?job_id=x")]:
+        with pytest.raises(Unauthenticated):
+            await auth.authenticate_signed(url_token, purpose, resource)
+
+
+async def test_revoked_refresh_tokens_are_refused(
+    auth: AuthService, store: Store, owner: User
+) -> None:
+    logged_out = await auth.login("owner@example.com", PASSWORD)
+    await auth.logout(logged_out.refresh_token, user_id=owner.id)
+    disabled = await auth.login("owner@example.com", PASSWORD)
+    await store.user_set_disabled(owner.id, True)
+    await store.user_set_disabled(owner.id, False)
+    for pair in (logged_out, disabled):
+        with pytest.raises(Unauthenticated, match="invalid or expired"):
+            await auth.refresh(pair.refresh_token)
+    with pytest.raises(NotFound):  # a logout that ends nothing says so
+        await auth.logout("cvr_unknown", user_id=owner.id)
+
+
+async def test_a_password_change_keeps_the_login_that_asked(auth: AuthService, owner: User) -> None:
+    here = await auth.login("owner@example.com", PASSWORD)
+    there = await auth.login("owner@example.com", PASSWORD)
+    claims = await auth.tokens.verify(here.access_token)
+    assert claims.session_id is not None
+    rotated = await auth.refresh(here.refresh_token)
+    assert (await auth.tokens.verify(rotated.access_token)).session_id == claims.session_id
+    principal = await auth.authenticate(rotated.access_token)
+    with pytest.raises(PermissionDenied):
+        await auth.change_password(principal, rotated.access_token, "wrong", "new passphrase!")
+    await auth.change_password(principal, rotated.access_token, PASSWORD, "new passphrase!")
+    await auth.refresh(rotated.refresh_token)
+    with pytest.raises(Unauthenticated):
+        await auth.refresh(there.refresh_token)

@@ -6,6 +6,8 @@ import json
 import stat
 from pathlib import Path
 
+import httpx
+
 from tests.api.conftest import Live
 from tests.cli.conftest import Run
 
@@ -77,3 +79,45 @@ def test_account_and_database_commands_take_json(
     out = json.loads(cli("logout", "--json", logged_in=True).stdout)
     assert out == {"server": live.url, "logged_out": True}
     assert json.loads(cli("logout", "--json", logged_in=True).stdout)["logged_out"] is False
+
+
+def test_admin_disable_stops_tokens_and_keys_at_once_and_enable_restores(
+    cli: Run, live: Live, db_url: str
+) -> None:
+    created = cli("admin", "create", "--email", EMAIL, "--password-stdin", "--role", "operator",
+                  "--database-url", db_url, input="first-password\n")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    with live.client(token="") as anonymous:
+        tokens = anonymous.post(
+            "/auth/login", json={"email": EMAIL, "password": "first-password"}
+        ).json()
+    with live.client(token=tokens["access_token"]) as api:
+        body = {"kind": "client", "name": "script", "scopes": ["jobs:read"]}
+        key = api.post(f"/teams/{live.team_id}/keys", json=body).json()["secret"]
+
+    def status(token: str) -> int:
+        with live.client(token=token) as api:
+            return api.get("/jobs").status_code
+
+    assert status(tokens["access_token"]) == 200 and status(key) == 200
+    listed = json.loads(cli("admin", "users", "--json", "--database-url", db_url).stdout)
+    assert [u["email"] for u in listed] == ["admin@example.com", EMAIL]
+    assert all(u["disabled_at"] is None for u in listed)
+
+    disabled = cli("admin", "disable", "--email", EMAIL, "--database-url", db_url)
+    assert disabled.exit_code == 0, disabled.output
+    assert status(tokens["access_token"]) == 401 and status(key) == 401
+    refreshed = httpx.post(f"{live.url}/api/v1/auth/refresh",
+                           json={"refresh_token": tokens["refresh_token"]})  # fmt: skip
+    assert refreshed.status_code == 401
+    table = cli("admin", "users", "--database-url", db_url)
+    assert table.exit_code == 0 and "disabled" in table.stdout and EMAIL in table.stdout
+
+    enabled = cli("admin", "enable", "--email", EMAIL, "--database-url", db_url)
+    assert enabled.exit_code == 0, enabled.output
+    assert status(key) == 200  # the key is the user's again; their old login stays ended
+    again = httpx.post(f"{live.url}/api/v1/auth/refresh",
+                       json={"refresh_token": tokens["refresh_token"]})  # fmt: skip
+    assert again.status_code == 401
+    missing = cli("admin", "disable", "--email", "nobody@example.com", "--database-url", db_url)
+    assert missing.exit_code == 1 and "no user" in missing.stderr

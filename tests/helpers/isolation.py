@@ -5,7 +5,8 @@ For each operation of ``/api/v1/openapi.json``:
 - an anonymous caller gets 401 (unless the route is on :data:`PUBLIC`);
 - a member of team B, naming team A's real objects in the path, gets 404 — as if
   they did not exist; on a listing without path objects, B sees none of A's;
-- a viewer of team A calling a write route on A's objects gets 403.
+- a viewer of team A calling a write route on A's objects gets 403 (a POST that only
+  issues a signed URL for what a viewer may read is answered, not refused).
 
 Path parameters are filled with real objects of team A (:class:`Objects`); a route
 whose parameter or body cannot be filled is a violation, never skipped. Exceptions
@@ -46,11 +47,27 @@ ANY_CALLER_WRITES: dict[Op, str] = {
     ("POST", "/api/v1/teams/join"): "joining with a code is the code's permission",
     ("POST", "/api/v1/teams/{team}/join-requests"): "asking to join is for non-members",
     ("POST", "/api/v1/teams/{team}/leave"): "every member may leave",
+    ("POST", "/api/v1/auth/password"): "changes the caller's own password",
 }
 """Write routes a viewer may call: they act on the caller, not on the team's objects."""
 
+READS_BY_POST: dict[Op, str] = {
+    (
+        "POST",
+        "/api/v1/jobs/{job_id}/artifacts/{name}/url",
+    ): "a signed URL to an artifact (jobs:read)",
+    ("POST", "/api/v1/jobs/{job_id}/logs/stream/url"): "a signed URL to a job's logs (jobs:read)",
+    ("POST", "/api/v1/events/url"): "a signed URL to the events (jobs:read)",
+}
+"""POSTs that only issue a signed URL for what the caller may read: a viewer gets it."""
+
+BODY_OBJECTS: dict[Op, str] = {
+    ("POST", "/api/v1/events/url"): "the body names team A's job",
+}
+"""Routes without path objects whose body names team A's objects: team B gets 404."""
+
 NAMESPACED: dict[Op, str] = {
-    ("PATCH", "/api/v1/queues/{name}"): "a queue name is a name in the caller's own team",
+    ("PATCH", "/api/v1/queues/{queue}"): "a queue name is a name in the caller's own team",
 }
 """Routes whose path names a name in the caller's team, not an object: B acts on its own;
 the check is that team A's object is unchanged afterwards."""
@@ -75,6 +92,9 @@ class Objects:
     viewer_a: str  # token of a viewer of team A
     secrets: list[str]  # strings of A's objects that must never show up in B's answers
     unchanged: dict[Op, Callable[[], bool]] = field(default_factory=dict)
+    # A listing whose answer to team B may echo what B itself sent (its own audit log):
+    # what in it would not be B's own, instead of the secrets.
+    foreign: dict[Op, Callable[[httpx.Response], list[str]]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)  # caller -> requests made
 
     def fill(self, path: str) -> tuple[str | None, list[str]]:
@@ -158,18 +178,20 @@ def _check_operation(objects: Objects, op: Op, operation: dict[str, Any]) -> lis
         answer = _call(objects, op, url_path, objects.member_b)
         if answer.status_code >= 500 or not objects.unchanged[op]():
             problems.append(f"{name}: team B's call changed team A's object ({answer.status_code})")
-    elif has_objects:
+    elif has_objects or op in BODY_OBJECTS:
         answer = _call(objects, op, url_path, objects.member_b)
         if answer.status_code != 404:
             problems.append(f"{name}: a member of team B got {answer.status_code}, not 404")
     elif method == "GET":
         answer = _call(objects, op, url_path, objects.member_b)
-        leaked = _leaks(objects, answer)
+        leaked = objects.foreign[op](answer) if op in objects.foreign else _leaks(objects, answer)
         if answer.status_code >= 500 or leaked:
             problems.append(f"{name}: team B got {answer.status_code} showing {leaked}")
 
     if method in WRITE_METHODS and op not in ANY_CALLER_WRITES:
         status = _call(objects, op, url_path, objects.viewer_a).status_code
-        if status != 403:
+        if op in READS_BY_POST and status >= 300:
+            problems.append(f"{name}: a viewer of team A got {status}, not its signed URL")
+        elif op not in READS_BY_POST and status != 403:
             problems.append(f"{name}: a viewer of team A got {status}, not 403")
     return problems

@@ -5,7 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conveyor.errors import IdempotencyConflict, InvalidParams, NotFound, Unauthenticated
+from conveyor.errors import (
+    IdempotencyConflict,
+    InvalidParams,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from conveyor.sdk._http import error_from
 from conveyor.sdk.errors import ApiError
 
@@ -22,6 +28,7 @@ def _answer(status: int, code: str, message: str = "m", **details: object) -> ht
         (422, "invalid_params", InvalidParams),
         (409, "idempotency_conflict", IdempotencyConflict),
         (401, "unauthenticated", Unauthenticated),
+        (429, "rate_limited", RateLimited),
     ],
 )
 def test_known_codes_map_to_their_class(status: int, code: str, cls: type) -> None:
@@ -32,9 +39,9 @@ def test_known_codes_map_to_their_class(status: int, code: str, cls: type) -> No
 
 
 def test_unknown_code_is_an_api_error_with_status_and_code() -> None:
-    error = error_from(_answer(429, "rate_limited", "slow down"))
+    error = error_from(_answer(418, "brewing_tea", "slow down"))
     assert isinstance(error, ApiError)
-    assert (error.status, error.error_code, error.message) == (429, "rate_limited", "slow down")
+    assert (error.status, error.error_code, error.message) == (418, "brewing_tea", "slow down")
 
 
 def test_a_body_that_is_not_the_envelope_still_gives_a_clear_error() -> None:

@@ -18,13 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor import __version__
 from conveyor.api import errors
+from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
+from conveyor.api.client_addr import parse_trusted
 from conveyor.api.deps import Services, public, services
 from conveyor.api.routers import (
     actions,
     agent_ws,
     agents,
     artifacts,
+    audit,
     auth,
     events,
     jobs,
@@ -49,7 +52,8 @@ from conveyor.store import Store
 log = structlog.get_logger(__name__)
 
 ROUTERS = (
-    auth, me, teams, roles, jobs, actions, agents, queues, logs, artifacts, events, keys, agent_ws,
+    auth, me, teams, roles, jobs, actions, agents, queues, logs, artifacts, events, keys, audit,
+    agent_ws,
 )  # fmt: skip
 
 
@@ -87,6 +91,7 @@ async def open_services(settings: ServerSettings) -> Services:
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
+    parse_trusted(settings.trusted_proxies)  # a bad entry stops the start, not a request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +138,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/api/v1/docs")
 
+    app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

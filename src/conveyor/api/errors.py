@@ -16,12 +16,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conveyor import errors
+from conveyor.api.audit import note_error
 
 log = structlog.get_logger(__name__)
 
 # Most specific first: the first class an error is an instance of decides.
 STATUS_BY_ERROR: list[tuple[type[errors.ConveyorError], int]] = [
     (errors.TooLarge, 413),
+    (errors.RateLimited, 429),
     (errors.Unauthenticated, 401),
     (errors.PermissionDenied, 403),
     (errors.NotFound, 404),
@@ -88,7 +90,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 async def _conveyor_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ConveyorError)
     status = status_for(exc)
+    note_error(request, exc.code)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429 and "retry_after" in exc.details:
+        headers = {"Retry-After": str(exc.details["retry_after"])}
     if status >= 500:
         log.error("request failed", path=request.url.path, code=exc.code, error=exc.message)
     return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
@@ -103,18 +108,21 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
     message = f"{where}: {first['msg']}"
+    note_error(request, "invalid_input")
     return error_response(422, "invalid_input", message, {"errors": problems})
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _CODE_BY_STATUS.get(exc.status_code, "error")
+    note_error(request, code)
     headers = dict(exc.headers) if exc.headers else None
     return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", path=request.url.path)
+    note_error(request, "internal_error")
     return error_response(500, "internal_error", "internal server error")
 
 

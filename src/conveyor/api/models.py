@@ -33,6 +33,17 @@ class RefreshRequest(_Request):
     refresh_token: str = Field(min_length=1, max_length=1024)
 
 
+class RegisterRequest(_Request):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+    display_name: str = Field(default="", max_length=200)
+
+
+class PasswordChange(_Request):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class TokenResponse(BaseModel):
     """OAuth2-style token answer of login and refresh."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from conveyor.api.deps import Services, bearer_token, services
+from conveyor.api.deps import Services, reauthenticate, services
 from conveyor.api.errors import responses
 from conveyor.engine.events import Signal
 from conveyor.errors import ConveyorError, InvalidInput
@@ -45,8 +45,7 @@ class Stream:
     def __init__(self, conn: HTTPConnection, permission: str) -> None:
         self.svc: Services = services(conn)
         self.permission = permission
-        self._token = bearer_token(conn)
-        self._team = conn.headers.get("x-conveyor-team")
+        self._conn = conn
         self._next_check = asyncio.get_running_loop().time() + RECHECK_S
 
     def signal(self) -> Signal:
@@ -63,7 +62,7 @@ class Stream:
             return True
         self._next_check = loop.time() + RECHECK_S
         try:
-            principal = await self.svc.auth.authenticate(self._token, team=self._team)
+            principal = await reauthenticate(self.svc, self._conn)
         except ConveyorError:
             return False
         return principal.can(self.permission)

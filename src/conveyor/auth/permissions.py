@@ -159,6 +159,7 @@ class Principal:
     agent_limits: AgentLimits | None = None  # an agent key's limits (actions, labels)
     # An agent key bound to a client certificate: the common name its connection must present.
     client_cert_cn: str | None = None
+    key_name: str | None = None  # an API key's name, shown in the audit log
 
     def can(self, permission: str) -> bool:
         return grants(self.permissions, permission)

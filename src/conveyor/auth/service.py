@@ -6,6 +6,8 @@ revoking a key takes effect on the next request, on every replica.
 
 from __future__ import annotations
 
+import math
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,10 +34,20 @@ from conveyor.auth.permissions import (
     role_permissions,
     validate_scope,
 )
+from conveyor.auth.signed_urls import SignedUrls
 from conveyor.auth.tokens import AccessTokens, new_refresh_token, token_hash
-from conveyor.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from conveyor.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+)
 from conveyor.settings import AuthSettings
 from conveyor.store import Store
+from conveyor.store.queries.accounts import normalize_email
+from conveyor.store.queries.audit import AuditEntry
+from conveyor.store.queries.throttle import Limit
 from conveyor.store.records import ApiKey, Membership, User, UserAccess
 
 INVALID_LOGIN = "wrong email or password"
@@ -73,37 +85,80 @@ class AuthService:
             ttl_s=settings.access_ttl_s,
         )
         self._touched: dict[uuid.UUID, float] = {}  # key id -> when we last recorded its use
+        self.signed_urls = SignedUrls(self.tokens, ttl_s=settings.signed_url_ttl_s)
 
     # sessions
 
-    async def login(self, email: str, password: str, *, now: datetime | None = None) -> TokenPair:
-        """Tokens for a valid email and password; one answer for every kind of refusal."""
+    async def login(
+        self, email: str, password: str, *, client: str | None = None, now: datetime | None = None
+    ) -> TokenPair:
+        """Tokens for a valid email and password; one answer for every kind of refusal.
+
+        Failures count against the account and the client address (``client``) in
+        the store, so every replica sees them; past a limit, :class:`RateLimited`
+        until the window ends, whatever the password.
+        """
+        limits = self._login_limits(email, client)
+        await self._check_limits(limits, now)
         if len(email) > MAX_EMAIL or len(password) > MAX_LENGTH:
+            await self.store.login_failed(limits, now=now)
             raise Unauthenticated(INVALID_LOGIN)
         user = await self.store.user_by_email(email)
         ok, new_hash = await verify_password_async(
             password, None if user is None else user.password_hash
         )
         if user is None or not ok or user.disabled:
+            await self.store.login_failed(limits, now=now)
             raise Unauthenticated(INVALID_LOGIN)
+        await self.store.login_succeeded(limits[0].key)
         if new_hash is not None:  # stored with outdated hashing parameters
             await self.store.user_set_password(user.id, new_hash, end_sessions=False)
         return await self._new_session(user.id, now=now)
 
-    async def _new_session(self, user_id: uuid.UUID, *, now: datetime | None) -> TokenPair:
+    async def _check_limits(self, limits: list[Limit], now: datetime | None) -> None:
+        wait = await self.store.login_retry_after(limits, now=now)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise RateLimited(
+                f"too many failed logins: try again in {seconds} seconds", retry_after=seconds
+            )
+
+    def _login_limits(self, email: str, client: str | None) -> list[Limit]:
+        """The account's limit first, then the client address's (when known)."""
+        settings = self.settings
+        account = "account:" + normalize_email(email)[:MAX_EMAIL]
+        limits = [Limit(account, settings.login_max_failures_per_account, settings.login_window_s)]
+        if client:
+            limits.append(
+                Limit(
+                    f"address:{client[:64]}",
+                    settings.login_max_failures_per_address,
+                    settings.login_window_s,
+                )
+            )
+        return limits
+
+    async def _new_session(
+        self, user_id: uuid.UUID, *, now: datetime | None, audit: AuditEntry | None = None
+    ) -> TokenPair:
         issued = now or datetime.now(UTC)
         refresh = new_refresh_token()
+        family_id = uuid.uuid4()
         await self.store.refresh_create(
             user_id,
-            uuid.uuid4(),
+            family_id,
             token_hash(refresh),
             issued + timedelta(seconds=self.settings.refresh_ttl_s),
             now=now,
+            audit=audit,
         )
-        return await self._pair(user_id, refresh, now=now)
+        return await self._pair(user_id, family_id, refresh, now=now)
 
-    async def _pair(self, user_id: uuid.UUID, refresh: str, *, now: datetime | None) -> TokenPair:
-        access = await self.tokens.issue(user_id, now=now)
+    async def _pair(
+        self, user_id: uuid.UUID, family_id: uuid.UUID | None, refresh: str, *,
+        now: datetime | None,
+    ) -> TokenPair:  # fmt: skip
+        access = await self.tokens.issue(user_id, session_id=family_id, now=now)
         return TokenPair(access, refresh, "bearer", self.settings.access_ttl_s)
 
     async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenPair:
@@ -131,9 +186,11 @@ class AuthService:
             if outcome.family_id is not None:
                 await self.store.refresh_revoke_family(outcome.family_id)
             raise Unauthenticated(ACCOUNT_UNUSABLE)
-        return await self._pair(user.id, successor, now=now)
+        return await self._pair(user.id, outcome.family_id, successor, now=now)
 
-    async def new_session(self, user: User, refresh_token: str) -> TokenPair:
+    async def new_session(
+        self, user: User, refresh_token: str, *, audit: AuditEntry | None = None
+    ) -> TokenPair:
         """A second, independent login for a person who holds a live one (say, for an agent).
 
         Both the access token (the caller) and a live refresh token of the same person
@@ -145,12 +202,90 @@ class AuthService:
         owner = await self.store.refresh_live_owner(token_hash(refresh_token))
         if owner is None or owner != user.id:
             raise Unauthenticated(INVALID_REFRESH)
-        return await self._new_session(user.id, now=None)
+        return await self._new_session(user.id, now=None, audit=audit)
 
-    async def logout(self, refresh_token: str) -> None:
-        """End the login this refresh token belongs to (an unknown token is not an error)."""
+    async def logout(
+        self,
+        refresh_token: str,
+        *,
+        user_id: uuid.UUID | None = None,
+        audit: AuditEntry | None = None,
+    ) -> None:
+        """End the login this refresh token belongs to.
+
+        With ``user_id`` (the API) the token must be one of that user's, else
+        :class:`NotFound`: a client learns that its logout ended nothing. Without,
+        an unknown token is not an error.
+        """
+        found = False
         if refresh_token and len(refresh_token) <= 200:
-            await self.store.refresh_revoke_token_family(token_hash(refresh_token))
+            found = await self.store.refresh_revoke_token_family(
+                token_hash(refresh_token), user_id=user_id, audit=audit
+            )
+        if not found and user_id is not None:
+            raise NotFound("no such refresh token of yours: nothing was logged out")
+
+    # self-service accounts
+
+    async def register(
+        self,
+        email: str,
+        password: str,
+        *,
+        display_name: str = "",
+        audit: AuditEntry | None = None,
+    ) -> tuple[User, uuid.UUID]:
+        """A new account with a team of its own (returned with the team's id).
+
+        Only when registration is open (``CONVEYOR_REGISTRATION=open``); a new user
+        sees nothing of other teams until someone adds them.
+        """
+        if self.settings.registration != "open":
+            raise PermissionDenied(
+                "registration is closed on this server: ask an administrator for an account"
+            )
+        email = _check_email(email)
+        check_policy(password)
+        display_name = display_name.strip()
+        if len(display_name) > MAX_KEY_NAME:
+            raise InvalidInput("display_name is at most 200 characters", field="display_name")
+        password_hash = await hash_password_async(password)
+        return await self.store.user_register(
+            email, password_hash, team_slug=f"u-{secrets.token_hex(6)}",
+            team_name=display_name or email[:MAX_KEY_NAME], display_name=display_name,
+            audit=audit,
+        )  # fmt: skip
+
+    async def change_password(
+        self,
+        principal: Principal,
+        access_token: str,
+        current: str,
+        new: str,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> None:
+        """The user's own password change: the current password is checked (and its
+        failures count like failed logins); every other login of theirs ends."""
+        if principal.kind != "user" or principal.user_id is None:
+            raise PermissionDenied("a password belongs to a person: log in to change yours")
+        user = await self.store.user_get(principal.user_id)
+        if user is None or user.disabled:
+            raise Unauthenticated(ACCOUNT_UNUSABLE)
+        limits = self._login_limits(user.email, None)
+        await self._check_limits(limits, None)
+        ok, _ = await verify_password_async(current[:MAX_LENGTH], user.password_hash)
+        if not ok:
+            await self.store.login_failed(limits)
+            raise PermissionDenied("the current password is not right", field="current_password")
+        check_policy(new)
+        claims = await self.tokens.verify(access_token)
+        await self.store.user_change_password(
+            user.id,
+            await hash_password_async(new),
+            keep_family=claims.session_id,
+            audit=audit,
+        )
 
     # who is asking
 
@@ -180,6 +315,12 @@ class AuthService:
         if user is None or user.disabled:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
         return user
+
+    async def authenticate_signed(self, token: str, purpose: str, resource: str) -> Principal:
+        """The principal behind a signed URL's token for ``purpose`` on ``resource``:
+        the user who asked for it, in its team, if they still may be there."""
+        grant = await self.signed_urls.verify(token, purpose, resource)
+        return await self.principal_for_user(grant.user_id, grant.team_id)
 
     async def principal_for_user(self, user_id: uuid.UUID, team_id: uuid.UUID) -> Principal:
         """A user's principal in a team, without a token (bootstrap and admin tools)."""
@@ -243,7 +384,7 @@ class AuthService:
         limits = AgentLimits.of(key.limits)
         return Principal(
             key.team_id, None, key.id, kind, permissions, None, limits,
-            client_cert_cn=key.client_cert_cn,
+            client_cert_cn=key.client_cert_cn, key_name=key.name,
         )  # fmt: skip
 
     async def _names_team(self, team: str, team_id: uuid.UUID) -> bool:
@@ -276,6 +417,7 @@ class AuthService:
         actions: list[str] | None = None,
         labels: dict[str, str] | None = None,
         now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key in the principal's team; the second value is the key, shown once.
 
@@ -341,10 +483,13 @@ class AuthService:
             client_cert_cn=client_cert_cn,
             limits=limits,
             now=now,
+            audit=audit,
         )
         return row, new.key
 
-    async def revoke_key(self, principal: Principal, key_id: uuid.UUID) -> None:
+    async def revoke_key(
+        self, principal: Principal, key_id: uuid.UUID, *, audit: AuditEntry | None = None
+    ) -> None:
         """Revoke a key of the principal's team: with ``keys:revoke``, or one they created."""
         if not principal.can(KEYS_REVOKE):
             mine = [k for k in await self.store.api_key_list(principal.team_id) if k.id == key_id]
@@ -352,7 +497,7 @@ class AuthService:
                 raise NotFound(f"API key {key_id} not found", key_id=str(key_id))
             if principal.user_id is None or mine[0].created_by != principal.user_id:
                 raise PermissionDenied(f"you need the `{KEYS_REVOKE}` permission for this")
-        if not await self.store.api_key_revoke(principal.team_id, key_id):
+        if not await self.store.api_key_revoke(principal.team_id, key_id, audit=audit):
             raise NotFound(f"API key {key_id} not found", key_id=str(key_id))
         self._touched.pop(key_id, None)
 

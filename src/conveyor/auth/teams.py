@@ -23,6 +23,7 @@ from conveyor.auth.permissions import (
 from conveyor.auth.tokens import token_hash
 from conveyor.errors import InvalidInput, NotFound, PermissionDenied
 from conveyor.store import Store
+from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.records import Team
 from conveyor.store.team_records import BUILTIN_ROLE_NAMES, OWNER, Invite, JoinRequest, Member, Role
 
@@ -79,12 +80,14 @@ class TeamService:
 
     # teams
 
-    async def create_team(self, user_id: uuid.UUID, slug: str, name: str) -> Team:
+    async def create_team(
+        self, user_id: uuid.UUID, slug: str, name: str, *, audit: AuditEntry | None = None
+    ) -> Team:
         """A new team; its creator is its owner."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("a team needs a name of 1 to 200 characters", field="name")
-        return await self.store.team_create_owned(check_slug(slug), name, user_id)
+        return await self.store.team_create_owned(check_slug(slug), name, user_id, audit=audit)
 
     async def resolve(self, ref: str) -> Team:
         """The team named by id or slug; :class:`NotFound` when there is none."""
@@ -137,13 +140,20 @@ class TeamService:
         return wanted
 
     async def create_role(
-        self, principal: Principal, name: str, description: str, permissions: list[str]
+        self,
+        principal: Principal,
+        name: str,
+        description: str,
+        permissions: list[str],
+        *,
+        audit: AuditEntry | None = None,
     ) -> Role:
         return await self.store.role_create(
             principal.team_id,
             check_role_name(name),
             description.strip(),
             self._checked_permissions(principal, permissions),
+            audit=audit,
         )
 
     async def update_role(
@@ -154,6 +164,7 @@ class TeamService:
         name: str | None,
         description: str | None,
         permissions: list[str] | None,
+        audit: AuditEntry | None = None,
     ) -> Role:
         old = await self.store.role_get(principal.team_id, role_id)
         await self._check_assignable(principal, old.name)  # no editing a role above you
@@ -165,37 +176,51 @@ class TeamService:
             permissions=None
             if permissions is None
             else self._checked_permissions(principal, permissions),
+            audit=audit,
         )
 
-    async def delete_role(self, principal: Principal, role_id: uuid.UUID) -> None:
+    async def delete_role(
+        self, principal: Principal, role_id: uuid.UUID, *, audit: AuditEntry | None = None
+    ) -> None:
         old = await self.store.role_get(principal.team_id, role_id)
         await self._check_assignable(principal, old.name)
-        await self.store.role_delete(principal.team_id, role_id)
+        await self.store.role_delete(principal.team_id, role_id, audit=audit)
 
     # members
 
-    async def set_role(self, principal: Principal, user_id: uuid.UUID, role: str) -> Member:
+    async def set_role(
+        self,
+        principal: Principal,
+        user_id: uuid.UUID,
+        role: str,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> Member:
         member = await self.store.member_get(principal.team_id, user_id)
         if member.role == OWNER and not principal.can(TEAM_MANAGE):
             raise PermissionDenied(f"only owners (`{TEAM_MANAGE}`) change an owner's role")
         await self._check_assignable(principal, member.role)
         await self._check_assignable(principal, role)
-        return await self.store.member_set_role(principal.team_id, user_id, role)
+        return await self.store.member_set_role(principal.team_id, user_id, role, audit=audit)
 
-    async def remove(self, principal: Principal, user_id: uuid.UUID) -> None:
+    async def remove(
+        self, principal: Principal, user_id: uuid.UUID, *, audit: AuditEntry | None = None
+    ) -> None:
         member = await self.store.member_get(principal.team_id, user_id)
         if member.role == OWNER and not principal.can(TEAM_MANAGE):
             raise PermissionDenied(f"only owners (`{TEAM_MANAGE}`) remove an owner")
         await self._check_assignable(principal, member.role)
-        await self.store.member_remove(principal.team_id, user_id)
+        await self.store.member_remove(principal.team_id, user_id, audit=audit)
 
-    async def leave(self, principal: Principal) -> None:
-        await self.store.member_remove(principal.team_id, _user_id(principal))
+    async def leave(self, principal: Principal, *, audit: AuditEntry | None = None) -> None:
+        await self.store.member_remove(principal.team_id, _user_id(principal), audit=audit)
 
-    async def transfer(self, principal: Principal, to_user: uuid.UUID) -> None:
+    async def transfer(
+        self, principal: Principal, to_user: uuid.UUID, *, audit: AuditEntry | None = None
+    ) -> None:
         """``to_user`` becomes an owner, the caller an admin."""
         await self.store.team_transfer(
-            principal.team_id, _user_id(principal), to_user, DEMOTED_OWNER_ROLE
+            principal.team_id, _user_id(principal), to_user, DEMOTED_OWNER_ROLE, audit=audit
         )
 
     # invitations and requests
@@ -208,6 +233,7 @@ class TeamService:
         max_uses: int | None,
         expires_in_s: int | None,
         now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> tuple[Invite, str]:
         """A new invitation; the second value is its code, shown once."""
         await self._check_assignable(principal, role)
@@ -225,28 +251,49 @@ class TeamService:
             expires_at=(now or datetime.now(UTC)) + timedelta(seconds=ttl),
             created_by=principal.user_id,
             now=now,
+            audit=audit,
         )
         return invite, code
 
-    async def join(self, user_id: uuid.UUID, code: str, *, now: datetime | None = None) -> Team:
+    async def join(
+        self,
+        user_id: uuid.UUID,
+        code: str,
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
+    ) -> Team:
         """Join with an invitation code."""
         code = code.strip()
         if not code.startswith(INVITE_PREFIX) or len(code) > 100:
             raise NotFound("this invitation code is unknown, used up, expired or revoked")
-        team_id, _ = await self.store.invite_redeem(token_hash(code), user_id, now=now)
+        team_id, _ = await self.store.invite_redeem(token_hash(code), user_id, now=now, audit=audit)
         team = await self.store.team_get(team_id)
         assert team is not None
         return team
 
-    async def request_join(self, user_id: uuid.UUID, team_ref: str, message: str) -> JoinRequest:
-        team = await self.resolve(team_ref)
-        return await self.store.join_request_create(team.id, user_id, message.strip())
+    async def request_join(
+        self, user_id: uuid.UUID, team: Team, message: str, *, audit: AuditEntry | None = None
+    ) -> JoinRequest:
+        """Ask to join ``team`` (found with :meth:`resolve`)."""
+        return await self.store.join_request_create(team.id, user_id, message.strip(), audit=audit)
 
     async def decide(
-        self, principal: Principal, request_id: uuid.UUID, *, accept: bool, role: str
+        self,
+        principal: Principal,
+        request_id: uuid.UUID,
+        *,
+        accept: bool,
+        role: str,
+        audit: AuditEntry | None = None,
     ) -> JoinRequest:
         if accept:
             await self._check_assignable(principal, role)
         return await self.store.join_request_decide(
-            principal.team_id, request_id, accept=accept, role=role, decided_by=_user_id(principal)
+            principal.team_id,
+            request_id,
+            accept=accept,
+            role=role,
+            decided_by=_user_id(principal),
+            audit=audit,
         )

@@ -43,6 +43,7 @@ class AccessClaims:
     user_id: uuid.UUID
     jti: str
     kid: str
+    session_id: uuid.UUID | None  # the login (refresh family) it was issued for
     issued_at: datetime
     expires_at: datetime
 
@@ -81,59 +82,100 @@ class AccessTokens:
             secret = self._secrets[kid] = key.secret
         return secret
 
-    async def issue(self, user_id: uuid.UUID, *, now: datetime | None = None) -> str:
-        """A signed access token for ``user_id``, valid for ``ttl_s`` from ``now``."""
+    async def issue(
+        self,
+        user_id: uuid.UUID,
+        *,
+        session_id: uuid.UUID | None = None,
+        now: datetime | None = None,
+    ) -> str:
+        """A signed access token for ``user_id``, valid for ``ttl_s`` from ``now``.
+
+        ``session_id`` (claim ``sid``) names the login it belongs to, so the user's
+        own password change can keep this login and end the others.
+        """
+        claims = {"sub": str(user_id)}
+        if session_id is not None:
+            claims["sid"] = str(session_id)
+        return await self.sign(
+            claims, typ=ACCESS_TYPE, audience=self.audience, ttl_s=self.ttl_s, now=now
+        )
+
+    async def sign(
+        self,
+        claims: dict[str, Any],
+        *,
+        typ: str,
+        audience: str,
+        ttl_s: int,
+        now: datetime | None = None,
+    ) -> str:
+        """A JWT of ``claims`` with the pinned ones added, signed with the current key."""
         key = await self._signing_key()
         issued = now or datetime.now(UTC)
-        claims: dict[str, Any] = {
+        pinned: dict[str, Any] = {
             "iss": self.issuer,
-            "aud": self.audience,
-            "sub": str(user_id),
+            "aud": audience,
             "iat": issued,
             "nbf": issued,
-            "exp": issued + timedelta(seconds=self.ttl_s),
+            "exp": issued + timedelta(seconds=ttl_s),
             "jti": uuid.uuid4().hex,
-            "typ": ACCESS_TYPE,
+            "typ": typ,
         }
-        return jwt.encode(claims, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid})
+        return jwt.encode(
+            {**claims, **pinned}, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid}
+        )
 
     async def verify(self, token: str) -> AccessClaims:
         """The claims of a valid access token; :class:`Unauthenticated` for anything else."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated(INVALID_ACCESS) from None
-        kid = header.get("kid")
-        if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not _KID.fullmatch(kid):
-            raise Unauthenticated(INVALID_ACCESS)
-        secret = await self._secret(kid)
-        if secret is None:
-            raise Unauthenticated(INVALID_ACCESS)
-        try:
-            claims = jwt.decode(
-                token,
-                secret,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=LEEWAY_S,
-                options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
-            )
-        except jwt.PyJWTError:
-            raise Unauthenticated(INVALID_ACCESS) from None
-        if claims.get("typ") != ACCESS_TYPE:
-            raise Unauthenticated(INVALID_ACCESS)
+        claims, kid = await self.decode(token, typ=ACCESS_TYPE, audience=self.audience)
         try:
             user_id = uuid.UUID(str(claims["sub"]))
+            session_id = uuid.UUID(str(claims["sid"])) if "sid" in claims else None
         except ValueError:
             raise Unauthenticated(INVALID_ACCESS) from None
         return AccessClaims(
             user_id=user_id,
             jti=str(claims["jti"]),
             kid=kid,
+            session_id=session_id,
             issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
+
+    async def decode(
+        self, token: str, *, typ: str, audience: str, message: str = INVALID_ACCESS
+    ) -> tuple[dict[str, Any], str]:
+        """The claims and key id of a valid token of type ``typ`` for ``audience``.
+
+        Every check is pinned (algorithm, key id, issuer, audience, expiry,
+        not-before, type); anything else is :class:`Unauthenticated` with ``message``.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated(message) from None
+        kid = header.get("kid")
+        if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not _KID.fullmatch(kid):
+            raise Unauthenticated(message)
+        secret = await self._secret(kid)
+        if secret is None:
+            raise Unauthenticated(message)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_S,
+                options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
+            )
+        except jwt.PyJWTError:
+            raise Unauthenticated(message) from None
+        if claims.get("typ") != typ:
+            raise Unauthenticated(message)
+        return claims, kid
 
 
 def new_refresh_token() -> str:

@@ -10,6 +10,7 @@ from conveyor.cli import (
     admin,
     agent,
     agents,
+    audit,
     config,
     jobs,
     keys,
@@ -49,6 +50,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")
 app.add_typer(admin.app, name="admin")
+app.command("audit")(audit.audit)
 
 
 @app.callback()

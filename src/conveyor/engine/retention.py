@@ -63,6 +63,7 @@ class Retention(Service):
     async def run_once(self, now: datetime | None = None) -> int:
         pruned = await self.store.job_prune_finished(self.keep, limit=self.batch, now=now)
         events = 0
+        await self.store.login_throttle_prune(now=now)  # counters of windows long ended
         if self.keep_events is not None:
             events = await self.store.event_prune(self.keep_events, limit=self.batch, now=now)
         agents = 0

@@ -31,6 +31,7 @@ from conveyor.sdk.models import (
     Agent,
     ApiKey,
     Artifact,
+    AuditPage,
     Event,
     Job,
     JobPage,
@@ -295,6 +296,33 @@ def revoke_key(team: str, key_id: JobId) -> Call[None]:
 
 
 # pacing of streams and retries
+
+
+# audit
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """The filters of ``GET audit`` (None: any)."""
+
+    actor: JobId | None = None
+    action: str | None = None  # exact, or a prefix ending in "."
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    outcome: str | None = None  # "success", "failure" or an error code
+
+
+def audit_page(query: AuditQuery, limit: int, cursor: str | None) -> Call[AuditPage]:
+    params = {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name in AuditQuery.__slots__
+        if (value := getattr(query, name)) is not None
+    }
+    params = {**params, "actor": str(query.actor) if query.actor else None}
+    return Call("GET", "audit", AuditPage.model_validate, params={**params, "limit": limit,
+                                                                  "cursor": cursor})  # fmt: skip
 
 
 def check_deadline(job: Job, deadline: float | None, timeout: float | None) -> None:

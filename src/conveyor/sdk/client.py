@@ -43,6 +43,7 @@ from conveyor.sdk.models import (
     Agent,
     ApiKey,
     Artifact,
+    AuditEvent,
     Event,
     Job,
     JobPage,
@@ -396,6 +397,27 @@ class Client(TeamsMixin):
 
     def revoke_key(self, key_id: JobId, *, team: str | None = None) -> None:
         self._do(_calls.revoke_key(team or self._team_id(), key_id))
+
+    def audit(self, *, actor: JobId | None = None, action: str | None = None,
+              object_type: str | None = None, object_id: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              outcome: str | None = None, limit: int | None = 100,
+              page_size: int = 100) -> builtins.list[AuditEvent]:  # fmt: skip
+        """The team's audit log, newest first (needs ``audit:read``); at most ``limit`` rows.
+
+        ``action`` is exact or a prefix ending in "." (``"jobs."``); ``outcome`` is
+        ``"success"``, ``"failure"`` or an error code.
+        """
+        query = _calls.AuditQuery(actor, action, object_type, object_id, since, until, outcome)
+        found: builtins.list[AuditEvent] = []
+        cursor: str | None = None
+        while size := _calls.next_page_size(limit, len(found), page_size):
+            page = self._do(_calls.audit_page(query, size, cursor))
+            found += page.items
+            if page.next_cursor is None or not page.items:
+                break
+            cursor = page.next_cursor
+        return found
 
     def _team_id(self) -> str:
         return _calls.team_id_of(self.me())

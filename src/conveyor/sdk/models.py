@@ -139,6 +139,31 @@ class Action(_Answer):
     agents: list[str] = Field(default_factory=list)
 
 
+class AuditEvent(_Answer):
+    """One audit row: who did what to which object, when, from where, and how it ended."""
+
+    id: uuid.UUID
+    at: datetime
+    actor_kind: str
+    actor_id: uuid.UUID | None = None
+    actor_display: str = ""
+    action: str
+    object_type: str | None = None
+    object_id: str | None = None
+    outcome: str
+    status: int
+    client_addr: str | None = None
+    team_id: uuid.UUID | None = None
+    details: dict[str, Any] | None = None
+
+
+class AuditPage(_Answer):
+    """One page of ``GET /api/v1/audit``, newest first."""
+
+    items: list[AuditEvent]
+    next_cursor: str | None = None
+
+
 class ApiKey(_Answer):
     """An API key; ``secret`` is set only in the answer that created it."""
 

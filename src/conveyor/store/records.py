@@ -363,3 +363,34 @@ class SigningKey:
     secret: str
     created_at: datetime
     retired_at: datetime | None = None
+
+
+# audit
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit row: who did what to which object, from where, and how it ended."""
+
+    seq: int
+    id: uuid.UUID
+    team_id: uuid.UUID | None
+    actor_kind: str
+    actor_id: uuid.UUID | None
+    actor_display: str
+    action: str
+    object_type: str | None
+    object_id: str | None
+    outcome: str
+    status: int
+    client_addr: str | None
+    details: dict[str, Any] | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """One page of audit rows, newest first; ``next_cursor`` None on the last."""
+
+    items: list[AuditEvent]
+    next_cursor: int | None

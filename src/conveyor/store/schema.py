@@ -392,3 +392,37 @@ events = sa.Table(
     _created_at(),
     sa.Index("ix_events_team_seq", "team_id", "seq"),
 )
+
+# The audit log: one row per state-changing API request by a person or a client
+# key, written in the transaction of the change it records (a refused request
+# gets its row in a write of its own). ``id`` is the request's audit id, so a
+# request whose change committed is never recorded twice.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", BigSerial, primary_key=True, autoincrement=True),
+    sa.Column("id", GUID(), nullable=False, unique=True),
+    sa.Column("team_id", GUID()),
+    sa.Column("actor_kind", sa.String(16), nullable=False),
+    sa.Column("actor_id", GUID()),
+    sa.Column("actor_display", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_type", sa.String(32)),
+    sa.Column("object_id", sa.String(255)),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("client_addr", sa.String(64)),
+    sa.Column("details", JSONDoc),
+    _created_at(),
+    sa.Index("ix_audit_log_team_seq", "team_id", "seq"),
+)
+
+# Failed logins per account and per client address, shared by every replica:
+# a key that reaches the limit within its window is refused until the window ends.
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("window_start", Timestamp(), nullable=False),
+)

@@ -7,15 +7,17 @@ pass a time to move the clock instead of sleeping.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from conveyor.errors import Conflict
+from conveyor.errors import Conflict, NotFound
 from conveyor.protocol import ActionOffer
 from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
+from conveyor.store.audit_store import AccountsAndAudit
 from conveyor.store.database import Database, Publish
 from conveyor.store.queries import (
     accounts,
@@ -33,6 +35,7 @@ from conveyor.store.queries import (
     submit,
     waiting,
 )
+from conveyor.store.queries.audit import AuditEntry, audited, ids_detail
 from conveyor.store.records import (
     ActionInfo,
     ActionVersion,
@@ -64,7 +67,26 @@ from conveyor.store.team_store import TeamStore
 DEFAULT_BATCH_LIMIT = 1000
 
 
-class Store(TeamStore):
+def _about_jobs(entry: AuditEntry, submitted: list[Submitted]) -> AuditEntry:
+    """A submission's audit row names its job, or how many and which when a batch."""
+    if len(submitted) == 1:
+        return entry.about("job", submitted[0].id)
+    return entry.about("job", None, **ids_detail([s.id for s in submitted]))
+
+
+def _found(message: str) -> Callable[[AuditEntry, bool], AuditEntry]:
+    """For writes that answer False when their object is missing: refuse, in the
+    transaction, to record a success that changed nothing."""
+
+    def check(entry: AuditEntry, found: bool) -> AuditEntry:
+        if not found:
+            raise NotFound(message)
+        return entry
+
+    return check
+
+
+class Store(TeamStore, AccountsAndAudit):
     """Conveyor's durable state on SQLite or PostgreSQL."""
 
     def __init__(self, db: Database) -> None:
@@ -109,8 +131,10 @@ class Store(TeamStore):
     async def team_by_slug(self, slug: str) -> uuid.UUID | None:
         return await self.db.read(reads.team_by_slug, None, slug)
 
-    async def queue_set_paused(self, team_id: uuid.UUID, name: str, paused: bool) -> None:
-        await self.db.write(control.set_queue_paused, None, team_id, name, paused)
+    async def queue_set_paused(
+        self, team_id: uuid.UUID, name: str, paused: bool, *, audit: AuditEntry | None = None
+    ) -> None:
+        await self.db.write(audited(control.set_queue_paused, audit), None, team_id, name, paused)
 
     # accounts
 
@@ -176,9 +200,11 @@ class Store(TeamStore):
         client_cert_cn: str | None = None,
         limits: dict[str, Any] | None = None,
         now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> ApiKey:
+        op = audited(accounts.create_api_key, audit, lambda e, key: e.about("api_key", key.id))
         return await self.db.write(
-            accounts.create_api_key, now, team_id, kind=kind, name=name, prefix=prefix,
+            op, now, team_id, kind=kind, name=name, prefix=prefix,
             secret_hash=secret_hash, scopes=scopes, created_by=created_by, expires_at=expires_at,
             client_cert_cn=client_cert_cn,
             limits=limits,
@@ -190,9 +216,13 @@ class Store(TeamStore):
     async def api_key_list(self, team_id: uuid.UUID) -> list[ApiKey]:
         return await self.db.read(accounts.list_api_keys, None, team_id)
 
-    async def api_key_revoke(self, team_id: uuid.UUID, key_id: uuid.UUID) -> bool:
-        """Revoke a key of the team (idempotent); False when the team has no such key."""
-        return await self.db.write(accounts.revoke_api_key, None, team_id, key_id)
+    async def api_key_revoke(
+        self, team_id: uuid.UUID, key_id: uuid.UUID, *, audit: AuditEntry | None = None
+    ) -> bool:
+        """Revoke a key of the team (idempotent); False when the team has no such key
+        (:class:`NotFound` when audited: no success is recorded for it)."""
+        op = audited(accounts.revoke_api_key, audit, _found(f"API key {key_id} not found"))
+        return await self.db.write(op, None, team_id, key_id)
 
     async def api_key_touch(
         self, key_id: uuid.UUID, *, min_interval_s: float = 60.0, now: datetime | None = None
@@ -208,9 +238,10 @@ class Store(TeamStore):
         expires_at: datetime,
         *,
         now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         await self.db.write(
-            accounts.create_refresh, now, user_id, family_id, token_hash, expires_at
+            audited(accounts.create_refresh, audit), now, user_id, family_id, token_hash, expires_at
         )
 
     async def refresh_rotate(
@@ -226,9 +257,17 @@ class Store(TeamStore):
     async def refresh_revoke_family(self, family_id: uuid.UUID) -> None:
         await self.db.write(accounts.revoke_family, None, family_id)
 
-    async def refresh_revoke_token_family(self, token_hash: str) -> bool:
-        """Logout: revoke the family of this token; False when the token is unknown."""
-        return await self.db.write(accounts.revoke_family_of, None, token_hash)
+    async def refresh_revoke_token_family(
+        self, token_hash: str, *, user_id: uuid.UUID | None = None, audit: AuditEntry | None = None
+    ) -> bool:
+        """Logout: revoke the family of this token (of ``user_id``, when given); False
+        when there is no such token (:class:`NotFound` when audited)."""
+        op = audited(
+            accounts.revoke_family_of,
+            audit,
+            _found("no such refresh token of yours: nothing was logged out"),
+        )
+        return await self.db.write(op, None, token_hash, user_id=user_id)
 
     async def refresh_revoke_user(self, user_id: uuid.UUID) -> None:
         await self.db.write(accounts.revoke_user_refresh, None, user_id)
@@ -250,11 +289,17 @@ class Store(TeamStore):
     # jobs
 
     async def job_submit_many(
-        self, team_id: uuid.UUID, specs: list[submit.JobSpec], *, now: datetime | None = None
+        self,
+        team_id: uuid.UUID,
+        specs: list[submit.JobSpec],
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> list[Submitted]:
         if not specs:
             return []
-        return await self.db.write(submit.submit_jobs, now, team_id, specs)
+        op = audited(submit.submit_jobs, audit, _about_jobs)
+        return await self.db.write(op, now, team_id, specs)
 
     async def job_claim(
         self, team_id: uuid.UUID, request: claim.ClaimRequest, *, now: datetime | None = None
@@ -272,15 +317,25 @@ class Store(TeamStore):
         return await self.db.write(leases.apply_reports, now, team_id, reports)
 
     async def job_cancel(
-        self, team_id: uuid.UUID, job_ids: list[uuid.UUID], *, now: datetime | None = None
+        self,
+        team_id: uuid.UUID,
+        job_ids: list[uuid.UUID],
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> list[ChangeResult]:
-        return await self.db.write(control.cancel_jobs, now, team_id, job_ids)
+        return await self.db.write(audited(control.cancel_jobs, audit), now, team_id, job_ids)
 
     async def job_retry(
-        self, team_id: uuid.UUID, job_ids: list[uuid.UUID], *, now: datetime | None = None
+        self,
+        team_id: uuid.UUID,
+        job_ids: list[uuid.UUID],
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> list[ChangeResult]:
         try:
-            return await self.db.write(control.retry_jobs, now, team_id, job_ids)
+            return await self.db.write(audited(control.retry_jobs, audit), now, team_id, job_ids)
         except sa.exc.IntegrityError:
             raise Conflict(
                 "another unfinished job holds this job's idempotency key; it cannot run again "
@@ -373,9 +428,15 @@ class Store(TeamStore):
         return await self.db.read(agents.get_agent, None, team_id, agent_id)
 
     async def agent_set_draining(
-        self, team_id: uuid.UUID, agent_id: uuid.UUID, draining: bool
+        self,
+        team_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        draining: bool,
+        *,
+        audit: AuditEntry | None = None,
     ) -> Agent:
-        return await self.db.write(agents.set_draining, None, team_id, agent_id, draining)
+        op = audited(agents.set_draining, audit)
+        return await self.db.write(op, None, team_id, agent_id, draining)
 
     async def action_list(self, team_id: uuid.UUID) -> list[ActionInfo]:
         return await self.db.read(catalog.list_actions, None, team_id)

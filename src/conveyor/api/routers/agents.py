@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
+from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import AgentList, AgentOut
@@ -29,9 +30,13 @@ async def list_agents(
     summary="Drain an agent: it finishes its jobs and takes no new ones",
 )
 async def drain_agent(
-    agent_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("agents:manage")]
+    agent_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, require("agents:manage", audit="agents.drain")],
 ) -> AgentOut:
     """Recorded in the store (a reconnect keeps it) and pushed to the agent by whichever
     replica holds its connection."""
-    agent = await services(request).store.agent_set_draining(principal.team_id, agent_id, True)
+    agent = await services(request).store.agent_set_draining(
+        principal.team_id, agent_id, True, audit=audit_entry(request, "agent", agent_id)
+    )
     return AgentOut.of(agent)

@@ -13,9 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, status
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
 
+from conveyor.api.audit import record_request
 from conveyor.api.deps import require, services
 from conveyor.api.errors import error_response, responses
 from conveyor.api.models import ArtifactList, ArtifactOut
+from conveyor.api.signed import SignedUrl, path_of, url_of
 from conveyor.auth.permissions import Principal
 from conveyor.errors import InvalidInput, LeaseLost, NotFound, TooLarge
 from conveyor.store.queries.artifacts import check_name
@@ -58,7 +60,7 @@ async def download_artifact(
     job_id: uuid.UUID,
     name: Name,
     request: Request,
-    principal: Annotated[Principal, require("jobs:read")],
+    principal: Annotated[Principal, require("jobs:read", signed="artifact")],
 ) -> Response:
     """The whole file (200), or with ``Range: bytes=…`` the part asked for (206);
     416 when the range lies outside the file. The ETag is the file's SHA-256."""
@@ -165,3 +167,24 @@ def _content_type(value: str | None) -> str:
     if not value or len(value) > 200 or not value.isprintable():
         return DEFAULT_CONTENT_TYPE
     return value
+
+
+@router.post(
+    "/{job_id}/artifacts/{name}/url",
+    responses=responses(401, 403, 404, 422),
+    summary="A signed URL to download an artifact from a browser",
+)
+async def sign_artifact_url(
+    job_id: uuid.UUID,
+    name: Name,
+    request: Request,
+    principal: Annotated[Principal, require("jobs:read", audit="artifacts.sign_url")],
+) -> SignedUrl:
+    """The URL downloads this artifact without a bearer header, for a few minutes, and only
+    while its user may still read the job."""
+    svc = services(request)
+    await svc.store.artifact_get(principal.team_id, job_id, name)  # 404 unless it is there
+    segments = ["jobs", str(job_id), "artifacts", name]
+    token, expires = await svc.auth.signed_urls.issue(principal, "artifact", path_of(segments))
+    await record_request(request, "job", job_id, artifact=name)
+    return SignedUrl(url=url_of(segments, {}, token), expires_at=expires)

@@ -13,11 +13,15 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict
 
+from conveyor.api.audit import record_request
 from conveyor.api.deps import require, services
+from conveyor.api.errors import responses
 from conveyor.api.models import EventOut
+from conveyor.api.signed import SignedUrl, path_of, resource_of, url_of
 from conveyor.api.sse import Stream, error_responses, parse_event_id
 from conveyor.auth.permissions import Principal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
@@ -27,7 +31,7 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 PERMISSION = "jobs:read"
 PAGE = 500
 
-_read_events = require(PERMISSION)
+_read_events = require(PERMISSION, signed="events")  # EventSource: a signed URL
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,36 @@ async def stream_events(
         if not await stream.still_allowed():
             return
         await stream.wait(signal)
+
+
+class EventsUrlRequest(BaseModel):
+    """Which stream the URL opens: the team's, or one job's (``job_id``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: uuid.UUID | None = None
+
+
+@router.post(
+    "/url",
+    responses=responses(401, 403, 404, 413, 422),
+    summary="A signed URL to follow the team's events from a browser (EventSource)",
+)
+async def sign_events_url(
+    request: Request,
+    principal: Annotated[Principal, require(PERMISSION, audit="events.sign_url")],
+    body: Annotated[EventsUrlRequest | None, Body()] = None,
+) -> SignedUrl:
+    """The URL opens this stream (the team's, or one job's) without a bearer header, for a
+    few minutes, and only while its user may still read the team's jobs; ``after`` and
+    ``kind`` may be added to it."""
+    svc = services(request)
+    job_id = body.job_id if body is not None else None
+    query = {}
+    if job_id is not None:
+        await svc.store.job_get(principal.team_id, job_id)  # 404 for another team's job
+        query["job_id"] = str(job_id)
+    resource = resource_of(path_of(["events"]), query, "events")
+    token, expires = await svc.auth.signed_urls.issue(principal, "events", resource)
+    await record_request(request, "job" if job_id else None, job_id)
+    return SignedUrl(url=url_of(["events"], query, token), expires_at=expires)

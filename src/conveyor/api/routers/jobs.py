@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing.exceptions import Unresolvable
 
+from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import (
@@ -57,7 +58,7 @@ _validators: dict[str, Draft202012Validator] = {}
     summary="Submit a job",
 )
 async def create_job(
-    principal: Annotated[Principal, require("jobs:create", any_action=True)],
+    principal: Annotated[Principal, require("jobs:create", any_action=True, audit="jobs.create")],
     body: JobCreate,
     request: Request,
     response: Response,
@@ -65,7 +66,7 @@ async def create_job(
     """201 with the new job; 200 with the existing one when its idempotency key matched."""
     store = services(request).store
     specs = await _specs(request, principal, [body])
-    [submitted] = await store.job_submit_many(principal.team_id, specs)
+    [submitted] = await store.job_submit_many(principal.team_id, specs, audit=audit_entry(request))
     if not submitted.created:
         response.status_code = status.HTTP_200_OK
     return await job_out(store, principal.team_id, submitted.id)
@@ -78,14 +79,16 @@ async def create_job(
     summary="Submit several jobs at once",
 )
 async def create_jobs(
-    principal: Annotated[Principal, require("jobs:create", any_action=True)],
+    principal: Annotated[
+        Principal, require("jobs:create", any_action=True, audit="jobs.create_batch")
+    ],
     body: JobBatchCreate,
     request: Request,
 ) -> JobBatchOut:
     """All jobs are validated first; then all are enqueued in one transaction, or none."""
     store = services(request).store
     specs = await _specs(request, principal, body.jobs)
-    submitted = await store.job_submit_many(principal.team_id, specs)
+    submitted = await store.job_submit_many(principal.team_id, specs, audit=audit_entry(request))
     found = await store.job_get_many(principal.team_id, [s.id for s in submitted])
     return JobBatchOut(items=await jobs_out(store, principal.team_id, found))
 
@@ -212,23 +215,23 @@ async def list_jobs(
     )
 
 
-_CURSOR = re.compile(r"j([0-9]{1,19})")
+_CURSOR = re.compile(r"([a-z])([0-9]{1,19})")
 
 
-def encode_cursor(seq: int) -> str:
-    """Opaque to clients: they pass it back, never build it."""
-    return base64.urlsafe_b64encode(f"j{seq}".encode()).decode().rstrip("=")
+def encode_cursor(seq: int, kind: str = "j") -> str:
+    """Opaque to clients: they pass it back, never build it. ``kind`` names the list."""
+    return base64.urlsafe_b64encode(f"{kind}{seq}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(text: str) -> int:
+def decode_cursor(text: str, kind: str = "j") -> int:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     match = _CURSOR.fullmatch(raw)
-    if match is None:
+    if match is None or match[1] != kind:
         raise InvalidInput("cursor is not one this server gave out", field="cursor")
-    return int(match[1])
+    return int(match[2])
 
 
 @router.get("/{job_id}", responses=responses(401, 403, 404, 422), summary="Get a job")
@@ -261,7 +264,9 @@ async def list_attempts(
     summary="Cancel a job",
 )
 async def cancel_job(
-    job_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("jobs:cancel")]
+    job_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, require("jobs:cancel", audit="jobs.cancel")],
 ) -> JobOut:
     """A waiting job is cancelled at once; a running one is flagged and its agent told to stop
     (by whichever replica holds its connection, through the outbox).
@@ -269,7 +274,7 @@ async def cancel_job(
     409 when the job already succeeded or died.
     """
     store = services(request).store
-    await store.job_cancel(principal.team_id, [job_id])
+    await store.job_cancel(principal.team_id, [job_id], audit=audit_entry(request, "job", job_id))
     return await job_out(store, principal.team_id, job_id)
 
 
@@ -279,11 +284,13 @@ async def cancel_job(
     summary="Run a dead or cancelled job again",
 )
 async def retry_job(
-    job_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("jobs:retry")]
+    job_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, require("jobs:retry", audit="jobs.retry")],
 ) -> JobOut:
     """The job gets a fresh set of attempts; 409 unless it is dead or cancelled."""
     store = services(request).store
-    await store.job_retry(principal.team_id, [job_id])
+    await store.job_retry(principal.team_id, [job_id], audit=audit_entry(request, "job", job_id))
     return await job_out(store, principal.team_id, job_id)
 
 

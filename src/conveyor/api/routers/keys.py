@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 
+from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require_team, services
 from conveyor.api.errors import responses
 from conveyor.api.models import KeyCreate, KeyList, KeyOut
@@ -26,7 +27,7 @@ async def create_key(
     team: TeamRef,
     body: KeyCreate,
     request: Request,
-    principal: Annotated[Principal, require_team("keys:create")],
+    principal: Annotated[Principal, require_team("keys:create", audit="keys.create")],
 ) -> KeyOut:
     """An agent key carries ``agent:connect``; a client key the scopes asked for, none
     beyond what its creator may do."""
@@ -40,6 +41,7 @@ async def create_key(
         client_cert_cn=body.client_cert_cn,
         actions=body.actions,
         labels=body.labels,
+        audit=audit_entry(request),
     )
     return KeyOut.of(key, secret)
 
@@ -62,8 +64,8 @@ async def revoke_key(
     team: TeamRef,
     key_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, require_team("keys:read")],
+    principal: Annotated[Principal, require_team("keys:read", audit="keys.revoke")],
 ) -> None:
     """With ``keys:revoke`` any key of the team; without it, only keys you created."""
     svc = services(request)
-    await svc.auth.revoke_key(principal, key_id)
+    await svc.auth.revoke_key(principal, key_id, audit=audit_entry(request, "api_key", key_id))

@@ -14,9 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from conveyor.api.audit import record_request
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import LogChunk, LogPage
+from conveyor.api.signed import SignedUrl, path_of, url_of
 from conveyor.api.sse import Stream, error_responses
 from conveyor.auth.permissions import Principal
 from conveyor.errors import NotFound
@@ -28,6 +30,7 @@ PERMISSION = "jobs:read"
 STREAM_PAGE = 200
 
 _read_logs = require(PERMISSION)
+_follow_logs = require(PERMISSION, signed="logs")  # a browser's EventSource: signed URL
 
 
 @router.get(
@@ -60,7 +63,7 @@ class Opened:
 
 
 async def _open(
-    principal: Annotated[Principal, _read_logs],
+    principal: Annotated[Principal, _follow_logs],
     job_id: uuid.UUID,
     request: Request,
     after: Annotated[str | None, Query(max_length=40, description='"attempt:seq"')] = None,
@@ -80,7 +83,7 @@ async def _open(
     summary="Follow a job's log (server-sent events)",
 )
 async def stream_logs(
-    principal: Annotated[Principal, _read_logs],
+    principal: Annotated[Principal, _follow_logs],
     request: Request,
     opened: Annotated[Opened, Depends(_open)],
 ) -> AsyncIterable[ServerSentEvent]:
@@ -111,3 +114,23 @@ async def stream_logs(
         if not await stream.still_allowed():
             return
         await stream.wait(signal)
+
+
+@router.post(
+    "/{job_id}/logs/stream/url",
+    responses=responses(401, 403, 404, 422),
+    summary="A signed URL to follow a job's log from a browser (EventSource)",
+)
+async def sign_logs_url(
+    job_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, require(PERMISSION, audit="logs.sign_url")],
+) -> SignedUrl:
+    """The URL works without a bearer header, for this job's log stream only, for a few
+    minutes, and only while its user may still read the job."""
+    svc = services(request)
+    await svc.store.job_get(principal.team_id, job_id)  # 404 for a job of another team
+    segments = ["jobs", str(job_id), "logs", "stream"]
+    token, expires = await svc.auth.signed_urls.issue(principal, "logs", path_of(segments))
+    await record_request(request, "job", job_id)
+    return SignedUrl(url=url_of(segments, {}, token), expires_at=expires)

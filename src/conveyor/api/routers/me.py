@@ -7,10 +7,12 @@ UI shows only what they may do in each. A person in no team yet gets an answer t
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 
+from conveyor.api.audit import audit_entry, audit_team
 from conveyor.api.deps import caller, services, signed_in
 from conveyor.api.errors import responses
 from conveyor.api.models import MeResponse, RefreshRequest, TeamOut, TokenResponse, UserOut
@@ -67,14 +69,32 @@ async def me(request: Request, who: Annotated[Principal | User, caller()]) -> Me
     summary="Start a second login of yours (e.g. for an agent run with your login)",
 )
 async def new_session(
-    body: RefreshRequest, request: Request, user: Annotated[User, signed_in()]
+    body: RefreshRequest,
+    request: Request,
+    user: Annotated[User, signed_in(audit="auth.session")],
 ) -> TokenResponse:
     """Needs your access token and a live refresh token of yours; the new login rotates its
-    refresh tokens on its own, so an agent and your CLI never spend each other's."""
-    pair = await services(request).auth.new_session(user, body.refresh_token)
+    refresh tokens on its own, so an agent and your CLI never spend each other's.
+
+    Audited in the team the request names (``X-Conveyor-Team``), else your default
+    team; someone in no team yet has no team log to write to (their row has none)."""
+    svc = services(request)
+    audit_team(request, await _session_team(request, user))
+    entry = audit_entry(request, "user", user.id)
+    pair = await svc.auth.new_session(user, body.refresh_token, audit=entry)
     return TokenResponse(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
         token_type="bearer",
         expires_in=pair.expires_in,
     )
+
+
+async def _session_team(request: Request, user: User) -> uuid.UUID | None:
+    """The team of the caller's that ``X-Conveyor-Team`` names (id or slug), else their first."""
+    memberships = await services(request).store.teams_of_user(user.id)
+    wanted = request.headers.get("x-conveyor-team")
+    for membership in memberships:
+        if wanted in (str(membership.team_id), membership.slug):
+            return membership.team_id
+    return memberships[0].team_id if memberships else None

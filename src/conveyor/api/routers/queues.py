@@ -8,6 +8,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
 
+from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import QueueList, QueueOut, QueuePatch
@@ -31,21 +32,26 @@ async def list_queues(
 
 
 @router.patch(
-    "/{name}",
+    "/{queue}",
     responses=responses(401, 403, 413, 422),
     summary="Pause or resume a queue",
 )
 async def update_queue(
-    name: QueueName,
+    queue: QueueName,
     body: QueuePatch,
     request: Request,
-    principal: Annotated[Principal, require("queues:manage")],
+    principal: Annotated[Principal, require("queues:manage", audit="queues.update")],
 ) -> QueueOut:
     """A paused queue keeps its jobs but hands none to agents until it is resumed."""
     store = services(request).store
-    await store.queue_set_paused(principal.team_id, name, body.paused)
+    await store.queue_set_paused(
+        principal.team_id,
+        queue,
+        body.paused,
+        audit=audit_entry(request, "queue", queue, paused=body.paused),
+    )
     found = await store.db.read(_queue_overview, None, principal.team_id)
-    return next(q for q in found if q.name == name)
+    return next(q for q in found if q.name == queue)
 
 
 def _queue_overview(tx: Tx, team_id: uuid.UUID) -> list[QueueOut]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 
+from conveyor.api.audit import audit_entry
 from conveyor.api.deps import services
 from conveyor.api.errors import responses
-from conveyor.api.routers.teams import ManageMembers, ReadMembers, TeamRef
+from conveyor.api.routers.teams import ReadMembers, TeamRef, manage_members
 from conveyor.api.team_models import RoleCreate, RoleList, RoleOut, RolePatch
-from conveyor.auth.permissions import ROLES
+from conveyor.auth.permissions import ROLES, Principal
 
 router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
 
@@ -48,11 +50,14 @@ async def list_roles(team: TeamRef, request: Request, principal: ReadMembers) ->
     summary="Create a custom role",
 )
 async def create_role(
-    team: TeamRef, body: RoleCreate, request: Request, principal: ManageMembers
+    team: TeamRef,
+    body: RoleCreate,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.role_create")],
 ) -> RoleOut:
     """Permissions are ``resource:verb`` or ``jobs:create:<action>``; none beyond yours."""
     role = await services(request).teams.create_role(
-        principal, body.name, body.description, body.permissions
+        principal, body.name, body.description, body.permissions, audit=audit_entry(request)
     )
     return RoleOut.of(role)
 
@@ -76,7 +81,7 @@ async def update_role(
     role_id: uuid.UUID,
     body: RolePatch,
     request: Request,
-    principal: ManageMembers,
+    principal: Annotated[Principal, manage_members("teams.role_update")],
 ) -> RoleOut:
     role = await services(request).teams.update_role(
         principal,
@@ -84,6 +89,7 @@ async def update_role(
         name=body.name,
         description=body.description,
         permissions=body.permissions,
+        audit=audit_entry(request, "role", role_id),
     )
     return RoleOut.of(role)
 
@@ -95,6 +101,10 @@ async def update_role(
     summary="Delete a custom role no member holds",
 )
 async def delete_role(
-    team: TeamRef, role_id: uuid.UUID, request: Request, principal: ManageMembers
+    team: TeamRef,
+    role_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.role_delete")],
 ) -> None:
-    await services(request).teams.delete_role(principal, role_id)
+    entry = audit_entry(request, "role", role_id)
+    await services(request).teams.delete_role(principal, role_id, audit=entry)

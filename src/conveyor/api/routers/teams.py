@@ -1,16 +1,19 @@
 """Teams: create and list yours, members and their roles, invitations, requests to join.
 
 Routes under ``/teams/{team}`` work in the team the path names (id or slug); to
-someone who is not a member it answers 404, as if it did not exist.
+someone who is not a member it answers 404, as if it did not exist. Every change is
+audited in the team it changes, with its actor: a person creating, joining or asking
+to join a team is recorded in that team.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, status
 
+from conveyor.api.audit import audit_entry, audit_team
 from conveyor.api.deps import require_team, services, signed_in
 from conveyor.api.errors import responses
 from conveyor.api.models import TeamOut
@@ -49,6 +52,11 @@ ManageMembers = Annotated[Principal, require_team(MEMBERS_MANAGE)]
 SignedIn = Annotated[User, signed_in()]
 
 
+def manage_members(audit: str) -> Any:
+    """``members:manage`` in the path's team, for a change audited as ``audit``."""
+    return require_team(MEMBERS_MANAGE, audit=audit)
+
+
 def team_out(membership: Membership, *, superuser: bool = False) -> TeamOut:
     """A team as its member sees it, with what they may do there."""
     held = held_permissions(membership.role, membership.role_permissions)
@@ -83,8 +91,14 @@ async def _mine(request: Request, user: User, team_id: uuid.UUID) -> TeamOut:
     responses=responses(401, 403, 409, 413, 422),
     summary="Create a team (you become its owner)",
 )
-async def create_team(body: TeamCreate, request: Request, user: SignedIn) -> TeamOut:
-    team = await services(request).teams.create_team(user.id, body.slug, body.name)
+async def create_team(
+    body: TeamCreate,
+    request: Request,
+    user: Annotated[User, signed_in(audit="teams.create")],
+) -> TeamOut:
+    team = await services(request).teams.create_team(
+        user.id, body.slug, body.name, audit=audit_entry(request)
+    )
     return await _mine(request, user, team.id)
 
 
@@ -100,8 +114,11 @@ async def list_teams(request: Request, user: SignedIn) -> TeamList:
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Join a team with an invitation code",
 )
-async def join_team(body: JoinWithCode, request: Request, user: SignedIn) -> TeamOut:
-    team = await services(request).teams.join(user.id, body.code)
+async def join_team(
+    body: JoinWithCode, request: Request, user: Annotated[User, signed_in(audit="teams.join")]
+) -> TeamOut:
+    """Audited in the team joined (a refused code has no team: its row has none)."""
+    team = await services(request).teams.join(user.id, body.code, audit=audit_entry(request))
     return await _mine(request, user, team.id)
 
 
@@ -135,10 +152,17 @@ async def list_members(team: TeamRef, request: Request, principal: ReadMembers) 
     summary="Change a member's role",
 )
 async def change_role(
-    team: TeamRef, user_id: uuid.UUID, body: MemberPatch, request: Request, principal: ManageMembers
+    team: TeamRef,
+    user_id: uuid.UUID,
+    body: MemberPatch,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.member_role")],
 ) -> MemberOut:
     """Nobody grants a role that may do more than they may; owners change owners."""
-    return MemberOut.of(await services(request).teams.set_role(principal, user_id, body.role))
+    entry = audit_entry(request, "user", user_id, role=body.role)
+    return MemberOut.of(
+        await services(request).teams.set_role(principal, user_id, body.role, audit=entry)
+    )
 
 
 @router.delete(
@@ -148,9 +172,14 @@ async def change_role(
     summary="Remove a member",
 )
 async def remove_member(
-    team: TeamRef, user_id: uuid.UUID, request: Request, principal: ManageMembers
+    team: TeamRef,
+    user_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.member_remove")],
 ) -> None:
-    await services(request).teams.remove(principal, user_id)
+    await services(request).teams.remove(
+        principal, user_id, audit=audit_entry(request, "user", user_id)
+    )
 
 
 @router.post(
@@ -159,8 +188,13 @@ async def remove_member(
     responses=responses(401, 403, 404, 409, 422),
     summary="Leave a team (the last owner cannot)",
 )
-async def leave_team(team: TeamRef, request: Request, principal: Member) -> None:
-    await services(request).teams.leave(principal)
+async def leave_team(
+    team: TeamRef,
+    request: Request,
+    principal: Annotated[Principal, require_team(None, audit="teams.leave")],
+) -> None:
+    entry = audit_entry(request, "user", principal.user_id)
+    await services(request).teams.leave(principal, audit=entry)
 
 
 @router.post(
@@ -173,9 +207,10 @@ async def transfer_ownership(
     team: TeamRef,
     body: TransferRequest,
     request: Request,
-    principal: Annotated[Principal, require_team(TEAM_MANAGE)],
+    principal: Annotated[Principal, require_team(TEAM_MANAGE, audit="teams.transfer")],
 ) -> None:
-    await services(request).teams.transfer(principal, body.user_id)
+    entry = audit_entry(request, "user", body.user_id)
+    await services(request).teams.transfer(principal, body.user_id, audit=entry)
 
 
 # invitations
@@ -188,10 +223,17 @@ async def transfer_ownership(
     summary="Invite: a code (shown once) to join with a role",
 )
 async def create_invite(
-    team: TeamRef, body: InviteCreate, request: Request, principal: ManageMembers
+    team: TeamRef,
+    body: InviteCreate,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.invite")],
 ) -> InviteOut:
     invite, code = await services(request).teams.invite(
-        principal, role=body.role, max_uses=body.max_uses, expires_in_s=body.expires_in_s
+        principal,
+        role=body.role,
+        max_uses=body.max_uses,
+        expires_in_s=body.expires_in_s,
+        audit=audit_entry(request),
     )
     return InviteOut.of(invite, code)
 
@@ -209,9 +251,13 @@ async def list_invites(team: TeamRef, request: Request, principal: ManageMembers
     summary="Revoke an invitation",
 )
 async def revoke_invite(
-    team: TeamRef, invite_id: uuid.UUID, request: Request, principal: ManageMembers
+    team: TeamRef,
+    invite_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.invite_revoke")],
 ) -> None:
-    await services(request).store.invite_revoke(principal.team_id, invite_id)
+    entry = audit_entry(request, "invite", invite_id)
+    await services(request).store.invite_revoke(principal.team_id, invite_id, audit=entry)
 
 
 # requests to join
@@ -224,11 +270,19 @@ async def revoke_invite(
     summary="Ask to join a team (its admins accept or reject)",
 )
 async def request_join(
-    team: TeamRef, body: JoinRequestCreate, request: Request, user: SignedIn
+    team: TeamRef,
+    body: JoinRequestCreate,
+    request: Request,
+    user: Annotated[User, signed_in(audit="teams.join_request")],
 ) -> JoinRequestOut:
-    """Open to anyone signed in who knows the team's slug or id: that is its purpose."""
-    found = await services(request).teams.request_join(user.id, team, body.message)
-    return JoinRequestOut.of(found)
+    """Open to anyone signed in who knows the team's slug or id: that is its purpose.
+
+    Audited in the team asked (an unknown team has no log to write to)."""
+    teams = services(request).teams
+    found = await teams.resolve(team)
+    audit_team(request, found.id)
+    asked = await teams.request_join(user.id, found, body.message, audit=audit_entry(request))
+    return JoinRequestOut.of(asked)
 
 
 @router.get(
@@ -250,11 +304,14 @@ async def accept_join_request(
     team: TeamRef,
     request_id: uuid.UUID,
     request: Request,
-    principal: ManageMembers,
+    principal: Annotated[Principal, manage_members("teams.join_accept")],
     body: JoinDecision | None = None,
 ) -> JoinRequestOut:
     role = (body or JoinDecision()).role
-    decided = await services(request).teams.decide(principal, request_id, accept=True, role=role)
+    entry = audit_entry(request, "join_request", request_id, role=role)
+    decided = await services(request).teams.decide(
+        principal, request_id, accept=True, role=role, audit=entry
+    )
     return JoinRequestOut.of(decided)
 
 
@@ -264,9 +321,16 @@ async def accept_join_request(
     summary="Reject a request",
 )
 async def reject_join_request(
-    team: TeamRef, request_id: uuid.UUID, request: Request, principal: ManageMembers
+    team: TeamRef,
+    request_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, manage_members("teams.join_reject")],
 ) -> JoinRequestOut:
     decided = await services(request).teams.decide(
-        principal, request_id, accept=False, role="viewer"
+        principal,
+        request_id,
+        accept=False,
+        role="viewer",
+        audit=audit_entry(request, "join_request", request_id),
     )
     return JoinRequestOut.of(decided)

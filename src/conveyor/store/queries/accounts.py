@@ -114,6 +114,12 @@ def get_user(tx: Tx, user_id: uuid.UUID) -> User | None:
     return None if row is None else User(**row._mapping)
 
 
+def list_users(tx: Tx) -> list[User]:
+    """Every user, by email (operators' lists: there are not many)."""
+    rows = tx.conn.execute(sa.select(*_USER_COLUMNS).order_by(users.c.email)).all()
+    return [User(**row._mapping) for row in rows]
+
+
 def user_access(tx: Tx, user_id: uuid.UUID) -> UserAccess | None:
     """The user and their teams in one read transaction: all a request's authentication needs."""
     user = get_user(tx, user_id)
@@ -136,6 +142,35 @@ def set_password(
         raise NotFound(f"user {user_id} not found", user_id=str(user_id))
     if end_sessions:
         revoke_user_refresh(tx, user_id)
+
+
+def change_password(
+    tx: Tx, user_id: uuid.UUID, password_hash: str, keep_family: uuid.UUID | None
+) -> None:
+    """A user's own password change: every other login ends; ``keep_family`` (the
+    session that asked) stays."""
+    set_password(tx, user_id, password_hash, end_sessions=False)
+    revoke_user_refresh(tx, user_id, keep_family=keep_family)
+
+
+def register_user(
+    tx: Tx,
+    email: str,
+    password_hash: str,
+    *,
+    team_slug: str,
+    team_name: str,
+    display_name: str = "",
+) -> tuple[User, uuid.UUID]:
+    """Self-registration: the user and a team of their own, which they own."""
+    team_id = uuid.uuid4()
+    tx.conn.execute(
+        sa.insert(teams).values(id=team_id, slug=team_slug, name=team_name, created_at=at(tx.now))
+    )
+    user = create_user(
+        tx, email, password_hash, display_name=display_name, team_id=team_id, role="owner"
+    )
+    return user, team_id
 
 
 def set_disabled(tx: Tx, user_id: uuid.UUID, disabled: bool) -> None:
@@ -355,23 +390,29 @@ def revoke_family(tx: Tx, family_id: uuid.UUID) -> None:
     )
 
 
-def revoke_family_of(tx: Tx, token_hash: str) -> bool:
-    """Logout: revoke the family of this token; False when the token is unknown."""
-    family_id = tx.conn.execute(
-        sa.select(refresh_tokens.c.family_id).where(refresh_tokens.c.token_hash == token_hash)
-    ).scalar()
+def revoke_family_of(tx: Tx, token_hash: str, *, user_id: uuid.UUID | None = None) -> bool:
+    """Logout: revoke the family of this token (only ``user_id``'s, when given); False
+    when there is no such token."""
+    query = sa.select(refresh_tokens.c.family_id).where(refresh_tokens.c.token_hash == token_hash)
+    if user_id is not None:
+        query = query.where(refresh_tokens.c.user_id == user_id)
+    family_id = tx.conn.execute(query).scalar()
     if family_id is None:
         return False
     revoke_family(tx, family_id)
     return True
 
 
-def revoke_user_refresh(tx: Tx, user_id: uuid.UUID) -> None:
-    tx.conn.execute(
-        sa.update(refresh_tokens)
-        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=at(tx.now))
+def revoke_user_refresh(
+    tx: Tx, user_id: uuid.UUID, *, keep_family: uuid.UUID | None = None
+) -> None:
+    """Revoke every refresh token of the user, except those of ``keep_family``."""
+    query = sa.update(refresh_tokens).where(
+        refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None)
     )
+    if keep_family is not None:
+        query = query.where(refresh_tokens.c.family_id != keep_family)
+    tx.conn.execute(query.values(revoked_at=at(tx.now)))
 
 
 # signing keys
