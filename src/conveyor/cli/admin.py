@@ -100,8 +100,9 @@ def users(
     if as_json:
         print_json([
             {"id": str(u.id), "email": u.email, "display_name": u.display_name,
-             "is_superuser": u.is_superuser, "disabled_at": u.disabled_at,
-             "created_at": u.created_at}
+             "is_superuser": u.is_superuser,
+             "disabled_at": u.disabled_at.isoformat() if u.disabled_at else None,
+             "created_at": u.created_at.isoformat()}
             for u in found
         ])  # fmt: skip
         return
