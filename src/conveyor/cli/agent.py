@@ -51,10 +51,9 @@ def describe_agent(runner: Agent, *, as_json: bool = False) -> None:
         mode += f", or idle for {life.exit_when_idle_s:g}s"
     typer.echo(f"runs: {mode}; shutdown grace {life.shutdown_grace_s:g}s")
     proxy = runner.proxy()
-    who = (
-        "with your login" + (f" in team {o.team}" if o.team else "") if o.login else "with its key"
-    )
-    typer.echo(f"connecting to {o.server} {who}" + (f" through proxy {proxy}" if proxy else ""))
+    who = "your login" + (f" in team {o.team}" if o.team else "") if o.login else "its key"
+    typer.echo(f"credentials: {who}")
+    typer.echo(f"connecting to {o.server}" + (f" through proxy {proxy}" if proxy else ""))
 
 
 def agent(
