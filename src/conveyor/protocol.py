@@ -73,10 +73,15 @@ class Hello(_Message):
 
 
 class Ready(_Message):
-    """Credit-based flow control: the agent can take ``credits`` more jobs."""
+    """Credit-based flow control: the agent can take ``credits`` more jobs.
+
+    With ``replace`` the credits are the whole grant, not added to it: a stopping
+    agent sends ``credits=0, replace=true`` so no more work is claimed for it.
+    """
 
     type: Literal["ready"] = "ready"
     credits: int = Field(ge=0)
+    replace: bool = False
 
 
 class LogLine(_Message):

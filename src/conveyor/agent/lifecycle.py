@@ -59,7 +59,7 @@ async def until_time_to_end(agent: Agent, stop: asyncio.Event) -> str:
 
 async def wind_down(agent: Agent, reason: str) -> None:
     """Take no more work; let running jobs finish within the grace; release the rest."""
-    agent.stopping = True
+    await agent.stop_taking_work()
     grace = agent.lifecycle.shutdown_grace_s
     running = agent.running_tasks()
     if running:

@@ -318,6 +318,30 @@ class _Slot:
         self.executor = executor
         self.worker: _Worker | None = None
         self.starting: asyncio.Task[_Worker] | None = None
+        self._workdir: Path | None = None
+
+    def workdir(self) -> Path:
+        """The slot's scratch directory, empty at the start of each job.
+
+        One per slot, emptied after a job only if the job left something: making and
+        removing a directory per job costs more than a no-op job itself.
+        """
+        if self._workdir is None or not self._workdir.is_dir():
+            self._workdir = Path(tempfile.mkdtemp(prefix="conveyor-job-"))
+        return self._workdir
+
+    def _clear_workdir(self) -> None:
+        workdir = self._workdir
+        if workdir is None:
+            return
+        with os.scandir(workdir) as entries:
+            left = [entry.path for entry in entries]
+        for path in left:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def prepare(self) -> None:
         """Start a worker in the background unless one is ready or coming."""
@@ -346,11 +370,10 @@ class _Slot:
             return Outcome.failed("worker_start_failed", f"cannot start a Python worker: {exc}")
         action = self.executor.actions[job.action]
         timeout_s = effective_timeout(job.timeout_s, action.timeout_s)
-        workdir = Path(tempfile.mkdtemp(prefix="conveyor-job-"))
         try:
-            return await worker.run(job, sink, stop, timeout_s, workdir)
+            return await worker.run(job, sink, stop, timeout_s, self.workdir())
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clear_workdir()
             if not worker.reusable or not worker.alive:
                 self.worker = None
                 if not self.executor.closed:
@@ -366,6 +389,9 @@ class _Slot:
         if self.worker is not None:
             await self.worker.shutdown()
             self.worker = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
 
 
 class PythonExecutor:

@@ -35,6 +35,7 @@ from conveyor.agent.credentials import (
     KeyCredentials,
     LoginCredentials,
 )
+from conveyor.agent.credits import CreditLedger
 from conveyor.agent.executor import Executor, Outcome
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
 from conveyor.agent.running import RunningJob
@@ -58,6 +59,7 @@ class AgentOptions:
     key: str
     name: str
     slots: int = 1
+    prefetch: int = 0  # jobs held beyond the slots while jobs are short (see agent.credits)
     labels: dict[str, str] = field(default_factory=dict)
     queues: list[str] = field(default_factory=lambda: ["default"])
     verify: bool | str = True  # True: the system trust store; str: a CA bundle file
@@ -110,6 +112,8 @@ class Agent:
         self.started = 0  # jobs started in this process
         self._ws: ClientConnection | None = None
         self._flush_wake = asyncio.Event()
+        self.ledger = CreditLedger(options.slots, options.prefetch)
+        self._slots = asyncio.Semaphore(options.slots)  # held jobs beyond it wait their turn
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
         self._ssl = client_ssl_context(
             options.verify, client_cert=options.client_cert, client_key=options.client_key
@@ -184,11 +188,29 @@ class Agent:
         return reason
 
     def active(self) -> int:
-        """Jobs running now (not those only waiting for the server's acknowledgement)."""
+        """Jobs held: running or waiting for a slot (not those only waiting for an ack)."""
         return sum(1 for job in self.jobs.values() if not job.done)
+
+    def running(self) -> int:
+        """Jobs that hold a slot now."""
+        return sum(1 for job in self.jobs.values() if job.running and not job.done)
 
     def running_tasks(self) -> list[asyncio.Task[None]]:
         return [j.task for j in self.jobs.values() if not j.done and j.task is not None]
+
+    async def stop_taking_work(self) -> None:
+        """Withdraw every credit the server holds, then hand back the jobs not yet started."""
+        self.stopping = True
+        self.ledger.reset()
+        await self._send(protocol.Ready(credits=0, replace=True))
+        self.release_waiting()
+
+    def release_waiting(self) -> None:
+        """Hand back at once the prefetched jobs that have not started: they run elsewhere."""
+        for job in self.jobs.values():
+            if not job.done and not job.running and job.task is not None:
+                job.releasing = True
+                job.stop.set()
 
     def release_running(self) -> list[asyncio.Task[None]]:
         """Stop the running jobs; each is reported as released (it runs again elsewhere)."""
@@ -200,14 +222,25 @@ class Agent:
                 left.append(job.task)
         return left
 
-    def _credits(self) -> int:
-        """Free slots the server may fill: none while stopping, draining or done (once)."""
+    def _grantable(self) -> int:
+        """New credits for the server: none while stopping, draining or done (once)."""
         if self.stopping or self.draining:
             return 0
-        free = self.options.slots - self.active()
+        credits = self.ledger.to_grant(self.active(), self.running())
         if self.lifecycle.once:
-            free = min(free, 1 - self.started)
-        return max(free, 0)
+            credits = min(credits, 1 - self.started - self.ledger.outstanding)
+        return max(credits, 0)
+
+    async def _grant(self) -> None:
+        if (credits := self._grantable()) > 0:
+            self.ledger.granted(credits)
+            await self._send(protocol.Ready(credits=credits))
+
+    def _accepts(self) -> bool:
+        """Whether an assignment that arrives now can be run here."""
+        if self.stopping or self.draining or self.active() >= self.ledger.most:
+            return False
+        return not (self.lifecycle.once and self.started >= 1)
 
     def proxy(self) -> str | None:
         """The proxy the WebSocket goes through: from HTTPS_PROXY, ALL_PROXY, NO_PROXY and the
@@ -303,8 +336,8 @@ class Agent:
         self.connected.set()
         if self.options.ready_file is not None:
             self.options.ready_file.touch()
-        if (free := self._credits()) > 0:
-            await self._send(protocol.Ready(credits=free))
+        self.ledger.reset()
+        await self._grant()
         loops = [
             asyncio.create_task(self._heartbeats()),
             asyncio.create_task(self._flusher()),
@@ -327,6 +360,7 @@ class Agent:
 
     async def _handle(self, message: protocol.ServerMessage) -> None:
         if isinstance(message, protocol.Assign):
+            self.ledger.assigned(len(message.jobs))
             for assignment in message.jobs:
                 await self._start(assignment)
         elif isinstance(message, protocol.Ack):
@@ -382,7 +416,7 @@ class Agent:
 
     async def _start(self, assignment: protocol.Assignment) -> None:
         executor = self._executor_for(assignment.action)
-        if executor is None or self._credits() < 1:
+        if executor is None or not self._accepts():
             # Kept until acknowledged, so a stopping agent closes only once it is handed back.
             job = RunningJob(assignment, done=True)
             job.result = protocol.Release(
@@ -404,12 +438,21 @@ class Agent:
 
     async def _run_job(self, job: RunningJob, executor: Executor) -> None:
         a = job.assignment
-        log.info("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
-        try:
-            outcome = await executor.run(a, _Sink(self, job), job.stop)
-        except Exception as exc:  # an executor bug must not kill the agent
-            log.exception("executor failed", job_id=str(a.job_id))
-            outcome = Outcome("failed", error={"type": type(exc).__name__, "message": str(exc)})
+        if await self._take_slot(job):
+            job.running = True
+            log.info("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
+            began = time.monotonic()
+            try:
+                outcome = await executor.run(a, _Sink(self, job), job.stop)
+            except Exception as exc:  # an executor bug must not kill the agent
+                log.exception("executor failed", job_id=str(a.job_id))
+                outcome = Outcome("failed", error={"type": type(exc).__name__, "message": str(exc)})
+            finally:
+                self._slots.release()
+            self.ledger.ran(time.monotonic() - began)
+        else:  # stopped while it waited for a slot: cancelled, or released by a stopping agent
+            outcome = Outcome.cancelled()
+            job.releasing = job.releasing or self.stopping
         job.done = True
         self._cut_chunk(job)
         if not job.lost:
@@ -438,8 +481,28 @@ class Agent:
             await self._send(job.result)
         log.info("job finished", job_id=str(a.job_id), outcome=outcome.outcome, lost=job.lost)
         self._forget_if_settled(job)
-        if self._credits() > 0:
-            await self._send(protocol.Ready(credits=1))
+        await self._grant()
+
+    async def _take_slot(self, job: RunningJob) -> bool:
+        """Wait for a free slot; False if the job is stopped first (it then never starts)."""
+        if self.stopping:
+            return False
+        if not self._slots.locked():
+            await self._slots.acquire()  # free now: no wait, no helper tasks
+            return True
+        taken = asyncio.ensure_future(self._slots.acquire())
+        stopped = asyncio.ensure_future(job.stop.wait())
+        try:
+            await asyncio.wait({taken, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not taken.done():
+                taken.cancel()
+        if taken.done() and not taken.cancelled():
+            if not job.stop.is_set() and not self.stopping:
+                return True
+            self._slots.release()
+        return False
 
     async def upload(self, job: RunningJob, name: str, path: Path, content_type: str) -> None:
         """Stream a file to the server as an artifact of this attempt."""

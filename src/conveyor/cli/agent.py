@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from conveyor.agent.credits import PREFETCH_PER_SLOT
 from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
 from conveyor.errors import ConveyorError
 from conveyor.settings import ENV_PREFIX
@@ -84,6 +85,16 @@ def agent(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Agent name (default: host name)")] = None,
     slots: Annotated[int, typer.Option("--concurrency", "--slots", min=1, help="Jobs at once")] = 2,
+    prefetch: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="At most this many jobs held beyond the slots, so that no slot waits for the "
+            "server between short jobs (about 50 ms of work per slot is held; none when jobs "
+            "take longer); 0 turns it off [default: 32 x slots]",
+            show_default=False,
+        ),
+    ] = None,
     label: Annotated[list[str] | None, typer.Option(help="key=value label (repeatable)")] = None,
     queue: Annotated[
         list[str] | None, typer.Option(help="Queue to take work from (repeatable)")
@@ -191,6 +202,7 @@ def agent(
         key=key or "",
         name=name or socket.gethostname(),
         slots=slots,
+        prefetch=PREFETCH_PER_SLOT * slots if prefetch is None else prefetch,
         labels=labels,
         queues=queue or ["default"],
         verify=ca_bundle or True,

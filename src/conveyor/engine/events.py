@@ -21,6 +21,10 @@ class Signal:
     def fire(self) -> None:
         self._event.set()
 
+    @property
+    def fired(self) -> bool:
+        return self._event.is_set()
+
     async def wait(self, seconds: float | None) -> bool:
         """True if fired, False on timeout."""
         try:

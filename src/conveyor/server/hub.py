@@ -68,6 +68,7 @@ class AgentSession:
     close: Callable[[str], Awaitable[None]]
     credits: int = 0
     draining: bool = False
+    hungry: bool = False  # its last claim found less than it asked for: wait for new work
     last_heard: float = 0.0  # loop time of the last message from the agent
     progress: dict[uuid.UUID, Any] = field(default_factory=dict)
 
@@ -138,8 +139,8 @@ class AgentHub:
     def connected_ids(self) -> set[uuid.UUID]:
         return set(self.sessions)
 
-    def grant(self, session: AgentSession, credits: int) -> None:
-        session.credits += credits
+    def grant(self, session: AgentSession, credits: int, *, replace: bool = False) -> None:
+        session.credits = credits if replace else session.credits + credits
         self._credits, fired = Signal(), self._credits
         fired.fire()
 
@@ -184,22 +185,25 @@ class AgentHub:
     # dispatch
 
     async def _dispatch_loop(self) -> None:
+        """Claim for every agent with credits, then sleep until new work or new credits.
+
+        An agent whose last claim came back short is not asked for again until new
+        work is signalled: new credits alone would only buy it an empty claim.
+        """
         while True:
             work, credits = self.engine.bus.work_signal(), self._credits
-            assigned = 0
             now = asyncio.get_running_loop().time()
-            for session in list(self.sessions.values()):
-                if (
-                    session.credits > 0
-                    and not session.draining
-                    and now - session.last_heard < self.silence_limit_s
-                ):
-                    try:
-                        assigned += await self._dispatch_to(session)
-                    except Exception:
-                        log.exception("dispatch failed", agent=session.name)
-            if assigned:
-                continue  # more may be waiting: claim again before sleeping
+            ready = [
+                session
+                for session in self.sessions.values()
+                if session.credits > 0
+                and not session.hungry
+                and not session.draining
+                and now - session.last_heard < self.silence_limit_s
+            ]
+            # Concurrently: on PostgreSQL each claim has its own connection (SKIP LOCKED keeps
+            # them apart); on SQLite the writer folds them into one transaction.
+            await asyncio.gather(*(self._dispatch_safely(s) for s in ready))
             waits = [
                 asyncio.ensure_future(work.wait(None)),
                 asyncio.ensure_future(credits.wait(None)),
@@ -213,9 +217,21 @@ class AgentHub:
             finally:
                 for waiter in waits:
                     waiter.cancel()
+            if work.fired or not credits.fired:  # new work, or the safety-net poll
+                for session in self.sessions.values():
+                    session.hungry = False
+
+    async def _dispatch_safely(self, session: AgentSession) -> int:
+        try:
+            return await self._dispatch_to(session)
+        except Exception:
+            log.exception("dispatch failed", agent=session.name)
+            return 0
 
     async def _dispatch_to(self, session: AgentSession) -> int:
-        claimed = await self.store.job_claim(session.team_id, session.claim_request())
+        request = session.claim_request()
+        claimed = await self.store.job_claim(session.team_id, request)
+        session.hungry = len(claimed) < request.limit
         if not claimed:
             return 0
         session.credits -= len(claimed)

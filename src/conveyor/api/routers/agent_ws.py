@@ -232,7 +232,7 @@ class Connection:
                 log.warning("bad agent message", agent=session.name, error=str(exc)[:300])
                 continue
             if isinstance(message, protocol.Ready):
-                self.hub.grant(session, message.credits)
+                self.hub.grant(session, message.credits, replace=message.replace)
             elif isinstance(message, protocol.Progress):
                 beat = protocol.Heartbeat(
                     jobs=[protocol.HeldJob(job_id=message.job_id, lease_token=message.lease_token)]
