@@ -121,6 +121,36 @@ async def test_api_keys(store: Store, team: uuid.UUID) -> None:
     assert not await store.api_key_revoke(team, uuid.uuid4())
 
 
+async def test_a_key_is_read_with_its_creators_access_to_its_team_in_one_read(
+    store: Store, team: uuid.UUID
+) -> None:
+    other = await store.team_create("zeta", "Zeta")
+    maker = await store.user_create("fa@example.com", "h", team_id=other, role="viewer")
+    await store.member_add(team, maker.id, "operator")
+    made = await store.api_key_create(
+        team, kind="client", name="ci", prefix="def456def456", secret_hash=_hash(7),
+        scopes=["jobs:read"], created_by=maker.id, expires_at=None, now=T0,
+    )  # fmt: skip
+    found = await store.api_key_access("def456def456")
+    assert found is not None
+    key, creator = found
+    assert key == made
+    assert creator is not None and creator.user == await store.user_get(maker.id)
+    # Only the membership that counts for the key: the key's own team.
+    assert [(m.team_id, m.role) for m in creator.memberships] == [(team, "operator")]
+
+    await store.member_remove(team, maker.id)
+    found = await store.api_key_access("def456def456")
+    assert found is not None and found[1] is not None and found[1].memberships == []
+
+    machine = await store.api_key_create(
+        team, kind="agent", name="box", prefix="0a0a0a0a0a0a", secret_hash=_hash(8),
+        scopes=["agent:connect"], created_by=None, expires_at=None, now=T0,
+    )  # fmt: skip
+    assert await store.api_key_access("0a0a0a0a0a0a") == (machine, None)
+    assert await store.api_key_access("000000000000") is None
+
+
 async def test_refresh_rotation_and_reuse(store: Store, team: uuid.UUID) -> None:
     user = await store.user_create("ed@example.com", "h", team_id=team, role="viewer")
     family, other_family = uuid.uuid4(), uuid.uuid4()

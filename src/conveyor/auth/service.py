@@ -364,9 +364,10 @@ class AuthService:
         prefix = keys.parse_prefix(bearer)
         if prefix is None:
             raise Unauthenticated(INVALID_KEY)
-        key = await self.store.api_key_by_prefix(prefix)
-        if key is None or not keys.matches(bearer, key.secret_hash):
+        found = await self.store.api_key_access(prefix)
+        if found is None or not keys.matches(bearer, found[0].secret_hash):
             raise Unauthenticated(INVALID_KEY)
+        key, creator = found
         if key.revoked_at is not None:
             raise Unauthenticated("this API key was revoked")
         if key.expires_at is not None and key.expires_at <= (now or datetime.now(UTC)):
@@ -375,7 +376,6 @@ class AuthService:
             raise PermissionDenied("this API key belongs to another team")
         permissions = frozenset(key.scopes)
         if key.created_by is not None:  # a key does what its scopes allow and its creator still may
-            creator = await self.store.user_access(key.created_by)
             if creator is None or creator.user.disabled:
                 raise Unauthenticated("the user who created this API key is disabled")
             permissions = intersect(permissions, _permissions_in(creator, key.team_id))

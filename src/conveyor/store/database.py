@@ -128,9 +128,13 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                # No ping per checkout (a round trip per transaction): a connection found
+                # dead is retried instead (see _write_pg), and the pool is then renewed.
                 json_serializer=json_dumps,
                 json_deserializer=orjson.loads,
+            )
+            self._read_engine_pg = self._async_engine.execution_options(
+                isolation_level="AUTOCOMMIT"
             )
         else:
             raise StoreError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
@@ -170,12 +174,19 @@ class Database:
         self, op: Op[P, R], now: datetime | None, args: Any, kwargs: Any
     ) -> tuple[R, Tx]:
         for attempt in range(5):
+            ran = False
             try:
                 async with self._async_engine.begin() as aconn:
-                    return await aconn.run_sync(_run_pg_op, op, now, args, kwargs)
+                    done = await aconn.run_sync(_run_pg_op, op, now, args, kwargs)
+                    ran = True
+                return done
             except sa.exc.DBAPIError as exc:
                 sqlstate = getattr(exc.orig, "sqlstate", None)
-                if sqlstate not in _RETRYABLE_PG or attempt == 4:
+                # A connection that died before COMMIT was sent (a restarted server, a
+                # killed backend) wrote nothing: run again on a fresh one. One that died
+                # during COMMIT may have written: never retried.
+                dropped = exc.connection_invalidated and not ran
+                if not (sqlstate in _RETRYABLE_PG or dropped) or attempt == 4:
                     raise
                 await asyncio.sleep(0.005 * 2**attempt)
         raise AssertionError("unreachable")
@@ -190,10 +201,18 @@ class Database:
             return await loop.run_in_executor(
                 self._readers, _run_sqlite_read, self._read_engine, op, now, args, kwargs
             )
-        async with self._async_engine.connect() as aconn:
-            return await aconn.run_sync(
-                lambda conn: op(Tx(conn, "postgresql", now), *args, **kwargs)
-            )
+        # Autocommit: no BEGIN and ROLLBACK around the reads. Under READ COMMITTED each
+        # statement takes its own snapshot either way, so a read sees nothing different.
+        for attempt in range(2):
+            try:
+                async with self._read_engine_pg.connect() as aconn:
+                    return await aconn.run_sync(
+                        lambda conn: op(Tx(conn, "postgresql", now), *args, **kwargs)
+                    )
+            except sa.exc.DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == 1:
+                    raise  # a read on a dropped connection is simply read again
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         if self.dialect == "sqlite":

@@ -213,6 +213,10 @@ class Store(TeamStore, AccountsAndAudit):
     async def api_key_by_prefix(self, prefix: str) -> ApiKey | None:
         return await self.db.read(accounts.api_key_by_prefix, None, prefix)
 
+    async def api_key_access(self, prefix: str) -> tuple[ApiKey, UserAccess | None] | None:
+        """The key and its creator's access to the key's team, in one read (authentication)."""
+        return await self.db.read(accounts.api_key_access, None, prefix)
+
     async def api_key_list(self, team_id: uuid.UUID) -> list[ApiKey]:
         return await self.db.read(accounts.list_api_keys, None, team_id)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,9 @@ _MEMBERSHIP_COLUMNS = [
     team_members.c.role,
     team_roles.c.permissions,
 ]
+_ROLE_OF_MEMBER = sa.and_(  # a custom role's row, joined to a membership
+    team_roles.c.team_id == team_members.c.team_id, team_roles.c.name == team_members.c.role
+)
 
 KID_DIGITS = 6
 """Signing key ids are "k" and a zero-padded generation: ordered, and two replicas
@@ -121,11 +125,68 @@ def list_users(tx: Tx) -> list[User]:
 
 
 def user_access(tx: Tx, user_id: uuid.UUID) -> UserAccess | None:
-    """The user and their teams in one read transaction: all a request's authentication needs."""
-    user = get_user(tx, user_id)
-    if user is None:
+    """The user and their teams in one statement: all a request's authentication needs."""
+    rows = tx.conn.execute(
+        _access_query()
+        .where(users.c.id == user_id)
+        .order_by(team_members.c.created_at, teams.c.slug)
+    ).all()
+    return _access_of(rows)
+
+
+def api_key_access(tx: Tx, prefix: str) -> tuple[ApiKey, UserAccess | None] | None:
+    """The key a presented key names and, for a key a person made, that person with their
+    membership of the key's team, in one statement (the caller still compares the hash)."""
+    row = tx.conn.execute(
+        sa.select(
+            *(column.label(f"key_{column.name}") for column in _KEY_COLUMNS),
+            *_access_query().selected_columns,
+        )
+        .select_from(api_keys)
+        .outerjoin(users, users.c.id == api_keys.c.created_by)
+        .outerjoin(
+            team_members,
+            sa.and_(
+                team_members.c.user_id == api_keys.c.created_by,
+                team_members.c.team_id == api_keys.c.team_id,
+            ),
+        )
+        .outerjoin(teams, teams.c.id == team_members.c.team_id)
+        .outerjoin(team_roles, _ROLE_OF_MEMBER)
+        .where(api_keys.c.prefix == prefix)
+    ).first()
+    if row is None:
         return None
-    return UserAccess(user, teams_of_user(tx, user_id))
+    fields = row._mapping
+    key = ApiKey(**{name: fields[f"key_{name}"] for name in ApiKey.__slots__})
+    return key, _access_of([row])
+
+
+def _access_query() -> sa.Select[Any]:
+    """A user's columns and, per row, one membership (NULLs for a user in no team)."""
+    return (
+        sa.select(
+            *(column.label(f"user_{column.name}") for column in _USER_COLUMNS),
+            *(column.label(f"member_{column.name}") for column in _MEMBERSHIP_COLUMNS),
+        )
+        .select_from(users)
+        .outerjoin(team_members, team_members.c.user_id == users.c.id)
+        .outerjoin(teams, teams.c.id == team_members.c.team_id)
+        .outerjoin(team_roles, _ROLE_OF_MEMBER)
+    )
+
+
+def _access_of(rows: Sequence[sa.Row[Any]]) -> UserAccess | None:
+    if not rows or rows[0]._mapping["user_id"] is None:
+        return None
+    first = rows[0]._mapping
+    user = User(**{name: first[f"user_{name}"] for name in User.__slots__})
+    memberships = [
+        Membership(*(row._mapping[f"member_{c.name}"] for c in _MEMBERSHIP_COLUMNS))
+        for row in rows
+        if row._mapping["member_team_id"] is not None
+    ]
+    return UserAccess(user, memberships)
 
 
 def set_password(
@@ -223,13 +284,7 @@ def teams_of_user(tx: Tx, user_id: uuid.UUID) -> list[Membership]:
     rows = tx.conn.execute(
         sa.select(*_MEMBERSHIP_COLUMNS)
         .join(teams, teams.c.id == team_members.c.team_id)
-        .outerjoin(
-            team_roles,
-            sa.and_(
-                team_roles.c.team_id == team_members.c.team_id,
-                team_roles.c.name == team_members.c.role,
-            ),
-        )
+        .outerjoin(team_roles, _ROLE_OF_MEMBER)
         .where(team_members.c.user_id == user_id)
         .order_by(team_members.c.created_at, teams.c.slug)
     ).all()
