@@ -55,4 +55,3 @@ async def test_writes_and_reads_survive_their_connections_being_killed(
     assert made.id in {job.id for job in listed.items}
     # The retried write wrote once: four jobs in all, not five.
     assert len(listed.items) == 4
-

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from tests.e2e.conftest import TASKS, submit, wait_states
@@ -67,9 +68,15 @@ def test_agent_with_its_certificate_works_on_the_agent_listener(
             assert wait_states(api, [job_id]) == {job_id: "succeeded"}
             assert api.get(f"/jobs/{job_id}").json()["result"] == 42
         # The connection records who the certificate says the agent is.
-        assert '"client_cert_cn": "agent-1"' in server.process.output()
+        connected = [e for e in _log_events(server) if e.get("event") == "agent connected"]
+        assert [e["client_cert_cn"] for e in connected] == ["agent-1"]
     finally:
         agent.process.stop()
+
+
+def _log_events(process: LiveServer) -> list[dict[str, object]]:
+    """The JSON log lines of a process (its banner lines are not JSON)."""
+    return [orjson.loads(line) for line in process.process.output().splitlines() if line[:1] == "{"]
 
 
 def test_agent_without_a_certificate_is_refused_on_the_agent_listener(

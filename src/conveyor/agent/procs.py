@@ -35,6 +35,7 @@ ALLOWED_ENV_PREFIXES = ("LC_",)
 DENIED_ENV_PREFIXES = ("CONVEYOR_",)
 READ_CHUNK = 64 * 1024
 _PROC = Path("/proc")
+_LOADAVG = str(_PROC / "loadavg")
 
 
 def job_environment(
@@ -153,6 +154,8 @@ def group_members(pgid: int, among: Iterable[int] | None = None) -> list[int] | 
     ``among`` limits the search to those pids (see :func:`pids_since`); by default
     every process on the machine is read.
     """
+    if among is not None and not among:
+        return []
     if not (_PROC / "self" / "stat").exists():
         return None
     members = []
@@ -187,8 +190,13 @@ class PidMark:
     @classmethod
     def now(cls) -> PidMark:
         try:
-            # /proc/loadavg: "0.00 0.01 0.05 1/123 <last pid>", in this pid namespace
-            last: int | None = int((_PROC / "loadavg").read_text().split()[4])
+            # /proc/loadavg: "0.00 0.01 0.05 1/123 <last pid>", in this pid namespace.
+            # Read raw: this runs after every job.
+            fd = os.open(_LOADAVG, os.O_RDONLY)
+            try:
+                last: int | None = int(os.read(fd, 256).split()[4])
+            finally:
+                os.close(fd)
         except (OSError, IndexError, ValueError):
             last = None
         return cls(last, time.monotonic())

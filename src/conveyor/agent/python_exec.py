@@ -448,6 +448,8 @@ class PythonExecutor:
 
     async def _acquire(self, stop: asyncio.Event) -> _Slot | None:
         """A free slot, or None if the job is stopped while it waits for one."""
+        if not self._free.empty() and not stop.is_set():
+            return self._free.get_nowait()  # the usual case: no wait, no helper tasks
         getter = asyncio.create_task(self._free.get())
         stopped = asyncio.create_task(stop.wait())
         try:

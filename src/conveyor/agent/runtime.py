@@ -273,6 +273,9 @@ class Agent:
                 },
                 open_timeout=10,
                 max_size=16 * 1024 * 1024,
+                # Compressing every frame cost more CPU per job than the job itself; log
+                # chunks are the only large messages, and they go in batches anyway.
+                compression=None,
                 ssl=self._ssl if url.startswith("wss:") else None,
             )
         except InvalidStatus as exc:
