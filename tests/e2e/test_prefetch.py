@@ -37,7 +37,9 @@ def test_held_jobs_wait_for_the_slot_are_cancelled_unstarted_and_released_on_sig
     server: LiveServer, agents: list, api: httpx.Client, tmp_path: Path
 ) -> None:
     folder = tmp_path / "hold"
-    agent, holder = _busy_agent(server, agents, api, folder, "--shutdown-grace", "600")
+    agent, holder = _busy_agent(
+        server, agents, api, folder, "--shutdown-grace", "600", "--prefetch-wait", "600"
+    )
     held = [submit(api, "e2e.add", {"a": i, "b": 1}) for i in range(5)]
     assert wait_states(api, held, until={"running"}) == dict.fromkeys(held, "running")
     for job_id in held:  # claimed by this agent, though its slot is busy
@@ -80,3 +82,25 @@ def test_an_agent_without_prefetch_holds_no_more_than_its_slots(
     assert job["state"] == "queued" and job["waiting_reason"] == "agents_busy"
     (folder / "go-1").touch()
     assert wait_states(api, [holder, waiting]) == {holder: "succeeded", waiting: "succeeded"}
+
+
+def test_held_jobs_that_wait_too_long_are_handed_back_once(
+    server: LiveServer, agents: list, api: httpx.Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "hold"
+    _, holder = _busy_agent(server, agents, api, folder, "--prefetch-wait", "0.5")
+    held = [submit(api, "e2e.add", {"a": i, "b": 2}) for i in range(3)]
+    # Behind a job that turned out long: handed back, and not taken again while it runs.
+    wait_until(
+        lambda: all(_outcomes(api, job_id) == ["released"] for job_id in held),
+        timeout=60,
+        what="the held jobs to be handed back",
+    )
+    for job_id in held:
+        job = api.get(f"/jobs/{job_id}").json()
+        assert job["state"] == "queued" and job["waiting_reason"] == "agents_busy"
+    (folder / "go-1").touch()
+    states = wait_states(api, [holder, *held])
+    assert states == dict.fromkeys([holder, *held], "succeeded")
+    for job_id in held:  # one hand-back, then one run: no ping-pong
+        assert _outcomes(api, job_id) == ["released", "succeeded"]

@@ -27,6 +27,17 @@ def test_long_jobs_are_not_prefetched() -> None:
     assert CreditLedger(slots=4, prefetch=0, average_s=0.001).capacity() == 4
 
 
+def test_a_long_wait_for_a_slot_stops_the_prefetch_until_jobs_are_short_again() -> None:
+    ledger = CreditLedger(slots=1, prefetch=32, average_s=0.001)
+    assert ledger.capacity() == 1 + 32
+    ledger.stalled(1.0)
+    assert ledger.capacity() == 1
+    ledger.ran(600.0)  # the long job ahead ends
+    for _ in range(60):
+        ledger.ran(0.001)
+    assert ledger.capacity() == 1 + 32
+
+
 def test_a_free_slot_is_offered_at_once_but_a_prefetch_is_refilled_in_batches() -> None:
     ledger = CreditLedger(slots=2, prefetch=8, average_s=0.001)  # capacity 10
     ledger.granted(ledger.to_grant(held=0, running=0))

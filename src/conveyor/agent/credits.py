@@ -56,6 +56,11 @@ class CreditLedger:
         else:
             self.average_s += SMOOTHING * (seconds - self.average_s)
 
+    def stalled(self, waited_s: float) -> None:
+        """A held job waited ``waited_s`` for a slot: the jobs ahead of it are long, so hold
+        nothing beyond the slots until finished jobs show they are short again."""
+        self.average_s = max(self.average_s or 0.0, waited_s)
+
     def to_grant(self, held: int, running: int) -> int:
         """How many new credits to send, given the jobs held (running or waiting for a slot).
 

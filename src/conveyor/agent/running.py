@@ -21,6 +21,7 @@ class RunningJob:
     task: asyncio.Task[None] | None = None
     lost: bool = False
     releasing: bool = False
+    release_reason: str = "agent shutting down"
     running: bool = False  # has taken a slot (a prefetched job waits for one first)
     done: bool = False
     next_seq: int = 1

@@ -60,6 +60,7 @@ class AgentOptions:
     name: str
     slots: int = 1
     prefetch: int = 0  # jobs held beyond the slots while jobs are short (see agent.credits)
+    prefetch_wait_s: float = 1.0  # a held job that waits longer for a slot is handed back
     labels: dict[str, str] = field(default_factory=dict)
     queues: list[str] = field(default_factory=lambda: ["default"])
     verify: bool | str = True  # True: the system trust store; str: a CA bundle file
@@ -201,9 +202,14 @@ class Agent:
     async def stop_taking_work(self) -> None:
         """Withdraw every credit the server holds, then hand back the jobs not yet started."""
         self.stopping = True
+        await self._withdraw_credits()
+        self.release_waiting()
+
+    async def _withdraw_credits(self) -> None:
+        """Take back every credit the server holds: nothing more is claimed for this agent
+        until it grants again (jobs it hands back are not claimed for it once more)."""
         self.ledger.reset()
         await self._send(protocol.Ready(credits=0, replace=True))
-        self.release_waiting()
 
     def release_waiting(self) -> None:
         """Hand back at once the prefetched jobs that have not started: they run elsewhere."""
@@ -453,7 +459,7 @@ class Agent:
             finally:
                 self._slots.release()
             self.ledger.ran(time.monotonic() - began)
-        else:  # stopped while it waited for a slot: cancelled, or released by a stopping agent
+        else:  # never started: cancelled, or handed back (the agent stops, or the wait was long)
             outcome = Outcome.cancelled()
             job.releasing = job.releasing or self.stopping
         job.done = True
@@ -461,7 +467,7 @@ class Agent:
         if not job.lost:
             if job.releasing:
                 job.result = protocol.Release(
-                    job_id=a.job_id, lease_token=a.lease_token, reason="agent shutting down"
+                    job_id=a.job_id, lease_token=a.lease_token, reason=job.release_reason
                 )
             else:
                 job.result = protocol.Result(
@@ -487,16 +493,27 @@ class Agent:
         await self._grant()
 
     async def _take_slot(self, job: RunningJob) -> bool:
-        """Wait for a free slot; False if the job is stopped first (it then never starts)."""
+        """Wait for a free slot; False if the job is stopped first (it then never starts).
+
+        A held job that waits longer than ``prefetch_wait_s`` (the jobs ahead of it turned
+        out long) is handed back to run elsewhere, and the prefetch stops until jobs are
+        short again: short jobs must not queue behind a long one here while other agents
+        are free.
+        """
         if self.stopping:
             return False
         if not self._slots.locked():
             await self._slots.acquire()  # free now: no wait, no helper tasks
             return True
+        began = time.monotonic()
         taken = asyncio.ensure_future(self._slots.acquire())
         stopped = asyncio.ensure_future(job.stop.wait())
         try:
-            await asyncio.wait({taken, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {taken, stopped},
+                timeout=self.options.prefetch_wait_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
             stopped.cancel()
             if not taken.done():
@@ -505,6 +522,14 @@ class Agent:
             if not job.stop.is_set() and not self.stopping:
                 return True
             self._slots.release()
+        elif not job.stop.is_set():  # waited too long
+            waited = time.monotonic() - began
+            self.ledger.stalled(waited)
+            await self._withdraw_credits()
+            job.releasing = True
+            job.release_reason = "waited too long for a slot on this agent"
+            log.info("held job handed back: the jobs ahead of it are long", job_id=str(job.id),
+                     waited_s=round(waited, 3))  # fmt: skip
         return False
 
     async def upload(self, job: RunningJob, name: str, path: Path, content_type: str) -> None:

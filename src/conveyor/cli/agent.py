@@ -95,6 +95,14 @@ def agent(
             show_default=False,
         ),
     ] = None,
+    prefetch_wait: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            help="A prefetched job that waits this many seconds for a slot (the jobs ahead "
+            "of it turned out long) is handed back to run elsewhere",
+        ),
+    ] = 1.0,
     label: Annotated[list[str] | None, typer.Option(help="key=value label (repeatable)")] = None,
     queue: Annotated[
         list[str] | None, typer.Option(help="Queue to take work from (repeatable)")
@@ -203,6 +211,7 @@ def agent(
         name=name or socket.gethostname(),
         slots=slots,
         prefetch=PREFETCH_PER_SLOT * slots if prefetch is None else prefetch,
+        prefetch_wait_s=prefetch_wait,
         labels=labels,
         queues=queue or ["default"],
         verify=ca_bundle or True,
