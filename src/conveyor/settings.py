@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar, Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from conveyor.secrets import FileSecretsSource
@@ -66,6 +67,9 @@ class ServerSettings(_WithSecretFiles):
     # renewed for lease_s is reclaimed. Tests shorten both.
     lease_s: float = 30.0
     heartbeat_s: float = 10.0
+    # The dispatcher claims on signals (a submit, a job released or ending, new credits);
+    # this slow, jittered poll is only the safety net for a lost one.
+    dispatch_poll_s: float = Field(default=5.0, gt=0)
     max_body_bytes: int = 1024 * 1024  # JSON request bodies (params are capped at 256 KiB)
     max_artifact_bytes: int = 10 * 1024**3
     # Flush agent traffic (results, heartbeats, logs) to the store in batches this often.

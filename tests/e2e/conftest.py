@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def wait_states(
         timeout=httpx.Timeout(timeout, connect=10),
     ) as response:
         response.raise_for_status()
-        for event in sse_events(response):
+        for event in sse_events(response, deadline=time.monotonic() + timeout):
             job_id = event["data"]["object_id"]
             state = event["data"]["data"].get("state")
             if job_id in pending and state is not None:

@@ -207,10 +207,13 @@ class LiveAgent:
         return any(a["name"] == self.name and a["connected"] for a in agents)
 
 
-def sse_events(response: httpx.Response) -> Iterator[dict[str, Any]]:
-    """Parse a text/event-stream response into events {id, event, data}."""
+def sse_events(response: httpx.Response, deadline: float | None = None) -> Iterator[dict[str, Any]]:
+    """Parse a text/event-stream response into events {id, event, data}; past ``deadline``
+    (time.monotonic()) the next line read, keep-alive comments included, raises."""
     event: dict[str, Any] = {}
     for line in response.iter_lines():
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("the awaited events did not come in time")
         if not line:
             if "data" in event:
                 event["data"] = orjson.loads(event["data"])

@@ -84,7 +84,7 @@ async def open_services(settings: ServerSettings) -> Services:
         auth=AuthService(store, AuthSettings()),
         teams=TeamService(store),
         engine=engine,
-        hub=AgentHub(engine, heartbeat_s=settings.heartbeat_s),
+        hub=AgentHub(engine, heartbeat_s=settings.heartbeat_s, poll_s=settings.dispatch_poll_s),
         blobs=blobs,
     )
 

@@ -83,8 +83,11 @@ class AgentSession:
 
 
 class AgentHub:
-    def __init__(self, engine: Engine, heartbeat_s: float = 10.0) -> None:
+    def __init__(
+        self, engine: Engine, heartbeat_s: float = 10.0, poll_s: float = DISPATCH_POLL_S
+    ) -> None:
         self.engine = engine
+        self.poll_s = poll_s
         # An agent silent for this long (frozen, half-open socket) gets no new work.
         self.silence_limit_s = heartbeat_s * 3
         self.store = engine.store
@@ -211,7 +214,7 @@ class AgentHub:
             try:
                 await asyncio.wait(
                     waits,
-                    timeout=DISPATCH_POLL_S * random.uniform(0.5, 1.5),
+                    timeout=self.poll_s * random.uniform(0.5, 1.5),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
             finally:
@@ -263,7 +266,16 @@ class AgentHub:
     # batched writes
 
     async def _flush_reports(self, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
-        return await self.store.job_report(team_id, reports)
+        results = await self.store.job_report(team_id, reports)
+        if any(result.applied for result in results):
+            # A job that left ``running`` may free room under a concurrency limit, which
+            # signals no new work: its team's agents may find jobs again.
+            for session in self.sessions.values():
+                if session.team_id == team_id:
+                    session.hungry = False
+            self._credits, fired = Signal(), self._credits
+            fired.fire()
+        return results
 
     async def _flush_seen(self, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) -> list[None]:
         """Every agent's liveness ping lands in one write per batch, not one per agent."""
