@@ -136,6 +136,8 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._writes_before_results: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._acks = protocol.Ack()  # stored, not yet acknowledged (see _ack)
+        self._acks_flush: asyncio.Task[None] | None = None
         self.cert_cn: str | None = None  # the verified client certificate's CN (mutual TLS)
         self._token = bearer_token(ws)
         self._checked_at = asyncio.get_running_loop().time()
@@ -276,11 +278,7 @@ class Connection:
                 lines=[line.model_dump() for line in chunk.lines],
             ),
         )
-        await self.send(
-            protocol.Ack(
-                logs=[protocol.LogAck(job_id=chunk.job_id, attempt=chunk.attempt, seq=chunk.seq)]
-            )
-        )
+        self._ack(log=protocol.LogAck(job_id=chunk.job_id, attempt=chunk.attempt, seq=chunk.seq))
 
     async def _on_heartbeat(self, session: AgentSession, beat: protocol.Heartbeat) -> None:
         await self._recheck_credentials()
@@ -359,8 +357,22 @@ class Connection:
                 retryable=message.retryable,
             )
         outcome = await self.hub.reports.submit(self.team_id, report)
-        await self.send(
-            protocol.Ack(
-                results=[protocol.ResultAck(job_id=outcome.job_id, applied=outcome.applied)]
-            )
-        )
+        self._ack(result=protocol.ResultAck(job_id=outcome.job_id, applied=outcome.applied))
+
+    def _ack(
+        self, *, result: protocol.ResultAck | None = None, log: protocol.LogAck | None = None
+    ) -> None:
+        """Acknowledge in one frame everything stored by the same batch: a store batch
+        wakes all its writers in one turn of the loop, and the frame goes out after it."""
+        if result is not None:
+            self._acks.results.append(result)
+        if log is not None:
+            self._acks.logs.append(log)
+        if self._acks_flush is None:
+            self._acks_flush = self._spawn(self._send_acks())
+
+    async def _send_acks(self) -> None:
+        await asyncio.sleep(0)  # the rest of the batch's writers append first
+        acks, self._acks = self._acks, protocol.Ack()
+        self._acks_flush = None
+        await self.send(acks)
