@@ -259,8 +259,12 @@ class _Worker:
             self.job = None
 
     async def _wait_flushed(self, state: _Job, streams: Iterable[str]) -> None:
-        waits = [state.flushed[s].wait() for s in streams if s in state.flushed]
-        if waits:
+        waits = [
+            state.flushed[s].wait()
+            for s in streams
+            if s in state.flushed and not state.flushed[s].is_set()
+        ]
+        if waits:  # usually none: the markers are read before the end-of-job message
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waits), FLUSH_TIMEOUT_S)
 
