@@ -1,12 +1,28 @@
 -- Hot-path SQL for PostgreSQL. Every block here has a twin of the same name in
 -- sqlite.sql (a unit test checks it). Batch statements take one JSON parameter,
--- :items, and unpack it with jsonb_to_recordset, so a batch of 1 and of 1,000 is
--- the same single statement. :now is NULL unless a caller moves time (tests);
--- coalesce(:now, now()) then uses the database clock.
+-- :items, and unpack it with jsonb_to_recordset (a submit's by position), so a
+-- batch of 1 and of 1,000 is the same single statement.
+-- :now is NULL unless a caller moves time (tests); coalesce(:now, now()) then
+-- uses the database clock.
+
+-- name: submit_stage
+-- SQLite only: there a submit's batch is staged in a temporary table first;
+-- here submit_jobs reads it from its :items parameter. Never run.
+SELECT 1
+
+-- name: submit_stage_clear
+-- SQLite only (see submit_stage). Never run.
+SELECT 1
+
+-- name: submit_stage_add
+-- SQLite only (see submit_stage). Never run.
+SELECT 1
 
 -- name: submit_jobs
--- Insert a batch of jobs; an unfinished job with the same idempotency key wins
--- (ON CONFLICT on the partial unique index) and the caller reads it back.
+-- Insert a batch of jobs in batch order; an unfinished job with the same
+-- idempotency key wins (ON CONFLICT on the partial unique index) and the caller
+-- reads it back. Each item is a JSON array, submit.py's staged row: read by
+-- position, it costs less than jsonb_to_record's objects.
 INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
@@ -21,14 +37,29 @@ SELECT
     v.max_attempts, v.backoff_base_s, v.backoff_max_s, v.timeout_s, v.lease_s,
     v.cancel_grace_s, v.labels, v.idempotency_key, v.concurrency_key, v.concurrency_limit,
     v.parent_id, v.created_by, coalesce(:now, now()), coalesce(:now, now())
-FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(doc, ord),
-LATERAL jsonb_to_record(e.doc) AS v(
-    id uuid, action text, schema_hash text, params jsonb, params_hash text, queue text,
-    priority smallint, run_at timestamptz, max_attempts int, backoff_base_s float8,
-    backoff_max_s float8, timeout_s float8, lease_s float8, cancel_grace_s float8,
-    labels jsonb, idempotency_key text, concurrency_key text, concurrency_limit int,
-    parent_id uuid, created_by uuid
-)
+FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord),
+LATERAL (SELECT
+    CAST(e.r ->> 0 AS uuid) AS id,
+    e.r ->> 1 AS action,
+    e.r ->> 2 AS schema_hash,
+    e.r -> 3 AS params,
+    e.r ->> 4 AS params_hash,
+    e.r ->> 5 AS queue,
+    CAST(e.r ->> 6 AS smallint) AS priority,
+    CAST(e.r ->> 7 AS timestamptz) AS run_at,
+    CAST(e.r ->> 8 AS int) AS max_attempts,
+    CAST(e.r ->> 9 AS float8) AS backoff_base_s,
+    CAST(e.r ->> 10 AS float8) AS backoff_max_s,
+    CAST(e.r ->> 11 AS float8) AS timeout_s,
+    CAST(e.r ->> 12 AS float8) AS lease_s,
+    CAST(e.r ->> 13 AS float8) AS cancel_grace_s,
+    e.r -> 14 AS labels,
+    e.r ->> 15 AS idempotency_key,
+    e.r ->> 16 AS concurrency_key,
+    CAST(e.r ->> 17 AS int) AS concurrency_limit,
+    CAST(e.r ->> 18 AS uuid) AS parent_id,
+    CAST(e.r ->> 19 AS uuid) AS created_by
+) AS v
 ORDER BY e.ord
 ON CONFLICT (team_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
