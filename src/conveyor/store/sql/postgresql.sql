@@ -277,12 +277,18 @@ WHERE jobs.id IN (
 RETURNING jobs.id, jobs.team_id, jobs.queue, jobs.attempt
 
 -- name: events_insert
+-- Each item is a JSON array (team_id, kind, object_id, data), read by position.
 INSERT INTO events (team_id, kind, object_id, data, created_at)
-SELECT v.team_id, v.kind, v.object_id, v.data, coalesce(:now, now())
-FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(doc, ord),
-LATERAL jsonb_to_record(e.doc) AS v(team_id uuid, kind text, object_id uuid, data jsonb)
+SELECT CAST(e.r ->> 0 AS uuid), e.r ->> 1, CAST(e.r ->> 2 AS uuid), e.r -> 3,
+       coalesce(:now, now())
+FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord)
 ORDER BY e.ord
 RETURNING seq
+
+-- name: events_newest
+-- SQLite only: there events_insert is an executemany and the newest seq is read
+-- back; here events_insert returns the seqs. Never run.
+SELECT 1
 
 -- name: notify
 -- One small notification per transaction: the newest outbox seq and whether work

@@ -217,12 +217,13 @@ WHERE id IN (
 RETURNING id, team_id, queue, attempt
 
 -- name: events_insert
-INSERT INTO events (team_id, kind, object_id, data, created_at)
-SELECT e.value ->> '$.team_id', e.value ->> '$.kind', e.value ->> '$.object_id',
-       e.value -> '$.data', :now
-FROM json_each(:items) AS e
-ORDER BY e.key
-RETURNING seq
+-- Run once per event (executemany), positional: team_id, kind, object_id, data, created_at.
+INSERT INTO events (team_id, kind, object_id, data, created_at) VALUES (?, ?, ?, ?, ?)
+
+-- name: events_newest
+-- The seq of the last event events_insert wrote (seq is the rowid): the writer
+-- holds the database, so it is this transaction's newest.
+SELECT last_insert_rowid()
 
 -- name: notify
 -- No cross-process notification on SQLite: one server process owns the file and
