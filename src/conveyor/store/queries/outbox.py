@@ -13,10 +13,11 @@ from conveyor.store.database import Tx
 from conveyor.store.queries._encode import json_text
 from conveyor.store.types import to_micros
 
+# (team_id, object_id, data); ids as UUIDs or in the driver's form (text on SQLite).
+Change = tuple[uuid.UUID | str, uuid.UUID | str, dict[str, Any]]
 
-def emit_job_changes(
-    tx: Tx, changes: Iterable[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]]
-) -> None:
+
+def emit_job_changes(tx: Tx, changes: Iterable[Change]) -> None:
     """Record ``(team_id, job_id, data)`` changes; a fixed number of statements per batch.
 
     ``data`` carries at least the new ``state``; a job that became queued marks
@@ -28,14 +29,25 @@ def emit_job_changes(
         tx.work_available = True
 
 
-def insert_events(
-    tx: Tx, kind: str, changes: Iterable[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]]
-) -> None:
+def note_events(tx: Tx, rows: list[Any], *, work_available: bool = False) -> None:
+    """Note the events that a statement wrote itself (PostgreSQL's outbox CTEs).
+
+    Each of ``rows`` ends with the newest seq that statement wrote; ``work_available``
+    says a job became queued, which wakes claimers.
+    """
+    if rows:
+        tx.last_event_seq = max(tx.last_event_seq, rows[0][-1])
+    if work_available:
+        tx.work_available = True
+
+
+def insert_events(tx: Tx, kind: str, changes: Iterable[Change]) -> None:
     """Write ``(team_id, object_id, data)`` events of one kind and note the newest seq.
 
-    Ids may come as UUIDs or in the driver's form (text on SQLite). On SQLite the
-    rows go in with one executemany of plain values (cheaper than unpacking JSON)
-    and the newest seq is read back; on PostgreSQL one statement takes them all.
+    On SQLite the rows go in with one executemany of plain values (cheaper than
+    unpacking JSON) and the newest seq is read back; on PostgreSQL one statement
+    takes them all. (PostgreSQL's submit, claim and results statements write their
+    job events themselves: see note_events.)
     """
     if tx.dialect == "sqlite":
         now = to_micros(tx.now) if tx.now is not None else None

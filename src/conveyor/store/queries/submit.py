@@ -19,7 +19,7 @@ from conveyor.states import JobState
 from conveyor.store.database import Tx
 from conveyor.store.ids import uuid7
 from conveyor.store.queries._encode import array
-from conveyor.store.queries.outbox import emit_job_changes
+from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
 from conveyor.store.types import to_micros
@@ -188,17 +188,19 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
         )
     result = _insert(tx, team_id, rows)
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
-    inserted = {job_id: _STATES[state] for job_id, state in result}
+    inserted = {row[0]: _STATES[row[1]] for row in result}
     driver_ids = [row[_ID] for row in rows] if sqlite else ids
     existing = _existing_for_duplicates(tx, team_id, driver_ids, rows, inserted)
 
     submitted: list[Submitted] = []
     changes = []
+    team_text = str(team_id)
     for spec, job_id, driver_id, row in zip(specs, ids, driver_ids, rows, strict=True):
         state = inserted.get(driver_id)
         if state is not None:
             submitted.append(Submitted(job_id, state, created=True))
-            changes.append((team_id, job_id, {"state": state, "queue": spec.queue}))
+            if sqlite:
+                changes.append((team_text, driver_id, {"state": state, "queue": spec.queue}))
             continue
         found = existing.get(spec.idempotency_key or "")
         if found is None:  # raced with a job that finished in between: impossible in one tx
@@ -211,12 +213,15 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
                 job_id=str(found.id),
             )
         submitted.append(Submitted(found.id, JobState(found.state), created=False))
-    emit_job_changes(tx, changes)
+    if sqlite:
+        emit_job_changes(tx, changes)
+    else:  # submit_jobs wrote the events of the inserted jobs itself
+        note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
     return submitted
 
 
 def _insert(tx: Tx, team_id: uuid.UUID, rows: list[tuple[Any, ...]]) -> list[Any]:
-    """Insert the staged rows; returns ``(id, state)`` of those inserted."""
+    """Insert the staged rows; returns ``(id, state[, newest event seq])`` of those inserted."""
     if tx.dialect == "sqlite":
         tx.rows("submit_stage", {})
         tx.rows("submit_stage_clear", {})

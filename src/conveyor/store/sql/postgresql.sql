@@ -22,7 +22,10 @@ SELECT 1
 -- Insert a batch of jobs in batch order; an unfinished job with the same
 -- idempotency key wins (ON CONFLICT on the partial unique index) and the caller
 -- reads it back. Each item is a JSON array, submit.py's staged row: read by
--- position, it costs less than jsonb_to_record's objects.
+-- position, it costs less than jsonb_to_record's objects. Unlike SQLite, the
+-- outbox events of the inserted jobs are written by the same statement (a
+-- data-modifying CTE); every row carries the newest event seq.
+WITH inserted AS (
 INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
@@ -64,7 +67,15 @@ ORDER BY e.ord
 ON CONFLICT (team_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
     DO NOTHING
-RETURNING id, state
+RETURNING id, team_id, state, queue, seq
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id, jsonb_build_object('state', state, 'queue', queue),
+           coalesce(:now, now())
+    FROM inserted ORDER BY seq
+    RETURNING seq
+)
+SELECT id, state, (SELECT max(seq) FROM announced) AS newest_event FROM inserted
 
 -- name: ensure_concurrency_keys
 INSERT INTO concurrency_keys (team_id, key)
@@ -116,8 +127,9 @@ GROUP BY concurrency_key
 -- statement_timestamp(), not now(): the transaction may have begun before the
 -- claim_candidates snapshot saw the key's previous job finish, and a start
 -- stamped then would overlap that job's attempt.
--- Unlike SQLite, the attempt rows are written by this same statement (a
--- data-modifying CTE), which saves the attempts_start round trip.
+-- Unlike SQLite, the attempt rows and the outbox events are written by this
+-- same statement (data-modifying CTEs), which saves the attempts_start and
+-- events_insert round trips; every row carries the newest event seq.
 WITH claimed AS (
 UPDATE jobs SET
     state = 'running',
@@ -137,13 +149,21 @@ WHERE jobs.id = v.id AND jobs.state || '' = 'queued'
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
-    jobs.agent_id
+    jobs.agent_id, jobs.seq
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id,
+           jsonb_build_object('state', 'running', 'attempt', attempt, 'agent_id', agent_id),
+           coalesce(:now, now())
+    FROM claimed ORDER BY seq
+    RETURNING seq
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
-    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at
+    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
+    (SELECT max(seq) FROM announced) AS newest_event
 FROM claimed
 
 -- name: attempts_start
@@ -168,8 +188,9 @@ RETURNING jobs.id, jobs.lease_expires_at, jobs.cancel_requested_at
 -- Apply agents' reports, each fenced by its lease token: a stale token matches no
 -- row and changes nothing. A failure with attempts left goes back to scheduled
 -- with exponential backoff and full jitter; a pending cancel always wins.
--- Unlike SQLite, the same statement closes the attempts and publishes the
--- artifacts of successes (data-modifying CTEs): one round trip, not three.
+-- Unlike SQLite, the same statement closes the attempts, publishes the
+-- artifacts of successes and writes the outbox events (data-modifying CTEs): one
+-- round trip, not four; every row carries the newest event seq.
 WITH applied AS (
 UPDATE jobs SET
     state = CASE
@@ -201,7 +222,8 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
     id uuid, token uuid, outcome text, result jsonb, error jsonb, retryable boolean)
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
   AND jobs.team_id = :team_id
-RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error
+RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error,
+    jobs.seq
 ), finished AS (
     UPDATE job_attempts SET
         outcome = CASE WHEN a.state = 'cancelled' THEN 'cancelled' ELSE a.outcome END,
@@ -214,8 +236,15 @@ RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome
     FROM applied a
     WHERE a.state = 'succeeded' AND artifacts.job_id = a.id AND artifacts.attempt = a.attempt
       AND artifacts.published_at IS NULL
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id, jsonb_build_object('state', state, 'attempt', attempt),
+           coalesce(:now, now())
+    FROM applied ORDER BY seq
+    RETURNING seq
 )
-SELECT id, team_id, state, attempt, queue FROM applied
+SELECT id, team_id, state, attempt, queue, (SELECT max(seq) FROM announced) AS newest_event
+FROM applied
 
 -- name: attempts_finish
 UPDATE job_attempts SET
