@@ -13,6 +13,7 @@ import orjson
 
 from conveyor.states import JobState
 from conveyor.store.database import Tx, json_dumps
+from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, items
 from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import ClaimedJob
@@ -47,7 +48,7 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
     admitted = _within_concurrency_limits(tx, team_id, candidates)
     if not admitted:
         return []
-    tokens = {job_id: uuid.uuid4() for job_id in admitted}
+    tokens = dict(zip(admitted, uuid4_many(len(admitted)), strict=True))
     claimed = tx.rows(
         "claim_apply",
         {

@@ -15,9 +15,9 @@ import orjson
 import sqlalchemy as sa
 
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
-from conveyor.states import JobState
+from conveyor.states import STATE_OF, JobState
 from conveyor.store.database import Tx
-from conveyor.store.ids import uuid7
+from conveyor.store.ids import uuid7_many
 from conveyor.store.queries._encode import array
 from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import Submitted
@@ -33,7 +33,6 @@ DEFAULT_BACKOFF_MAX_S = 600.0
 DEFAULT_LEASE_S = 30.0
 DEFAULT_CANCEL_GRACE_S = 10.0
 MAX_PARAMS_BYTES = 256 * 1024
-_STATES = {state.value: state for state in JobState}
 _NAME_MAX = 200
 
 
@@ -170,7 +169,7 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
     first: see submit_stage), duplicates (if any), outbox. The whole batch is
     refused if one key matches a job with different params.
     """
-    ids = [uuid7() for _ in specs]
+    ids = uuid7_many(len(specs))
     sqlite = tx.dialect == "sqlite"
     json: Callable[[bytes], Any] = bytes.decode if sqlite else orjson.Fragment
     rows = [
@@ -188,7 +187,7 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
         )
     result = _insert(tx, team_id, rows)
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
-    inserted = {row[0]: _STATES[row[1]] for row in result}
+    inserted = {row[0]: STATE_OF[row[1]] for row in result}
     driver_ids = [row[_ID] for row in rows] if sqlite else ids
     existing = _existing_for_duplicates(tx, team_id, driver_ids, rows, inserted)
 
