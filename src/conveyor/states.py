@@ -23,6 +23,8 @@ class JobState(StrEnum):
         return self in TERMINAL
 
 
+# A state from its database text without the Enum call machinery (hot paths).
+STATE_OF = {state.value: state for state in JobState}
 TERMINAL = frozenset({JobState.SUCCEEDED, JobState.DEAD, JobState.CANCELLED})
 WAITING = frozenset({JobState.PENDING, JobState.SCHEDULED, JobState.QUEUED})
 

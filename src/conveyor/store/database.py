@@ -87,6 +87,10 @@ class Tx:
         result.close()
         return rows
 
+    def rows_many(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run a named statement with positional parameters once per row (executemany)."""
+        self.conn.exec_driver_sql(driver_statement(self.dialect, name), rows)
+
 
 Op = Callable[Concatenate[Tx, P], R]
 Publish = Callable[[Tx], None]
@@ -274,6 +278,7 @@ def sqlite_engine(url: str, *, synchronous: str, pool_size: int) -> Engine:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA temp_store=MEMORY")  # staging tables (submit_stage)
         cursor.close()
 
     @event.listens_for(engine, "begin")

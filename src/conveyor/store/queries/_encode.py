@@ -23,7 +23,8 @@ def _sqlite_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _dumps(dialect: str, value: Any) -> str:
+def json_text(dialect: str, value: Any) -> str:
+    """``value`` as JSON text for ``dialect`` (datetimes as microseconds on SQLite)."""
     if dialect == "sqlite":
         encoded = orjson.dumps(
             value, default=_sqlite_default, option=orjson.OPT_PASSTHROUGH_DATETIME
@@ -35,7 +36,7 @@ def _dumps(dialect: str, value: Any) -> str:
 
 def items(dialect: str, rows: Iterable[Mapping[str, Any]]) -> str:
     """A JSON array of objects; None values are left out (SQL NULL on both dialects)."""
-    return _dumps(
+    return json_text(
         dialect,
         [
             {k: v for k, v in row.items() if v is not None} if None in row.values() else row
@@ -47,7 +48,7 @@ def items(dialect: str, rows: Iterable[Mapping[str, Any]]) -> str:
 def array(dialect: str, values: Iterable[Any]) -> Any:
     """A list parameter: a native array on PostgreSQL, JSON text on SQLite."""
     if dialect == "sqlite":
-        return _dumps(dialect, list(values))
+        return json_text(dialect, list(values))
     return [_pg_value(v) for v in values]
 
 

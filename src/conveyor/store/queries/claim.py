@@ -13,8 +13,9 @@ import orjson
 
 from conveyor.states import JobState
 from conveyor.store.database import Tx, json_dumps
+from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, items
-from conveyor.store.queries.outbox import emit_job_changes
+from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import ClaimedJob
 from conveyor.store.types import from_micros
 
@@ -47,7 +48,7 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
     admitted = _within_concurrency_limits(tx, team_id, candidates)
     if not admitted:
         return []
-    tokens = {job_id: uuid.uuid4() for job_id in admitted}
+    tokens = dict(zip(admitted, uuid4_many(len(admitted)), strict=True))
     claimed = tx.rows(
         "claim_apply",
         {
@@ -56,16 +57,18 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
             "now": tx.now,
         },
     )
-    if d == "sqlite":  # PostgreSQL's claim_apply writes the attempt rows itself
+    if d == "sqlite":
         tx.rows("attempts_start", {"ids": array(d, [row[0] for row in claimed])})
-    agent = str(request.agent_id)
-    emit_job_changes(
-        tx,
-        (
-            (row[1], row[0], {"state": JobState.RUNNING, "attempt": row[7], "agent_id": agent})
-            for row in claimed
-        ),
-    )
+        agent = str(request.agent_id)
+        emit_job_changes(
+            tx,
+            (
+                (row[1], row[0], {"state": JobState.RUNNING, "attempt": row[7], "agent_id": agent})
+                for row in claimed
+            ),
+        )
+    else:  # PostgreSQL's claim_apply wrote the attempt rows and the events itself
+        note_events(tx, claimed)
     to_job = _claimed_sqlite if d == "sqlite" else _claimed_postgresql
     by_id = {row[0]: row for row in claimed}
     return [  # in claim order, which RETURNING does not promise
@@ -75,7 +78,7 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
 
 # claim_apply RETURNING: id, team_id, action, schema_hash, params, queue, priority,
 # attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
-# cancel_grace_s, started_at
+# cancel_grace_s, started_at (and on PostgreSQL the newest event seq)
 
 
 def _claimed_sqlite(row: Any, token: uuid.UUID) -> ClaimedJob:

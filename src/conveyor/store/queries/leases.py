@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from conveyor.states import AttemptOutcome, JobState
+from conveyor.states import STATE_OF, AttemptOutcome, JobState
 from conveyor.store.database import Tx
 from conveyor.store.queries._encode import id_key, items
-from conveyor.store.queries.outbox import emit_job_changes
+from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import HeartbeatResult, ReportResult
 from conveyor.store.schema import jobs
 
@@ -108,7 +108,7 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     if not reports:
         return []
     d = tx.dialect
-    rows = tx.rows(  # (id, team_id, state, attempt, queue), ids as the driver gives them
+    rows = tx.rows(  # (id, team_id, state, attempt, queue[, newest event seq]), driver ids
         "results_apply",
         {
             "team_id": team_id,
@@ -126,12 +126,29 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     # Match rows to reports by the id's driver form (text on SQLite, UUID on PostgreSQL).
     key = id_key(d)
     by_key = {key(r.job_id): r for r in reports}
-    applied: dict[uuid.UUID, str] = {}
+    applied = {id(by_key[row[0]]): STATE_OF[row[2]] for row in rows}  # report -> new state
+    if d == "sqlite":
+        _close_attempts(tx, rows, by_key)
+        emit_job_changes(
+            tx,
+            ((row[1], row[0], {"state": row[2], "attempt": row[3]}) for row in rows),
+        )
+    else:  # results_apply closed the attempts, published artifacts and wrote the events
+        note_events(tx, rows, work_available=JobState.QUEUED in applied.values())
+    return [
+        ReportResult(r.job_id, False, None)
+        if (state := applied.get(id(r))) is None
+        else ReportResult(r.job_id, True, state)
+        for r in reports
+    ]
+
+
+def _close_attempts(tx: Tx, rows: list[Any], by_key: dict[Any, Report]) -> None:
+    """SQLite: close the attempts of the applied reports; publish the artifacts of successes."""
     finished = []
     succeeded = []
-    for job_id, _team, state, attempt, _queue in rows:
+    for job_id, _team, state, attempt, *_ in rows:
         report = by_key[job_id]
-        applied[report.job_id] = state
         outcome = (
             AttemptOutcome.CANCELLED
             if state == JobState.CANCELLED
@@ -142,18 +159,7 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
         )
         if state == JobState.SUCCEEDED:
             succeeded.append({"id": job_id, "attempt": attempt})
-    # PostgreSQL's results_apply closed the attempts and published artifacts itself.
-    if finished and d == "sqlite":
-        tx.rows("attempts_finish", {"items": items(d, finished), "now": tx.now})
-    if succeeded and d == "sqlite":
-        tx.rows("artifacts_publish", {"items": items(d, succeeded), "now": tx.now})
-    emit_job_changes(
-        tx,
-        ((row[1], row[0], {"state": row[2], "attempt": row[3]}) for row in rows),
-    )
-    return [
-        ReportResult(r.job_id, True, JobState(applied[r.job_id]))
-        if r.job_id in applied
-        else ReportResult(r.job_id, False, None)
-        for r in reports
-    ]
+    if finished:
+        tx.rows("attempts_finish", {"items": items(tx.dialect, finished), "now": tx.now})
+    if succeeded:
+        tx.rows("artifacts_publish", {"items": items(tx.dialect, succeeded), "now": tx.now})

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from conveyor.errors import InvalidInput
 from conveyor.states import JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import items
+from conveyor.store.queries.outbox import insert_events
 from conveyor.store.records import Event, Job, JobPage
 from conveyor.store.schema import events, jobs
 
@@ -40,15 +40,9 @@ def emit_events(
     something (``{"agent_id", "cancel": true}`` for the job ``object_id``, or
     ``{"agent_id", "drain": true}``); they mark the transaction so its NOTIFY says so.
     """
-    rows = [
-        {"team_id": team_id, "kind": kind, "object_id": object_id, "data": data}
-        for team_id, object_id, data in changes
-    ]
-    if not rows:
-        return
-    seqs = tx.conn.execute(tx.q("events_insert"), {"items": items(tx.dialect, rows), "now": tx.now})
-    tx.last_event_seq = max(tx.last_event_seq, max(s for (s,) in seqs))
-    tx.control = tx.control or kind == CONTROL
+    changes = list(changes)
+    insert_events(tx, kind, changes)
+    tx.control = tx.control or (kind == CONTROL and bool(changes))
 
 
 def _check_limit(limit: int) -> None:

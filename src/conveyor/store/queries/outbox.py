@@ -6,26 +6,63 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from conveyor.states import JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import items
+from conveyor.store.queries._encode import json_text
+from conveyor.store.types import to_micros
+
+# (team_id, object_id, data); ids as UUIDs or in the driver's form (text on SQLite).
+Change = tuple[uuid.UUID | str, uuid.UUID | str, dict[str, Any]]
 
 
-def emit_job_changes(
-    tx: Tx, changes: Iterable[tuple[uuid.UUID, uuid.UUID, dict[str, Any]]]
-) -> None:
-    """Record ``(team_id, job_id, data)`` changes; one statement per batch.
+def emit_job_changes(tx: Tx, changes: Iterable[Change]) -> None:
+    """Record ``(team_id, job_id, data)`` changes; a fixed number of statements per batch.
 
     ``data`` carries at least the new ``state``; a job that became queued marks
     the transaction as making work available, which wakes claimers.
     """
-    rows: list[dict[str, Any]] = [
-        {"team_id": team_id, "kind": "job", "object_id": job_id, "data": data}
-        for team_id, job_id, data in changes
-    ]
-    if not rows:
-        return
-    seqs = tx.rows("events_insert", {"items": items(tx.dialect, rows), "now": tx.now})
-    tx.last_event_seq = max(tx.last_event_seq, max(s for (s,) in seqs))
-    if any(row["data"].get("state") == JobState.QUEUED for row in rows):
+    changes = list(changes)
+    insert_events(tx, "job", changes)
+    if any(data.get("state") == JobState.QUEUED for _, _, data in changes):
         tx.work_available = True
+
+
+def note_events(tx: Tx, rows: list[Any], *, work_available: bool = False) -> None:
+    """Note the events that a statement wrote itself (PostgreSQL's outbox CTEs).
+
+    Each of ``rows`` ends with the newest seq that statement wrote; ``work_available``
+    says a job became queued, which wakes claimers.
+    """
+    if rows:
+        tx.last_event_seq = max(tx.last_event_seq, rows[0][-1])
+    if work_available:
+        tx.work_available = True
+
+
+def insert_events(tx: Tx, kind: str, changes: Iterable[Change]) -> None:
+    """Write ``(team_id, object_id, data)`` events of one kind and note the newest seq.
+
+    On SQLite the rows go in with one executemany of plain values (cheaper than
+    unpacking JSON) and the newest seq is read back; on PostgreSQL one statement
+    takes them all. (PostgreSQL's submit, claim and results statements write their
+    job events themselves: see note_events.)
+    """
+    if tx.dialect == "sqlite":
+        now = to_micros(tx.now) if tx.now is not None else None
+        rows: list[tuple[Any, ...]] = [
+            (str(team_id), kind, str(object_id), json_text(tx.dialect, data), now)
+            for team_id, object_id, data in changes
+        ]
+        if not rows:
+            return
+        tx.rows_many("events_insert", rows)
+        [(newest,)] = tx.rows("events_newest", {})
+    else:
+        rows = [(team_id, kind, object_id, data) for team_id, object_id, data in changes]
+        if not rows:
+            return
+        seqs = tx.rows("events_insert", {"items": orjson.dumps(rows).decode(), "now": tx.now})
+        newest = max(s for (s,) in seqs)
+    tx.last_event_seq = max(tx.last_event_seq, newest)

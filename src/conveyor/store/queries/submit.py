@@ -8,19 +8,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
-from conveyor.states import JobState
+from conveyor.states import STATE_OF, JobState
 from conveyor.store.database import Tx
-from conveyor.store.ids import uuid7
-from conveyor.store.queries._encode import array, id_key, items
-from conveyor.store.queries.outbox import emit_job_changes
+from conveyor.store.ids import uuid7_many
+from conveyor.store.queries._encode import array
+from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
+from conveyor.store.types import to_micros
 
 DEFAULT_QUEUE = "default"
 DEFAULT_PRIORITY = 0
@@ -116,39 +118,41 @@ class JobSpec:
                 size=size,
             )
 
-    @property
+    @cached_property
     def params_json(self) -> bytes:
         return canonical_json(self.params)
 
-    def row(self, job_id: uuid.UUID) -> dict[str, Any]:
-        """The job as one item of ``submit_jobs``; None values are left out (SQL NULL)."""
+    def staged(self, job_id: str, run_at: Any, json: Callable[[bytes], Any]) -> tuple[Any, ...]:
+        """The job as one staged row, in the order of ``_STAGE_COLUMNS`` (None is NULL).
+
+        A row of ``submit_stage`` on SQLite, one item of ``submit_jobs`` on
+        PostgreSQL. ``run_at`` comes in the dialect's form (microseconds on SQLite),
+        JSON values as ``json`` makes them from their encoded bytes.
+        """
         encoded = self.params_json
-        row = {
-            "id": job_id,
-            "action": self.action,
-            "params": orjson.Fragment(encoded),  # already JSON: embedded as is
-            "params_hash": hashlib.sha256(encoded).hexdigest(),
-            "queue": self.queue,
-            "priority": self.priority,
-            "max_attempts": self.max_attempts,
-            "backoff_base_s": self.backoff_base_s,
-            "backoff_max_s": self.backoff_max_s,
-            "lease_s": self.lease_s,
-            "cancel_grace_s": self.cancel_grace_s,
-            "labels": self.labels,
-        }
-        optional = {
-            "schema_hash": self.schema_hash,
-            "run_at": self.run_at,
-            "timeout_s": self.timeout_s,
-            "idempotency_key": self.idempotency_key,
-            "concurrency_key": self.concurrency_key,
-            "concurrency_limit": self.concurrency_limit if self.concurrency_key else None,
-            "parent_id": self.parent_id,
-            "created_by": self.created_by,
-        }
-        row.update((k, v) for k, v in optional.items() if v is not None)
-        return row
+        keyed = self.concurrency_key is not None
+        return (
+            job_id, self.action, self.schema_hash, json(encoded),
+            hashlib.sha256(encoded).hexdigest(), self.queue, self.priority, run_at,
+            self.max_attempts, self.backoff_base_s, self.backoff_max_s, self.timeout_s,
+            self.lease_s, self.cancel_grace_s, json(orjson.dumps(self.labels)),
+            self.idempotency_key, self.concurrency_key,
+            self.concurrency_limit if keyed else None,
+            None if self.parent_id is None else str(self.parent_id),
+            None if self.created_by is None else str(self.created_by),
+        )  # fmt: skip
+
+
+# The columns of a staged row: submit_stage's on SQLite, submit_jobs' positions on PostgreSQL.
+_STAGE_COLUMNS = (
+    "id", "action", "schema_hash", "params", "params_hash", "queue", "priority", "run_at",
+    "max_attempts", "backoff_base_s", "backoff_max_s", "timeout_s", "lease_s",
+    "cancel_grace_s", "labels", "idempotency_key", "concurrency_key", "concurrency_limit",
+    "parent_id", "created_by",
+)  # fmt: skip
+_ID = _STAGE_COLUMNS.index("id")
+_PARAMS_HASH = _STAGE_COLUMNS.index("params_hash")
+_IDEMPOTENCY_KEY = _STAGE_COLUMNS.index("idempotency_key")
 
 
 def _require_name(name: str, value: object) -> None:
@@ -161,35 +165,46 @@ def _require_name(name: str, value: object) -> None:
 def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submitted]:
     """Insert ``specs`` in order; a matching idempotency key returns the existing job.
 
-    Fixed statement count per batch: keys (if any), insert, duplicates (if any), outbox.
-    The whole batch is refused if one key matches a job with different params.
+    Fixed statement count per batch: keys (if any), the insert (on SQLite staged
+    first: see submit_stage), duplicates (if any), outbox. The whole batch is
+    refused if one key matches a job with different params.
     """
-    rows = [spec.row(uuid7()) for spec in specs]
+    ids = uuid7_many(len(specs))
+    sqlite = tx.dialect == "sqlite"
+    json: Callable[[bytes], Any] = bytes.decode if sqlite else orjson.Fragment
+    rows = [
+        spec.staged(
+            str(job_id),
+            spec.run_at if not sqlite or spec.run_at is None else to_micros(spec.run_at),
+            json,  # text on SQLite; embedded as is in the JSON batch on PostgreSQL
+        )
+        for spec, job_id in zip(specs, ids, strict=True)
+    ]
     keys = sorted({s.concurrency_key for s in specs if s.concurrency_key})
     if keys:
         tx.conn.execute(
             tx.q("ensure_concurrency_keys"), {"team_id": team_id, "keys": array(tx.dialect, keys)}
         )
-    result = tx.rows(
-        "submit_jobs", {"team_id": team_id, "items": items(tx.dialect, rows), "now": tx.now}
-    )
+    result = _insert(tx, team_id, rows)
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
-    key = id_key(tx.dialect)
-    inserted = {job_id: JobState(state) for job_id, state in result}
-    existing = _existing_for_duplicates(tx, team_id, rows, inserted, key)
+    inserted = {row[0]: STATE_OF[row[1]] for row in result}
+    driver_ids = [row[_ID] for row in rows] if sqlite else ids
+    existing = _existing_for_duplicates(tx, team_id, driver_ids, rows, inserted)
 
     submitted: list[Submitted] = []
     changes = []
-    for spec, row in zip(specs, rows, strict=True):
-        state = inserted.get(key(row["id"]))
+    team_text = str(team_id)
+    for spec, job_id, driver_id, row in zip(specs, ids, driver_ids, rows, strict=True):
+        state = inserted.get(driver_id)
         if state is not None:
-            submitted.append(Submitted(row["id"], state, created=True))
-            changes.append((team_id, row["id"], {"state": state, "queue": spec.queue}))
+            submitted.append(Submitted(job_id, state, created=True))
+            if sqlite:
+                changes.append((team_text, driver_id, {"state": state, "queue": spec.queue}))
             continue
         found = existing.get(spec.idempotency_key or "")
         if found is None:  # raced with a job that finished in between: impossible in one tx
             raise IdempotencyConflict(idempotency_key=spec.idempotency_key)
-        if found.params_hash != row["params_hash"]:
+        if found.params_hash != row[_PARAMS_HASH]:
             raise IdempotencyConflict(
                 f"idempotency key {spec.idempotency_key!r} is in use by job {found.id} "
                 "with different params",
@@ -197,20 +212,38 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
                 job_id=str(found.id),
             )
         submitted.append(Submitted(found.id, JobState(found.state), created=False))
-    emit_job_changes(tx, changes)
+    if sqlite:
+        emit_job_changes(tx, changes)
+    else:  # submit_jobs wrote the events of the inserted jobs itself
+        note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
     return submitted
+
+
+def _insert(tx: Tx, team_id: uuid.UUID, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Insert the staged rows; returns ``(id, state[, newest event seq])`` of those inserted."""
+    if tx.dialect == "sqlite":
+        tx.rows("submit_stage", {})
+        tx.rows("submit_stage_clear", {})
+        tx.rows_many("submit_stage_add", rows)
+        return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now})
+    items = orjson.dumps(rows).decode()  # an array of arrays: one dump per batch
+    return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now, "items": items})
 
 
 def _existing_for_duplicates(
     tx: Tx,
     team_id: uuid.UUID,
-    rows: list[dict[str, Any]],
+    driver_ids: list[Any],
+    rows: list[tuple[Any, ...]],
     inserted: dict[Any, JobState],
-    key: Callable[[uuid.UUID], Any],
 ) -> dict[str, Any]:
     if len(inserted) == len(rows):
         return {}
-    keys = {row.get("idempotency_key") for row in rows if key(row["id"]) not in inserted}
+    keys = {
+        row[_IDEMPOTENCY_KEY]
+        for job_id, row in zip(driver_ids, rows, strict=True)
+        if job_id not in inserted
+    }
     if not keys:
         return {}
     found = tx.conn.execute(

@@ -1,12 +1,31 @@
 -- Hot-path SQL for PostgreSQL. Every block here has a twin of the same name in
 -- sqlite.sql (a unit test checks it). Batch statements take one JSON parameter,
--- :items, and unpack it with jsonb_to_recordset, so a batch of 1 and of 1,000 is
--- the same single statement. :now is NULL unless a caller moves time (tests);
--- coalesce(:now, now()) then uses the database clock.
+-- :items, and unpack it with jsonb_to_recordset (a submit's by position), so a
+-- batch of 1 and of 1,000 is the same single statement.
+-- :now is NULL unless a caller moves time (tests); coalesce(:now, now()) then
+-- uses the database clock.
+
+-- name: submit_stage
+-- SQLite only: there a submit's batch is staged in a temporary table first;
+-- here submit_jobs reads it from its :items parameter. Never run.
+SELECT 1
+
+-- name: submit_stage_clear
+-- SQLite only (see submit_stage). Never run.
+SELECT 1
+
+-- name: submit_stage_add
+-- SQLite only (see submit_stage). Never run.
+SELECT 1
 
 -- name: submit_jobs
--- Insert a batch of jobs; an unfinished job with the same idempotency key wins
--- (ON CONFLICT on the partial unique index) and the caller reads it back.
+-- Insert a batch of jobs in batch order; an unfinished job with the same
+-- idempotency key wins (ON CONFLICT on the partial unique index) and the caller
+-- reads it back. Each item is a JSON array, submit.py's staged row: read by
+-- position, it costs less than jsonb_to_record's objects. Unlike SQLite, the
+-- outbox events of the inserted jobs are written by the same statement (a
+-- data-modifying CTE); every row carries the newest event seq.
+WITH inserted AS (
 INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
@@ -21,19 +40,42 @@ SELECT
     v.max_attempts, v.backoff_base_s, v.backoff_max_s, v.timeout_s, v.lease_s,
     v.cancel_grace_s, v.labels, v.idempotency_key, v.concurrency_key, v.concurrency_limit,
     v.parent_id, v.created_by, coalesce(:now, now()), coalesce(:now, now())
-FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(doc, ord),
-LATERAL jsonb_to_record(e.doc) AS v(
-    id uuid, action text, schema_hash text, params jsonb, params_hash text, queue text,
-    priority smallint, run_at timestamptz, max_attempts int, backoff_base_s float8,
-    backoff_max_s float8, timeout_s float8, lease_s float8, cancel_grace_s float8,
-    labels jsonb, idempotency_key text, concurrency_key text, concurrency_limit int,
-    parent_id uuid, created_by uuid
-)
+FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord),
+LATERAL (SELECT
+    CAST(e.r ->> 0 AS uuid) AS id,
+    e.r ->> 1 AS action,
+    e.r ->> 2 AS schema_hash,
+    e.r -> 3 AS params,
+    e.r ->> 4 AS params_hash,
+    e.r ->> 5 AS queue,
+    CAST(e.r ->> 6 AS smallint) AS priority,
+    CAST(e.r ->> 7 AS timestamptz) AS run_at,
+    CAST(e.r ->> 8 AS int) AS max_attempts,
+    CAST(e.r ->> 9 AS float8) AS backoff_base_s,
+    CAST(e.r ->> 10 AS float8) AS backoff_max_s,
+    CAST(e.r ->> 11 AS float8) AS timeout_s,
+    CAST(e.r ->> 12 AS float8) AS lease_s,
+    CAST(e.r ->> 13 AS float8) AS cancel_grace_s,
+    e.r -> 14 AS labels,
+    e.r ->> 15 AS idempotency_key,
+    e.r ->> 16 AS concurrency_key,
+    CAST(e.r ->> 17 AS int) AS concurrency_limit,
+    CAST(e.r ->> 18 AS uuid) AS parent_id,
+    CAST(e.r ->> 19 AS uuid) AS created_by
+) AS v
 ORDER BY e.ord
 ON CONFLICT (team_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
     DO NOTHING
-RETURNING id, state
+RETURNING id, team_id, state, queue, seq
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id, jsonb_build_object('state', state, 'queue', queue),
+           coalesce(:now, now())
+    FROM inserted ORDER BY seq
+    RETURNING seq
+)
+SELECT id, state, (SELECT max(seq) FROM announced) AS newest_event FROM inserted
 
 -- name: ensure_concurrency_keys
 INSERT INTO concurrency_keys (team_id, key)
@@ -85,8 +127,9 @@ GROUP BY concurrency_key
 -- statement_timestamp(), not now(): the transaction may have begun before the
 -- claim_candidates snapshot saw the key's previous job finish, and a start
 -- stamped then would overlap that job's attempt.
--- Unlike SQLite, the attempt rows are written by this same statement (a
--- data-modifying CTE), which saves the attempts_start round trip.
+-- Unlike SQLite, the attempt rows and the outbox events are written by this
+-- same statement (data-modifying CTEs), which saves the attempts_start and
+-- events_insert round trips; every row carries the newest event seq.
 WITH claimed AS (
 UPDATE jobs SET
     state = 'running',
@@ -106,13 +149,21 @@ WHERE jobs.id = v.id AND jobs.state || '' = 'queued'
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
-    jobs.agent_id
+    jobs.agent_id, jobs.seq
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id,
+           jsonb_build_object('state', 'running', 'attempt', attempt, 'agent_id', agent_id),
+           coalesce(:now, now())
+    FROM claimed ORDER BY seq
+    RETURNING seq
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
-    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at
+    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
+    (SELECT max(seq) FROM announced) AS newest_event
 FROM claimed
 
 -- name: attempts_start
@@ -137,8 +188,9 @@ RETURNING jobs.id, jobs.lease_expires_at, jobs.cancel_requested_at
 -- Apply agents' reports, each fenced by its lease token: a stale token matches no
 -- row and changes nothing. A failure with attempts left goes back to scheduled
 -- with exponential backoff and full jitter; a pending cancel always wins.
--- Unlike SQLite, the same statement closes the attempts and publishes the
--- artifacts of successes (data-modifying CTEs): one round trip, not three.
+-- Unlike SQLite, the same statement closes the attempts, publishes the
+-- artifacts of successes and writes the outbox events (data-modifying CTEs): one
+-- round trip, not four; every row carries the newest event seq.
 WITH applied AS (
 UPDATE jobs SET
     state = CASE
@@ -170,7 +222,8 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
     id uuid, token uuid, outcome text, result jsonb, error jsonb, retryable boolean)
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
   AND jobs.team_id = :team_id
-RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error
+RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error,
+    jobs.seq
 ), finished AS (
     UPDATE job_attempts SET
         outcome = CASE WHEN a.state = 'cancelled' THEN 'cancelled' ELSE a.outcome END,
@@ -183,8 +236,15 @@ RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome
     FROM applied a
     WHERE a.state = 'succeeded' AND artifacts.job_id = a.id AND artifacts.attempt = a.attempt
       AND artifacts.published_at IS NULL
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id, jsonb_build_object('state', state, 'attempt', attempt),
+           coalesce(:now, now())
+    FROM applied ORDER BY seq
+    RETURNING seq
 )
-SELECT id, team_id, state, attempt, queue FROM applied
+SELECT id, team_id, state, attempt, queue, (SELECT max(seq) FROM announced) AS newest_event
+FROM applied
 
 -- name: attempts_finish
 UPDATE job_attempts SET
@@ -246,12 +306,18 @@ WHERE jobs.id IN (
 RETURNING jobs.id, jobs.team_id, jobs.queue, jobs.attempt
 
 -- name: events_insert
+-- Each item is a JSON array (team_id, kind, object_id, data), read by position.
 INSERT INTO events (team_id, kind, object_id, data, created_at)
-SELECT v.team_id, v.kind, v.object_id, v.data, coalesce(:now, now())
-FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(doc, ord),
-LATERAL jsonb_to_record(e.doc) AS v(team_id uuid, kind text, object_id uuid, data jsonb)
+SELECT CAST(e.r ->> 0 AS uuid), e.r ->> 1, CAST(e.r ->> 2 AS uuid), e.r -> 3,
+       coalesce(:now, now())
+FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord)
 ORDER BY e.ord
 RETURNING seq
+
+-- name: events_newest
+-- SQLite only: there events_insert is an executemany and the newest seq is read
+-- back; here events_insert returns the seqs. Never run.
+SELECT 1
 
 -- name: notify
 -- One small notification per transaction: the newest outbox seq and whether work
