@@ -46,6 +46,7 @@ from pydantic_core import to_jsonable_python
 from conveyor.agent.executor import Outcome, invalid_params
 from conveyor.sdk.context import TaskCancelled, TaskContext
 from conveyor.sdk.tasks import TaskAction, is_retryable, load_tasks
+from conveyor.startup import freeze_startup_objects
 
 MAX_TRACEBACK_CHARS = 32 * 1024
 MAX_PARTIAL_CHARS = 64 * 1024  # a line without newline is sent in pieces past this
@@ -289,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     worker = Worker(channel, actions, agent_pid)
     signal.signal(signal.SIGTERM, worker.on_sigterm)
+    freeze_startup_objects()
     channel.send({"t": "ready", "actions": sorted(actions)})
     while (message := channel.read()) is not None:
         if message.get("t") == "run" and not worker.run(message, outputs):

@@ -47,6 +47,7 @@ from conveyor.errors import StoreError, TooLarge
 from conveyor.server.bootstrap import ensure_default_team
 from conveyor.server.hub import AgentHub
 from conveyor.settings import AuthSettings, ServerSettings
+from conveyor.startup import freeze_startup_objects
 from conveyor.store import Store
 
 log = structlog.get_logger(__name__)
@@ -99,6 +100,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.state.services = svc
         await svc.engine.start()
         await svc.hub.start()
+        freeze_startup_objects()
         log.info("server ready", database=svc.store.dialect)
         try:
             yield

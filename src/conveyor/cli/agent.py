@@ -173,6 +173,7 @@ def agent(
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
     from conveyor.secrets import SecretFileError, env_secret
+    from conveyor.startup import freeze_startup_objects
 
     configure_logging(json=True if as_json else None)
     try:
@@ -242,6 +243,7 @@ def agent(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
+        freeze_startup_objects()
         return await runner.run(stop)
 
     try:
