@@ -449,7 +449,7 @@ class Agent:
         a = job.assignment
         if await self._take_slot(job):
             job.running = True
-            log.info("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
+            log.debug("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
             began = time.monotonic()
             try:
                 outcome = await executor.run(a, _Sink(self, job), job.stop)
@@ -488,7 +488,9 @@ class Agent:
                     )
                 )
             await self._send(job.result)
-        log.info("job finished", job_id=str(a.job_id), outcome=outcome.outcome, lost=job.lost)
+        # One line per job (its start is at debug level): this runs for every short job.
+        log.info("job finished", job_id=str(a.job_id), action=a.action, attempt=a.attempt,
+                 outcome=outcome.outcome, lost=job.lost)  # fmt: skip
         self._forget_if_settled(job)
         await self._grant()
 

@@ -238,7 +238,7 @@ def _run_pg_op(
         if tx.control:
             note["control"] = True
         payload = json_dumps(note)
-        conn.execute(tx.q("notify"), {"payload": payload})
+        tx.rows("notify", {"payload": payload})
     return result, tx
 
 
