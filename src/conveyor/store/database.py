@@ -104,6 +104,22 @@ def _sqlite_param(value: Any) -> Any:
     return value
 
 
+def pg_connection_options(url: sa.URL) -> str:
+    """Server options for every connection, after any the URL gives (``?options=...``).
+
+    ``plan_cache_mode=force_custom_plan``: a prepared statement is planned for the
+    tables as they are at each execution. Otherwise a plan cached while ``jobs`` was
+    small (a sequential scan) is kept as the table grows wherever no ANALYZE runs
+    (autovacuum off or behind), and every claim and result reads the whole table:
+    measured, 532 such scans reading 9 million rows in a 20,000-job run.
+    """
+    given = url.query.get("options")
+    ours = "-c plan_cache_mode=force_custom_plan"
+    if isinstance(given, tuple):
+        given = " ".join(given)
+    return f"{given} {ours}" if given else ours
+
+
 def normalize_url(url: str) -> str:
     """Accept the URLs people write and pick our drivers."""
     if url.startswith(("postgres://", "postgresql://")):
@@ -136,6 +152,7 @@ class Database:
                 # dead is retried instead (see _write_pg), and the pool is then renewed.
                 json_serializer=json_dumps,
                 json_deserializer=orjson.loads,
+                connect_args={"options": pg_connection_options(self.sync_url)},
             )
             self._read_engine_pg = self._async_engine.execution_options(
                 isolation_level="AUTOCOMMIT"

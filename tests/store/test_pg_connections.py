@@ -1,4 +1,5 @@
-"""PostgreSQL: connections the server dropped (a restart, a killed backend) cost no request.
+"""PostgreSQL connections: dropped ones (a restart, a killed backend) cost no request, and
+statements are planned for the table as it is.
 
 The pool does not ping a connection before each use; a write whose connection turns
 out dead before COMMIT runs again on a fresh one, and a read is read again.
@@ -10,8 +11,10 @@ from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from conveyor.store import JobSpec, Store
+from conveyor.store.database import Tx, pg_connection_options
 
 
 def _libpq(url: str) -> str:
@@ -55,3 +58,23 @@ async def test_writes_and_reads_survive_their_connections_being_killed(
     assert made.id in {job.id for job in listed.items}
     # The retried write wrote once: four jobs in all, not five.
     assert len(listed.items) == 4
+
+
+async def test_statements_are_planned_for_the_table_as_it_is_now(pg_store: Store) -> None:
+    """A plan cached while ``jobs`` was empty (a sequential scan) would be kept as the table
+    grows when no ANALYZE runs (autovacuum off or behind): every claim would read the whole
+    table. Each execution is planned for the table as it is."""
+
+    def setting(tx: Tx) -> str:
+        return str(tx.conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one())
+
+    assert await pg_store.db.read(setting, None) == "force_custom_plan"
+    assert await pg_store.db.write(setting, None) == "force_custom_plan"
+
+
+def test_options_given_in_the_url_are_kept() -> None:
+    url = sa.make_url("postgresql+psycopg://u@db/conveyor?options=-c%20search_path%3Dq")
+    assert pg_connection_options(url) == "-c search_path=q -c plan_cache_mode=force_custom_plan"
+    assert pg_connection_options(sa.make_url("postgresql+psycopg://u@db/conveyor")) == (
+        "-c plan_cache_mode=force_custom_plan"
+    )
