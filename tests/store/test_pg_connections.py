@@ -1,5 +1,5 @@
 """PostgreSQL connections: dropped ones (a restart, a killed backend) cost no request, and
-statements are planned for the table as it is.
+statements are planned for the tables as they are.
 
 The pool does not ping a connection before each use; a write whose connection turns
 out dead before COMMIT runs again on a fresh one, and a read is read again.
@@ -11,10 +11,9 @@ from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 
 from conveyor.store import JobSpec, Store
-from conveyor.store.database import Tx, pg_connection_options
+from conveyor.store.database import Tx
 
 
 def _libpq(url: str) -> str:
@@ -70,11 +69,3 @@ async def test_statements_are_planned_for_the_table_as_it_is_now(pg_store: Store
 
     assert await pg_store.db.read(setting, None) == "force_custom_plan"
     assert await pg_store.db.write(setting, None) == "force_custom_plan"
-
-
-def test_options_given_in_the_url_are_kept() -> None:
-    url = sa.make_url("postgresql+psycopg://u@db/conveyor?options=-c%20search_path%3Dq")
-    assert pg_connection_options(url) == "-c search_path=q -c plan_cache_mode=force_custom_plan"
-    assert pg_connection_options(sa.make_url("postgresql+psycopg://u@db/conveyor")) == (
-        "-c plan_cache_mode=force_custom_plan"
-    )
