@@ -46,8 +46,8 @@ from typing import Protocol
 
 from bench.e2e_celery import CeleryStack, celery_installed, redis_durability
 from bench.e2e_conveyor import ConveyorStack, Mark, PgDatabase, Timing
-from bench.e2e_procs import PeakSampler, tree_rss_mib
-from bench.e2e_report import Latency, memory_lines, summary_line, target_lines
+from bench.e2e_procs import PeakSampler, cpu_s, tree_cpu_s, tree_rss_mib
+from bench.e2e_report import Latency, cpu_line, memory_lines, summary_line, target_lines
 from bench.engine import fsync_probe
 from conveyor import __version__ as conveyor_version
 from conveyor.settings import ServerSettings
@@ -135,9 +135,20 @@ def say(line: str = "") -> None:
 
 class System(Protocol):
     def roots(self) -> dict[str, int]: ...
+    def store_pids(self) -> list[int]: ...
     def throughput(self, jobs: int, batch: int, checkpoint: int, on_mark: Mark) -> float: ...
     def latency_round(self, n: int) -> list[Timing]: ...
     def stop(self) -> None: ...
+
+
+def _cpu(system: System) -> dict[str, float]:
+    """CPU seconds so far of the system's processes, its store or broker, and this client
+    (whose other threads are idle during the throughput run)."""
+    used = tree_cpu_s(system.roots())
+    used["database/broker"] = sum(cpu_s(pid) for pid in system.store_pids())
+    times = os.times()
+    used["benchmark client"] = times.user + times.system
+    return used
 
 
 class Run:
@@ -263,10 +274,12 @@ class Run:
             ) -> None:
                 taken[when] = tree_rss_mib(system.roots())
 
+            before = _cpu(system)
             rate = system.throughput(self.cfg.jobs, self.cfg.batch, self.cfg.checkpoint, on_mark)
+            used = {k: v - before.get(k, 0.0) for k, v in _cpu(system).items()}
             self.rates[name] = rate
             self.memory[name] = taken
-            say(f"{name:<9} {self.rates[name]:8.0f} jobs/s")
+            say(f"{name:<9} {self.rates[name]:8.0f} jobs/s; {cpu_line(used, self.cfg.jobs)}")
         say()
 
     def latencies(self) -> None:

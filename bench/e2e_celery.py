@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.e2e_conveyor import REPO, Mark, Timing
-from bench.e2e_procs import Proc
+from bench.e2e_procs import Proc, pids_running
 
 STARTUP_S = 90.0
 POLL_S = 0.5
@@ -111,6 +111,10 @@ class CeleryStack:
 
     def roots(self) -> dict[str, int]:
         return {"celery worker": self.worker.pid} if self.worker else {}
+
+    def store_pids(self) -> list[int]:
+        """The Redis broker (shared with nothing else during the run)."""
+        return pids_running("redis-server")
 
     def stop(self) -> None:
         if self.worker is not None:

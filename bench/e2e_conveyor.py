@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import sqlalchemy as sa
 
-from bench.e2e_procs import Proc, wait_until
+from bench.e2e_procs import Proc, pids_running, wait_until
 from conveyor import AsyncClient, Client
 from conveyor.server.bootstrap import bootstrap
 from conveyor.states import TERMINAL
@@ -178,6 +178,12 @@ class ConveyorStack:
 
     def roots(self) -> dict[str, int]:
         return {proc.name: proc.pid for proc in self.procs}
+
+    def store_pids(self) -> list[int]:
+        """PostgreSQL's backends serving this stack's database (SQLite runs in the server)."""
+        if self.backend != "postgres":
+            return []
+        return pids_running(sa.make_url(self.database_url).database or "")
 
     def client(self) -> Client:
         return Client(self.url, token=self.key, timeout=120)

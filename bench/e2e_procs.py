@@ -1,4 +1,4 @@
-"""Processes for the end-to-end benchmark: spawn, stop, and measure resident memory.
+"""Processes for the end-to-end benchmark: spawn, stop, measure resident memory and CPU.
 
 Memory is read from ``/proc`` (Linux): ``VmRSS`` now, and ``VmHWM`` (the peak) after
 resetting it through ``/proc/<pid>/clear_refs``, so a peak covers one phase only.
@@ -105,6 +105,28 @@ def reset_peak(pid: int) -> None:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_running(fragment: str) -> list[int]:
+    """Processes whose command line holds ``fragment`` (a PostgreSQL database's backends
+    show its name in theirs)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if fragment.encode() in Path(entry.path, "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
 def _parents() -> dict[int, int]:
     found: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -134,12 +156,25 @@ def descendants(root: int) -> list[int]:
 
 def tree_rss_mib(roots: Mapping[str, int]) -> dict[str, float]:
     """Resident memory now, per named root: the root itself and, apart, its descendants."""
+    return _per_tree(roots, lambda pid: rss_kib(pid) / 1024, count=True)
+
+
+def tree_cpu_s(roots: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds used so far per named root, its descendants summed apart (as for memory).
+    A process that ended (a replaced worker) no longer counts."""
+    return _per_tree(roots, cpu_s, count=False)
+
+
+def _per_tree(
+    roots: Mapping[str, int], measure: Callable[[int], float], *, count: bool
+) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, root in roots.items():
-        out[name] = rss_kib(root) / 1024
+        out[name] = measure(root)
         below = [pid for pid in descendants(root) if pid != root]
         if below:
-            out[f"{name} children ({len(below)})"] = sum(rss_kib(p) for p in below) / 1024
+            label = f"{name} children ({len(below)})" if count else f"{name} children"
+            out[label] = sum(measure(pid) for pid in below)
     return out
 
 

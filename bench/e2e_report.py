@@ -71,6 +71,13 @@ class Latency:
         return "  ".join(f"{name} {p50:6.2f}/{p99:7.2f}" for name, (p50, p99) in shown)
 
 
+def cpu_line(used: dict[str, float], jobs: int) -> str:
+    """CPU per job by process, largest first, and their total (microseconds)."""
+    per_job = sorted(((v / jobs * 1e6, k) for k, v in used.items() if v > 0), reverse=True)
+    parts = ", ".join(f"{name} {us:.0f}" for us, name in per_job)
+    return f"CPU per job: {parts}; total {sum(us for us, _ in per_job):.0f} us"
+
+
 def memory_lines(memory: Memory, checkpoint: int, jobs: int) -> Iterator[str]:
     yield f"{'process':<36} {'@' + str(checkpoint):>9} {'@' + str(jobs):>9}  ratio"
     for system, taken in memory.items():

@@ -144,6 +144,9 @@ class AgentHub:
 
     def grant(self, session: AgentSession, credits: int, *, replace: bool = False) -> None:
         session.credits = credits if replace else session.credits + credits
+        self._wake_dispatcher()
+
+    def _wake_dispatcher(self) -> None:
         self._credits, fired = Signal(), self._credits
         fired.fire()
 
@@ -273,8 +276,7 @@ class AgentHub:
             for session in self.sessions.values():
                 if session.team_id == team_id:
                     session.hungry = False
-            self._credits, fired = Signal(), self._credits
-            fired.fire()
+            self._wake_dispatcher()
         return results
 
     async def _flush_seen(self, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) -> list[None]:
