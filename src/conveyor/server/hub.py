@@ -30,14 +30,17 @@ from conveyor.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
 from conveyor.server.batcher import Batcher
-from conveyor.store import ClaimRequest
+from conveyor.store import ClaimRequest, JobSpec
+from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.records import (
+    ClaimedJob,
     Event,
     HeartbeatResult,
     LogAppended,
     LogChunkIn,
     ReportResult,
+    Submitted,
 )
 
 log = structlog.get_logger(__name__)
@@ -69,6 +72,7 @@ class AgentSession:
     credits: int = 0
     draining: bool = False
     hungry: bool = False  # its last claim found less than it asked for: wait for new work
+    claiming: bool = False  # a claim for it is in flight: no second one beside it
     last_heard: float = 0.0  # loop time of the last message from the agent
     progress: dict[uuid.UUID, Any] = field(default_factory=dict)
 
@@ -93,6 +97,7 @@ class AgentHub:
         self.store = engine.store
         self.sessions: dict[uuid.UUID, AgentSession] = {}
         self._credits = Signal()
+        self._turn = 0  # rotates which waiting agent a submit offers its jobs first
         self._task: asyncio.Task[None] | None = None
         self._control_task: asyncio.Task[None] | None = None
         self.reports: Batcher[Report, ReportResult] = Batcher("reports", self._flush_reports)
@@ -235,12 +240,23 @@ class AgentHub:
             return 0
 
     async def _dispatch_to(self, session: AgentSession) -> int:
+        if session.claiming or session.credits <= 0:
+            return 0  # a submit is claiming for it right now (see submit)
         request = session.claim_request()
-        claimed = await self.store.job_claim(session.team_id, request)
+        session.claiming = True
+        try:
+            claimed = await self.store.job_claim(session.team_id, request)
+        finally:
+            session.claiming = False
         session.hungry = len(claimed) < request.limit
         if not claimed:
             return 0
         session.credits -= len(claimed)
+        await self._hand_over(session, claimed)
+        return len(claimed)
+
+    async def _hand_over(self, session: AgentSession, claimed: list[ClaimedJob]) -> None:
+        """Send claimed jobs to their agent; if it is gone, release them at once."""
         jobs = [
             protocol.Assignment(
                 job_id=job.id,
@@ -264,7 +280,56 @@ class AgentHub:
                 [Report(job.id, job.lease_token, Outcome.RELEASED) for job in claimed],
             )
             raise
-        return len(claimed)
+
+    # submit with direct dispatch
+
+    async def submit(
+        self, team_id: uuid.UUID, specs: list[JobSpec], *, audit: AuditEntry | None = None
+    ) -> list[Submitted]:
+        """Submit jobs; agents of the team waiting here with free credits claim them at once.
+
+        The claim runs in the submit's own transaction (it is the ordinary claim:
+        every rule applies), so a job submitted to an idle fleet starts without a
+        wake-up and a second transaction. Jobs no waiting agent takes stay queued
+        for the dispatcher. The agents take turns being asked first.
+        """
+        takers = self._waiting(team_id)
+        if not takers:
+            return await self.store.job_submit_many(team_id, specs, audit=audit)
+        for session in takers:
+            session.claiming = True
+        try:
+            submitted, claims = await self.store.job_submit_and_claim(
+                team_id, specs, [s.claim_request() for s in takers], audit=audit
+            )
+        finally:
+            for session in takers:
+                session.claiming = False
+        for session, claimed in zip(takers, claims, strict=True):
+            if claimed:
+                session.credits -= len(claimed)
+                try:
+                    await self._hand_over(session, claimed)
+                except Exception:  # the submit stands; the jobs went back to the queue
+                    log.warning("handing over submitted jobs failed", agent=session.name)
+        return submitted
+
+    def _waiting(self, team_id: uuid.UUID) -> list[AgentSession]:
+        """The team's agents here that could take work now, rotated for a fair first pick."""
+        now = asyncio.get_running_loop().time()
+        takers = [
+            session
+            for session in self.sessions.values()
+            if session.team_id == team_id
+            and session.credits > 0
+            and not session.claiming
+            and not session.draining
+            and now - session.last_heard < self.silence_limit_s
+        ]
+        if len(takers) > 1:
+            self._turn = (self._turn + 1) % len(takers)
+            takers = takers[self._turn :] + takers[: self._turn]
+        return takers
 
     # batched writes
 

@@ -18,7 +18,7 @@ from conveyor.protocol import ActionOffer
 from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
 from conveyor.store.audit_store import AccountsAndAudit
-from conveyor.store.database import Database, Publish
+from conveyor.store.database import Database, Publish, Tx
 from conveyor.store.queries import (
     accounts,
     agents,
@@ -303,6 +303,32 @@ class Store(TeamStore, AccountsAndAudit):
         if not specs:
             return []
         op = audited(submit.submit_jobs, audit, _about_jobs)
+        return await self.db.write(op, now, team_id, specs)
+
+    async def job_submit_and_claim(
+        self,
+        team_id: uuid.UUID,
+        specs: list[submit.JobSpec],
+        requests: list[claim.ClaimRequest],
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
+    ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
+        """Submit, then claim the new jobs for ``requests`` in the same transaction.
+
+        For agents already waiting idle: see :func:`claim.claim_submitted`. The
+        claims are listed in the order of ``requests``.
+        """
+        submit_op = audited(submit.submit_jobs, audit, _about_jobs)
+
+        def op(
+            tx: Tx, team_id: uuid.UUID, specs: list[submit.JobSpec]
+        ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
+            submitted = submit_op(tx, team_id, specs)
+            return submitted, claim.claim_submitted(tx, team_id, submitted, requests)
+
+        if not specs:
+            return [], [[] for _ in requests]
         return await self.db.write(op, now, team_id, specs)
 
     async def job_claim(

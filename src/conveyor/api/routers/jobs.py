@@ -64,9 +64,10 @@ async def create_job(
     response: Response,
 ) -> JobOut:
     """201 with the new job; 200 with the existing one when its idempotency key matched."""
-    store = services(request).store
+    svc = services(request)
+    store = svc.store
     specs = await _specs(request, principal, [body])
-    [submitted] = await store.job_submit_many(principal.team_id, specs, audit=audit_entry(request))
+    [submitted] = await svc.hub.submit(principal.team_id, specs, audit=audit_entry(request))
     if not submitted.created:
         response.status_code = status.HTTP_200_OK
     return await job_out(store, principal.team_id, submitted.id)
@@ -86,9 +87,10 @@ async def create_jobs(
     request: Request,
 ) -> JobBatchOut:
     """All jobs are validated first; then all are enqueued in one transaction, or none."""
-    store = services(request).store
+    svc = services(request)
+    store = svc.store
     specs = await _specs(request, principal, body.jobs)
-    submitted = await store.job_submit_many(principal.team_id, specs, audit=audit_entry(request))
+    submitted = await svc.hub.submit(principal.team_id, specs, audit=audit_entry(request))
     found = await store.job_get_many(principal.team_id, [s.id for s in submitted])
     return JobBatchOut(items=await jobs_out(store, principal.team_id, found))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
 
@@ -16,7 +16,7 @@ from conveyor.store.database import Tx, json_dumps
 from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, items
 from conveyor.store.queries.outbox import emit_job_changes, note_events
-from conveyor.store.records import ClaimedJob
+from conveyor.store.records import ClaimedJob, Submitted
 from conveyor.store.types import from_micros
 
 
@@ -74,6 +74,30 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
     return [  # in claim order, which RETURNING does not promise
         to_job(by_id[i], tokens[i]) for i in admitted if i in by_id
     ]
+
+
+def claim_submitted(
+    tx: Tx, team_id: uuid.UUID, submitted: list[Submitted], requests: Sequence[ClaimRequest]
+) -> list[list[ClaimedJob]]:
+    """Right after a submit, in its transaction: claim for agents waiting with free credits.
+
+    The job starts without a second transaction and a wake-up in between. Each
+    request is an ordinary claim (claim order, concurrency limits, pause, labels all
+    apply), asked for no more than the new jobs still unclaimed. When every new job
+    is taken, the transaction announces no new work: nobody else need look.
+    """
+    new = {s.id for s in submitted if s.created and s.state == JobState.QUEUED}
+    claims: list[list[ClaimedJob]] = []
+    for request in requests:
+        if not new:
+            claims.append([])
+            continue
+        claimed = claim_jobs(tx, team_id, replace(request, limit=min(request.limit, len(new))))
+        new.difference_update(job.id for job in claimed)
+        claims.append(claimed)
+    if not new:
+        tx.work_available = False
+    return claims
 
 
 # claim_apply RETURNING: id, team_id, action, schema_hash, params, queue, priority,

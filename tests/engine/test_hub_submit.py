@@ -1,0 +1,117 @@
+"""A submit hands its new jobs to agents waiting on this replica, in its own transaction.
+
+The hub here has no dispatch loop running, so a job can only reach an agent
+through the submit itself; the sessions' ``send`` collects what the agent would
+receive over its WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import BaseModel
+
+from conveyor import protocol
+from conveyor.engine import Engine
+from conveyor.server.hub import AgentHub, AgentSession
+from conveyor.states import JobState
+from conveyor.store import JobSpec
+
+
+class Agent:
+    """What one connected agent was sent."""
+
+    def __init__(self, hub: AgentHub, team_id: uuid.UUID, name: str, credits: int) -> None:
+        self.assigned: list[uuid.UUID] = []
+        self.gone = False
+        self.session = AgentSession(
+            agent_id=uuid.uuid4(),
+            team_id=team_id,
+            name=name,
+            labels={},
+            queues=["default"],
+            actions={"demo.echo": []},
+            send=self._send,
+            close=self._close,
+            credits=credits,
+            last_heard=asyncio.get_running_loop().time(),
+        )
+
+    async def _send(self, message: BaseModel) -> None:
+        if self.gone:
+            raise ConnectionError("the agent went away")
+        assert isinstance(message, protocol.Assign)
+        self.assigned.extend(job.job_id for job in message.jobs)
+
+    async def _close(self, reason: str) -> None:
+        self.gone = True
+
+
+@pytest.fixture
+async def hub(engine: Engine) -> AsyncIterator[AgentHub]:
+    yield AgentHub(engine, poll_s=3600)  # never started: no dispatcher
+
+
+def echo(n: int = 0) -> JobSpec:
+    return JobSpec("demo.echo", {"n": n})
+
+
+async def test_a_waiting_agent_has_the_job_when_submit_returns(
+    engine: Engine, hub: AgentHub, team: uuid.UUID
+) -> None:
+    agent = Agent(hub, team, "a", credits=2)
+    await hub.attach(agent.session)
+    work = engine.bus.work_signal()
+
+    [sub] = await hub.submit(team, [echo()])
+
+    assert agent.assigned == [sub.id] and agent.session.credits == 1
+    job = await engine.store.job_get(team, sub.id)
+    assert job.state == JobState.RUNNING and job.agent_id == agent.session.agent_id
+    assert not work.fired  # every new job was taken: nobody else need look
+
+
+async def test_waiting_agents_take_turns_and_the_rest_stays_queued(
+    engine: Engine, hub: AgentHub, team: uuid.UUID
+) -> None:
+    a, b = Agent(hub, team, "a", credits=1), Agent(hub, team, "b", credits=1)
+    for agent in (a, b):
+        await hub.attach(agent.session)
+    first = await hub.submit(team, [echo(1)])
+    assert len(a.assigned) + len(b.assigned) == 1
+    took_first = a if a.assigned else b
+
+    work = engine.bus.work_signal()
+    more = await hub.submit(team, [echo(2), echo(3)])
+    other = b if took_first is a else a
+    assert other.assigned == [more[0].id]  # its turn; the first has no credits left
+    assert took_first.assigned == [first[0].id]
+    assert (await engine.store.job_get(team, more[1].id)).state == JobState.QUEUED
+    assert work.fired  # a job is left for the dispatcher
+
+
+async def test_draining_agents_and_other_teams_get_nothing(
+    engine: Engine, hub: AgentHub, team: uuid.UUID
+) -> None:
+    draining = Agent(hub, team, "draining", credits=5)
+    draining.session.draining = True
+    stranger = Agent(hub, await engine.store.team_create("others", "Others"), "stranger", credits=5)
+    for agent in (draining, stranger):
+        await hub.attach(agent.session)
+    [sub] = await hub.submit(team, [echo()])
+    assert draining.assigned == stranger.assigned == []
+    assert (await engine.store.job_get(team, sub.id)).state == JobState.QUEUED
+
+
+async def test_jobs_for_an_agent_gone_meanwhile_go_back_to_the_queue(
+    engine: Engine, hub: AgentHub, team: uuid.UUID
+) -> None:
+    agent = Agent(hub, team, "a", credits=1)
+    await hub.attach(agent.session)
+    agent.gone = True
+    [sub] = await hub.submit(team, [echo()])  # the submit itself stands
+    job = await engine.store.job_get(team, sub.id)
+    assert job.state == JobState.QUEUED  # released: another agent can claim it

@@ -1,0 +1,85 @@
+"""Conformance: a submit that claims its new jobs for waiting agents in its transaction.
+
+The claim is the ordinary one: claim order, concurrency limits and labels still
+decide; it only never asks for more than the jobs this submit created.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from conveyor.states import AttemptOutcome, JobState
+from conveyor.store import JobSpec, Store
+from tests.helpers.factories import agent_request
+
+
+async def test_new_jobs_go_to_the_waiting_agents_in_turn(store: Store, team: uuid.UUID) -> None:
+    first, second = agent_request(limit=2), agent_request(limit=5)
+    specs = [JobSpec("demo.echo", {"n": n}) for n in range(3)]
+    submitted, (a, b) = await store.job_submit_and_claim(team, specs, [first, second])
+
+    assert [len(a), len(b)] == [2, 1]  # the second asked for 5: only one new job was left
+    assert [j.id for j in a + b] == [s.id for s in submitted]  # in claim order
+    for claimed, agent in ((a[0], first), (a[1], first), (b[0], second)):
+        job = await store.job_get(team, claimed.id)
+        assert job.state == JobState.RUNNING and job.agent_id == agent.agent_id
+        assert job.attempt == claimed.attempt == 1 and job.started_at is not None
+        [attempt] = await store.attempt_list(team, claimed.id)
+        assert attempt.outcome == AttemptOutcome.RUNNING
+        assert attempt.lease_token == claimed.lease_token
+    events = await store.events_after(team, 0, limit=100, object_id=a[0].id)
+    assert [e.data["state"] for e in events] == [JobState.QUEUED, JobState.RUNNING]
+
+
+async def test_an_agent_that_cannot_run_them_leaves_them_queued(
+    store: Store, team: uuid.UUID
+) -> None:
+    other = agent_request(actions=("demo.other",))
+    labelled = agent_request()
+    specs = [
+        JobSpec("demo.echo", {}, labels={"gpu": "yes"}),
+        JobSpec("demo.echo", {}, queue="reports"),
+    ]
+    submitted, claims = await store.job_submit_and_claim(team, specs, [other, labelled])
+    assert claims == [[], []]
+    for sub in submitted:
+        assert (await store.job_get(team, sub.id)).state == JobState.QUEUED
+    # Still there for the dispatcher's claims.
+    [claimed] = await store.job_claim(team, agent_request(labels={"gpu": "yes"}))
+    assert claimed.id == submitted[0].id
+
+
+async def test_claim_order_still_rules(store: Store, team: uuid.UUID) -> None:
+    """An older, more urgent job is claimed before the new one, which stays queued."""
+    [urgent] = await store.job_submit_many(team, [JobSpec("demo.echo", {}, priority=5)])
+    [new], [[claimed]] = await store.job_submit_and_claim(
+        team, [JobSpec("demo.echo", {})], [agent_request(limit=1)]
+    )
+    assert claimed.id == urgent.id
+    assert (await store.job_get(team, new.id)).state == JobState.QUEUED
+
+
+async def test_concurrency_limits_hold(store: Store, team: uuid.UUID) -> None:
+    specs = [JobSpec("demo.echo", {"n": n}, concurrency_key="tenant-1") for n in range(3)]
+    submitted, [claimed] = await store.job_submit_and_claim(team, specs, [agent_request(limit=10)])
+    assert [j.id for j in claimed] == [submitted[0].id]
+    states = [(await store.job_get(team, s.id)).state for s in submitted]
+    assert states == [JobState.RUNNING, JobState.QUEUED, JobState.QUEUED]
+
+
+async def test_a_duplicate_is_not_claimed_again(store: Store, team: uuid.UUID) -> None:
+    spec = JobSpec("demo.echo", {"n": 1}, idempotency_key="once")
+    [sub], [[claimed]] = await store.job_submit_and_claim(team, [spec], [agent_request()])
+    [again], [nothing] = await store.job_submit_and_claim(team, [spec], [agent_request()])
+    assert again.id == sub.id == claimed.id and not again.created and nothing == []
+    job = await store.job_get(team, sub.id)
+    assert job.attempt == 1 and len(await store.attempt_list(team, sub.id)) == 1
+
+
+async def test_scheduled_jobs_are_not_claimed(store: Store, team: uuid.UUID) -> None:
+    later = datetime.now(UTC) + timedelta(hours=1)
+    [sub], [claims] = await store.job_submit_and_claim(
+        team, [JobSpec("demo.echo", {}, run_at=later)], [agent_request()]
+    )
+    assert claims == [] and sub.state == JobState.SCHEDULED
