@@ -86,5 +86,15 @@ async def store(db_url: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
+async def pg_store(pg_url: str) -> AsyncIterator[Store]:
+    """A store on a fresh PostgreSQL database, for what only PostgreSQL does."""
+    store = await Store.open(pg_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
 async def team(store: Store) -> uuid.UUID:
     return await store.team_create("acme", "Acme")

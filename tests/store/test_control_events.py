@@ -26,5 +26,6 @@ async def test_cancel_and_drain_write_control_events(store: Store, team: uuid.UU
         ("control", agent, {"agent_id": str(agent), "drain": True}),
     ]
     assert await store.event_control_after(control[-1].seq) == []
+    assert await store.event_control_after(start, skip=[control[0].seq]) == control[1:]
     kinds = [e.kind for e in await store.events_after(team, start)]
     assert kinds == ["job", "job", "agent", "agent"]

@@ -109,5 +109,7 @@ async def test_events_after_a_seq(store: Store, team: uuid.UUID) -> None:
     only = await store.events_after(team, start, object_id=ids[0])
     assert [e.data["state"] for e in only] == ["queued", "cancelled"]
     assert len(await store.events_after(team_b, start)) == 2
+    skipped = await store.events_after(team, start, skip=[events[0].seq, events[2].seq])
+    assert skipped == [events[1], events[3]]  # a reader's look-behind skips what it has
     with pytest.raises(InvalidInput):
         await store.events_after(team, start, limit=0)

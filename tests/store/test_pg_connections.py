@@ -7,10 +7,7 @@ out dead before COMMIT runs again on a fresh one, and a read is read again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import psycopg
-import pytest
 
 from conveyor.store import JobSpec, Store
 from conveyor.store.database import Tx
@@ -29,15 +26,6 @@ def _kill_backends_of(url: str) -> int:
         ).fetchone()
     assert killed is not None
     return int(killed[0])
-
-
-@pytest.fixture
-async def pg_store(pg_url: str) -> AsyncIterator[Store]:
-    store = await Store.open(pg_url)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_writes_and_reads_survive_their_connections_being_killed(

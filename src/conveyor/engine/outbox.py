@@ -39,6 +39,11 @@ class OutboxReader:
         self._sent = {seq for seq in self._sent if seq > self._low}
         return self._low
 
+    def delivered(self) -> list[int]:
+        """What it delivered at or after :meth:`read_from`'s start: a re-read skips these,
+        so looking behind costs only the late events, not the window's every row."""
+        return sorted(self._sent)
+
     def fresh(self, seq: int) -> bool:
         """Whether ``seq`` is new to this reader (and now counts as delivered)."""
         if seq <= self._low or seq in self._sent or (self.lookbehind_s <= 0 and seq <= self.high):

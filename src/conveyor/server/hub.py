@@ -164,7 +164,9 @@ class AgentHub:
             try:
                 start = reader.read_from(loop.time())
                 while True:
-                    batch = await self.store.event_control_after(start, limit=CONTROL_PAGE)
+                    batch = await self.store.event_control_after(
+                        start, limit=CONTROL_PAGE, skip=reader.delivered()
+                    )
                     await self._push_control([e for e in batch if reader.fresh(e.seq)])
                     if len(batch) < CONTROL_PAGE:
                         break

@@ -7,7 +7,7 @@ pass a time to move the clock instead of sleeping.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -557,14 +557,20 @@ class Store(TeamStore, AccountsAndAudit):
         *,
         limit: int = 500,
         object_id: uuid.UUID | None = None,
+        skip: Sequence[int] = (),
     ) -> list[Event]:
         return await self.db.read(
-            listing.events_after, None, team_id, after_seq, limit=limit, object_id=object_id
-        )
+            listing.events_after, None, team_id, after_seq, limit=limit, object_id=object_id,
+            skip=skip,
+        )  # fmt: skip
 
-    async def event_control_after(self, after_seq: int, *, limit: int = 500) -> list[Event]:
+    async def event_control_after(
+        self, after_seq: int, *, limit: int = 500, skip: Sequence[int] = ()
+    ) -> list[Event]:
         """Every team's ``control`` events (cancel, drain for an agent) after ``after_seq``."""
-        return await self.db.read(listing.control_events_after, None, after_seq, limit=limit)
+        return await self.db.read(
+            listing.control_events_after, None, after_seq, limit=limit, skip=skip
+        )
 
     async def job_next_run_at(self) -> datetime | None:
         value = await self.db.read(reads.next_run_at, None)

@@ -83,7 +83,11 @@ async def stream_events(
         start = reader.read_from(loop.time())
         while True:
             batch = await store.events_after(
-                principal.team_id, start, limit=PAGE, object_id=opened.job_id
+                principal.team_id,
+                start,
+                limit=PAGE,
+                object_id=opened.job_id,
+                skip=reader.delivered(),
             )
             for event in batch:
                 if reader.fresh(event.seq) and (opened.kinds is None or event.kind in opened.kinds):

@@ -7,10 +7,11 @@ artifacts), in the transaction that made the change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from conveyor.errors import InvalidInput
 from conveyor.states import JobState
@@ -88,27 +89,45 @@ def list_jobs(
 
 
 def events_after(
-    tx: Tx, team_id: uuid.UUID, after_seq: int, *, limit: int, object_id: uuid.UUID | None
+    tx: Tx,
+    team_id: uuid.UUID,
+    after_seq: int,
+    *,
+    limit: int,
+    object_id: uuid.UUID | None,
+    skip: Sequence[int] = (),
 ) -> list[Event]:
     """The team's events with ``seq > after_seq``, oldest first (not the servers' own
-    ``control`` events)."""
+    ``control`` events), except those in ``skip`` (a reader's look-behind: see
+    :class:`OutboxReader`)."""
     _check_limit(limit)
     query = sa.select(*_EVENT_COLUMNS).where(
         events.c.team_id == team_id, events.c.seq > after_seq, events.c.kind != CONTROL
     )
     if object_id is not None:
         query = query.where(events.c.object_id == object_id)
+    if skip:
+        query = query.where(_not_among(tx, skip))
     rows = tx.conn.execute(query.order_by(events.c.seq).limit(limit)).all()
     return [Event(**row._mapping) for row in rows]
 
 
-def control_events_after(tx: Tx, after_seq: int, *, limit: int) -> list[Event]:
-    """Every team's ``control`` events with ``seq > after_seq``, oldest first."""
+def control_events_after(
+    tx: Tx, after_seq: int, *, limit: int, skip: Sequence[int] = ()
+) -> list[Event]:
+    """Every team's ``control`` events with ``seq > after_seq``, oldest first, except
+    those in ``skip``."""
     _check_limit(limit)
-    rows = tx.conn.execute(
-        sa.select(*_EVENT_COLUMNS)
-        .where(events.c.seq > after_seq, events.c.kind == CONTROL)
-        .order_by(events.c.seq)
-        .limit(limit)
-    ).all()
+    query = sa.select(*_EVENT_COLUMNS).where(events.c.seq > after_seq, events.c.kind == CONTROL)
+    if skip:
+        query = query.where(_not_among(tx, skip))
+    rows = tx.conn.execute(query.order_by(events.c.seq).limit(limit)).all()
     return [Event(**row._mapping) for row in rows]
+
+
+def _not_among(tx: Tx, seqs: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``seq`` not one of ``seqs``: one array parameter on PostgreSQL, whatever their number."""
+    if tx.dialect == "postgresql":
+        among = sa.bindparam("skip", list(seqs), type_=postgresql.ARRAY(sa.BigInteger))
+        return sa.not_(events.c.seq == sa.any_(among))
+    return events.c.seq.not_in(list(seqs))
