@@ -10,6 +10,9 @@ from conveyor.store.queries._encode import items
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.schema import jobs
 
+DEFAULT_BATCH_LIMIT = 1000
+"""Rows one maintenance batch (promote, reap, prune) touches at most."""
+
 
 def promote_due(tx: Tx, limit: int) -> list[uuid.UUID]:
     """Scheduled jobs whose run_at has passed become queued."""
