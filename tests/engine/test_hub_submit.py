@@ -26,6 +26,7 @@ class Agent:
 
     def __init__(self, hub: AgentHub, team_id: uuid.UUID, name: str, credits: int) -> None:
         self.assigned: list[uuid.UUID] = []
+        self.got_work = asyncio.Event()
         self.gone = False
         self.session = AgentSession(
             agent_id=uuid.uuid4(),
@@ -45,6 +46,13 @@ class Agent:
             raise ConnectionError("the agent went away")
         assert isinstance(message, protocol.Assign)
         self.assigned.extend(job.job_id for job in message.jobs)
+        self.got_work.set()
+
+    async def wait_for(self, count: int) -> None:
+        async with asyncio.timeout(30):
+            while len(self.assigned) < count:
+                self.got_work.clear()
+                await self.got_work.wait()
 
     async def _close(self, reason: str) -> None:
         self.gone = True
@@ -115,3 +123,25 @@ async def test_jobs_for_an_agent_gone_meanwhile_go_back_to_the_queue(
     [sub] = await hub.submit(team, [echo()])  # the submit itself stands
     job = await engine.store.job_get(team, sub.id)
     assert job.state == JobState.QUEUED  # released: another agent can claim it
+
+
+async def test_the_dispatcher_comes_back_for_an_agent_it_skipped_during_a_submit(
+    engine: Engine, team: uuid.UUID
+) -> None:
+    """The dispatcher skips an agent while a submit claims for it; the submit asks only
+    for its own jobs, so an older one it left (lower priority) must not wait for a poll."""
+    hub = AgentHub(engine, poll_s=3600)
+    await hub.start()
+    try:
+        [older] = await engine.store.job_submit_many(team, [JobSpec("demo.echo", {}, priority=-1)])
+        agent = Agent(hub, team, "a", credits=2)
+        await hub.attach(agent.session)
+        submitting = asyncio.create_task(hub.submit(team, [echo()]))
+        await asyncio.sleep(0)  # the submit is now claiming for the agent
+        assert agent.session.claiming
+        hub.grant(agent.session, 0)  # wakes the dispatcher, which must pass the agent over
+        [new] = await submitting
+        await agent.wait_for(2)
+        assert agent.assigned == [new.id, older.id]
+    finally:
+        await hub.stop()

@@ -73,6 +73,7 @@ class AgentSession:
     draining: bool = False
     hungry: bool = False  # its last claim found less than it asked for: wait for new work
     claiming: bool = False  # a claim for it is in flight: no second one beside it
+    passed_over: bool = False  # the dispatcher skipped it for a submit's claim: come back
     last_heard: float = 0.0  # loop time of the last message from the agent
     progress: dict[uuid.UUID, Any] = field(default_factory=dict)
 
@@ -242,8 +243,11 @@ class AgentHub:
             return 0
 
     async def _dispatch_to(self, session: AgentSession) -> int:
-        if session.claiming or session.credits <= 0:
-            return 0  # a submit is claiming for it right now (see submit)
+        if session.credits <= 0:
+            return 0
+        if session.claiming:  # a submit is claiming for it right now (see submit)
+            session.passed_over = True
+            return 0
         request = session.claim_request()
         session.claiming = True
         try:
@@ -307,6 +311,11 @@ class AgentHub:
         finally:
             for session in takers:
                 session.claiming = False
+            if any(session.passed_over for session in takers):
+                # The submit asked only for its own jobs; older ones may still be there.
+                for session in takers:
+                    session.passed_over = False
+                self._wake_dispatcher()
         for session, claimed in zip(takers, claims, strict=True):
             if claimed:
                 session.credits -= len(claimed)
