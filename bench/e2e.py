@@ -268,15 +268,21 @@ class Run:
         say("## throughput")
         for name, system in self.systems.items():
             taken: dict[str, dict[str, float]] = {}
+            cpu_at_end: dict[str, float] = {}
 
             def on_mark(
-                when: str, system: System = system, taken: dict[str, dict[str, float]] = taken
+                when: str,
+                system: System = system,
+                taken: dict[str, dict[str, float]] = taken,
+                cpu_at_end: dict[str, float] = cpu_at_end,
             ) -> None:
                 taken[when] = tree_rss_mib(system.roots())
+                if when == "end":  # before the run's own bookkeeping (reading the finish times)
+                    cpu_at_end.update(_cpu(system))
 
             before = _cpu(system)
             rate = system.throughput(self.cfg.jobs, self.cfg.batch, self.cfg.checkpoint, on_mark)
-            used = {k: v - before.get(k, 0.0) for k, v in _cpu(system).items()}
+            used = {k: v - before.get(k, 0.0) for k, v in cpu_at_end.items()}
             self.rates[name] = rate
             self.memory[name] = taken
             say(f"{name:<9} {self.rates[name]:8.0f} jobs/s; {cpu_line(used, self.cfg.jobs)}")
