@@ -135,6 +135,8 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         For agents already waiting idle: see :func:`claim.claim_submitted`. The
         claims are listed in the order of ``requests``.
         """
+        if not specs:
+            return [], [[] for _ in requests]
         submit_op = audited(submit.submit_jobs, audit, _about_jobs)
 
         def op(
@@ -143,8 +145,6 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
             submitted = submit_op(tx, team_id, specs)
             return submitted, claim.claim_submitted(tx, team_id, submitted, requests)
 
-        if not specs:
-            return [], [[] for _ in requests]
         return await self.db.write(op, now, team_id, specs)
 
     async def job_claim(
