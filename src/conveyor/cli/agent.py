@@ -173,7 +173,7 @@ def agent(
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
     from conveyor.secrets import SecretFileError, env_secret
-    from conveyor.startup import freeze_startup_objects
+    from conveyor.startup import freeze_startup_objects, run
 
     configure_logging(json=True if as_json else None)
     try:
@@ -247,7 +247,7 @@ def agent(
         return await runner.run(stop)
 
     try:
-        reason = asyncio.run(main())
+        reason = run(main())
         if as_json:
             typer.echo(json.dumps({"agent": options.name, "stopped": reason}))
         else:

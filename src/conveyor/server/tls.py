@@ -23,6 +23,7 @@ import structlog
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from conveyor import startup
 from conveyor.settings import ServerSettings
 
 log = structlog.get_logger(__name__)
@@ -174,7 +175,7 @@ def serve(app: Any, settings: ServerSettings, *, log_level: str) -> None:
                 with contextlib.suppress(Exception):
                     await agent_task
 
-    asyncio.run(run())
+    startup.run(run())
 
 
 __all__ = ["ClientCertWebSocketProtocol", "ServerTLS", "TLSConfigError", "client_cert", "serve"]
