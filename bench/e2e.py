@@ -15,6 +15,8 @@ Redis broker. In one run, for each system:
    and submit -> done; the median of the rounds is reported. "Start" is the job's
    ``started_at`` on Conveyor (the store handing it to an agent) and the moment the
    task's body ran on Celery; the body's own time is shown for both ("ran").
+   Beside them, the floor under any HTTP submit with a durable commit: one request
+   to a bare FastAPI app plus one one-row commit on PostgreSQL (bench/e2e_floor.py).
 3. Conveyor only: submit ``demo.export_csv`` with ``--csv-rows`` rows, wait, and
    download the CSV (checked line by line count); the time and the peak RSS of every
    process (server, agents, their workers, this client) during it.
@@ -46,6 +48,8 @@ from typing import Protocol
 
 from bench.e2e_celery import CeleryStack, celery_installed, redis_durability
 from bench.e2e_conveyor import ConveyorStack, Mark, PgDatabase, Timing
+from bench.e2e_floor import Floor
+from bench.e2e_floor import measure as measure_floor
 from bench.e2e_procs import PeakSampler, cpu_s, tree_cpu_s, tree_rss_mib
 from bench.e2e_report import Latency, cpu_line, memory_lines, summary_line, target_lines
 from bench.engine import fsync_probe
@@ -164,6 +168,7 @@ class Run:
         self.memory: dict[str, dict[str, dict[str, float]]] = {}  # system -> when -> process
         self.latency: dict[str, list[Latency]] = {}
         self.csv: dict[str, float] = {}
+        self.floor: Floor | None = None
 
     # setup
 
@@ -300,6 +305,9 @@ class Run:
         say("medians of the rounds:")
         for name in names:
             say(f"  {name:<9} {Latency.median(self.latency[name]).describe()}")
+        if self.pg is not None:
+            self.floor = measure_floor(self.pg.url, self.tmp)
+            say(f"floor, no Conveyor code: {self.floor.describe()}")
         say()
 
     def csv_exports(self) -> None:
@@ -320,7 +328,10 @@ class Run:
             say(line)
         say()
         say("## targets (ratios within this run)")
-        for line in target_lines(self.rates, self.latency, self.memory, set(self.conveyor)):
+        floor_ms = self.floor.total_ms if self.floor else None
+        for line in target_lines(
+            self.rates, self.latency, self.memory, set(self.conveyor), floor_ms
+        ):
             say(line)
         say(summary_line(self.rates, self.latency, self.csv))
 

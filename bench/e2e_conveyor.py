@@ -114,7 +114,7 @@ class ConveyorStack:
     def _launch_server(self) -> None:
         boot = asyncio.run(bootstrap(self.database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
         self._agent_key = boot.agent_key
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = _env(
             {"CONVEYOR_DATABASE_URL": self.database_url, "CONVEYOR_DATA_DIR": str(self.workdir)}
@@ -312,7 +312,7 @@ def _finished_at(api: Client, ids: set[str]) -> list[float]:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:

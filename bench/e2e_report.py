@@ -119,6 +119,7 @@ def target_lines(
     latency: Mapping[str, Sequence[Latency]],
     memory: Memory,
     conveyor: set[str],
+    floor_ms: float | None = None,
 ) -> Iterator[str]:
     pg, celery = rates.get(TARGET_BACKEND), rates.get("celery")
     ratio = pg / celery if pg and celery else None
@@ -137,6 +138,11 @@ def target_lines(
     ran = _p50_ran(latency, TARGET_BACKEND)
     ratio = ran / celery_p50 if ran and celery_p50 else None
     yield f"info p50 submit->task body ran postgres/celery = {_fmt(ratio)}"
+    ratio = floor_ms / celery_p50 if floor_ms and celery_p50 else None
+    yield (
+        f"info floor (one HTTP request + one durable commit, no Conveyor code)/celery p50 "
+        f"= {_fmt(ratio)}"
+    )
     growth = _rss_growth(memory, conveyor)
     yield (
         f"{_verdict(None if growth is None else growth[0] <= MAX_RSS_GROWTH)} "
