@@ -23,7 +23,7 @@ from conveyor.errors import InvalidInput
 from conveyor.store.database import Tx
 from conveyor.store.records import AuditEvent, AuditPage
 from conveyor.store.schema import audit_log
-from conveyor.store.types import at
+from conveyor.store.types import db_clock
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,31 +77,37 @@ class AuditFilter:
     outcome: str | None = None  # "success", "failure", or one error code
 
 
-def _insert(tx: Tx) -> Any:
-    return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(audit_log)
+# Built once per dialect: every audited request inserts one row, stamped by the
+# database clock unless the caller moves time (tests).
+_RECORD = {
+    "postgresql": postgresql.insert(audit_log).on_conflict_do_nothing(
+        index_elements=[audit_log.c.id]
+    ),
+    "sqlite": sqlite.insert(audit_log).on_conflict_do_nothing(index_elements=[audit_log.c.id]),
+}
+_RECORD_NOW = {dialect: stmt.values(created_at=db_clock()) for dialect, stmt in _RECORD.items()}
 
 
 def record(tx: Tx, entry: AuditEntry) -> None:
     """Insert ``entry`` unless its request already has a row."""
-    tx.conn.execute(
-        _insert(tx)
-        .values(
-            id=entry.id,
-            team_id=entry.team_id,
-            actor_kind=entry.actor_kind,
-            actor_id=entry.actor_id,
-            actor_display=entry.actor_display[:320],
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            outcome=entry.outcome,
-            status=entry.status,
-            client_addr=entry.client_addr,
-            details=entry.details,
-            created_at=at(tx.now),
-        )
-        .on_conflict_do_nothing(index_elements=[audit_log.c.id])
-    )
+    row = {
+        "id": entry.id,
+        "team_id": entry.team_id,
+        "actor_kind": entry.actor_kind,
+        "actor_id": entry.actor_id,
+        "actor_display": entry.actor_display[:320],
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "outcome": entry.outcome,
+        "status": entry.status,
+        "client_addr": entry.client_addr,
+        "details": entry.details,
+    }
+    if tx.now is None:
+        tx.conn.execute(_RECORD_NOW[tx.dialect], row)
+    else:
+        tx.conn.execute(_RECORD[tx.dialect], {**row, "created_at": tx.now})
 
 
 Describe = Callable[[AuditEntry, R], AuditEntry]

@@ -72,11 +72,14 @@ def list_actions(tx: Tx, team_id: uuid.UUID) -> list[ActionInfo]:
 
 def latest_version(tx: Tx, team_id: uuid.UUID, name: str) -> ActionVersion | None:
     """The version of ``name`` seen most recently (what a new job is validated against)."""
-    row = tx.conn.execute(
-        sa.select(actions.c.schema_hash, actions.c.params_schema, actions.c.last_seen_at)
-        .where(actions.c.team_id == team_id, actions.c.name == name)
-        .order_by(actions.c.last_seen_at.desc(), actions.c.first_seen_at.desc(),
-                  actions.c.schema_hash)
-        .limit(1)
-    ).first()  # fmt: skip
+    row = tx.conn.execute(_LATEST_VERSION, {"team_id": team_id, "name": name}).first()
     return None if row is None else ActionVersion(*row)
+
+
+_LATEST_VERSION = (  # built once: every submit reads it before anything else
+    sa.select(actions.c.schema_hash, actions.c.params_schema, actions.c.last_seen_at)
+    .where(actions.c.team_id == sa.bindparam("team_id"), actions.c.name == sa.bindparam("name"))
+    .order_by(actions.c.last_seen_at.desc(), actions.c.first_seen_at.desc(),
+              actions.c.schema_hash)
+    .limit(1)
+)  # fmt: skip

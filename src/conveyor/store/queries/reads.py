@@ -15,10 +15,13 @@ from conveyor.store.schema import events, job_attempts, jobs, teams
 _JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
 
 
+_GET_JOB = sa.select(*_JOB_COLUMNS).where(  # built once: most requests read a job
+    jobs.c.team_id == sa.bindparam("team_id"), jobs.c.id == sa.bindparam("job_id")
+)
+
+
 def get_job(tx: Tx, team_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    row = tx.conn.execute(
-        sa.select(*_JOB_COLUMNS).where(jobs.c.team_id == team_id, jobs.c.id == job_id)
-    ).first()
+    row = tx.conn.execute(_GET_JOB, {"team_id": team_id, "job_id": job_id}).first()
     if row is None:
         raise NotFound(f"job {job_id} not found", job_id=str(job_id))
     return Job.from_row(row)
