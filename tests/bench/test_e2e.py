@@ -72,5 +72,12 @@ def test_tiny_run_prints_settings_figures_and_the_summary_line(tmp_path: Path) -
         assert "appendonly=" in out and "worker_prefetch_multiplier" in out
     assert re.search(r"postgres server +\d+\.\d +\d+\.\d +\d\.\d\d", out), out
     assert "demo.export_csv, 1000 rows" in out
+    # The floor under submit -> start is measured beside the latencies.
+    floor = re.search(
+        rf"HTTP request ({NUMBER}) ms \+ durable commit ({NUMBER}) ms = ({NUMBER}) ms", out
+    )
+    assert floor is not None, out
+    assert float(floor[1]) > 0 and float(floor[2]) > 0
+    assert "info floor (one HTTP request + one durable commit" in out
     # Every process it started is gone, and nothing is left in the temporary directory.
     assert not any(tmp_path.iterdir())
