@@ -7,10 +7,14 @@ out dead before COMMIT runs again on a fresh one, and a read is read again.
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
+import pytest
 
 from conveyor.store import JobSpec, Store
 from conveyor.store.database import Tx
+from conveyor.store.queries.submit import submit_jobs
 
 
 def _libpq(url: str) -> str:
@@ -57,3 +61,78 @@ async def test_statements_are_planned_for_the_table_as_it_is_now(pg_store: Store
 
     assert await pg_store.db.read(setting, None) == "force_custom_plan"
     assert await pg_store.db.write(setting, None) == "force_custom_plan"
+
+
+# Cancelled operations: a client that goes away (an SSE stream closed, a request
+# dropped) cancels the task running a store operation halfway through a statement.
+
+SLEEP_S = 20  # far longer than the test: the statement is still running when cancelled
+
+
+async def _running_sleeps(url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND query LIKE 'SELECT pg_sleep%'"
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def _until_sleeping(url: str, task: asyncio.Task[object]) -> None:
+    """Wait until the operation is inside its statement (the server says so)."""
+    async with asyncio.timeout(15):
+        while await _running_sleeps(url) < 1:
+            assert not task.done(), task
+            await asyncio.sleep(0.02)
+
+
+async def _until_stopped(url: str) -> None:
+    """Wait until the server runs no such statement any more (cancelled, not left running)."""
+    async with asyncio.timeout(5):  # the server's state: polled, nothing to await
+        while True:
+            if await _running_sleeps(url) == 0:
+                return
+            await asyncio.sleep(0.02)
+
+
+def _sleep(tx: Tx) -> None:
+    tx.conn.exec_driver_sql(f"SELECT pg_sleep({SLEEP_S})")
+
+
+async def test_cancelled_reads_give_their_connections_back(pg_store: Store, pg_url: str) -> None:
+    """More reads cancelled mid-statement than the pool holds: each ends cancelled, the
+    server stops its statement, and the pool still serves reads."""
+    url = _libpq(pg_url)
+    team = await pg_store.team_create("acme", "Acme")
+    for _ in range(21):  # the pool holds 20 (10 + 10 overflow)
+        task: asyncio.Task[object] = asyncio.create_task(pg_store.db.read(_sleep, None))
+        await _until_sleeping(url, task)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await _until_stopped(url)
+    async with asyncio.timeout(10):  # an exhausted pool would wait here for a connection
+        assert (await pg_store.job_list(team, limit=1)).items == []
+
+
+async def test_a_cancelled_write_commits_nothing(pg_store: Store, pg_url: str) -> None:
+    url = _libpq(pg_url)
+    team = await pg_store.team_create("acme", "Acme")
+
+    def submit_then_sleep(tx: Tx) -> None:
+        submit_jobs(tx, team, [JobSpec("demo.echo", {"n": 1})])
+        _sleep(tx)
+
+    task: asyncio.Task[object] = asyncio.create_task(pg_store.db.write(submit_then_sleep, None))
+    await _until_sleeping(url, task)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until_stopped(url)
+    async with asyncio.timeout(10):
+        assert (await pg_store.job_list(team, limit=10)).items == []
+        await pg_store.job_submit_many(team, [JobSpec("demo.echo", {"n": 2})])
+        [job] = (await pg_store.job_list(team, limit=10)).items
+    assert job.params == {"n": 2}
