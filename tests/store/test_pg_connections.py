@@ -8,6 +8,8 @@ out dead before COMMIT runs again on a fresh one, and a read is read again.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import psycopg
 import pytest
@@ -80,7 +82,7 @@ async def _running_sleeps(url: str) -> int:
     return int(row[0])
 
 
-async def _until_sleeping(url: str, task: asyncio.Task[object]) -> None:
+async def _until_sleeping(url: str, task: asyncio.Task[None]) -> None:
     """Wait until the operation is inside its statement (the server says so)."""
     async with asyncio.timeout(15):
         while await _running_sleeps(url) < 1:
@@ -97,6 +99,17 @@ async def _until_stopped(url: str) -> None:
             await asyncio.sleep(0.02)
 
 
+async def _cancel_mid_statement(url: str, operation: Coroutine[Any, Any, None]) -> None:
+    """Run ``operation``, cancel it inside its statement; it must end cancelled and the
+    server must stop the statement (not leave it running)."""
+    task = asyncio.create_task(operation)
+    await _until_sleeping(url, task)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until_stopped(url)
+
+
 def _sleep(tx: Tx) -> None:
     tx.conn.exec_driver_sql(f"SELECT pg_sleep({SLEEP_S})")
 
@@ -107,12 +120,7 @@ async def test_cancelled_reads_give_their_connections_back(pg_store: Store, pg_u
     url = _libpq(pg_url)
     team = await pg_store.team_create("acme", "Acme")
     for _ in range(21):  # the pool holds 20 (10 + 10 overflow)
-        task: asyncio.Task[object] = asyncio.create_task(pg_store.db.read(_sleep, None))
-        await _until_sleeping(url, task)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await _until_stopped(url)
+        await _cancel_mid_statement(url, pg_store.db.read(_sleep, None))
     async with asyncio.timeout(10):  # an exhausted pool would wait here for a connection
         assert (await pg_store.job_list(team, limit=1)).items == []
 
@@ -125,12 +133,7 @@ async def test_a_cancelled_write_commits_nothing(pg_store: Store, pg_url: str) -
         submit_jobs(tx, team, [JobSpec("demo.echo", {"n": 1})])
         _sleep(tx)
 
-    task: asyncio.Task[object] = asyncio.create_task(pg_store.db.write(submit_then_sleep, None))
-    await _until_sleeping(url, task)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await _until_stopped(url)
+    await _cancel_mid_statement(url, pg_store.db.write(submit_then_sleep, None))
     async with asyncio.timeout(10):
         assert (await pg_store.job_list(team, limit=10)).items == []
         await pg_store.job_submit_many(team, [JobSpec("demo.echo", {"n": 2})])
