@@ -41,7 +41,7 @@ bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL 
 	$(PY) -m bench.e2e $(BENCH_ARGS)
 
 bench-engine: $(STAMP) ## engine throughput and claim latency on SQLite and PostgreSQL
-	$(PY) bench/engine.py $(BENCH_ARGS)
+	$(PY) -m bench.engine $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
