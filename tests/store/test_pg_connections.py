@@ -8,14 +8,17 @@ out dead before COMMIT runs again on a fresh one, and a read is read again.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Coroutine
 from typing import Any
 
 import psycopg
 import pytest
 
-from conveyor.store import JobSpec, Store
+from conveyor.store import ClaimRequest, JobSpec, Lease, Outcome, Report, Store
 from conveyor.store.database import Tx
+from conveyor.store.queries.claim import claim_jobs
+from conveyor.store.queries.leases import apply_reports, extend_leases
 from conveyor.store.queries.submit import submit_jobs
 
 
@@ -53,16 +56,38 @@ async def test_writes_and_reads_survive_their_connections_being_killed(
     assert len(listed.items) == 4
 
 
-async def test_statements_are_planned_for_the_table_as_it_is_now(pg_store: Store) -> None:
-    """A plan cached while ``jobs`` was empty (a sequential scan) would be kept as the table
-    grows when no ANALYZE runs (autovacuum off or behind): every claim would read the whole
-    table. Each execution is planned for the table as it is."""
+async def test_the_hot_path_reads_jobs_by_index_whatever_size_its_plans_were_made_at(
+    pg_store: Store,
+) -> None:
+    """Plans made while ``jobs`` is tiny, then kept (PostgreSQL keeps a prepared
+    statement's generic plan until an ANALYZE, and this server runs none): once the
+    table is large, a submit, claim, heartbeat and report of one job still scan it
+    by index, never sequentially. Fails with the plans the engine had before (each
+    batch joined by hashing a sequential scan of ``jobs``), and with generic plans
+    made while sequential scans were allowed."""
+    team = await pg_store.team_create("acme", "Acme")
+    request = ClaimRequest(uuid.uuid4(), ["default"], {"demo.echo": []}, limit=1)
+    for _ in range(20):  # one connection at a time: each statement runs 20 times on it
+        await pg_store.job_submit_many(team, [JobSpec("demo.echo", {})])
+        [job] = await pg_store.job_claim(team, request)
+        await pg_store.lease_extend(team, [Lease(job.id, job.lease_token)])
+        await pg_store.job_report(team, [Report(job.id, job.lease_token, Outcome.SUCCEEDED)])
+    for _ in range(4):
+        await pg_store.job_submit_many(team, [JobSpec("demo.echo", {}) for _ in range(1_000)])
 
-    def setting(tx: Tx) -> str:
-        return str(tx.conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one())
+    def one_job_through(tx: Tx) -> int:
+        """The job's whole cycle in one transaction; how often it scanned ``jobs``."""
+        submit_jobs(tx, team, [JobSpec("demo.echo", {})])
+        [job] = claim_jobs(tx, team, request)
+        extend_leases(tx, team, [Lease(job.id, job.lease_token)])
+        [done] = apply_reports(tx, team, [Report(job.id, job.lease_token, Outcome.SUCCEEDED)])
+        assert done.applied
+        scans = tx.conn.exec_driver_sql(
+            "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'jobs'"
+        )
+        return int(scans.scalar_one())
 
-    assert await pg_store.db.read(setting, None) == "force_custom_plan"
-    assert await pg_store.db.write(setting, None) == "force_custom_plan"
+    assert await pg_store.db.write(one_job_through, None) == 0
 
 
 # Cancelled operations: a client that goes away (an SSE stream closed, a request

@@ -52,6 +52,16 @@ def array(dialect: str, values: Iterable[Any]) -> Any:
     return [_pg_value(v) for v in values]
 
 
+def batch_ids(dialect: str, ids: Iterable[Any]) -> dict[str, Any]:
+    """The ``:ids`` parameter of PostgreSQL statements that also take a batch as ``:items``.
+
+    The planner guesses every ``jsonb_to_recordset`` at 100 rows, so those statements
+    also name their jobs in an array whose length it knows (see claim_apply in
+    sql/postgresql.sql). SQLite's statements do not need it: nothing on SQLite.
+    """
+    return {"ids": [str(i) for i in ids]} if dialect == "postgresql" else {}
+
+
 def _pg_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)

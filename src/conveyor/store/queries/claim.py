@@ -14,7 +14,7 @@ import orjson
 from conveyor.states import JobState
 from conveyor.store.database import Tx, json_dumps
 from conveyor.store.ids import uuid4_many
-from conveyor.store.queries._encode import array, items
+from conveyor.store.queries._encode import array, batch_ids, items
 from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import ClaimedJob, Submitted
 from conveyor.store.types import from_micros
@@ -55,7 +55,8 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
             "items": items(d, ({"id": i, "token": t} for i, t in tokens.items())),
             "agent_id": request.agent_id,
             "now": tx.now,
-        },
+        }
+        | batch_ids(d, admitted),
     )
     if d == "sqlite":
         tx.rows("attempts_start", {"ids": array(d, [row[0] for row in claimed])})

@@ -9,7 +9,7 @@ from typing import Any
 
 from conveyor.states import STATE_OF, AttemptOutcome, JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import id_key, items
+from conveyor.store.queries._encode import batch_ids, id_key, items
 from conveyor.store.queries.outbox import emit_job_changes, note_events
 from conveyor.store.records import HeartbeatResult, ReportResult
 from conveyor.store.schema import jobs
@@ -60,7 +60,8 @@ def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatR
                 tx.dialect,
                 ({"id": le.job_id, "token": le.token, "progress": le.progress} for le in leases),
             ),
-        },
+        }
+        | batch_ids(tx.dialect, (le.job_id for le in leases)),
     ).all()
     extended = {row.id: row.lease_expires_at for row in rows}
     # Progress is an event too (one statement for the batch), so a client watching a
@@ -121,7 +122,8 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
                     for r in reports
                 ),
             ),
-        },
+        }
+        | batch_ids(d, (r.job_id for r in reports)),
     )  # fmt: skip
     # Match rows to reports by the id's driver form (text on SQLite, UUID on PostgreSQL).
     key = id_key(d)

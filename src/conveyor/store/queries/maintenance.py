@@ -6,7 +6,7 @@ import uuid
 
 from conveyor.states import AttemptOutcome, JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import items
+from conveyor.store.queries._encode import batch_ids, items
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.schema import jobs
 
@@ -45,7 +45,11 @@ def reap_expired(tx: Tx, limit: int) -> list[tuple[uuid.UUID, JobState]]:
         }
         for row in rows
     ]
-    tx.conn.execute(tx.q("attempts_finish"), {"items": items(tx.dialect, finished), "now": tx.now})
+    tx.conn.execute(
+        tx.q("attempts_finish"),
+        {"items": items(tx.dialect, finished), "now": tx.now}
+        | batch_ids(tx.dialect, (row.id for row in rows)),
+    )
     emit_job_changes(
         tx,
         ((row.team_id, row.id, {"state": row.state, "attempt": row.attempt, "reason": row.error["code"]})

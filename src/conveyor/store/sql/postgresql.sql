@@ -142,10 +142,13 @@ UPDATE jobs SET
     started_at = coalesce(:now, statement_timestamp()),
     updated_at = coalesce(:now, statement_timestamp())
 FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid)
--- `state || ''`: not provably `state = 'queued'`, so the planner cannot pick a hash
--- join over ix_jobs_claim (every queued job) when the table has no statistics yet;
--- it looks each job up by id instead.
-WHERE jobs.id = v.id AND jobs.state || '' = 'queued'
+-- The jobs are named twice: in :items, which the planner always guesses at 100
+-- rows, and in :ids, an array whose length it knows. Matched through :items
+-- alone, a batch of one job was joined by hashing a sequential scan of the table
+-- (about 7,000 rows read per claim in a 20,000-job run). `state || ''`: not
+-- provably `state = 'queued'`, so ix_jobs_claim (every queued job) is no
+-- candidate either; each job is looked up by id.
+WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[])) AND jobs.state || '' = 'queued'
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
@@ -180,8 +183,8 @@ UPDATE jobs SET
     progress = coalesce(v.progress, jobs.progress),
     updated_at = coalesce(:now, now())
 FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid, progress jsonb)
-WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
-  AND jobs.team_id = :team_id
+WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[]))  -- :ids: see claim_apply
+  AND jobs.lease_token = v.token AND jobs.state = 'running' AND jobs.team_id = :team_id
 RETURNING jobs.id, jobs.lease_expires_at, jobs.cancel_requested_at
 
 -- name: results_apply
@@ -220,8 +223,8 @@ UPDATE jobs SET
     updated_at = coalesce(:now, now())
 FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
     id uuid, token uuid, outcome text, result jsonb, error jsonb, retryable boolean)
-WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
-  AND jobs.team_id = :team_id
+WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[]))  -- :ids: see claim_apply
+  AND jobs.lease_token = v.token AND jobs.state = 'running' AND jobs.team_id = :team_id
 RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error,
     jobs.seq
 ), finished AS (
@@ -252,7 +255,8 @@ UPDATE job_attempts SET
     error = v.error,
     finished_at = coalesce(:now, now())
 FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, attempt int, outcome text, error jsonb)
-WHERE job_attempts.job_id = v.id AND job_attempts.attempt = v.attempt
+WHERE job_attempts.job_id = v.id AND job_attempts.job_id = ANY(CAST(:ids AS uuid[]))
+  AND job_attempts.attempt = v.attempt  -- :ids: see claim_apply
 
 -- name: artifacts_publish
 -- Artifacts of an attempt that succeeded become published (the job's output).
