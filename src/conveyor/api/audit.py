@@ -167,17 +167,25 @@ class AuditTrail:
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         status = 500  # what the client gets if the app raises before answering
+        # A refusal is answered only once its row is written, so a client that reads
+        # the audit log after its 4xx finds it there. (Error bodies are small.)
+        held: list[Message] = []
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            if status >= 400:
+                held.append(message)
+            else:
+                await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
             await self._settle(scope, state, status)
+            for message in held:
+                await send(message)
 
     async def _settle(self, scope: Scope, state: dict[str, Any], status: int) -> None:
         ctx: AuditContext | None = state.get(STATE_KEY)

@@ -64,6 +64,11 @@ class Tx:
     work_available: bool = False
     control: bool = False  # an agent must be told something (cancel, drain): see hub
     changed_jobs: list[Any] = field(default_factory=list)
+    # PostgreSQL: the statements that write job events may send the transaction's
+    # NOTIFY themselves (a round trip saved) when the operation changes nothing after
+    # them; ``notified`` is the (seq, work) such a statement sent.
+    notify_in_statement: bool = True
+    notified: tuple[int, bool] | None = None
 
     def q(self, name: str) -> sa.TextClause:
         return statement(self.dialect, name)
@@ -292,7 +297,8 @@ def _run_pg_op(
 ) -> tuple[R, Tx]:
     tx = Tx(conn, "postgresql", now)
     result = op(tx, *args, **kwargs)
-    if tx.last_event_seq or tx.work_available:
+    told = tx.notified == (tx.last_event_seq, tx.work_available) and not tx.control
+    if (tx.last_event_seq or tx.work_available) and not told:
         # One small NOTIFY per transaction; delivered on commit.
         note: dict[str, Any] = {"seq": tx.last_event_seq, "work": tx.work_available}
         if tx.control:

@@ -142,6 +142,7 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         def op(
             tx: Tx, team_id: uuid.UUID, specs: list[submit.JobSpec]
         ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
+            tx.notify_in_statement = False  # the claims may take all the work it announces
             submitted = submit_op(tx, team_id, specs)
             return submitted, claim.claim_submitted(tx, team_id, submitted, requests)
 

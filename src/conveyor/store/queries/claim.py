@@ -15,7 +15,7 @@ from conveyor.states import JobState
 from conveyor.store.database import Tx, json_dumps
 from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, batch_ids, items
-from conveyor.store.queries.outbox import emit_job_changes, note_events
+from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.records import ClaimedJob, Submitted
 from conveyor.store.types import from_micros
 
@@ -56,7 +56,8 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
             "agent_id": request.agent_id,
             "now": tx.now,
         }
-        | batch_ids(d, admitted),
+        | batch_ids(d, admitted)
+        | notify_in_statement(tx),
     )
     if d == "sqlite":
         tx.rows("attempts_start", {"ids": array(d, [row[0] for row in claimed])})

@@ -9,8 +9,8 @@ from typing import Any
 
 from conveyor.states import STATE_OF, AttemptOutcome, JobState
 from conveyor.store.database import Tx
-from conveyor.store.queries._encode import batch_ids, id_key, items
-from conveyor.store.queries.outbox import emit_job_changes, note_events
+from conveyor.store.queries._encode import batch_ids, id_key, items, json_text
+from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.records import HeartbeatResult, ReportResult
 from conveyor.store.schema import jobs
 
@@ -109,22 +109,30 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     if not reports:
         return []
     d = tx.dialect
-    rows = tx.rows(  # (id, team_id, state, attempt, queue[, newest event seq]), driver ids
-        "results_apply",
-        {
-            "team_id": team_id,
-            "now": tx.now,
-            "items": items(
-                d,
-                (
-                    {"id": r.job_id, "token": r.token, "outcome": r.outcome, "result": r.result,
-                     "error": r.error, "retryable": r.retryable}
-                    for r in reports
+    # (id, team_id, state, attempt, queue[, notified, newest event seq]), driver ids
+    if d == "sqlite":  # staged (see report_stage), then applied
+        tx.rows("report_stage", {})
+        tx.rows("report_stage_clear", {})
+        tx.rows_many("report_stage_add", [_staged_report(r) for r in reports])
+        rows = tx.rows("results_apply", {"team_id": team_id, "now": tx.now})
+    else:
+        rows = tx.rows(
+            "results_apply",
+            {
+                "team_id": team_id,
+                "now": tx.now,
+                "items": items(
+                    d,
+                    (
+                        {"id": r.job_id, "token": r.token, "outcome": r.outcome,
+                         "result": r.result, "error": r.error, "retryable": r.retryable}
+                        for r in reports
+                    ),
                 ),
-            ),
-        }
-        | batch_ids(d, (r.job_id for r in reports)),
-    )  # fmt: skip
+            }
+            | batch_ids(d, (r.job_id for r in reports))
+            | notify_in_statement(tx),
+        )  # fmt: skip
     # Match rows to reports by the id's driver form (text on SQLite, UUID on PostgreSQL).
     key = id_key(d)
     by_key = {key(r.job_id): r for r in reports}
@@ -143,6 +151,16 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
         else ReportResult(r.job_id, True, state)
         for r in reports
     ]
+
+
+def _staged_report(r: Report) -> tuple[Any, ...]:
+    """A row of SQLite's report_stage: plain values, JSON as text (None is NULL)."""
+    return (
+        str(r.job_id), str(r.token), str(r.outcome),
+        None if r.result is None else json_text("sqlite", r.result),
+        None if r.error is None else json_text("sqlite", r.error),
+        int(r.retryable),
+    )  # fmt: skip
 
 
 def _close_attempts(tx: Tx, rows: list[Any], by_key: dict[Any, Report]) -> None:

@@ -32,13 +32,28 @@ def emit_job_changes(tx: Tx, changes: Iterable[Change]) -> None:
 def note_events(tx: Tx, rows: list[Any], *, work_available: bool = False) -> None:
     """Note the events that a statement wrote itself (PostgreSQL's outbox CTEs).
 
-    Each of ``rows`` ends with the newest seq that statement wrote; ``work_available``
-    says a job became queued, which wakes claimers.
+    Each of ``rows`` ends with ``(notified, newest seq)``: whether the statement sent
+    the transaction's NOTIFY (see :func:`notify_in_statement`) and the newest seq it
+    wrote. ``work_available`` says a job became queued, which wakes claimers; it is
+    what the statement's NOTIFY said too.
     """
     if rows:
-        tx.last_event_seq = max(tx.last_event_seq, rows[0][-1])
+        notified, newest = rows[0][-2:]
+        tx.last_event_seq = max(tx.last_event_seq, newest)
+        if notified:
+            tx.notified = (newest, work_available)
     if work_available:
         tx.work_available = True
+
+
+def notify_in_statement(tx: Tx) -> dict[str, bool]:
+    """The ``:notify`` parameter of PostgreSQL's submit_jobs, claim_apply and results_apply.
+
+    True unless the operation said it changes more after them (``Tx.notify_in_statement``,
+    as a submit that claims its new jobs at once does: its NOTIFY must not announce
+    work that the same transaction took). Nothing on SQLite, which has no NOTIFY.
+    """
+    return {"notify": tx.notify_in_statement} if tx.dialect == "postgresql" else {}
 
 
 def insert_events(tx: Tx, kind: str, changes: Iterable[Change]) -> None:

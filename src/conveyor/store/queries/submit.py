@@ -19,7 +19,7 @@ from conveyor.states import STATE_OF, JobState
 from conveyor.store.database import Tx
 from conveyor.store.ids import uuid7_many
 from conveyor.store.queries._encode import array
-from conveyor.store.queries.outbox import emit_job_changes, note_events
+from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
 from conveyor.store.types import to_micros
@@ -227,7 +227,8 @@ def _insert(tx: Tx, team_id: uuid.UUID, rows: list[tuple[Any, ...]]) -> list[Any
         tx.rows_many("submit_stage_add", rows)
         return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now})
     items = orjson.dumps(rows).decode()  # an array of arrays: one dump per batch
-    return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now, "items": items})
+    params = {"team_id": team_id, "now": tx.now, "items": items} | notify_in_statement(tx)
+    return tx.rows("submit_jobs", params)
 
 
 def _existing_for_duplicates(

@@ -75,7 +75,15 @@ RETURNING id, team_id, state, queue, seq
     FROM inserted ORDER BY seq
     RETURNING seq
 )
-SELECT id, state, (SELECT max(seq) FROM announced) AS newest_event FROM inserted
+SELECT id, state,
+    -- The transaction's NOTIFY, sent by this statement when the caller says it is
+    -- the last change (the notify parameter): no round trip of its own. See notify.
+    (SELECT count(pg_notify('conveyor_events', json_build_object(
+        'seq', (SELECT max(seq) FROM announced),
+        'work', EXISTS (SELECT 1 FROM inserted WHERE state = 'queued'))::text))
+     WHERE CAST(:notify AS boolean)) AS notified,
+    (SELECT max(seq) FROM announced) AS newest_event
+FROM inserted
 
 -- name: ensure_concurrency_keys
 INSERT INTO concurrency_keys (team_id, key)
@@ -166,6 +174,9 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
     lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
+    (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
+        'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
+     WHERE CAST(:notify AS boolean)) AS notified,
     (SELECT max(seq) FROM announced) AS newest_event
 FROM claimed
 
@@ -186,6 +197,19 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id uuid, token uuid, progres
 WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[]))  -- :ids: see claim_apply
   AND jobs.lease_token = v.token AND jobs.state = 'running' AND jobs.team_id = :team_id
 RETURNING jobs.id, jobs.lease_expires_at, jobs.cancel_requested_at
+
+-- name: report_stage
+-- SQLite only: there a report's batch is staged in a temporary table first; here
+-- results_apply reads it from its :items parameter. Never run.
+SELECT 1
+
+-- name: report_stage_clear
+-- SQLite only (see report_stage). Never run.
+SELECT 1
+
+-- name: report_stage_add
+-- SQLite only (see report_stage). Never run.
+SELECT 1
 
 -- name: results_apply
 -- Apply agents' reports, each fenced by its lease token: a stale token matches no
@@ -246,7 +270,12 @@ RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome
     FROM applied ORDER BY seq
     RETURNING seq
 )
-SELECT id, team_id, state, attempt, queue, (SELECT max(seq) FROM announced) AS newest_event
+SELECT id, team_id, state, attempt, queue,
+    (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
+        'seq', (SELECT max(seq) FROM announced),
+        'work', EXISTS (SELECT 1 FROM applied WHERE state = 'queued'))::text))
+     WHERE CAST(:notify AS boolean)) AS notified,
+    (SELECT max(seq) FROM announced) AS newest_event
 FROM applied
 
 -- name: attempts_finish
@@ -325,7 +354,9 @@ SELECT 1
 
 -- name: notify
 -- One small notification per transaction: the newest outbox seq and whether work
--- became claimable. Listeners read the rest from the events table.
+-- became claimable. Listeners read the rest from the events table. submit_jobs,
+-- claim_apply and results_apply send it themselves when their notify parameter is
+-- true; this statement is sent only when the transaction changed more after them.
 SELECT pg_notify('conveyor_events', :payload)
 
 -- name: logs_insert

@@ -5,7 +5,8 @@
 --  * timestamps are integer microseconds, and :now is always bound: SQLite runs
 --    inside this process, so the database clock is this process's clock;
 --  * batches are unpacked with json_each instead of jsonb_to_recordset, except a
---    submit's, which is staged in a temporary table (submit_stage);
+--    submit's and a report's, which are staged in temporary tables (submit_stage,
+--    report_stage);
 --  * RETURNING may name only the updated table's columns.
 
 -- name: submit_stage
@@ -125,6 +126,21 @@ WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
   AND +jobs.team_id = :team_id  -- unary +: look jobs up by id, not scan ix_jobs_team_state per item
 RETURNING id, lease_expires_at, cancel_requested_at
 
+-- name: report_stage
+-- A report's batch is staged like a submit's (see submit_stage): one executemany
+-- of plain values, then results_apply reads columns instead of re-parsing a JSON
+-- item for each of six fields.
+CREATE TEMP TABLE IF NOT EXISTS report_stage (
+    id TEXT, token TEXT, outcome TEXT, result TEXT, error TEXT, retryable INTEGER
+)
+
+-- name: report_stage_clear
+DELETE FROM temp.report_stage
+
+-- name: report_stage_add
+-- Positional, in the column order of report_stage (leases.py's _staged_report).
+INSERT INTO temp.report_stage VALUES (?, ?, ?, ?, ?, ?)
+
 -- name: results_apply
 UPDATE jobs SET
     state = CASE
@@ -153,10 +169,7 @@ UPDATE jobs SET
              AND jobs.attempt - jobs.attempt_floor < jobs.max_attempts THEN NULL
         ELSE :now END,
     updated_at = :now
-FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token,
-             e.value ->> '$.outcome' AS outcome, e.value -> '$.result' AS result,
-             e.value -> '$.error' AS error, e.value ->> '$.retryable' AS retryable
-      FROM json_each(:items) AS e) AS v
+FROM temp.report_stage AS v
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
   AND +jobs.team_id = :team_id  -- unary +: look jobs up by id, not scan ix_jobs_team_state per item
 RETURNING id, team_id, state, attempt, queue
