@@ -41,10 +41,13 @@ class SqliteWriter:
         self.conn.execute("COMMIT")
         return result
 
+    async def scalar(self, sql: str) -> int:
+        row = self.conn.execute(sql).fetchone()
+        return int(row[0])
+
     async def done(self) -> int:
         """Jobs that ended ``succeeded`` (both bare schemas name the table and state so)."""
-        row = self.conn.execute("SELECT count(*) FROM jobs WHERE state = 'succeeded'").fetchone()
-        return int(row[0])
+        return await self.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
 
 
 class PgConnections:
@@ -60,12 +63,15 @@ class PgConnections:
         self._conns.append(conn)
         return conn
 
-    async def done(self) -> int:
-        """Jobs that ended ``succeeded``."""
-        cur = await self._conns[0].execute("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
+    async def scalar(self, sql: str) -> int:
+        cur = await self._conns[0].execute(sql)
         row = await cur.fetchone()
         assert row is not None
         return int(row[0])
+
+    async def done(self) -> int:
+        """Jobs that ended ``succeeded``."""
+        return await self.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
 
     async def close(self) -> None:
         """Close every lane's connection and drop the database."""

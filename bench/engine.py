@@ -197,6 +197,10 @@ class Target(Protocol):
         """How many jobs finished successfully."""
         ...
 
+    async def scalar(self, sql: str) -> int:
+        """A count read from the run's database through the target's own connection."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -251,15 +255,16 @@ class EngineTarget:
         counts = await self.store.job_count_by_state(self.team)
         return counts.get("succeeded", 0)
 
+    async def scalar(self, sql: str) -> int:
+        def read(tx: Tx) -> int:
+            return int(tx.conn.exec_driver_sql(sql).scalar_one())
+
+        return await self.store.db.read(read, None)
+
     async def side_rows(self) -> tuple[int, int]:
         """(events, attempts) rows: proof the outbox and attempt history were written."""
-
-        def count(tx: Tx) -> tuple[int, int]:
-            q = "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM job_attempts)"
-            events, attempts = tx.conn.execute(sa.text(q)).one()
-            return int(events), int(attempts)
-
-        return await self.store.db.read(count, None)
+        events = await self.scalar("SELECT count(*) FROM events")
+        return events, await self.scalar("SELECT count(*) FROM job_attempts")
 
     async def close(self) -> None:
         await self.store.close()
