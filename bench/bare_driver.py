@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,27 @@ class PgConnections:
         for conn in self._conns:
             await conn.close()
         await self._drop()
+
+
+class PgLane:
+    """One lane's connection and the jobs it holds: ``(job id, lease token)`` pairs."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+        self.held: list[tuple[Any, uuid.UUID]] = []
+
+    async def claim_with(self, sql: str, params: Any) -> int:
+        """Run a claim whose rows start with (job id, lease token); hold them."""
+        cur = await self.conn.execute(sql, params)
+        self.held = [(row[0], row[1]) for row in await cur.fetchall()]
+        return len(self.held)
+
+    def take_held(self) -> tuple[list[Any], list[uuid.UUID]]:
+        """The held jobs' ids and tokens, as two arrays; the lane holds nothing after."""
+        ids = [job_id for job_id, _ in self.held]
+        tokens = [token for _, token in self.held]
+        self.held = []
+        return ids, tokens
+
+    async def close(self) -> None:
+        pass

@@ -76,7 +76,7 @@ from typing import Any, Protocol
 import psycopg
 import sqlalchemy as sa
 
-from bench.bare_driver import PgConnections, SqliteWriter, micros
+from bench.bare_driver import PgConnections, PgLane, SqliteWriter, micros
 from bench.engine_same_sql import PgSameWrites, SqliteSameWrites
 from conveyor.store import ClaimRequest, JobSpec, Outcome, Report, Store
 from conveyor.store.database import Tx
@@ -375,27 +375,15 @@ class PgBare(PgConnections):
         return PgBareLane(await self.connect())
 
 
-class PgBareLane:
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        self.conn = conn
-        self.held: list[tuple[int, uuid.UUID]] = []
-
+class PgBareLane(PgLane):
     async def submit(self, n: int) -> None:
         await self.conn.execute(PG_BARE_INSERT, (QUEUE, ACTION, ["{}"] * n))
 
     async def claim(self, limit: int) -> int:
-        cur = await self.conn.execute(PG_BARE_CLAIM, (QUEUE, ACTION, limit))
-        self.held = [(row[0], row[1]) for row in await cur.fetchall()]
-        return len(self.held)
+        return await self.claim_with(PG_BARE_CLAIM, (QUEUE, ACTION, limit))
 
     async def complete(self) -> None:
-        ids = [job_id for job_id, _ in self.held]
-        tokens = [token for _, token in self.held]
-        self.held = []
-        await self.conn.execute(PG_BARE_DONE, (ids, tokens))
-
-    async def close(self) -> None:
-        pass
+        await self.conn.execute(PG_BARE_DONE, self.take_held())
 
 
 # databases

@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from bench.bare_driver import PgConnections, SqliteWriter, micros
+from bench.bare_driver import PgConnections, PgLane, SqliteWriter, micros
 from conveyor.store.queries.submit import (
     DEFAULT_BACKOFF_BASE_S,
     DEFAULT_BACKOFF_MAX_S,
@@ -233,12 +233,11 @@ class PgSameWrites(PgConnections):
         return PgSameWritesLane(await self.connect(), self.team)
 
 
-class PgSameWritesLane:
+class PgSameWritesLane(PgLane):
     def __init__(self, conn: psycopg.AsyncConnection[Any], team: uuid.UUID) -> None:
-        self.conn = conn
+        super().__init__(conn)
         self.team = team
         self.agent = uuid.uuid4()
-        self.held: list[tuple[uuid.UUID, uuid.UUID]] = []
 
     async def submit(self, n: int) -> None:
         await self.conn.execute(
@@ -253,19 +252,11 @@ class PgSameWritesLane:
         )  # fmt: skip
 
     async def claim(self, limit: int) -> int:
-        cur = await self.conn.execute(
-            PG_CLAIM, {"agent": self.agent, "team": self.team, "queue": QUEUE, "limit": limit}
-        )
-        self.held = [(row[0], row[1]) for row in await cur.fetchall()]
-        return len(self.held)
+        params = {"agent": self.agent, "team": self.team, "queue": QUEUE, "limit": limit}
+        return await self.claim_with(PG_CLAIM, params)
 
     async def complete(self) -> None:
-        ids = [job_id for job_id, _ in self.held]
-        tokens = [token for _, token in self.held]
-        self.held = []
+        ids, tokens = self.take_held()
         cur = await self.conn.execute(PG_COMPLETE, {"ids": ids, "tokens": tokens})
         row = await cur.fetchone()
         assert row is not None and row[0] == len(ids), "a fenced completion lost"
-
-    async def close(self) -> None:
-        pass

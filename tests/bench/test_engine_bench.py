@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from bench.engine import Databases, PgServer, run_cycle
 
-from tests.conftest import CI, DIALECTS, PG_ADMIN_URL
+from tests.conftest import DIALECTS, PG_ADMIN_URL
 
 JOBS = 300
 WRITES = {
@@ -35,12 +34,7 @@ async def databases(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "sqlite":
         yield Databases(tmp_path, None)
         return
-    try:
-        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        if CI:
-            raise
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    request.getfixturevalue("pg_template")  # PostgreSQL required in CI, else skipped
     pg = PgServer(PG_ADMIN_URL)
     await pg.start()
     try:
