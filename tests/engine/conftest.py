@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -31,3 +32,18 @@ async def engine(store: Store) -> AsyncIterator[Engine]:
             await e.listener.connected.wait()
     yield e
     await e.stop()
+
+
+@pytest.fixture
+async def replicas(pg_url: str) -> AsyncIterator[tuple[Engine, Store, uuid.UUID]]:
+    """PostgreSQL: an engine with the hour-long poll of QUIET (replica A), and a second
+    store on the same database (replica B) to write through."""
+    engine = await Engine.open(pg_url, QUIET)
+    other = await Store.open(pg_url)
+    await engine.start()
+    try:
+        team = await other.team_create("acme", "Acme")
+        yield engine, other, team
+    finally:
+        await engine.close()
+        await other.close()

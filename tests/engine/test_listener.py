@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 import sqlalchemy as sa
 
 from conveyor.engine import Engine, EngineConfig
@@ -18,7 +16,6 @@ from conveyor.engine.listener import Listener
 from conveyor.store import JobSpec, Store
 from conveyor.store.database import Tx
 from conveyor.store.records import ClaimedJob
-from tests.engine.conftest import QUIET
 from tests.helpers.factories import agent_request
 
 PROMPT_S = 20.0
@@ -28,20 +25,6 @@ WAIT_S = 120.0
 def _terminate(tx: Tx, pid: int) -> bool:
     return bool(tx.conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
                 .scalar_one())  # fmt: skip
-
-
-@pytest.fixture
-async def replicas(pg_url: str) -> AsyncIterator[tuple[Engine, Store, uuid.UUID]]:
-    """An engine with the hour-long poll of QUIET, and a second store to submit through."""
-    engine = await Engine.open(pg_url, QUIET)
-    other = await Store.open(pg_url)
-    await engine.start()
-    try:
-        team = await other.team_create("acme", "Acme")
-        yield engine, other, team
-    finally:
-        await engine.close()
-        await other.close()
 
 
 async def _listening(engine: Engine) -> Listener:

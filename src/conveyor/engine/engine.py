@@ -79,7 +79,7 @@ class Engine:
         self.parked = Signal()  # fires when a claim_wait parks; replaced each time
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
-            self.listener = Listener(store.db.url, self.bus)
+            self.listener = Listener(store.db.url, self.bus, forget=store.forget_cached)
 
     @classmethod
     async def open(

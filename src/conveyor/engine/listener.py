@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 
 import orjson
@@ -20,6 +21,7 @@ import structlog
 from conveyor.engine.events import EventBus, Signal
 from conveyor.engine.service import Service
 from conveyor.store import Store
+from conveyor.store.read_cache import TOPICS
 
 log = structlog.get_logger(__name__)
 CHANNEL = "conveyor_events"
@@ -44,10 +46,14 @@ class OutboxPoller(Service):
 class Listener:
     """LISTEN on a dedicated connection; reconnect with backoff when it drops."""
 
-    def __init__(self, url: str, bus: EventBus) -> None:
+    def __init__(
+        self, url: str, bus: EventBus, forget: Callable[[str], None] | None = None
+    ) -> None:
         u = sa.make_url(url)
         self.conninfo = u.set(drivername="postgresql").render_as_string(hide_password=False)
         self.bus = bus
+        # Drops the store's cached reads a notification names (see store.read_cache).
+        self.forget = forget or (lambda topic: None)
         self.backend_pid: int | None = None
         self.connected = asyncio.Event()
         self.reconnected = Signal()  # fires on the next (re)connect; replaced each time
@@ -74,12 +80,16 @@ class Listener:
                     self.backend_pid = conn.info.backend_pid
                     self.connected.set()
                     # Anything may have happened while we were not listening.
+                    for topic in TOPICS:
+                        self.forget(topic)
                     self.bus.wake_all()
                     self.reconnected, fired = Signal(), self.reconnected
                     fired.fire()
                     delay = 0.1
                     async for note in conn.notifies():
                         payload = orjson.loads(note.payload)
+                        for topic in payload.get("forget", ()):
+                            self.forget(topic)  # before anyone hears of the change
                         self.bus.publish(
                             int(payload["seq"]),
                             bool(payload["work"]),

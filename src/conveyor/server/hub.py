@@ -9,7 +9,8 @@ logs) goes through :class:`Batcher`s, so all agents share batched store calls.
 Cancels and drains reach an agent whichever replica it is connected to: the
 replica that records one writes a ``control`` event in the outbox (on PostgreSQL
 its NOTIFY says so), and every replica's control loop reads those events and
-pushes each to the agent if it holds that agent's connection.
+pushes each to the agent if it holds that agent's connection. The same loop
+forgets the store's cached reads that another process's write changed.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class AgentHub:
         self._credits, fired = Signal(), self._credits
         fired.fire()
 
-    # control: cancels and drains recorded by any replica
+    # control: cancels, drains and cache forgets recorded by any replica
 
     async def _control_loop(self, reader: OutboxReader) -> None:
         loop = asyncio.get_running_loop()
@@ -177,9 +178,13 @@ class AgentHub:
             await signal.wait(CONTROL_POLL_S * random.uniform(0.8, 1.2))
 
     async def _push_control(self, events: list[Event]) -> None:
-        """Push each cancel and drain to its agent, if this replica holds its connection."""
+        """Push each cancel and drain to its agent, if this replica holds its connection;
+        forget cached reads another process changed (see store.read_cache)."""
         cancels: dict[uuid.UUID, list[uuid.UUID]] = {}
         for event in events:
+            if "forget" in event.data:
+                self.store.forget_cached(event.data["forget"])
+                continue
             session = self.sessions.get(uuid.UUID(event.data["agent_id"]))
             if session is None:
                 continue

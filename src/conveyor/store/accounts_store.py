@@ -14,6 +14,8 @@ from conveyor.errors import NotFound
 from conveyor.store.database import Database
 from conveyor.store.queries import accounts
 from conveyor.store.queries.audit import AuditEntry, audited
+from conveyor.store.queries.forget import forgetting
+from conveyor.store.read_cache import ACCESS
 from conveyor.store.records import (
     ApiKey,
     Membership,
@@ -54,7 +56,7 @@ class AccountsStore:
     ) -> User:
         """Create a user (email lower-cased; :class:`Conflict` if taken), with a first team."""
         return await self.db.write(
-            accounts.create_user, None, email, password_hash, display_name=display_name,
+            forgetting(ACCESS, accounts.create_user), None, email, password_hash, display_name=display_name,
             is_superuser=is_superuser, team_id=team_id, role=role,
         )  # fmt: skip
 
@@ -65,24 +67,29 @@ class AccountsStore:
         return await self.db.read(accounts.get_user, None, user_id)
 
     async def user_access(self, user_id: uuid.UUID) -> UserAccess | None:
-        """The user and their teams (default first) in one read, for authentication."""
-        return await self.db.read(accounts.user_access, None, user_id)
+        """The user and their teams (default first) in one read, for authentication
+        (kept until an account write commits: see read_cache)."""
+        return await self.db.read_cached(ACCESS, ("user", user_id), accounts.user_access, user_id)
 
     async def user_set_password(
         self, user_id: uuid.UUID, password_hash: str, *, end_sessions: bool = True
     ) -> None:
         await self.db.write(
-            accounts.set_password, None, user_id, password_hash, end_sessions=end_sessions
+            forgetting(ACCESS, accounts.set_password),
+            None,
+            user_id,
+            password_hash,
+            end_sessions=end_sessions,
         )
 
     async def user_set_disabled(self, user_id: uuid.UUID, disabled: bool) -> None:
-        await self.db.write(accounts.set_disabled, None, user_id, disabled)
+        await self.db.write(forgetting(ACCESS, accounts.set_disabled), None, user_id, disabled)
 
     async def team_get(self, team_id: uuid.UUID) -> Team | None:
         return await self.db.read(accounts.get_team, None, team_id)
 
     async def member_add(self, team_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
-        await self.db.write(accounts.add_member, None, team_id, user_id, role)
+        await self.db.write(forgetting(ACCESS, accounts.add_member), None, team_id, user_id, role)
 
     async def member_role(self, team_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
         return await self.db.read(accounts.member_role, None, team_id, user_id)
@@ -106,7 +113,10 @@ class AccountsStore:
         now: datetime | None = None,
         audit: AuditEntry | None = None,
     ) -> ApiKey:
-        op = audited(accounts.create_api_key, audit, lambda e, key: e.about("api_key", key.id))
+        op = forgetting(
+            ACCESS,
+            audited(accounts.create_api_key, audit, lambda e, key: e.about("api_key", key.id)),
+        )
         return await self.db.write(
             op, now, team_id, kind=kind, name=name, prefix=prefix,
             secret_hash=secret_hash, scopes=scopes, created_by=created_by, expires_at=expires_at,
@@ -118,8 +128,9 @@ class AccountsStore:
         return await self.db.read(accounts.api_key_by_prefix, None, prefix)
 
     async def api_key_access(self, prefix: str) -> tuple[ApiKey, UserAccess | None] | None:
-        """The key and its creator's access to the key's team, in one read (authentication)."""
-        return await self.db.read(accounts.api_key_access, None, prefix)
+        """The key and its creator's access to the key's team, in one read (authentication;
+        kept until an account write commits: see read_cache)."""
+        return await self.db.read_cached(ACCESS, ("key", prefix), accounts.api_key_access, prefix)
 
     async def api_key_list(self, team_id: uuid.UUID) -> list[ApiKey]:
         return await self.db.read(accounts.list_api_keys, None, team_id)
@@ -129,7 +140,10 @@ class AccountsStore:
     ) -> bool:
         """Revoke a key of the team (idempotent); False when the team has no such key
         (:class:`NotFound` when audited: no success is recorded for it)."""
-        op = audited(accounts.revoke_api_key, audit, _found(f"API key {key_id} not found"))
+        op = forgetting(
+            ACCESS,
+            audited(accounts.revoke_api_key, audit, _found(f"API key {key_id} not found")),
+        )
         return await self.db.write(op, None, team_id, key_id)
 
     async def api_key_touch(

@@ -13,6 +13,8 @@ from datetime import datetime
 from conveyor.store.database import Database
 from conveyor.store.queries import accounts, audit, throttle
 from conveyor.store.queries.audit import AuditEntry, AuditFilter, audited
+from conveyor.store.queries.forget import forgetting
+from conveyor.store.read_cache import ACCESS
 from conveyor.store.records import AuditPage, User
 
 
@@ -77,7 +79,7 @@ class AccountsAndAudit:
         audit: AuditEntry | None = None,
     ) -> tuple[User, uuid.UUID]:
         """A new user owning a new team (returned with its id) (:class:`Conflict` when the email is taken)."""
-        op = audited(accounts.register_user, audit, _about_new_user)
+        op = forgetting(ACCESS, audited(accounts.register_user, audit, _about_new_user))
         return await self.db.write(
             op, None, email, password_hash, team_slug=team_slug, team_name=team_name,
             display_name=display_name,
@@ -92,7 +94,7 @@ class AccountsAndAudit:
         audit: AuditEntry | None = None,
     ) -> None:
         """Set the user's password and end every login but ``keep_family``."""
-        op = audited(accounts.change_password, audit)
+        op = forgetting(ACCESS, audited(accounts.change_password, audit))
         await self.db.write(op, None, user_id, password_hash, keep_family)
 
 

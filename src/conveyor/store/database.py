@@ -23,11 +23,11 @@ import asyncio
 import queue
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import orjson
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from conveyor.errors import StoreError
 from conveyor.store.dialects import driver_statement, statement
+from conveyor.store.read_cache import CATALOG, TOPICS, ReadCache
 from conveyor.store.types import to_micros
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ class Tx:
     # them; ``notified`` is the (seq, work) such a statement sent.
     notify_in_statement: bool = True
     notified: tuple[int, bool] | None = None
+    forget: set[str] = field(default_factory=set)  # read-cache topics this changes
 
     def q(self, name: str) -> sa.TextClause:
         return statement(self.dialect, name)
@@ -156,6 +158,7 @@ class Database:
         self.sync_url = sa.make_url(self.url)
         self.dialect = self.sync_url.get_backend_name()
         self._publish: Publish | None = None
+        self.cache = ReadCache(topics=TOPICS if self.dialect == "postgresql" else (CATALOG,))
         if self.dialect == "sqlite":
             self._writer = _SqliteWriter(
                 sqlite_engine(self.url, synchronous=sqlite_synchronous, pool_size=1)
@@ -206,6 +209,8 @@ class Database:
             result, tx = await self._writer.run(op, now, args, kwargs)
         else:
             result, tx = await self._write_pg(op, now, args, kwargs)
+        for topic in tx.forget:
+            self.cache.forget(topic)
         if self._publish is not None and (tx.last_event_seq or tx.work_available):
             self._publish(tx)
         return result
@@ -250,6 +255,19 @@ class Database:
                 if not exc.connection_invalidated or attempt == 1:
                     raise  # a read on a dropped connection is simply read again
         raise AssertionError("unreachable")
+
+    async def read_cached(
+        self, topic: str, key: Hashable, op: Op[P, R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``read(op, None, ...)`` through the cache: a copy kept under ``(topic, key)``
+        until a write of ``topic`` commits (see read_cache)."""
+        found, value = self.cache.get(topic, key)
+        if found:
+            return cast(R, value)
+        generation = self.cache.generation(topic)
+        fresh = await self.read(op, None, *args, **kwargs)
+        self.cache.put(topic, key, fresh, generation)
+        return fresh
 
     async def close(self) -> None:
         if self.dialect == "sqlite":
@@ -303,6 +321,8 @@ def _run_pg_op(
         note: dict[str, Any] = {"seq": tx.last_event_seq, "work": tx.work_available}
         if tx.control:
             note["control"] = True
+        if tx.forget:
+            note["forget"] = sorted(tx.forget)
         payload = json_dumps(note)
         tx.rows("notify", {"payload": payload})
     return result, tx

@@ -13,7 +13,9 @@ from conveyor.protocol import ActionOffer
 from conveyor.store.database import Database
 from conveyor.store.queries import agents, artifacts, catalog, logs, retention
 from conveyor.store.queries.audit import AuditEntry, audited
+from conveyor.store.queries.forget import forgetting
 from conveyor.store.queries.maintenance import DEFAULT_BATCH_LIMIT
+from conveyor.store.read_cache import CATALOG
 from conveyor.store.records import (
     ActionInfo,
     ActionVersion,
@@ -47,7 +49,7 @@ class FleetStore:
     ) -> uuid.UUID:
         """Record a (re)connected agent and its offers; the id is stable per (team, name)."""
         return await self.db.write(
-            agents.connect, now, team_id, name=name, labels=labels, slots=slots,
+            forgetting(CATALOG, agents.connect), now, team_id, name=name, labels=labels, slots=slots,
             version=version, queues=queues, actions=actions, key_id=key_id, user_id=user_id,
         )  # fmt: skip
 
@@ -96,7 +98,9 @@ class FleetStore:
         return await self.db.read(catalog.list_actions, None, team_id)
 
     async def action_latest(self, team_id: uuid.UUID, name: str) -> ActionVersion | None:
-        return await self.db.read(catalog.latest_version, None, team_id, name)
+        return await self.db.read_cached(
+            CATALOG, (team_id, name), catalog.latest_version, team_id, name
+        )
 
     async def log_append(
         self,

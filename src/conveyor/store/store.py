@@ -35,6 +35,7 @@ from conveyor.store.queries import (
 )
 from conveyor.store.queries.audit import AuditEntry, audited, ids_detail
 from conveyor.store.queries.maintenance import DEFAULT_BATCH_LIMIT
+from conveyor.store.read_cache import TOPICS
 from conveyor.store.records import (
     Attempt,
     ChangeResult,
@@ -89,6 +90,11 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
 
     def on_commit(self, publish: Publish) -> None:
         self.db.on_commit(publish)
+
+    def forget_cached(self, topic: str) -> None:
+        """Drop cached reads of ``topic`` (another process changed it: see read_cache)."""
+        if topic in TOPICS:
+            self.db.cache.forget(topic)
 
     async def close(self) -> None:
         await self.db.close()

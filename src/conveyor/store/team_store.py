@@ -14,6 +14,8 @@ from datetime import datetime
 from conveyor.store.database import Database
 from conveyor.store.queries import teams
 from conveyor.store.queries.audit import AuditEntry, audited
+from conveyor.store.queries.forget import forgetting
+from conveyor.store.read_cache import ACCESS
 from conveyor.store.records import Team
 from conveyor.store.team_records import Invite, JoinRequest, Member, Role
 
@@ -30,7 +32,7 @@ class TeamStore:
         op = audited(
             teams.create_team, audit, lambda e, team: _in_team(e, "team", team.id, team.id)
         )
-        return await self.db.write(op, None, slug, name, owner_id)
+        return await self.db.write(forgetting(ACCESS, op), None, slug, name, owner_id)
 
     async def member_list(self, team_id: uuid.UUID) -> list[Member]:
         return await self.db.read(teams.list_members, None, team_id)
@@ -47,14 +49,15 @@ class TeamStore:
         audit: AuditEntry | None = None,
     ) -> Member:
         """Change a member's role; the last owner keeps theirs (:class:`Conflict`)."""
-        op = audited(teams.set_member_role, audit)
+        op = forgetting(ACCESS, audited(teams.set_member_role, audit))
         return await self.db.write(op, None, team_id, user_id, role)
 
     async def member_remove(
         self, team_id: uuid.UUID, user_id: uuid.UUID, *, audit: AuditEntry | None = None
     ) -> None:
         """Remove a member (or leave); the last owner cannot (:class:`Conflict`)."""
-        await self.db.write(audited(teams.remove_member, audit), None, team_id, user_id)
+        op = forgetting(ACCESS, audited(teams.remove_member, audit))
+        await self.db.write(op, None, team_id, user_id)
 
     async def team_transfer(
         self,
@@ -65,7 +68,7 @@ class TeamStore:
         *,
         audit: AuditEntry | None = None,
     ) -> None:
-        op = audited(teams.transfer_ownership, audit)
+        op = forgetting(ACCESS, audited(teams.transfer_ownership, audit))
         await self.db.write(op, None, team_id, from_user, to_user, demote_to)
 
     async def role_list(self, team_id: uuid.UUID) -> list[Role]:
@@ -87,7 +90,9 @@ class TeamStore:
         audit: AuditEntry | None = None,
     ) -> Role:
         op = audited(teams.create_role, audit, lambda e, role: e.about("role", role.id))
-        return await self.db.write(op, None, team_id, name, description, permissions)
+        return await self.db.write(
+            forgetting(ACCESS, op), None, team_id, name, description, permissions
+        )
 
     async def role_update(
         self,
@@ -100,14 +105,15 @@ class TeamStore:
         audit: AuditEntry | None = None,
     ) -> Role:
         return await self.db.write(
-            audited(teams.update_role, audit), None, team_id, role_id,
+            forgetting(ACCESS, audited(teams.update_role, audit)), None, team_id, role_id,
             name=name, description=description, permissions=permissions,
         )  # fmt: skip
 
     async def role_delete(
         self, team_id: uuid.UUID, role_id: uuid.UUID, *, audit: AuditEntry | None = None
     ) -> None:
-        await self.db.write(audited(teams.delete_role, audit), None, team_id, role_id)
+        op = forgetting(ACCESS, audited(teams.delete_role, audit))
+        await self.db.write(op, None, team_id, role_id)
 
     async def invite_create(
         self,
@@ -148,7 +154,7 @@ class TeamStore:
         op = audited(
             teams.redeem_invite, audit, lambda e, joined: _in_team(e, "user", user_id, joined[0])
         )
-        return await self.db.write(op, now, code_hash, user_id)
+        return await self.db.write(forgetting(ACCESS, op), now, code_hash, user_id)
 
     async def join_request_create(
         self,
@@ -181,7 +187,8 @@ class TeamStore:
         audit: AuditEntry | None = None,
     ) -> JoinRequest:
         return await self.db.write(
-            audited(teams.decide_join_request, audit), None, team_id, request_id,
+            forgetting(ACCESS, audited(teams.decide_join_request, audit)), None, team_id,
+            request_id,
             accept=accept, role=role, decided_by=decided_by,
         )  # fmt: skip
 
