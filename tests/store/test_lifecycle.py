@@ -63,6 +63,32 @@ async def test_claim_order_priority_then_run_at_then_submission(
     assert {c.id for c in claimed} == {s.id for s in subs}
 
 
+async def test_claim_order_holds_across_jobs_with_and_without_a_concurrency_key(
+    store: Store, team: uuid.UUID
+) -> None:
+    """On PostgreSQL a keyless job is claimed by the statement that finds it and a keyed
+    one after the key check: the claim still comes back in claim order, within limits."""
+    await store.job_submit_many(
+        team,
+        [
+            JobSpec("demo.echo", {"i": 0}, priority=1),
+            JobSpec("demo.echo", {"i": 1}, priority=9, concurrency_key="db", concurrency_limit=1),
+            JobSpec("demo.echo", {"i": 2}, priority=5),
+            JobSpec("demo.echo", {"i": 3}, priority=7, concurrency_key="db", concurrency_limit=1),
+            JobSpec("demo.echo", {"i": 4}, priority=3, concurrency_key="s3", concurrency_limit=2),
+        ],
+        now=T0,
+    )
+    claimed = await store.job_claim(team, agent_request(limit=10), now=T0)
+    # "db" has room for one (the first in claim order); job 3 waits for it.
+    assert [c.params["i"] for c in claimed] == [1, 2, 4, 0]
+    assert len({c.lease_token for c in claimed}) == 4
+    for job in claimed:
+        [attempt] = await store.attempt_list(team, job.id)
+        assert attempt.lease_token == job.lease_token and attempt.started_at == job.started_at
+    assert await store.job_claim(team, agent_request(limit=10), now=T0) == []
+
+
 async def test_claim_respects_limit_queue_action_and_labels(store: Store, team: uuid.UUID) -> None:
     await store.job_submit_many(
         team,

@@ -70,6 +70,24 @@ async def test_submit_claim_and_report_each_send_one_true_notification(
     assert notes == []
 
 
+async def test_a_claim_of_jobs_with_and_without_a_concurrency_key_sends_one(
+    pg_store: Store, pg_url: str
+) -> None:
+    """The keyless jobs are claimed by the statement that finds them, the keyed ones by a
+    second one after the key check: still one notification, naming the newest seq."""
+    team = await pg_store.team_create("acme", "Acme")
+    specs = [JobSpec("demo.echo"), JobSpec("demo.echo", concurrency_key="db")]
+    await pg_store.job_submit_many(team, specs)
+    claimed, notes = await notes_during(pg_url, lambda: pg_store.job_claim(team, agent_request()))
+    assert len(claimed) == 2
+    assert notes == [{"seq": await pg_store.event_last_seq(), "work": False}]
+
+    # Only a keyed job, and its key is full: nothing claimed, nothing said.
+    await pg_store.job_submit_many(team, [JobSpec("demo.echo", concurrency_key="db")])
+    claimed, notes = await notes_during(pg_url, lambda: pg_store.job_claim(team, agent_request()))
+    assert claimed == [] and notes == []
+
+
 async def test_a_submit_whose_jobs_are_claimed_at_once_announces_no_work(
     pg_store: Store, pg_url: str
 ) -> None:

@@ -76,5 +76,5 @@ async def test_batch_of_1_and_of_500_issue_the_same_statements(
         # published, outbox (2)
         assert one["complete"] == 8
     else:  # the attempt, artifact and outbox writes ride in the claim/results statement (CTEs)
-        assert one["claim"] == 2
+        assert one["claim"] == 1  # candidates and claim in one (claim_next): one queue, no keys
         assert one["complete"] == 1

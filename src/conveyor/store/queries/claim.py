@@ -38,16 +38,44 @@ class ClaimRequest:
 def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
     """Claim up to ``request.limit`` jobs: one candidate query per queue, then a fixed few.
 
-    Ids travel between the statements as the driver returns them (text on SQLite);
-    only what is handed back becomes UUIDs and datetimes.
+    On PostgreSQL a claim from one queue takes one statement (claim_next) unless
+    candidates have concurrency keys. Ids travel between the statements as the
+    driver returns them (text on SQLite); only what is handed back becomes UUIDs
+    and datetimes.
     """
     if request.limit < 1 or not request.queues or not request.actions:
         return []
-    d = tx.dialect
+    if tx.dialect == "postgresql" and len(set(request.queues)) == 1:
+        return _claim_next(tx, team_id, request)
     candidates = _candidates(tx, team_id, request)
     admitted = _within_concurrency_limits(tx, team_id, candidates)
+    return _apply(tx, request, admitted)
+
+
+def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
+    """PostgreSQL, one queue: candidates without a concurrency key are claimed by the
+    statement that finds them; those with one go through the key check after it."""
+    rows = tx.rows(
+        "claim_next",
+        _candidate_params(tx, team_id, request)
+        | {"queue": request.queues[0], "agent_id": request.agent_id, "now": tx.now}
+        | notify_in_statement(tx),
+    )
+    claimed = [row[6:] for row in rows if row[6] is not None]
+    note_events(tx, claimed)
+    jobs = {row[0]: _claimed_postgresql(row, row[9]) for row in claimed}
+    keyed = [row[:6] for row in rows if row[6] is None]
+    if keyed:
+        admitted = _within_concurrency_limits(tx, team_id, keyed)
+        jobs |= {job.id: job for job in _apply(tx, request, admitted)}
+    return [jobs[row[0]] for row in rows if row[0] in jobs]  # in claim order
+
+
+def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJob]:
+    """Claim the ``admitted`` candidates (locked, in claim order) for the agent."""
     if not admitted:
         return []
+    d = tx.dialect
     tokens = dict(zip(admitted, uuid4_many(len(admitted)), strict=True))
     claimed = tx.rows(
         "claim_apply",
@@ -102,9 +130,10 @@ def claim_submitted(
     return claims
 
 
-# claim_apply RETURNING: id, team_id, action, schema_hash, params, queue, priority,
-# attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
-# cancel_grace_s, started_at (and on PostgreSQL the newest event seq)
+# claim_apply RETURNING (and claim_next's columns after the candidate's): id, team_id,
+# action, schema_hash, params, queue, priority, attempt, max_attempts, lease_token,
+# lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at (and on
+# PostgreSQL whether it sent the NOTIFY and the newest event seq)
 
 
 def _claimed_sqlite(row: Any, token: uuid.UUID) -> ClaimedJob:
@@ -135,15 +164,7 @@ def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Any]:
     With several queues the per-queue heads are merged here; on PostgreSQL the
     candidates not taken stay locked (and skipped by others) until this commit.
     """
-    d = tx.dialect
-    versions = [f"{name}@{h}" for name, hashes in request.actions.items() for h in hashes]
-    params = {
-        "team_id": team_id,
-        "actions": array(d, list(request.actions)),
-        "action_versions": array(d, versions),
-        "agent_labels": json_dumps(request.labels),
-        "limit": request.limit,
-    }
+    params = _candidate_params(tx, team_id, request)
     rows: list[Any] = []
     queues = list(dict.fromkeys(request.queues))
     for queue in queues:
@@ -152,6 +173,19 @@ def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Any]:
         rows.sort(key=lambda r: (-r[3], r[4], r[5]))
         del rows[request.limit :]
     return rows
+
+
+def _candidate_params(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> dict[str, Any]:
+    """What claim_candidates and claim_next ask for: the agent's actions, versions, labels."""
+    d = tx.dialect
+    versions = [f"{name}@{h}" for name, hashes in request.actions.items() for h in hashes]
+    return {
+        "team_id": team_id,
+        "actions": array(d, list(request.actions)),
+        "action_versions": array(d, versions),
+        "agent_labels": json_dumps(request.labels),
+        "limit": request.limit,
+    }
 
 
 def _within_concurrency_limits(tx: Tx, team_id: uuid.UUID, candidates: Sequence[Any]) -> list[Any]:

@@ -117,6 +117,73 @@ ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
 
+-- name: claim_next
+-- claim_candidates and claim_apply in one statement, for a claim from one queue
+-- (claim.py): one round trip instead of two. Each candidate comes back in claim
+-- order. One without a concurrency key is claimed here (its lease token made
+-- here too), its columns after the candidate's; one with a key comes back
+-- unclaimed and still locked, for the exact check under the key's lock
+-- (claim_lock_keys, then claim_apply). The NOTIFY is sent here only when nothing
+-- is left for claim_apply.
+WITH candidates AS (
+SELECT j.id, j.concurrency_key, j.concurrency_limit, j.priority, j.run_at, j.seq
+FROM jobs j
+WHERE j.team_id = :team_id
+  AND j.state = 'queued'
+  AND j.queue = :queue
+  AND j.action = ANY(CAST(:actions AS text[]))
+  AND (j.schema_hash IS NULL
+       OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
+  AND j.labels <@ CAST(:agent_labels AS jsonb)
+  AND NOT EXISTS (
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+  AND (j.concurrency_key IS NULL OR (
+      SELECT count(*) FROM jobs r
+      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+        AND r.state = 'running') < j.concurrency_limit)
+ORDER BY j.priority DESC, j.run_at, j.seq
+LIMIT :limit
+FOR UPDATE OF j SKIP LOCKED
+), claimed AS (
+UPDATE jobs SET
+    state = 'running',
+    attempt = jobs.attempt + 1,
+    lease_token = gen_random_uuid(),
+    lease_expires_at = coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.lease_s),
+    deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
+                       ELSE coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.timeout_s) END,
+    agent_id = :agent_id,
+    started_at = coalesce(:now, statement_timestamp()),
+    updated_at = coalesce(:now, statement_timestamp())
+FROM candidates c
+WHERE jobs.id = c.id AND c.concurrency_key IS NULL
+RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
+    jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
+    jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
+    jobs.agent_id, jobs.seq
+), started AS (
+    INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
+    SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
+), announced AS (
+    INSERT INTO events (team_id, kind, object_id, data, created_at)
+    SELECT team_id, 'job', id,
+           jsonb_build_object('state', 'running', 'attempt', attempt, 'agent_id', agent_id),
+           coalesce(:now, now())
+    FROM claimed ORDER BY seq
+    RETURNING seq
+)
+SELECT c.id, c.concurrency_key, c.concurrency_limit, c.priority, c.run_at, c.seq,
+    k.id, k.team_id, k.action, k.schema_hash, k.params, k.queue, k.priority, k.attempt,
+    k.max_attempts, k.lease_token, k.lease_expires_at, k.deadline_at, k.timeout_s, k.lease_s,
+    k.cancel_grace_s, k.started_at,
+    (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
+        'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
+     WHERE CAST(:notify AS boolean) AND EXISTS (SELECT 1 FROM announced)
+       AND NOT EXISTS (SELECT 1 FROM candidates WHERE concurrency_key IS NOT NULL)) AS notified,
+    (SELECT max(seq) FROM announced) AS newest_event
+FROM candidates c LEFT JOIN claimed k ON k.id = c.id
+ORDER BY c.priority DESC, c.run_at, c.seq
+
 -- name: claim_lock_keys
 -- Lock the concurrency keys of the candidates. A key another claimer holds is
 -- skipped: its jobs wait for a later claim instead of making this one wait.

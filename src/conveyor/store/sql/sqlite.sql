@@ -82,6 +82,13 @@ WHERE j.team_id = :team_id
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 
+-- name: claim_next
+-- PostgreSQL only: there a claim from one queue takes its candidates and claims
+-- them in one statement. Here the writer holds the database and each statement
+-- is a call into SQLite, not a round trip: claim_candidates, then claim_apply.
+-- Never run.
+SELECT 1
+
 -- name: claim_lock_keys
 -- Nothing to lock: the writer already holds the whole database.
 SELECT DISTINCT k.value AS key FROM json_each(:keys) AS k
