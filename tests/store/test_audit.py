@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conveyor.errors import InvalidTransition, NotFound
+from conveyor.errors import IdempotencyConflict, InvalidTransition, NotFound
 from conveyor.states import JobState
 from conveyor.store import JobSpec, Store
 from conveyor.store.queries.audit import AuditEntry, AuditFilter
@@ -84,3 +84,46 @@ async def test_filters_and_pages(store: Store, team: uuid.UUID) -> None:
     rest = await store.audit_list(team, limit=4, cursor=first.next_cursor)
     assert len(rest.items) == 1 and rest.next_cursor is None
     assert [r.action for r in (await store.audit_list(other)).items] == ["jobs.create"]
+
+
+async def test_a_submission_names_its_jobs_whether_new_or_found_by_idempotency_key(
+    store: Store, team: uuid.UUID
+) -> None:
+    # On PostgreSQL the row rides in the insert when the ids are the new ones, and is
+    # written after it when an idempotency key may name an existing job instead.
+    [one] = await store.job_submit_many(
+        team, [JobSpec(action="a", params={})], audit=_entry(team, "jobs.create")
+    )
+    batch = await store.job_submit_many(
+        team, [JobSpec(action="a", params={"i": i}) for i in range(3)],
+        audit=_entry(team, "jobs.create_batch"),
+    )  # fmt: skip
+    keyed = JobSpec(action="a", params={}, idempotency_key="k")
+    [first] = await store.job_submit_many(team, [keyed], audit=_entry(team, "jobs.create"))
+    [again] = await store.job_submit_many(team, [keyed], audit=_entry(team, "jobs.create"))
+    assert again.id == first.id and not again.created
+    rows = (await store.audit_list(team)).items[::-1]
+    assert [(r.action, r.object_type, r.object_id) for r in rows] == [
+        ("jobs.create", "job", str(one.id)),
+        ("jobs.create_batch", "job", None),
+        ("jobs.create", "job", str(first.id)),
+        ("jobs.create", "job", str(first.id)),
+    ]
+    assert rows[1].details == {"count": 3, "ids": [str(job.id) for job in batch]}
+    assert all(r.outcome == "success" and r.client_addr == "192.0.2.7" for r in rows)
+    assert all(r.actor_display == "someone@example.com" for r in rows)
+    assert rows[0].created_at <= rows[1].created_at <= rows[3].created_at
+
+
+async def test_a_refused_batch_writes_no_audit_row(store: Store, team: uuid.UUID) -> None:
+    await store.job_submit_many(team, [JobSpec(action="a", params={}, idempotency_key="k")])
+    with pytest.raises(IdempotencyConflict):
+        await store.job_submit_many(
+            team,
+            [
+                JobSpec(action="a", params={}),
+                JobSpec(action="a", params={"x": 1}, idempotency_key="k"),
+            ],
+            audit=_entry(team, "jobs.create_batch"),
+        )
+    assert (await store.audit_list(team)).items == []

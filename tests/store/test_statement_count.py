@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from conveyor.store import JobSpec, Lease, Outcome, Report, Store
+from conveyor.store.queries.audit import AuditEntry
 from tests.helpers.factories import agent_request
 
 
@@ -78,3 +79,16 @@ async def test_batch_of_1_and_of_500_issue_the_same_statements(
     else:  # the attempt, artifact and outbox writes ride in the claim/results statement (CTEs)
         assert one["claim"] == 1  # candidates and claim in one (claim_next): one queue, no keys
         assert one["complete"] == 1
+
+
+async def test_an_audited_submit_writes_its_row_in_the_insert_on_postgresql(
+    store: Store, team: uuid.UUID
+) -> None:
+    entry = AuditEntry(uuid.uuid4(), team, "user", None, "someone", "jobs.create", None)
+    with counting(store) as seen:
+        await store.job_submit_many(team, [JobSpec("demo.echo", {})], audit=entry)
+    audited = len(seen)
+    with counting(store) as seen:
+        await store.job_submit_many(team, [JobSpec("demo.echo", {})])
+    assert audited == len(seen) + (1 if store.dialect == "sqlite" else 0)
+    assert len((await store.audit_list(team)).items) == 1

@@ -33,7 +33,7 @@ from conveyor.store.queries import (
     submit,
     waiting,
 )
-from conveyor.store.queries.audit import AuditEntry, audited, ids_detail
+from conveyor.store.queries.audit import AuditEntry, audited
 from conveyor.store.queries.maintenance import DEFAULT_BATCH_LIMIT
 from conveyor.store.read_cache import TOPICS
 from conveyor.store.records import (
@@ -48,13 +48,6 @@ from conveyor.store.records import (
     Submitted,
 )
 from conveyor.store.team_store import TeamStore
-
-
-def _about_jobs(entry: AuditEntry, submitted: list[Submitted]) -> AuditEntry:
-    """A submission's audit row names its job, or how many and which when a batch."""
-    if len(submitted) == 1:
-        return entry.about("job", submitted[0].id)
-    return entry.about("job", None, **ids_detail([s.id for s in submitted]))
 
 
 class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
@@ -124,8 +117,7 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
     ) -> list[Submitted]:
         if not specs:
             return []
-        op = audited(submit.submit_jobs, audit, _about_jobs)
-        return await self.db.write(op, now, team_id, specs)
+        return await self.db.write(submit.submit_jobs, now, team_id, specs, audit)
 
     async def job_submit_and_claim(
         self,
@@ -143,13 +135,12 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         """
         if not specs:
             return [], [[] for _ in requests]
-        submit_op = audited(submit.submit_jobs, audit, _about_jobs)
 
         def op(
             tx: Tx, team_id: uuid.UUID, specs: list[submit.JobSpec]
         ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
             tx.notify_in_statement = False  # the claims may take all the work it announces
-            submitted = submit_op(tx, team_id, specs)
+            submitted = submit.submit_jobs(tx, team_id, specs, audit)
             return submitted, claim.claim_submitted(tx, team_id, submitted, requests)
 
         return await self.db.write(op, now, team_id, specs)

@@ -90,7 +90,16 @@ _RECORD_NOW = {dialect: stmt.values(created_at=db_clock()) for dialect, stmt in 
 
 def record(tx: Tx, entry: AuditEntry) -> None:
     """Insert ``entry`` unless its request already has a row."""
-    row = {
+    row = audit_row(entry)
+    if tx.now is None:
+        tx.conn.execute(_RECORD_NOW[tx.dialect], row)
+    else:
+        tx.conn.execute(_RECORD[tx.dialect], {**row, "created_at": tx.now})
+
+
+def audit_row(entry: AuditEntry) -> dict[str, Any]:
+    """The ``audit_log`` columns of ``entry``, all but ``seq`` and ``created_at``."""
+    return {
         "id": entry.id,
         "team_id": entry.team_id,
         "actor_kind": entry.actor_kind,
@@ -104,10 +113,6 @@ def record(tx: Tx, entry: AuditEntry) -> None:
         "client_addr": entry.client_addr,
         "details": entry.details,
     }
-    if tx.now is None:
-        tx.conn.execute(_RECORD_NOW[tx.dialect], row)
-    else:
-        tx.conn.execute(_RECORD[tx.dialect], {**row, "created_at": tx.now})
 
 
 Describe = Callable[[AuditEntry, R], AuditEntry]

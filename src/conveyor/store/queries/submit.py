@@ -19,6 +19,7 @@ from conveyor.states import STATE_OF, JobState
 from conveyor.store.database import Tx
 from conveyor.store.ids import uuid7_many
 from conveyor.store.queries._encode import array
+from conveyor.store.queries.audit import AuditEntry, audit_row, ids_detail, record
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
@@ -162,14 +163,24 @@ def _require_name(name: str, value: object) -> None:
         )
 
 
-def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submitted]:
+def submit_jobs(
+    tx: Tx, team_id: uuid.UUID, specs: list[JobSpec], audit: AuditEntry | None = None
+) -> list[Submitted]:
     """Insert ``specs`` in order; a matching idempotency key returns the existing job.
 
     Fixed statement count per batch: keys (if any), the insert (on SQLite staged
     first: see submit_stage), duplicates (if any), outbox. The whole batch is
-    refused if one key matches a job with different params.
+    refused if one key matches a job with different params. ``audit`` is the
+    request's audit row, completed with the jobs it names (:func:`about_jobs`). On
+    PostgreSQL the insert writes it too when no job has an idempotency key, since
+    then the ids it names are the new ones, known before the insert.
     """
     ids = uuid7_many(len(specs))
+    in_statement = (
+        audit is not None
+        and tx.dialect == "postgresql"
+        and not any(spec.idempotency_key for spec in specs)
+    )
     sqlite = tx.dialect == "sqlite"
     json: Callable[[bytes], Any] = bytes.decode if sqlite else orjson.Fragment
     rows = [
@@ -185,7 +196,10 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
         tx.conn.execute(
             tx.q("ensure_concurrency_keys"), {"team_id": team_id, "keys": array(tx.dialect, keys)}
         )
-    result = _insert(tx, team_id, rows)
+    audit_json = None
+    if audit is not None and in_statement:
+        audit_json = orjson.dumps(audit_row(about_jobs(audit, ids))).decode()
+    result = _insert(tx, team_id, rows, audit_json)
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
     inserted = {row[0]: STATE_OF[row[1]] for row in result}
     driver_ids = [row[_ID] for row in rows] if sqlite else ids
@@ -216,18 +230,33 @@ def submit_jobs(tx: Tx, team_id: uuid.UUID, specs: list[JobSpec]) -> list[Submit
         emit_job_changes(tx, changes)
     else:  # submit_jobs wrote the events of the inserted jobs itself
         note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
+    if audit is not None and not in_statement:
+        record(tx, about_jobs(audit, [s.id for s in submitted]))
     return submitted
 
 
-def _insert(tx: Tx, team_id: uuid.UUID, rows: list[tuple[Any, ...]]) -> list[Any]:
-    """Insert the staged rows; returns ``(id, state[, newest event seq])`` of those inserted."""
+def about_jobs(entry: AuditEntry, job_ids: list[uuid.UUID]) -> AuditEntry:
+    """A submission's audit row names its job, or how many and which when a batch."""
+    if len(job_ids) == 1:
+        return entry.about("job", job_ids[0])
+    return entry.about("job", None, **ids_detail(job_ids))
+
+
+def _insert(
+    tx: Tx, team_id: uuid.UUID, rows: list[tuple[Any, ...]], audit_json: str | None
+) -> list[Any]:
+    """Insert the staged rows; returns ``(id, state[, newest event seq])`` of those inserted.
+
+    ``audit_json`` (PostgreSQL only) is an audit row the statement writes too.
+    """
     if tx.dialect == "sqlite":
         tx.rows("submit_stage", {})
         tx.rows("submit_stage_clear", {})
         tx.rows_many("submit_stage_add", rows)
         return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now})
     items = orjson.dumps(rows).decode()  # an array of arrays: one dump per batch
-    params = {"team_id": team_id, "now": tx.now, "items": items} | notify_in_statement(tx)
+    params: dict[str, Any] = {"team_id": team_id, "now": tx.now, "items": items}
+    params |= {"audit": audit_json} | notify_in_statement(tx)
     return tx.rows("submit_jobs", params)
 
 
