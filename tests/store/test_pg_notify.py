@@ -77,15 +77,21 @@ async def test_a_claim_of_jobs_with_and_without_a_concurrency_key_sends_one(
     second one after the key check: still one notification, naming the newest seq."""
     team = await pg_store.team_create("acme", "Acme")
     specs = [JobSpec("demo.echo"), JobSpec("demo.echo", concurrency_key="db")]
-    await pg_store.job_submit_many(team, specs)
+    _, keyed_job = await pg_store.job_submit_many(team, specs)
     claimed, notes = await notes_during(pg_url, lambda: pg_store.job_claim(team, agent_request()))
     assert len(claimed) == 2
     assert notes == [{"seq": await pg_store.event_last_seq(), "work": False}]
 
     # Only a keyed job, and its key is full: nothing claimed, nothing said.
     await pg_store.job_submit_many(team, [JobSpec("demo.echo", concurrency_key="db")])
-    claimed, notes = await notes_during(pg_url, lambda: pg_store.job_claim(team, agent_request()))
-    assert claimed == [] and notes == []
+    waiting, notes = await notes_during(pg_url, lambda: pg_store.job_claim(team, agent_request()))
+    assert waiting == [] and notes == []
+
+    # The keyed job ends: the one waiting on its key is claimable, on every replica.
+    [keyed] = [c for c in claimed if c.id == keyed_job.id]
+    done = [Report(keyed.id, keyed.lease_token, Outcome.SUCCEEDED)]
+    _, notes = await notes_during(pg_url, lambda: pg_store.job_report(team, done))
+    assert notes == [{"seq": await pg_store.event_last_seq(), "work": True}]
 
 
 async def test_a_submit_whose_jobs_are_claimed_at_once_announces_no_work(

@@ -350,15 +350,10 @@ class AgentHub:
     # batched writes
 
     async def _flush_reports(self, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
-        results = await self.store.job_report(team_id, reports)
-        if any(result.applied for result in results):
-            # A job that left ``running`` may free room under a concurrency limit, which
-            # signals no new work: its team's agents may find jobs again.
-            for session in self.sessions.values():
-                if session.team_id == team_id:
-                    session.hungry = False
-            self._wake_dispatcher()
-        return results
+        # A report that makes work claimable (a job back in the queue, room under a
+        # concurrency limit) announces it on commit, which wakes the dispatcher of every
+        # replica: the agents waiting for work on the others too.
+        return await self.store.job_report(team_id, reports)
 
     async def _flush_seen(self, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) -> list[None]:
         """Every agent's liveness ping lands in one write per batch, not one per agent."""

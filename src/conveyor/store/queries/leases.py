@@ -109,7 +109,8 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     if not reports:
         return []
     d = tx.dialect
-    # (id, team_id, state, attempt, queue[, notified, newest event seq]), driver ids
+    # (id, team_id, state, attempt, queue, concurrency_key[, notified, newest event seq]),
+    # driver ids
     if d == "sqlite":  # staged (see report_stage), then applied
         tx.rows("report_stage", {})
         tx.rows("report_stage_clear", {})
@@ -137,6 +138,9 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     key = id_key(d)
     by_key = {key(r.job_id): r for r in reports}
     applied = {id(by_key[row[0]]): STATE_OF[row[2]] for row in rows}  # report -> new state
+    # A job back in the queue is new work; so are the jobs waiting on the concurrency
+    # limit of a key whose job just left running. Both wake the agents' claims.
+    work = any(STATE_OF[row[2]] == JobState.QUEUED or row[5] is not None for row in rows)
     if d == "sqlite":
         _close_attempts(tx, rows, by_key)
         emit_job_changes(
@@ -144,7 +148,9 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
             ((row[1], row[0], {"state": row[2], "attempt": row[3]}) for row in rows),
         )
     else:  # results_apply closed the attempts, published artifacts and wrote the events
-        note_events(tx, rows, work_available=JobState.QUEUED in applied.values())
+        note_events(tx, rows, work_available=work)
+    if work:
+        tx.work_available = True
     return [
         ReportResult(r.job_id, False, None)
         if (state := applied.get(id(r))) is None

@@ -298,6 +298,8 @@ SELECT 1
 -- Unlike SQLite, the same statement closes the attempts, publishes the
 -- artifacts of successes and writes the outbox events (data-modifying CTEs): one
 -- round trip, not four; every row carries the newest event seq.
+-- Work may be claimable after it when a job went back to the queue, or when a job
+-- with a concurrency key left running: the jobs waiting on its key's limit.
 WITH applied AS (
 UPDATE jobs SET
     state = CASE
@@ -330,7 +332,7 @@ FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
 WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[]))  -- :ids: see claim_apply
   AND jobs.lease_token = v.token AND jobs.state = 'running' AND jobs.team_id = :team_id
 RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome, v.error,
-    jobs.seq
+    jobs.seq, jobs.concurrency_key
 ), finished AS (
     UPDATE job_attempts SET
         outcome = CASE WHEN a.state = 'cancelled' THEN 'cancelled' ELSE a.outcome END,
@@ -350,10 +352,11 @@ RETURNING jobs.id, jobs.team_id, jobs.state, jobs.attempt, jobs.queue, v.outcome
     FROM applied ORDER BY seq
     RETURNING seq
 )
-SELECT id, team_id, state, attempt, queue,
+SELECT id, team_id, state, attempt, queue, concurrency_key,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced),
-        'work', EXISTS (SELECT 1 FROM applied WHERE state = 'queued'))::text))
+        'work', EXISTS (
+            SELECT 1 FROM applied WHERE state = 'queued' OR concurrency_key IS NOT NULL))::text))
      WHERE CAST(:notify AS boolean)) AS notified,
     (SELECT max(seq) FROM announced) AS newest_event
 FROM applied

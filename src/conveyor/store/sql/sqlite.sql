@@ -179,7 +179,7 @@ UPDATE jobs SET
 FROM temp.report_stage AS v
 WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
   AND +jobs.team_id = :team_id  -- unary +: look jobs up by id, not scan ix_jobs_team_state per item
-RETURNING id, team_id, state, attempt, queue
+RETURNING id, team_id, state, attempt, queue, concurrency_key
 
 -- name: attempts_finish
 UPDATE job_attempts SET
