@@ -92,3 +92,27 @@ async def test_an_audited_submit_writes_its_row_in_the_insert_on_postgresql(
         await store.job_submit_many(team, [JobSpec("demo.echo", {})])
     assert audited == len(seen) + (1 if store.dialect == "sqlite" else 0)
     assert len((await store.audit_list(team)).items) == 1
+
+
+async def test_a_job_submitted_to_an_idle_agent_is_one_statement_on_postgresql(
+    store: Store, team: uuid.UUID
+) -> None:
+    """The insert hands the job over and sends the NOTIFY: no claim, no NOTIFY of its own."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    with counting(store) as seen:
+        if store.dialect == "postgresql":
+            event.listen(store.db._async_engine.sync_engine, "before_cursor_execute", record)
+        try:
+            _, [claimed] = await store.job_submit_and_claim(
+                team, [JobSpec("demo.echo", {})], [agent_request()]
+            )
+        finally:
+            if store.dialect == "postgresql":
+                event.remove(store.db._async_engine.sync_engine, "before_cursor_execute", record)
+    assert len(claimed) == 1
+    if store.dialect == "postgresql":
+        assert len(seen) == len(sent) == 1, sent

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from conveyor.states import AttemptOutcome, JobState
-from conveyor.store import JobSpec, Store
+from conveyor.store import JobSpec, Lease, Outcome, Report, Store
 from tests.helpers.factories import agent_request
 
 
@@ -83,3 +83,68 @@ async def test_scheduled_jobs_are_not_claimed(store: Store, team: uuid.UUID) -> 
         team, [JobSpec("demo.echo", {}, run_at=later)], [agent_request()]
     )
     assert claims == [] and sub.state == JobState.SCHEDULED
+
+
+async def test_a_job_for_an_idle_agent_starts_with_all_a_claim_writes(
+    store: Store, team: uuid.UUID
+) -> None:
+    """On PostgreSQL this is the insert that hands the job over (submit_jobs with an
+    agent): the job, its attempt, its events and its lease must be those of a claim."""
+    agent = agent_request(limit=2)
+    spec = JobSpec("demo.echo", {"n": 1}, timeout_s=60, lease_s=30)
+    [sub], [[claimed]] = await store.job_submit_and_claim(team, [spec], [agent])
+    assert claimed.id == sub.id and claimed.params == {"n": 1} and claimed.attempt == 1
+    assert claimed.action == "demo.echo" and claimed.queue == "default"
+    job = await store.job_get(team, sub.id)
+    assert job.state == JobState.RUNNING and job.agent_id == agent.agent_id
+    assert job.attempt == 1 and job.started_at == claimed.started_at
+    assert job.created_at <= job.started_at
+    assert claimed.lease_expires_at == job.started_at + timedelta(seconds=30)
+    assert claimed.deadline_at == job.started_at + timedelta(seconds=60)
+    [attempt] = await store.attempt_list(team, sub.id)
+    assert attempt.outcome == AttemptOutcome.RUNNING and attempt.lease_token == claimed.lease_token
+    events = await store.events_after(team, 0, limit=100, object_id=sub.id)
+    assert [e.data["state"] for e in events] == [JobState.QUEUED, JobState.RUNNING]
+    assert events[1].data["attempt"] == 1
+    assert events[1].data["agent_id"] == str(agent.agent_id)
+
+    # An ordinary lease from here on: the token fences heartbeats and the result.
+    beat = await store.lease_extend(team, [Lease(sub.id, claimed.lease_token)])
+    assert sub.id in beat.extended and beat.lost == []
+    [done] = await store.job_report(
+        team, [Report(sub.id, claimed.lease_token, Outcome.SUCCEEDED, result=7)]
+    )
+    assert done.applied and (await store.job_get(team, sub.id)).state == JobState.SUCCEEDED
+
+
+async def test_a_paused_queue_keeps_its_new_jobs(store: Store, team: uuid.UUID) -> None:
+    await store.queue_set_paused(team, "default", True)
+    [sub], [claims] = await store.job_submit_and_claim(
+        team, [JobSpec("demo.echo", {})], [agent_request()]
+    )
+    assert claims == [] and (await store.job_get(team, sub.id)).state == JobState.QUEUED
+    await store.queue_set_paused(team, "default", False)
+    [claimed] = await store.job_claim(team, agent_request())
+    assert claimed.id == sub.id
+
+
+async def test_a_less_urgent_older_job_waits_behind_the_new_one(
+    store: Store, team: uuid.UUID
+) -> None:
+    [older] = await store.job_submit_many(team, [JobSpec("demo.echo", {}, priority=-5)])
+    [new], [[claimed]] = await store.job_submit_and_claim(
+        team, [JobSpec("demo.echo", {}, priority=3)], [agent_request(limit=1)]
+    )
+    assert claimed.id == new.id
+    assert (await store.job_get(team, older.id)).state == JobState.QUEUED
+
+
+async def test_only_the_jobs_the_agent_may_run_are_handed_to_it(
+    store: Store, team: uuid.UUID
+) -> None:
+    """A batch with one job the agent cannot take is claimed the ordinary way: the
+    agent still gets the others."""
+    specs = [JobSpec("demo.echo", {}), JobSpec("demo.echo", {}, labels={"gpu": "yes"})]
+    submitted, [claimed] = await store.job_submit_and_claim(team, specs, [agent_request()])
+    assert [c.id for c in claimed] == [submitted[0].id]
+    assert (await store.job_get(team, submitted[1].id)).state == JobState.QUEUED

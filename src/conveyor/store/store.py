@@ -20,7 +20,7 @@ from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
 from conveyor.store.accounts_store import AccountsStore
 from conveyor.store.audit_store import AccountsAndAudit
-from conveyor.store.database import Database, Publish, Tx
+from conveyor.store.database import Database, Publish
 from conveyor.store.fleet_store import FleetStore
 from conveyor.store.queries import (
     claim,
@@ -130,20 +130,12 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
     ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
         """Submit, then claim the new jobs for ``requests`` in the same transaction.
 
-        For agents already waiting idle: see :func:`claim.claim_submitted`. The
+        For agents already waiting idle: see :func:`claim.submit_and_claim`. The
         claims are listed in the order of ``requests``.
         """
         if not specs:
             return [], [[] for _ in requests]
-
-        def op(
-            tx: Tx, team_id: uuid.UUID, specs: list[submit.JobSpec]
-        ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
-            tx.notify_in_statement = False  # the claims may take all the work it announces
-            submitted = submit.submit_jobs(tx, team_id, specs, audit)
-            return submitted, claim.claim_submitted(tx, team_id, submitted, requests)
-
-        return await self.db.write(op, now, team_id, specs)
+        return await self.db.write(claim.submit_and_claim, now, team_id, specs, audit, requests)
 
     async def job_claim(
         self, team_id: uuid.UUID, request: claim.ClaimRequest, *, now: datetime | None = None

@@ -15,7 +15,9 @@ from conveyor.states import JobState
 from conveyor.store.database import Tx, json_dumps
 from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, batch_ids, items
+from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
+from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
 from conveyor.store.records import ClaimedJob, Submitted
 from conveyor.store.types import from_micros
 
@@ -104,6 +106,51 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
     return [  # in claim order, which RETURNING does not promise
         to_job(by_id[i], tokens[i]) for i in admitted if i in by_id
     ]
+
+
+def submit_and_claim(
+    tx: Tx,
+    team_id: uuid.UUID,
+    specs: list[JobSpec],
+    audit: AuditEntry | None,
+    requests: Sequence[ClaimRequest],
+) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
+    """Submit, then claim the new jobs for agents waiting with free credits.
+
+    On PostgreSQL, when the first agent asked may run every new job now
+    (:func:`_takes_all`), the insert itself hands them over if nothing queued comes
+    first (submit_jobs in the SQL): one statement, with the transaction's NOTIFY,
+    instead of an insert, a claim and a NOTIFY. Otherwise, and on SQLite, the jobs
+    are inserted and then claimed as usual (:func:`claim_submitted`).
+    """
+    tx.notify_in_statement = False  # the claims may take all the work the insert announces
+    first = requests[0] if requests else None
+    taker = None
+    if tx.dialect == "postgresql" and first is not None and _takes_all(first, specs):
+        taker = Taker(first.agent_id, first.queues)
+    submitted, taken = insert_jobs(tx, team_id, specs, audit, taker)
+    if taken:
+        claimed = [_claimed_postgresql(row[2:], row[11]) for row in taken]
+        return submitted, [claimed] + [[] for _ in requests[1:]]
+    return submitted, claim_submitted(tx, team_id, submitted, requests)
+
+
+def _takes_all(request: ClaimRequest, specs: list[JobSpec]) -> bool:
+    """Whether the ordinary claim would give this agent every one of ``specs``, were
+    nothing queued ahead of them: it has room for all, each is queued at once (no
+    delay), has no concurrency key (counted under a lock) and no idempotency key (it
+    may name an older job), and the agent listens on its queue, offers its action
+    at its schema version and carries its labels (as claim_candidates matches them)."""
+    return len(specs) <= request.limit and all(
+        spec.run_at is None
+        and spec.concurrency_key is None
+        and spec.idempotency_key is None
+        and spec.queue in request.queues
+        and spec.action in request.actions
+        and (spec.schema_hash is None or spec.schema_hash in request.actions[spec.action])
+        and all(request.labels.get(name) == value for name, value in spec.labels.items())
+        for spec in specs
+    )
 
 
 def claim_submitted(

@@ -163,6 +163,18 @@ def _require_name(name: str, value: object) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Taker:
+    """An agent waiting idle that a PostgreSQL insert may hand its new jobs to.
+
+    claim.py names one only when the agent may run every new job now; the statement
+    then checks what the database knows (see submit_jobs in the SQL).
+    """
+
+    agent_id: uuid.UUID
+    queues: list[str]
+
+
 def submit_jobs(
     tx: Tx, team_id: uuid.UUID, specs: list[JobSpec], audit: AuditEntry | None = None
 ) -> list[Submitted]:
@@ -175,6 +187,19 @@ def submit_jobs(
     PostgreSQL the insert writes it too when no job has an idempotency key, since
     then the ids it names are the new ones, known before the insert.
     """
+    submitted, _ = insert_jobs(tx, team_id, specs, audit, None)
+    return submitted
+
+
+def insert_jobs(
+    tx: Tx,
+    team_id: uuid.UUID,
+    specs: list[JobSpec],
+    audit: AuditEntry | None,
+    taker: Taker | None,
+) -> tuple[list[Submitted], list[Any]]:
+    """:func:`submit_jobs`, and on PostgreSQL the rows of the jobs it inserted already
+    claimed by ``taker`` (all or none; each row has claim_apply's columns from index 2)."""
     ids = uuid7_many(len(specs))
     in_statement = (
         audit is not None
@@ -199,7 +224,7 @@ def submit_jobs(
     audit_json = None
     if audit is not None and in_statement:
         audit_json = orjson.dumps(audit_row(about_jobs(audit, ids))).decode()
-    result = _insert(tx, team_id, rows, audit_json)
+    result = _insert(tx, team_id, rows, audit_json, _taker_params(specs, taker))
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
     inserted = {row[0]: STATE_OF[row[1]] for row in result}
     driver_ids = [row[_ID] for row in rows] if sqlite else ids
@@ -232,7 +257,21 @@ def submit_jobs(
         note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
     if audit is not None and not in_statement:
         record(tx, about_jobs(audit, [s.id for s in submitted]))
-    return submitted
+    taken = [row for row in result if row[1] == JobState.RUNNING] if not sqlite else []
+    return submitted, taken
+
+
+def _taker_params(specs: list[JobSpec], taker: Taker | None) -> dict[str, Any]:
+    """The parameters of submit_jobs' hand-over on PostgreSQL (all NULL without a taker)."""
+    if taker is None:
+        return {"agent_id": None, "new_queues": None, "agent_queues": None,
+                "lowest_priority": None}  # fmt: skip
+    return {
+        "agent_id": taker.agent_id,
+        "new_queues": sorted({spec.queue for spec in specs}),
+        "agent_queues": list(taker.queues),
+        "lowest_priority": min(spec.priority for spec in specs),
+    }
 
 
 def about_jobs(entry: AuditEntry, job_ids: list[uuid.UUID]) -> AuditEntry:
@@ -243,11 +282,16 @@ def about_jobs(entry: AuditEntry, job_ids: list[uuid.UUID]) -> AuditEntry:
 
 
 def _insert(
-    tx: Tx, team_id: uuid.UUID, rows: list[tuple[Any, ...]], audit_json: str | None
+    tx: Tx,
+    team_id: uuid.UUID,
+    rows: list[tuple[Any, ...]],
+    audit_json: str | None,
+    taker: dict[str, Any],
 ) -> list[Any]:
-    """Insert the staged rows; returns ``(id, state[, newest event seq])`` of those inserted.
+    """Insert the staged rows; returns ``(id, state, ...)`` of those inserted.
 
-    ``audit_json`` (PostgreSQL only) is an audit row the statement writes too.
+    On PostgreSQL ``audit_json`` is an audit row the statement writes too, and
+    ``taker`` the parameters of its hand-over to a waiting agent.
     """
     if tx.dialect == "sqlite":
         tx.rows("submit_stage", {})
@@ -256,7 +300,7 @@ def _insert(
         return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now})
     items = orjson.dumps(rows).decode()  # an array of arrays: one dump per batch
     params: dict[str, Any] = {"team_id": team_id, "now": tx.now, "items": items}
-    params |= {"audit": audit_json} | notify_in_statement(tx)
+    params |= {"audit": audit_json} | taker | notify_in_statement(tx)
     return tx.rows("submit_jobs", params)
 
 

@@ -27,22 +27,55 @@ SELECT 1
 -- data-modifying CTE); every row carries the newest event seq. So is the
 -- request's audit row (the audit parameter, an audit_log row as JSON, or NULL),
 -- when submit.py knows the ids it names before the insert: one round trip less.
-WITH inserted AS (
+--
+-- With an agent_id, the statement also hands the new jobs to that agent, waiting
+-- idle on this replica (claim.py, claim_at_insert): they are inserted running,
+-- with their attempt rows and both events (queued, then running), in one round
+-- trip instead of an insert and a claim. claim.py has checked everything about
+-- the agent (actions, schema versions, labels, queues, room); what the database
+-- knows is checked here (taker): no queue of the new jobs is paused, and nothing
+-- queued in the agent's queues could come before them in claim order (a queued
+-- job of priority at least the lowest new one; a conservative test). When it
+-- fails, the jobs are inserted queued and the caller claims as usual.
+WITH taker AS (
+    SELECT CAST(:agent_id AS uuid) IS NOT NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM queues q
+            WHERE q.team_id = :team_id AND q.paused
+              AND q.name = ANY(CAST(:new_queues AS text[])))
+        AND NOT EXISTS (
+            SELECT 1 FROM jobs j
+            WHERE j.team_id = :team_id AND j.state = 'queued'
+              AND j.queue = ANY(CAST(:agent_queues AS text[]))
+              AND j.priority >= CAST(:lowest_priority AS smallint)) AS claims
+), inserted AS (
 INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
+    attempt, lease_token, lease_expires_at, deadline_at, agent_id, started_at,
     created_at, updated_at
 )
 SELECT
     v.id, :team_id, v.action, v.schema_hash, v.params, v.params_hash, v.queue, v.priority,
-    CASE WHEN coalesce(v.run_at, coalesce(:now, now())) > coalesce(:now, now())
+    CASE WHEN t.claims THEN 'running'
+         WHEN coalesce(v.run_at, coalesce(:now, now())) > coalesce(:now, now())
          THEN 'scheduled' ELSE 'queued' END,
     coalesce(v.run_at, coalesce(:now, now())),
     v.max_attempts, v.backoff_base_s, v.backoff_max_s, v.timeout_s, v.lease_s,
     v.cancel_grace_s, v.labels, v.idempotency_key, v.concurrency_key, v.concurrency_limit,
-    v.parent_id, v.created_by, coalesce(:now, now()), coalesce(:now, now())
-FROM jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord),
+    v.parent_id, v.created_by,
+    -- as claim_apply claims (statement_timestamp: see there)
+    CASE WHEN t.claims THEN 1 ELSE 0 END,
+    CASE WHEN t.claims THEN gen_random_uuid() END,
+    CASE WHEN t.claims
+         THEN coalesce(:now, statement_timestamp()) + make_interval(secs => v.lease_s) END,
+    CASE WHEN t.claims AND v.timeout_s IS NOT NULL
+         THEN coalesce(:now, statement_timestamp()) + make_interval(secs => v.timeout_s) END,
+    CASE WHEN t.claims THEN CAST(:agent_id AS uuid) END,
+    CASE WHEN t.claims THEN coalesce(:now, statement_timestamp()) END,
+    coalesce(:now, now()), coalesce(:now, now())
+FROM taker t, jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord),
 LATERAL (SELECT
     CAST(e.r ->> 0 AS uuid) AS id,
     e.r ->> 1 AS action,
@@ -69,12 +102,27 @@ ORDER BY e.ord
 ON CONFLICT (team_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
     DO NOTHING
-RETURNING id, team_id, state, queue, seq
+RETURNING id, team_id, state, queue, seq, action, schema_hash, params, priority, attempt,
+    max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
+    cancel_grace_s, started_at, agent_id
+), started AS (
+    INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
+    SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at
+    FROM inserted WHERE state = 'running'
 ), announced AS (
     INSERT INTO events (team_id, kind, object_id, data, created_at)
-    SELECT team_id, 'job', id, jsonb_build_object('state', state, 'queue', queue),
-           coalesce(:now, now())
-    FROM inserted ORDER BY seq
+    SELECT team_id, 'job', id, data, coalesce(:now, now())
+    FROM (
+        SELECT team_id, id, seq, 0 AS step, jsonb_build_object(
+            'state', CASE WHEN state = 'running' THEN 'queued' ELSE state END,
+            'queue', queue) AS data
+        FROM inserted
+        UNION ALL
+        SELECT team_id, id, seq, 1, jsonb_build_object(
+            'state', 'running', 'attempt', attempt, 'agent_id', agent_id)
+        FROM inserted WHERE state = 'running'
+    ) AS changes
+    ORDER BY step, seq
     RETURNING seq
 ), audited AS (
     INSERT INTO audit_log (
@@ -89,12 +137,17 @@ RETURNING id, team_id, state, queue, seq
     ON CONFLICT (id) DO NOTHING
 )
 SELECT id, state,
+    -- a claimed job as claim_apply returns it (claim.py); params only then
+    id, team_id, action, schema_hash, CASE WHEN state = 'running' THEN params END, queue,
+    priority, attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s,
+    lease_s, cancel_grace_s, started_at,
     -- The transaction's NOTIFY, sent by this statement when the caller says it is
-    -- the last change (the notify parameter): no round trip of its own. See notify.
+    -- the last change (the notify parameter), or when it claimed every job it
+    -- inserted (nothing else follows then): no round trip of its own. See notify.
     (SELECT count(pg_notify('conveyor_events', json_build_object(
         'seq', (SELECT max(seq) FROM announced),
         'work', EXISTS (SELECT 1 FROM inserted WHERE state = 'queued'))::text))
-     WHERE CAST(:notify AS boolean)) AS notified,
+     WHERE CAST(:notify AS boolean) OR (SELECT claims FROM taker)) AS notified,
     (SELECT max(seq) FROM announced) AS newest_event
 FROM inserted
 
