@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from conveyor.errors import StoreError
 from conveyor.store import ClaimRequest, JobSpec, Lease, Outcome, Report, Store
 from conveyor.store.database import Tx
 from conveyor.store.queries.claim import claim_jobs
@@ -164,3 +165,23 @@ async def test_a_cancelled_write_commits_nothing(pg_store: Store, pg_url: str) -
         await pg_store.job_submit_many(team, [JobSpec("demo.echo", {"n": 2})])
         [job] = (await pg_store.job_list(team, limit=10)).items
     assert job.params == {"n": 2}
+
+
+async def test_an_operation_run_as_one_statement_may_not_send_a_second(pg_store: Store) -> None:
+    """write_statement runs in autocommit: a second statement would commit apart from
+    the first, so it is refused before it is sent."""
+
+    def two(tx: Tx) -> None:
+        tx.conn.exec_driver_sql("SELECT 1")
+        tx.conn.exec_driver_sql("SELECT 2")
+
+    def one(tx: Tx) -> int:
+        return int(tx.conn.exec_driver_sql("SELECT 1").scalar_one())
+
+    with pytest.raises(StoreError, match="sent a second"):
+        await pg_store.db.write_statement(two, None)
+    assert await pg_store.db.write_statement(one, None) == 1  # the connection is fine after
+    # An ordinary write on the same pool still runs several statements in a transaction.
+    team = await pg_store.team_create("acme", "Acme")
+    specs = [JobSpec("demo.echo", concurrency_key="k"), JobSpec("demo.echo", idempotency_key="i")]
+    assert len(await pg_store.job_submit_many(team, specs)) == 2

@@ -176,6 +176,7 @@ class Database:
                 json_deserializer=orjson.loads,
             )
             plan_for_the_tables_as_they_are(self._async_engine)
+            _count_statements(self._async_engine)
             self._read_engine_pg = self._async_engine.execution_options(
                 isolation_level="AUTOCOMMIT"
             )
@@ -209,11 +210,46 @@ class Database:
             result, tx = await self._writer.run(op, now, args, kwargs)
         else:
             result, tx = await self._write_pg(op, now, args, kwargs)
+        self._published(tx)
+        return result
+
+    async def write_statement(
+        self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run ``op``, which sends exactly one statement, as its own transaction.
+
+        PostgreSQL only: the statement runs in autocommit, so there is no ``BEGIN``
+        before it and no ``COMMIT`` after it, two round trips less than
+        :meth:`write`; its result arrives once it is committed. Only an operation
+        whose one statement is the whole change may run this way (a second one
+        raises :class:`StoreError` before it is sent). What it recorded is then
+        published as :meth:`write` does.
+        """
+        if self.dialect != "postgresql":
+            raise StoreError("write_statement runs on PostgreSQL only")
+        engine = self._read_engine_pg.sync_engine
+        for attempt in range(5):
+            try:
+                done: tuple[R, Tx] = await greenlet_spawn(
+                    _write_pg_statement, engine, op, now, args, kwargs
+                )
+            except sa.exc.DBAPIError as exc:
+                # A deadlock or serialization failure rolled the statement back: run it
+                # again. A dropped connection may have committed it: never retried.
+                if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE_PG or attempt == 4:
+                    raise
+                await asyncio.sleep(0.005 * 2**attempt)
+                continue
+            self._published(done[1])
+            return done[0]
+        raise AssertionError("unreachable")
+
+    def _published(self, tx: Tx) -> None:
+        """After commit: forget what the transaction changed, publish what it recorded."""
         for topic in tx.forget:
             self.cache.forget(topic)
         if self._publish is not None and (tx.last_event_seq or tx.work_available):
             self._publish(tx)
-        return result
 
     async def _write_pg(
         self, op: Op[P, R], now: datetime | None, args: Any, kwargs: Any
@@ -303,6 +339,34 @@ def _write_pg_op(
         done = _run_pg_op(conn, op, now, args, kwargs)
         progress.ran = True
     return done
+
+
+def _write_pg_statement(
+    engine: Engine, op: Op[..., R], now: datetime | None, args: Any, kwargs: Any
+) -> tuple[R, Tx]:
+    with engine.connect() as conn:  # the autocommit engine
+        conn.info[_STATEMENTS_LEFT] = 1
+        try:
+            return _run_pg_op(conn, op, now, args, kwargs)
+        finally:
+            del conn.info[_STATEMENTS_LEFT]
+
+
+_STATEMENTS_LEFT = "conveyor_statements_left"
+"""Key in a connection's ``info`` while it runs an operation of ``write_statement``."""
+
+
+def _count_statements(engine: AsyncEngine) -> None:
+    """Refuse a second statement in ``write_statement``: in autocommit it would be a
+    transaction of its own, and the operation's change would no longer be atomic."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before(conn: Connection, *_: Any) -> None:
+        left = conn.info.get(_STATEMENTS_LEFT)
+        if left is not None:
+            if left < 1:
+                raise StoreError("an operation run as one statement sent a second")
+            conn.info[_STATEMENTS_LEFT] = left - 1
 
 
 def _read_pg_op(engine: Engine, op: Op[..., R], now: datetime | None, args: Any, kwargs: Any) -> R:

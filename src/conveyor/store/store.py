@@ -128,14 +128,29 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         now: datetime | None = None,
         audit: AuditEntry | None = None,
     ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
-        """Submit, then claim the new jobs for ``requests`` in the same transaction.
+        """Submit, then claim the new jobs for agents already waiting idle (``requests``).
 
-        For agents already waiting idle: see :func:`claim.submit_and_claim`. The
+        On PostgreSQL, when the first agent may run every new job now, one
+        autocommit statement inserts them already claimed (:func:`claim.submit_to`);
+        if something queued comes first or the queue is paused it inserts them
+        queued, and they are claimed in a second transaction. Otherwise the insert
+        and the claims share one transaction (:func:`claim.submit_and_claim`). The
         claims are listed in the order of ``requests``.
         """
         if not specs:
             return [], [[] for _ in requests]
-        return await self.db.write(claim.submit_and_claim, now, team_id, specs, audit, requests)
+        taker = claim.taker_for(self.db.dialect, specs, requests)
+        if taker is None:
+            op = claim.submit_and_claim
+            return await self.db.write(op, now, team_id, specs, audit, requests)
+        submitted, taken = await self.db.write_statement(
+            claim.submit_to, now, team_id, specs, audit, taker
+        )
+        if taken:
+            return submitted, [taken] + [[] for _ in requests[1:]]
+        # Something queued comes first, or the queue is paused: claim as usual.
+        claims = await self.db.write(claim.claim_submitted, now, team_id, submitted, requests)
+        return submitted, claims
 
     async def job_claim(
         self, team_id: uuid.UUID, request: claim.ClaimRequest, *, now: datetime | None = None

@@ -108,6 +108,37 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
     ]
 
 
+def taker_for(
+    dialect: str, specs: list[JobSpec], requests: Sequence[ClaimRequest]
+) -> ClaimRequest | None:
+    """The waiting agent a PostgreSQL insert may hand ``specs`` to (:func:`submit_to`):
+    the first one asked, if it may run every one of them now (:func:`_takes_all`)."""
+    if dialect == "postgresql" and requests and _takes_all(requests[0], specs):
+        return requests[0]
+    return None
+
+
+def submit_to(
+    tx: Tx,
+    team_id: uuid.UUID,
+    specs: list[JobSpec],
+    audit: AuditEntry | None,
+    request: ClaimRequest,
+) -> tuple[list[Submitted], list[ClaimedJob]]:
+    """Insert ``specs`` already claimed by the agent of ``request``, in one statement.
+
+    The statement claims them only if nothing queued comes first and their queue is
+    not paused (submit_jobs in the SQL); otherwise they are inserted queued and
+    announced, and the claim list is empty. Either way the one statement is the
+    whole change, with its events, audit row and NOTIFY: it runs in autocommit
+    (:meth:`~conveyor.store.database.Database.write_statement`).
+    """
+    submitted, taken = insert_jobs(
+        tx, team_id, specs, audit, Taker(request.agent_id, request.queues)
+    )
+    return submitted, [_claimed_postgresql(row[2:], row[11]) for row in taken]
+
+
 def submit_and_claim(
     tx: Tx,
     team_id: uuid.UUID,
@@ -115,23 +146,10 @@ def submit_and_claim(
     audit: AuditEntry | None,
     requests: Sequence[ClaimRequest],
 ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
-    """Submit, then claim the new jobs for agents waiting with free credits.
-
-    On PostgreSQL, when the first agent asked may run every new job now
-    (:func:`_takes_all`), the insert itself hands them over if nothing queued comes
-    first (submit_jobs in the SQL): one statement, with the transaction's NOTIFY,
-    instead of an insert, a claim and a NOTIFY. Otherwise, and on SQLite, the jobs
-    are inserted and then claimed as usual (:func:`claim_submitted`).
-    """
+    """Submit, then claim the new jobs for agents waiting with free credits, in one
+    transaction (:func:`claim_submitted`)."""
     tx.notify_in_statement = False  # the claims may take all the work the insert announces
-    first = requests[0] if requests else None
-    taker = None
-    if tx.dialect == "postgresql" and first is not None and _takes_all(first, specs):
-        taker = Taker(first.agent_id, first.queues)
-    submitted, taken = insert_jobs(tx, team_id, specs, audit, taker)
-    if taken:
-        claimed = [_claimed_postgresql(row[2:], row[11]) for row in taken]
-        return submitted, [claimed] + [[] for _ in requests[1:]]
+    submitted = insert_jobs(tx, team_id, specs, audit, None)[0]
     return submitted, claim_submitted(tx, team_id, submitted, requests)
 
 

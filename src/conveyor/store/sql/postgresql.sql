@@ -29,9 +29,10 @@ SELECT 1
 -- when submit.py knows the ids it names before the insert: one round trip less.
 --
 -- With an agent_id, the statement also hands the new jobs to that agent, waiting
--- idle on this replica (claim.py, claim_at_insert): they are inserted running,
--- with their attempt rows and both events (queued, then running), in one round
--- trip instead of an insert and a claim. claim.py has checked everything about
+-- idle on this replica (claim.py, submit_to): they are inserted running, with
+-- their attempt rows and both events (queued, then running). It is then the whole
+-- transaction, run in autocommit: one round trip instead of BEGIN, an insert, a
+-- claim, a NOTIFY and COMMIT. claim.py has checked everything about
 -- the agent (actions, schema versions, labels, queues, room); what the database
 -- knows is checked here (taker): no queue of the new jobs is paused, and nothing
 -- queued in the agent's queues could come before them in claim order (a queued
