@@ -7,7 +7,10 @@ decide; it only never asks for more than the jobs this submit created.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from conveyor.states import AttemptOutcome, JobState
 from conveyor.store import JobSpec, Lease, Outcome, Report, Store
@@ -148,3 +151,70 @@ async def test_only_the_jobs_the_agent_may_run_are_handed_to_it(
     submitted, [claimed] = await store.job_submit_and_claim(team, specs, [agent_request()])
     assert [c.id for c in claimed] == [submitted[0].id]
     assert (await store.job_get(team, submitted[1].id)).state == JobState.QUEUED
+
+
+# Each case: the new job, the agent, and what else is in the team first. On PostgreSQL
+# a job that claim.py judges the agent may run goes through the insert that claims it
+# (submit_jobs with an agent), the rest through the ordinary claim; either way the
+# answer must be the one the ordinary claim gives for the same state.
+_GPU = {"gpu": "yes"}
+_CASES = {
+    "runs here": (JobSpec("demo.echo"), agent_request(), []),
+    "labels it carries": (
+        JobSpec("demo.echo", labels=_GPU),
+        agent_request(labels={"gpu": "yes", "zone": "a"}),
+        [],
+    ),
+    "a label it lacks": (JobSpec("demo.echo", labels=_GPU), agent_request(), []),
+    "a label's other value": (
+        JobSpec("demo.echo", labels=_GPU),
+        agent_request(labels={"gpu": "no"}),
+        [],
+    ),
+    "an action it does not offer": (JobSpec("demo.other"), agent_request(), []),
+    "the schema version it offers": (
+        JobSpec("demo.echo", schema_hash="v2"),
+        agent_request(versions={"demo.echo": ["v1", "v2"]}),
+        [],
+    ),
+    "a schema version it lacks": (
+        JobSpec("demo.echo", schema_hash="v3"),
+        agent_request(versions={"demo.echo": ["v1", "v2"]}),
+        [],
+    ),
+    "a queue it does not listen on": (JobSpec("demo.echo", queue="reports"), agent_request(), []),
+    "one of its queues": (
+        JobSpec("demo.echo", queue="reports"),
+        agent_request(queues=("default", "reports")),
+        [],
+    ),
+    "no room": (JobSpec("demo.echo"), agent_request(limit=0), []),
+    "an older job first": (JobSpec("demo.echo"), agent_request(limit=1), [JobSpec("demo.echo")]),
+    "an older job it cannot run": (
+        JobSpec("demo.echo"),
+        agent_request(limit=1),
+        [JobSpec("demo.echo", labels=_GPU)],
+    ),
+    "an older, less urgent job": (
+        JobSpec("demo.echo", priority=1),
+        agent_request(limit=1),
+        [JobSpec("demo.echo")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_CASES))
+async def test_the_shortcut_claims_what_the_ordinary_claim_would(store: Store, case: str) -> None:
+    spec, agent, before = _CASES[case]
+    claimed_by = {}
+    for way in ("submit_and_claim", "ordinary"):
+        team = await store.team_create(f"t-{way}", way)
+        if before:
+            await store.job_submit_many(team, before)
+        if way == "submit_and_claim":
+            [new], [claimed] = await store.job_submit_and_claim(team, [spec], [agent])
+        else:
+            [new] = await store.job_submit_many(team, [spec])
+            claimed = await store.job_claim(team, replace(agent, limit=min(agent.limit, 1)))
+        claimed_by[way] = [c.id == new.id for c in claimed]
+    assert claimed_by["submit_and_claim"] == claimed_by["ordinary"], claimed_by
