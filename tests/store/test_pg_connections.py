@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import _queries as psycopg_queries
 
 from conveyor.errors import StoreError
 from conveyor.store import ClaimRequest, JobSpec, Lease, Outcome, Report, Store
@@ -185,3 +186,18 @@ async def test_an_operation_run_as_one_statement_may_not_send_a_second(pg_store:
     team = await pg_store.team_create("acme", "Acme")
     specs = [JobSpec("demo.echo", concurrency_key="k"), JobSpec("demo.echo", idempotency_key="i")]
     assert len(await pg_store.job_submit_many(team, specs)) == 2
+
+
+async def test_psycopg_keeps_its_parse_of_our_longest_statement(pg_store: Store) -> None:
+    """submit_jobs is longer than the 4 KiB psycopg keeps parses of (database.py's
+    cache_the_parse_of_every_statement): a submit after the first is parsed from cache."""
+    parses = psycopg_queries._query2pg
+    team = await pg_store.team_create("acme", "Acme")
+    await pg_store.job_submit_many(team, [JobSpec("demo.echo", {})])
+
+    before = parses.cache_info()
+    await pg_store.job_submit_many(team, [JobSpec("demo.echo", {"n": 2})])
+    after = parses.cache_info()
+
+    assert after.hits == before.hits + 1  # submit_jobs, the one statement with parameters
+    assert after.misses == before.misses
