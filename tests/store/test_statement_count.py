@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import event
 
 from conveyor.store import JobSpec, Lease, Outcome, Report, Store
@@ -18,10 +17,7 @@ from tests.helpers.factories import agent_request
 @contextmanager
 def counting(store: Store) -> Iterator[list[str]]:
     """Record every statement the store's engines send to the database."""
-    if store.dialect == "sqlite":
-        engines: list[sa.Engine] = [store.db._writer._engine, store.db._read_engine]
-    else:
-        engines = [store.db._async_engine.sync_engine]
+    engines = store.db.sync_engines()
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -104,15 +100,15 @@ async def test_a_job_submitted_to_an_idle_agent_is_one_statement_on_postgresql(
         sent.append(statement)
 
     with counting(store) as seen:
-        if store.dialect == "postgresql":
-            event.listen(store.db._async_engine.sync_engine, "before_cursor_execute", record)
+        for engine in store.db.sync_engines():
+            event.listen(engine, "before_cursor_execute", record)
         try:
             _, [claimed] = await store.job_submit_and_claim(
                 team, [JobSpec("demo.echo", {})], [agent_request()]
             )
         finally:
-            if store.dialect == "postgresql":
-                event.remove(store.db._async_engine.sync_engine, "before_cursor_execute", record)
+            for engine in store.db.sync_engines():
+                event.remove(engine, "before_cursor_execute", record)
     assert len(claimed) == 1
     if store.dialect == "postgresql":
         assert len(seen) == len(sent) == 1, sent

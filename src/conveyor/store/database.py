@@ -113,6 +113,25 @@ def _sqlite_param(value: Any) -> Any:
     return value
 
 
+def _pg_engine(url: str, pool_size: int, *, isolation_level: str | None = None) -> AsyncEngine:
+    """An engine on psycopg 3 whose connections plan for the tables as they are."""
+    options: dict[str, Any] = (
+        {} if isolation_level is None else {"isolation_level": isolation_level}
+    )
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # No ping per checkout (a round trip per transaction): a connection found
+        # dead is retried instead (see _write_pg), and the pool is then renewed.
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
+        **options,
+    )
+    plan_for_the_tables_as_they_are(engine)
+    return engine
+
+
 def plan_for_the_tables_as_they_are(engine: AsyncEngine) -> None:
     """Every new connection prices sequential scans out (``enable_seqscan=off``).
 
@@ -135,11 +154,12 @@ def plan_for_the_tables_as_they_are(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        autocommit = dbapi_conn.autocommit
         dbapi_conn.autocommit = True  # a SET outside any transaction, kept for the session
         cursor = dbapi_conn.cursor()
         cursor.execute("SET enable_seqscan = off")
         cursor.close()
-        dbapi_conn.autocommit = False
+        dbapi_conn.autocommit = autocommit
 
 
 def cache_the_parse_of_every_statement() -> None:
@@ -185,23 +205,22 @@ class Database:
             self._read_engine = sqlite_engine(self.url, synchronous=sqlite_synchronous, pool_size=4)
             self._readers = ThreadPoolExecutor(4, thread_name_prefix="conveyor-sqlite-read")
         elif self.dialect == "postgresql":
-            self._async_engine: AsyncEngine = create_async_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                # No ping per checkout (a round trip per transaction): a connection found
-                # dead is retried instead (see _write_pg), and the pool is then renewed.
-                json_serializer=json_dumps,
-                json_deserializer=orjson.loads,
-            )
-            plan_for_the_tables_as_they_are(self._async_engine)
+            # Transactions (write) on one pool; reads and write_statement, which need
+            # none, on connections that stay in autocommit. Switching a pooled
+            # connection to autocommit and back costs two trips through the event
+            # loop per operation (about 0.13 ms, measured), so the two are kept apart.
+            self._async_engine = _pg_engine(self.url, pool_size)
+            self._read_engine_pg = _pg_engine(self.url, pool_size, isolation_level="AUTOCOMMIT")
+            _count_statements(self._read_engine_pg)
             cache_the_parse_of_every_statement()
-            _count_statements(self._async_engine)
-            self._read_engine_pg = self._async_engine.execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
         else:
             raise StoreError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
+
+    def sync_engines(self) -> list[Engine]:
+        """Every engine whose connections run the store's statements."""
+        if self.dialect == "sqlite":
+            return [self._writer._engine, self._read_engine]
+        return [self._async_engine.sync_engine, self._read_engine_pg.sync_engine]
 
     def on_commit(self, publish: Publish) -> None:
         self._publish = publish
@@ -332,6 +351,7 @@ class Database:
             self._read_engine.dispose()
         else:
             await self._async_engine.dispose()
+            await self._read_engine_pg.dispose()
 
 
 # PostgreSQL operations run on the async engine's synchronous face, inside one greenlet
