@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ import pytest
 
 from conveyor.agent import procs
 from conveyor.agent.executor import Outcome
-from conveyor.agent.python_exec import PythonExecutor
+from conveyor.agent.python_exec import PythonExecutor, _Worker
 from tests.agent.support import RecordingSink, alive, assignment, group_left, wait_until
 
 SPEC = "tests.agent.sample_tasks:tasks"
@@ -313,3 +314,47 @@ async def test_a_dead_agent_takes_its_workers_and_their_children_along() -> None
     await agent.wait()
     await wait_until(lambda: not group_left(worker), what="the worker's group to be gone")
     assert not alive(child)
+
+
+async def test_a_worker_start_cancelled_at_any_point_leaves_nothing_behind() -> None:
+    """The agent cancels a worker that is still starting when it stops (``close``).
+
+    Each start is cancelled a few more steps of the event loop in; a pipe or process
+    transport left open would fail the test (an unraisable ResourceWarning), and no
+    worker process may outlive its start.
+    """
+    ex = PythonExecutor(SPEC, slots=1)
+    started: list[int] = []
+    for steps in range(40):
+        task = asyncio.create_task(_Worker.start(ex.specs, ex.worker_env()))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            worker = await task
+        except asyncio.CancelledError:
+            pass
+        else:  # it was ready before the cancel arrived
+            started.append(worker.pgid)
+            await worker.shutdown()
+        gc.collect()  # an unclosed transport warns when it is collected
+    await wait_until(lambda: not _worker_processes(), "the cancelled workers to exit")
+    assert len(started) < 40  # the starts were cancelled on the way
+
+
+def _worker_processes() -> list[int]:
+    """This process's children that run a worker (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        mine = int(fields[1]) == os.getpid() and b"conveyor.agent.worker" in cmdline
+        if mine and fields[0] not in (b"Z", b"X"):
+            found.append(int(entry.name))
+    return found

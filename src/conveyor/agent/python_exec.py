@@ -115,10 +115,22 @@ class _Worker:
             os.close(event_w)
         loop = asyncio.get_running_loop()
         events = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(events), os.fdopen(event_r, "rb", 0)
-        )
-        commands, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(command_w, "wb", 0))
+        event_file, command_file = os.fdopen(event_r, "rb", 0), os.fdopen(command_w, "wb", 0)
+        reading: asyncio.BaseTransport | None = None
+        try:
+            reading, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(events), event_file
+            )
+            commands, _ = await loop.connect_write_pipe(asyncio.Protocol, command_file)
+        except BaseException:  # cancelled (the agent stops): leave no process or pipe behind
+            procs.signal_group(process.pgid, signal.SIGKILL)
+            process.close()
+            if reading is not None:
+                reading.close()  # it owns the event pipe
+            else:
+                event_file.close()
+            command_file.close()
+            raise
         worker = cls(process, events, commands, pid_mark)
         worker.send({"t": "init", "specs": specs})
         try:
