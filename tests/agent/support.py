@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +86,8 @@ def alive(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2 :].split()[0] not in (b"Z", b"X")
 
 
-def group_left(pgid: int) -> list[int]:
-    """Live processes whose process group or session is ``pgid``."""
-    left = []
+def _live() -> Iterator[tuple[int, list[bytes]]]:
+    """Every live (not zombie) process, with its /proc stat fields after the name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -95,9 +96,24 @@ def group_left(pgid: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()
-        if fields[0] not in (b"Z", b"X") and pgid in (int(fields[2]), int(fields[3])):
-            left.append(int(entry.name))
-    return left
+        if fields[0] not in (b"Z", b"X"):
+            yield int(entry.name), fields
+
+
+def group_left(pgid: int) -> list[int]:
+    """Live processes whose process group or session is ``pgid``."""
+    return [pid for pid, fields in _live() if pgid in (int(fields[2]), int(fields[3]))]
+
+
+def children_running(marker: bytes) -> list[int]:
+    """Live children of this process whose command line contains ``marker``."""
+    found = []
+    for pid, fields in _live():
+        if int(fields[1]) == os.getpid():
+            with contextlib.suppress(OSError):
+                if marker in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+    return found
 
 
 async def wait_until(condition: Callable[[], bool], what: str, within: float = WAIT_S) -> None:

@@ -14,7 +14,14 @@ import pytest
 from conveyor.agent import procs
 from conveyor.agent.executor import Outcome
 from conveyor.agent.python_exec import PythonExecutor, _Worker
-from tests.agent.support import RecordingSink, alive, assignment, group_left, wait_until
+from tests.agent.support import (
+    RecordingSink,
+    alive,
+    assignment,
+    children_running,
+    group_left,
+    wait_until,
+)
 
 SPEC = "tests.agent.sample_tasks:tasks"
 
@@ -338,23 +345,5 @@ async def test_a_worker_start_cancelled_at_any_point_leaves_nothing_behind() -> 
             started.append(worker.pgid)
             await worker.shutdown()
         gc.collect()  # an unclosed transport warns when it is collected
-    await wait_until(lambda: not _worker_processes(), "the cancelled workers to exit")
+    await wait_until(lambda: not children_running(b"conveyor.agent.worker"), "the workers to exit")
     assert len(started) < 40  # the starts were cancelled on the way
-
-
-def _worker_processes() -> list[int]:
-    """This process's children that run a worker (zombies excluded)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_bytes()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        mine = int(fields[1]) == os.getpid() and b"conveyor.agent.worker" in cmdline
-        if mine and fields[0] not in (b"Z", b"X"):
-            found.append(int(entry.name))
-    return found
