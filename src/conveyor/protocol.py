@@ -35,6 +35,9 @@ version 1 does not define."""
 
 MAX_LOG_LINE_BYTES = 16 * 1024
 
+OutcomeKind = Literal["succeeded", "failed", "cancelled"]
+"""How an attempt ended on its agent (``released`` is a message of its own)."""
+
 
 def schema_hash(params_schema: dict[str, Any]) -> str:
     """A stable name for one version of an action's parameter schema."""
@@ -140,7 +143,7 @@ class Result(_Message):
     type: Literal["result"] = "result"
     job_id: uuid.UUID
     lease_token: uuid.UUID
-    outcome: Literal["succeeded", "failed", "cancelled"]
+    outcome: OutcomeKind
     result: Any = None
     error: dict[str, Any] | None = None
     retryable: bool = True

@@ -22,8 +22,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from conveyor import protocol
-from conveyor.agent.executor import JobSink, Outcome
+from conveyor.agent.executor import JobSink
 from conveyor.agent.lifecycle import Lifecycle
+from conveyor.agent.outcome import Outcome
 from conveyor.agent.runtime import Agent, AgentOptions
 from conveyor.api.app import create_app
 from conveyor.server.bootstrap import bootstrap

@@ -36,8 +36,9 @@ from conveyor.agent.credentials import (
     LoginCredentials,
 )
 from conveyor.agent.credits import CreditLedger
-from conveyor.agent.executor import Executor, Outcome
+from conveyor.agent.executor import Executor
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
+from conveyor.agent.outcome import Outcome
 from conveyor.agent.running import RunningJob
 from conveyor.sdk.tls import client_ssl_context
 
@@ -470,14 +471,7 @@ class Agent:
                     job_id=a.job_id, lease_token=a.lease_token, reason=job.release_reason
                 )
             else:
-                job.result = protocol.Result(
-                    job_id=a.job_id,
-                    lease_token=a.lease_token,
-                    outcome=outcome.outcome,
-                    result=outcome.result,
-                    error=outcome.error,
-                    retryable=outcome.retryable,
-                )
+                job.result = outcome.result_message(a.job_id, a.lease_token)
             for seq in sorted(job.unacked_logs):
                 await self._send(job.unacked_logs[seq])
             if job.progress_dirty:  # the last value, unthrottled; stored before the result
