@@ -13,6 +13,7 @@ import contextlib
 import random
 import ssl
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
@@ -48,21 +49,25 @@ class Backoff:
         return pause
 
 
-class Connection:
-    """Opens the WebSocket to ``server`` and sends on it while it is up."""
+@dataclass(frozen=True)
+class ServerAccess:
+    """Where the server is and how the agent proves itself: the same for the WebSocket
+    and the artifact uploads."""
 
-    def __init__(
-        self,
-        server: str,
-        credentials: KeyCredentials | LoginCredentials,
-        *,
-        headers: dict[str, str],
-        tls: ssl.SSLContext,
-    ) -> None:
-        self.server = server
-        self._credentials = credentials
-        self._headers = headers
-        self._tls = tls
+    server: str
+    credentials: KeyCredentials | LoginCredentials
+    headers: dict[str, str]  # e.g. X-Conveyor-Team for a login agent
+    tls: ssl.SSLContext
+
+
+class Connection:
+    """Opens the WebSocket to the server and sends on it while it is up."""
+
+    def __init__(self, access: ServerAccess) -> None:
+        self.server = access.server
+        self._credentials = access.credentials
+        self._headers = access.headers
+        self._tls = access.tls
         self._ws: ClientConnection | None = None
 
     @property

@@ -28,7 +28,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from conveyor import __version__, protocol
-from conveyor.agent.connection import AgentRefused, Backoff, Connection, describe
+from conveyor.agent.connection import (
+    AgentRefused,
+    Backoff,
+    Connection,
+    ServerAccess,
+    describe,
+)
 from conveyor.agent.credentials import CredentialsRefused, KeyCredentials, LoginCredentials
 from conveyor.agent.credits import CreditLedger
 from conveyor.agent.executor import Executor
@@ -86,9 +92,10 @@ class Agent:
             options.key
         )
         team = {"X-Conveyor-Team": options.team} if options.team else {}
-        self.connection = Connection(options.server, self._credentials, headers=team, tls=tls)
+        access = ServerAccess(options.server, self._credentials, team, tls)
+        self.connection = Connection(access)
         self.logs = LogShipper(self.jobs, self._send)
-        self.uploads = ArtifactUploader(options.server, self._credentials, headers=team, tls=tls)
+        self.uploads = ArtifactUploader(access)
 
     # public
 

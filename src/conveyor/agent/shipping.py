@@ -11,7 +11,6 @@ never held whole in memory, with the attempt's lease token.
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,7 +21,8 @@ import httpx
 from pydantic import BaseModel
 
 from conveyor import protocol
-from conveyor.agent.credentials import BearerAuth, KeyCredentials, LoginCredentials
+from conveyor.agent.connection import ServerAccess
+from conveyor.agent.credentials import BearerAuth
 from conveyor.agent.running import RunningJob
 
 LOG_FLUSH_S = 0.02  # coalesce log lines this long before sending a chunk
@@ -91,20 +91,13 @@ class ArtifactUploader:
     """Streams files to ``PUT jobs/{id}/artifacts/{name}`` with the same trust and identity
     as the WebSocket."""
 
-    def __init__(
-        self,
-        server: str,
-        credentials: KeyCredentials | LoginCredentials,
-        *,
-        headers: dict[str, str],
-        tls: ssl.SSLContext,
-    ) -> None:
+    def __init__(self, access: ServerAccess) -> None:
         self._http = httpx.AsyncClient(
-            base_url=server.rstrip("/"),
-            auth=BearerAuth(credentials),
-            headers=headers,
+            base_url=access.server.rstrip("/"),
+            auth=BearerAuth(access.credentials),
+            headers=access.headers,
             timeout=httpx.Timeout(30.0, connect=10.0),
-            verify=tls,
+            verify=access.tls,
         )
 
     async def upload(self, job: RunningJob, name: str, path: Path, content_type: str) -> None:
