@@ -10,6 +10,10 @@ reconnect); the server answers ``welcome`` (which of those jobs are still the
 agent's). The agent grants credits with ``ready``; the server ``assign``s at most
 that many jobs. Logs travel in chunks numbered per attempt; results and logs are
 ``ack``ed so the agent re-sends only what was not acknowledged.
+
+Compatibility: both ends ignore fields they do not know (a newer peer may add
+optional ones), and the server serves the versions in :data:`SUPPORTED_VERSIONS`,
+so a rolling upgrade never strands an agent one version behind.
 """
 
 from __future__ import annotations
@@ -21,10 +25,18 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-PROTOCOL_VERSION = 1
-"""Bumped on any incompatible change; the server refuses other versions in ``hello``."""
+PROTOCOL_VERSION = 2
+"""Bumped on any change a peer must know of; version 2: unknown fields are ignored."""
+SUPPORTED_VERSIONS = frozenset({PROTOCOL_VERSION - 1, PROTOCOL_VERSION})
+"""What the server serves: its own version and the one before, so agents upgrade after it.
+
+A version-1 agent refuses unknown fields, so nothing sent to it may carry a field
+version 1 does not define."""
 
 MAX_LOG_LINE_BYTES = 16 * 1024
+
+OutcomeKind = Literal["succeeded", "failed", "cancelled"]
+"""How an attempt ended on its agent (``released`` is a message of its own)."""
 
 
 def schema_hash(params_schema: dict[str, Any]) -> str:
@@ -33,8 +45,20 @@ def schema_hash(params_schema: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def version_refusal(version: int) -> str | None:
+    """Why a ``hello`` speaking ``version`` is refused, naming the side to upgrade; None: served."""
+    if version in SUPPORTED_VERSIONS:
+        return None
+    lowest, highest = min(SUPPORTED_VERSIONS), max(SUPPORTED_VERSIONS)
+    newer = "server" if version > highest else "agent"
+    return (
+        f"agent speaks protocol {version}, server speaks {lowest} to {highest}: upgrade the {newer}"
+    )
+
+
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown fields are dropped, not refused: the next version may add optional ones.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 # agent → server
@@ -119,7 +143,7 @@ class Result(_Message):
     type: Literal["result"] = "result"
     job_id: uuid.UUID
     lease_token: uuid.UUID
-    outcome: Literal["succeeded", "failed", "cancelled"]
+    outcome: OutcomeKind
     result: Any = None
     error: dict[str, Any] | None = None
     retryable: bool = True

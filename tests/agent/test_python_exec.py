@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.agent import procs
-from conveyor.agent.executor import Outcome
+from conveyor.agent.outcome import Outcome
 from conveyor.agent.python_exec import PythonExecutor, _Worker
 from tests.agent.support import (
     RecordingSink,

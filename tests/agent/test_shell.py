@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.agent.config import shell_action
-from conveyor.agent.executor import Outcome
+from conveyor.agent.outcome import Outcome
 from conveyor.agent.shell import ShellExecutor
 from tests.agent.support import RecordingSink, alive, assignment, group_left
 

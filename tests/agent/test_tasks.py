@@ -114,11 +114,14 @@ def test_retryable_errors() -> None:
 
 class _Recorder:
     def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
+        self.messages: list[tuple[str, Any]] = []
         self.saved: list[tuple[str, Path, str]] = []
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
+    def log(self, text: str) -> None:
+        self.messages.append(("log", text))
+
+    def progress(self, value: Any) -> None:
+        self.messages.append(("progress", value))
 
     def save_artifact(self, name: str, path: Path, content_type: str) -> str | None:
         self.saved.append((name, path, content_type))
@@ -134,10 +137,10 @@ def test_the_context_reports_through_its_channel(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
         ctx.progress(1.5)
     assert channel.messages == [
-        {"t": "log", "stream": "log", "text": "one"},
-        {"t": "log", "stream": "log", "text": "two"},
-        {"t": "progress", "value": {"fraction": 0.25, "done": 1, "total": 4}},
-        {"t": "progress", "value": {"message": "half way"}},
+        ("log", "one"),
+        ("log", "two"),
+        ("progress", {"fraction": 0.25, "done": 1, "total": 4}),
+        ("progress", {"message": "half way"}),
     ]
     with ctx.open_artifact("out.csv", newline="") as out:
         out.write("a,b\n")

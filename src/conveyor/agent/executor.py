@@ -2,22 +2,20 @@
 
 The runtime owns the network: it hands an executor one :class:`~conveyor.protocol.Assignment`
 with a :class:`JobSink` to report through and a ``stop`` event (set on cancel or
-``lost``), and sends the :class:`Outcome` it gets back. Executors own processes:
+``lost``), and sends the :class:`~conveyor.agent.outcome.Outcome` it gets back. Executors own processes:
 they never return while a process of the job is still alive.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from conveyor import protocol
-
-OutcomeKind = Literal["succeeded", "failed", "cancelled"]
+from conveyor.agent.outcome import Outcome
 
 TRUNCATION_MARKER = " …[truncated: the line had {size} bytes]"
 
@@ -33,32 +31,6 @@ class JobSink(Protocol):
 
     async def artifact(self, name: str, path: Path, content_type: str) -> None:
         """Upload a file as an artifact of this attempt (streamed); raises on refusal."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a job ended on this agent; ``cancelled`` only once its processes are gone."""
-
-    outcome: OutcomeKind
-    result: Any = None
-    error: dict[str, Any] | None = None
-    retryable: bool = True
-
-    @classmethod
-    def succeeded(cls, result: Any = None) -> Outcome:
-        return cls("succeeded", result=result)
-
-    @classmethod
-    def failed(cls, kind: str, message: str, *, retryable: bool = True, **extra: Any) -> Outcome:
-        return cls("failed", error={"type": kind, "message": message, **extra}, retryable=retryable)
-
-    @classmethod
-    def cancelled(cls) -> Outcome:
-        return cls("cancelled")
-
-    @classmethod
-    def timed_out(cls, timeout_s: float) -> Outcome:
-        return cls.failed("timeout", f"timed out after {timeout_s:g} s", timeout_s=timeout_s)
 
 
 class Executor(Protocol):

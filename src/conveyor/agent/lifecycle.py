@@ -13,12 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
-
-if TYPE_CHECKING:
-    from conveyor.agent.runtime import Agent
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +39,31 @@ class Lifecycle:
             raise ValueError("--exit-when-idle must be more than 0 seconds")
 
 
-async def until_time_to_end(agent: Agent, stop: asyncio.Event) -> str:
+class Ending(Protocol):
+    """What ending needs of an agent (the runtime's ``Agent``), named here so that this
+    module does not import the runtime that imports it."""
+
+    lifecycle: Lifecycle
+    connected: asyncio.Event  # a session is up
+    settled: asyncio.Event  # nothing left to run or to report
+    first_job: asyncio.Event
+    activity: asyncio.Event  # set whenever a job starts
+    hurry: asyncio.Event  # a second stop signal: release running jobs now
+
+    @property
+    def unsettled(self) -> int:
+        """Jobs whose result or release the server has not acknowledged yet."""
+
+    def active(self) -> int: ...
+
+    def running_tasks(self) -> list[asyncio.Task[None]]: ...
+
+    def release_running(self) -> list[asyncio.Task[None]]: ...
+
+    async def stop_taking_work(self) -> None: ...
+
+
+async def until_time_to_end(agent: Ending, stop: asyncio.Event) -> str:
     """Wait for the first reason to end: ``signal``, ``once`` or ``idle``."""
     waits: dict[asyncio.Task[None], str] = {asyncio.create_task(_wait(stop)): "signal"}
     if agent.lifecycle.once:
@@ -57,7 +78,7 @@ async def until_time_to_end(agent: Agent, stop: asyncio.Event) -> str:
     return waits[done.pop()]
 
 
-async def wind_down(agent: Agent, reason: str) -> None:
+async def wind_down(agent: Ending, reason: str) -> None:
     """Take no more work; let running jobs finish within the grace; release the rest."""
     await agent.stop_taking_work()
     grace = agent.lifecycle.shutdown_grace_s
@@ -79,23 +100,23 @@ async def wind_down(agent: Agent, reason: str) -> None:
     if left:
         log.warning("shutdown grace over: releasing jobs to run elsewhere", jobs=len(left))
         await asyncio.gather(*left, return_exceptions=True)
-    if agent.jobs:  # results and releases not yet acknowledged
+    if agent.unsettled:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SETTLE_TIMEOUT_S):
                 await agent.settled.wait()
-    log.info("agent stopped", reason=reason, unacknowledged=len(agent.jobs))
+    log.info("agent stopped", reason=reason, unacknowledged=agent.unsettled)
 
 
 async def _wait(event: asyncio.Event) -> None:
     await event.wait()
 
 
-async def _one_job_done(agent: Agent) -> None:
+async def _one_job_done(agent: Ending) -> None:
     await agent.first_job.wait()
     await agent.settled.wait()
 
 
-async def _idle_for(agent: Agent, seconds: float) -> None:
+async def _idle_for(agent: Ending, seconds: float) -> None:
     """Return once connected and no job has run for ``seconds`` (from the last one's end)."""
     await agent.connected.wait()
     while True:

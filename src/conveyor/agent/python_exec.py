@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import structlog
 
 from conveyor import protocol
-from conveyor.agent import procs
-from conveyor.agent.executor import JobSink, Outcome, clip_line, effective_timeout
+from conveyor.agent import pipe, procs
+from conveyor.agent.executor import JobSink, clip_line, effective_timeout
+from conveyor.agent.outcome import Outcome
 from conveyor.agent.worker import FLUSH_PREFIX
 from conveyor.sdk.tasks import TaskAction, load_tasks
 
@@ -51,7 +51,7 @@ class WorkerStartError(RuntimeError):
 class _Job:
     sink: JobSink
     nonce: str
-    done: asyncio.Future[dict[str, Any] | None]
+    done: asyncio.Future[pipe.Done | None]
     flushed: dict[str, asyncio.Event] = field(
         default_factory=lambda: {"stdout": asyncio.Event(), "stderr": asyncio.Event()}
     )
@@ -77,7 +77,7 @@ class _Worker:
         self.job: _Job | None = None
         self.reusable = True
         loop = asyncio.get_running_loop()
-        self.ready: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.ready: asyncio.Future[pipe.Ready] = loop.create_future()
         self.readers = [
             asyncio.create_task(self._read_events()),
             asyncio.create_task(
@@ -132,7 +132,7 @@ class _Worker:
             command_file.close()
             raise
         worker = cls(process, events, commands, pid_mark)
-        worker.send({"t": "init", "specs": specs})
+        worker.send(pipe.Init(specs))
         try:
             await asyncio.wait_for(asyncio.shield(worker.ready), START_TIMEOUT_S)
         except BaseException:
@@ -144,19 +144,16 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.returncode is None and not self.events.at_eof()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: pipe.ToWorker) -> None:
         if not self.commands.is_closing():
-            self.commands.write(orjson.dumps(message) + b"\n")
+            self.commands.write(pipe.encode(message))
 
     # what the worker says
 
     async def _read_events(self) -> None:
         try:
             while line := await self.events.readline():
-                message = orjson.loads(line)
-                if not isinstance(message, dict):
-                    raise ValueError("not a JSON object")
-                self._dispatch(message)
+                self._dispatch(pipe.decode_from_worker(line))
         except ValueError:  # oversized or garbled (JSONDecodeError too): not a worker we trust
             log.warning("python worker sent a bad message", pid=self.pgid)
             self.reusable = False
@@ -168,27 +165,27 @@ class _Worker:
             if self.job is not None and not self.job.done.done():
                 self.job.done.set_result(None)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        kind = message.get("t")
+    def _dispatch(self, message: pipe.FromWorker) -> None:
         job = self.job
-        if kind == "ready" and not self.ready.done():
-            self.ready.set_result(message)
-        elif kind == "fatal" and not self.ready.done():
-            self.ready.set_exception(WorkerStartError(str(message.get("message"))))
-        elif kind == "log":
-            text = clip_line(str(message.get("text", "")))
-            stream = str(message.get("stream", "log"))
+        if isinstance(message, pipe.Log):
+            text = clip_line(str(message.text))
             if job is not None:
-                job.sink.log(stream, text)
+                job.sink.log(message.stream, text)
             else:
-                log.info("python worker output", pid=self.pgid, stream=stream, text=text)
-        elif kind == "progress" and job is not None:
-            job.sink.progress(message.get("value"))
-        elif kind == "artifact" and job is not None:
+                log.info("python worker output", pid=self.pgid, stream=message.stream, text=text)
+        elif isinstance(message, pipe.Ready) and not self.ready.done():
+            self.ready.set_result(message)
+        elif isinstance(message, pipe.Fatal) and not self.ready.done():
+            self.ready.set_exception(WorkerStartError(message.message))
+        elif job is None:
+            return
+        elif isinstance(message, pipe.Progress):
+            job.sink.progress(message.value)
+        elif isinstance(message, pipe.ArtifactRequest):
             upload = asyncio.create_task(self._upload(job, message))
             job.uploads.add(upload)
             upload.add_done_callback(job.uploads.discard)
-        elif kind == "done" and job is not None and not job.done.done():
+        elif isinstance(message, pipe.Done) and not job.done.done():
             job.done.set_result(message)
 
     def _on_output(self, stream: str, line: str) -> None:
@@ -200,18 +197,16 @@ class _Worker:
         else:
             log.info("python worker output", pid=self.pgid, stream=stream, text=line)
 
-    async def _upload(self, job: _Job, message: dict[str, Any]) -> None:
+    async def _upload(self, job: _Job, message: pipe.ArtifactRequest) -> None:
         error = None
         if job.stopping:
             error = "the job is stopping"
         else:
             try:
-                await job.sink.artifact(
-                    str(message["name"]), Path(message["path"]), str(message["content_type"])
-                )
+                await job.sink.artifact(message.name, Path(message.path), message.content_type)
             except Exception as exc:
                 error = str(exc) or type(exc).__name__
-        self.send({"t": "artifact_ack", "id": message["id"], "error": error})
+        self.send(pipe.ArtifactAck(message.request_id, error))
 
     # one job
 
@@ -227,16 +222,9 @@ class _Worker:
         self.job = state
         try:
             self.send(
-                {
-                    "t": "run",
-                    "job_id": str(job.job_id),
-                    "attempt": job.attempt,
-                    "action": job.action,
-                    "params": job.params,
-                    "workdir": str(workdir),
-                    "nonce": state.nonce,
-                }
-            )
+                pipe.Run(str(job.job_id), job.attempt, job.action, job.params, str(workdir),
+                         state.nonce)
+            )  # fmt: skip
             stopped = asyncio.create_task(stop.wait())
             waits: set[asyncio.Future[Any]] = {state.done, stopped}
             await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -250,17 +238,12 @@ class _Worker:
             report = state.done.result()
             if report is None:
                 return await self._died()
-            await self._wait_flushed(state, report.get("flushed", []))
+            await self._wait_flushed(state, report.flushed)
             if state.uploads:
                 await asyncio.wait(state.uploads)
-            if self._strays() or report.get("outcome") == "cancelled":
+            if self._strays() or report.outcome.outcome == "cancelled":
                 await self.kill(job.cancel_grace_s)  # nothing of a job outlives it
-            return Outcome(
-                report["outcome"],
-                result=report.get("result"),
-                error=report.get("error"),
-                retryable=bool(report.get("retryable", True)),
-            )
+            return report.outcome
         except asyncio.CancelledError:  # the runtime is going away: leave nothing running
             self.reusable = False
             procs.signal_group(self.pgid, signal.SIGKILL)

@@ -44,6 +44,13 @@ class RunningJob:
         """Nothing more to send or wait for: the job can be forgotten."""
         return self.done and self.result is None and not self.unacked_logs and not self.lines
 
+    def unacknowledged(self) -> list[protocol.LogChunk | protocol.Result | protocol.Release]:
+        """What to send again after a reconnect, in order: log chunks, then the result."""
+        pending: list[protocol.LogChunk | protocol.Result | protocol.Release] = [
+            self.unacked_logs[seq] for seq in sorted(self.unacked_logs)
+        ]
+        return pending if self.result is None else [*pending, self.result]
+
     def cut_chunk(self) -> protocol.LogChunk | None:
         """Turn the pending lines into the next numbered chunk (kept until acked)."""
         if not self.lines:

@@ -1,4 +1,8 @@
-"""The agent's connection to the server: hello, credits, jobs, logs, results, reconnects.
+"""The agent: its sessions with the server (hello, credits, assignments, acks) and its jobs.
+
+The WebSocket itself is :mod:`conveyor.agent.connection`, shipping logs, progress and
+artifacts is :mod:`conveyor.agent.shipping`, and when the agent ends is
+:mod:`conveyor.agent.lifecycle`.
 
 Durable things (results, log chunks) stay in memory until the server acknowledges
 them and are sent again after a reconnect; the server's fencing makes a duplicate
@@ -17,40 +21,30 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import structlog
 from pydantic import BaseModel
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.proxy import get_proxy
-from websockets.uri import parse_uri
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from conveyor import __version__, protocol
-from conveyor.agent.credentials import (
-    BearerAuth,
-    CredentialsRefused,
-    KeyCredentials,
-    LoginCredentials,
+from conveyor.agent.connection import (
+    AgentRefused,
+    Backoff,
+    Connection,
+    ServerAccess,
+    describe,
 )
+from conveyor.agent.credentials import CredentialsRefused, KeyCredentials, LoginCredentials
 from conveyor.agent.credits import CreditLedger
-from conveyor.agent.executor import Executor, Outcome
+from conveyor.agent.executor import Executor
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
+from conveyor.agent.outcome import Outcome
 from conveyor.agent.running import RunningJob
+from conveyor.agent.shipping import ArtifactUploader, JobReporter, LogShipper
 from conveyor.sdk.tls import client_ssl_context
 
 log = structlog.get_logger(__name__)
-
-LOG_FLUSH_S = 0.02  # coalesce log lines this long before sending a chunk
-PROGRESS_EVERY_S = 0.5  # at most this often per job: each update is an event in the store
-BACKOFF_MIN_S = 0.2
-BACKOFF_MAX_S = 30.0
-
-
-class AgentRefused(Exception):
-    """The server refused this agent (bad key, revoked, incompatible version): do not retry."""
 
 
 @dataclass
@@ -72,29 +66,6 @@ class AgentOptions:
     team: str | None = None  # X-Conveyor-Team: the team a login agent works for
 
 
-class _Sink:
-    """What an executor reports through, for one job."""
-
-    def __init__(self, agent: Agent, job: RunningJob) -> None:
-        self.agent = agent
-        self.job = job
-
-    def log(self, stream: str, text: str) -> None:
-        if self.job.lost:
-            return
-        kind = stream if stream in ("stdout", "stderr") else "log"
-        self.job.lines.append(protocol.LogLine(ts=time.time(), stream=kind, text=text))
-        self.agent.wake_flusher()
-
-    def progress(self, value: Any) -> None:
-        self.job.progress = value
-        self.job.progress_dirty = True
-        self.agent.wake_flusher()
-
-    async def artifact(self, name: str, path: Path, content_type: str) -> None:
-        await self.agent.upload(self.job, name, path, content_type)
-
-
 class Agent:
     def __init__(self, options: AgentOptions, executors: Sequence[Executor]) -> None:
         self.options = options
@@ -111,25 +82,20 @@ class Agent:
         self.activity = asyncio.Event()  # set whenever a job starts
         self.hurry = asyncio.Event()  # a second stop signal: release running jobs now
         self.started = 0  # jobs started in this process
-        self._ws: ClientConnection | None = None
-        self._flush_wake = asyncio.Event()
         self.ledger = CreditLedger(options.slots, options.prefetch)
         self._slots = asyncio.Semaphore(options.slots)  # held jobs beyond it wait their turn
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
-        self._ssl = client_ssl_context(
+        tls = client_ssl_context(
             options.verify, client_cert=options.client_cert, client_key=options.client_key
         )
         self._credentials: KeyCredentials | LoginCredentials = options.login or KeyCredentials(
             options.key
         )
-        self._team_header = {"X-Conveyor-Team": options.team} if options.team else {}
-        self._http = httpx.AsyncClient(
-            base_url=options.server.rstrip("/"),
-            auth=BearerAuth(self._credentials),
-            headers=self._team_header,
-            timeout=httpx.Timeout(30.0, connect=10.0),
-            verify=self._ssl,
-        )
+        team = {"X-Conveyor-Team": options.team} if options.team else {}
+        access = ServerAccess(options.server, self._credentials, team, tls)
+        self.connection = Connection(access)
+        self.logs = LogShipper(self.jobs, self._send)
+        self.uploads = ArtifactUploader(access)
 
     # public
 
@@ -144,7 +110,7 @@ class Agent:
         """
         stop = stop or asyncio.Event()
         ending = asyncio.create_task(self._end(stop), name="conveyor-agent-end")
-        backoff = BACKOFF_MIN_S
+        backoff = Backoff()
         session: asyncio.Task[None] | None = None
         try:
             while not ending.done():
@@ -154,7 +120,7 @@ class Agent:
                     break
                 try:
                     session.result()
-                    backoff = BACKOFF_MIN_S
+                    backoff.reset()
                 except AgentRefused:
                     raise
                 except ssl.SSLCertVerificationError as exc:
@@ -164,13 +130,12 @@ class Agent:
                         error=exc.verify_message or str(exc),
                     )
                 except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                    log.warning("connection lost; reconnecting", error=_describe(exc))
+                    log.warning("connection lost; reconnecting", error=describe(exc))
                 except Exception:
                     log.exception("session failed; reconnecting")
                 if self.draining and not self.jobs:
                     return "drained"
-                await asyncio.wait({ending}, timeout=backoff * random.uniform(0.5, 1.5))
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                await asyncio.wait({ending}, timeout=backoff.pause())
             return ending.result()
         finally:
             for task in (ending, session):
@@ -180,13 +145,18 @@ class Agent:
                         await task
             for executor in self.executors:
                 await executor.close()
-            await self._http.aclose()
+            await self.uploads.close()
             await self._credentials.close()
 
     async def _end(self, stop: asyncio.Event) -> str:
         reason = await until_time_to_end(self, stop)
         await wind_down(self, reason)
         return reason
+
+    @property
+    def unsettled(self) -> int:
+        """Jobs whose result or release the server has not acknowledged yet."""
+        return len(self.jobs)
 
     def active(self) -> int:
         """Jobs held: running or waiting for a slot (not those only waiting for an ack)."""
@@ -249,55 +219,17 @@ class Agent:
         return not (self.lifecycle.once and self.started >= 1)
 
     def proxy(self) -> str | None:
-        """The proxy the WebSocket goes through: from HTTPS_PROXY, ALL_PROXY, NO_PROXY and the
-        like (websockets reads them, as httpx does for the uploads); None when direct."""
-        return get_proxy(parse_uri(self._ws_url()))
-
-    def wake_flusher(self) -> None:
-        self._flush_wake.set()
+        """The proxy the WebSocket goes through (None: direct); see :class:`Connection`."""
+        return self.connection.proxy()
 
     # one connection
 
-    def _ws_url(self) -> str:
-        parts = urlsplit(self.options.server)
-        scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-        path = parts.path.rstrip("/") + "/api/v1/agent/connect"
-        return urlunsplit((scheme, parts.netloc, path, "", ""))
-
     async def _connect_once(self) -> None:
-        url = self._ws_url()
         try:
-            await self._credentials.ensure_fresh()
-        except CredentialsRefused as exc:
-            raise AgentRefused(f"the login was refused: {exc} (log in again)") from None
-        try:
-            ws = await connect(
-                url,
-                additional_headers={
-                    "Authorization": f"Bearer {self._credentials.bearer}",
-                    **self._team_header,
-                },
-                open_timeout=10,
-                max_size=16 * 1024 * 1024,
-                # Compressing every frame cost more CPU per job than the job itself; log
-                # chunks are the only large messages, and they go in batches anyway.
-                compression=None,
-                ssl=self._ssl if url.startswith("wss:") else None,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status in (401, 403):
-                raise AgentRefused(
-                    f"the server refused the agent (HTTP {status}): check its key"
-                ) from None
-            raise
-        async with ws:
-            self._ws = ws
-            try:
+            async with self.connection.open() as ws:
                 await self._session(ws)
-            finally:
-                self._ws = None
-                self.connected.clear()
+        finally:
+            self.connected.clear()
 
     async def _session(self, ws: ClientConnection) -> None:
         held = [
@@ -329,12 +261,8 @@ class Agent:
                 self._lose(status.job_id)
             elif status.cancel_requested and status.job_id in self.jobs:
                 self.jobs[status.job_id].stop.set()
-        # Re-send what the server has not acknowledged.
         for job in list(self.jobs.values()):
-            for seq in sorted(job.unacked_logs):
-                await self._send(job.unacked_logs[seq])
-            if job.result is not None:
-                await self._send(job.result)
+            await self.connection.resend(job.unacknowledged())
         log.info(
             "connected",
             server=self.options.server,
@@ -349,7 +277,7 @@ class Agent:
         await self._grant()
         loops = [
             asyncio.create_task(self._heartbeats()),
-            asyncio.create_task(self._flusher()),
+            asyncio.create_task(self.logs.run()),
             asyncio.create_task(self._renew_credentials()),
         ]
         try:
@@ -361,11 +289,7 @@ class Agent:
             await asyncio.gather(*loops, return_exceptions=True)
 
     async def _send(self, message: BaseModel) -> None:
-        ws = self._ws
-        if ws is None:
-            return  # kept in the unacked buffers; re-sent after reconnecting
-        with contextlib.suppress(ConnectionClosed):
-            await ws.send(protocol.encode(message))
+        await self.connection.send(message)
 
     async def _handle(self, message: protocol.ServerMessage) -> None:
         if isinstance(message, protocol.Assign):
@@ -452,7 +376,8 @@ class Agent:
             log.debug("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
             began = time.monotonic()
             try:
-                outcome = await executor.run(a, _Sink(self, job), job.stop)
+                reporter = JobReporter(job, self.logs, self.uploads)
+                outcome = await executor.run(a, reporter, job.stop)
             except Exception as exc:  # an executor bug must not kill the agent
                 log.exception("executor failed", job_id=str(a.job_id))
                 outcome = Outcome("failed", error={"type": type(exc).__name__, "message": str(exc)})
@@ -463,30 +388,15 @@ class Agent:
             outcome = Outcome.cancelled()
             job.releasing = job.releasing or self.stopping
         job.done = True
-        self._cut_chunk(job)
+        self.logs.cut_chunk(job)
         if not job.lost:
             if job.releasing:
                 job.result = protocol.Release(
                     job_id=a.job_id, lease_token=a.lease_token, reason=job.release_reason
                 )
             else:
-                job.result = protocol.Result(
-                    job_id=a.job_id,
-                    lease_token=a.lease_token,
-                    outcome=outcome.outcome,
-                    result=outcome.result,
-                    error=outcome.error,
-                    retryable=outcome.retryable,
-                )
-            for seq in sorted(job.unacked_logs):
-                await self._send(job.unacked_logs[seq])
-            if job.progress_dirty:  # the last value, unthrottled; stored before the result
-                job.progress_dirty = False
-                await self._send(
-                    protocol.Progress(
-                        job_id=a.job_id, lease_token=a.lease_token, progress=job.progress
-                    )
-                )
+                job.result = outcome.result_message(a.job_id, a.lease_token)
+            await self.logs.finish(job)
             await self._send(job.result)
         # One line per job (its start is at debug level): this runs for every short job.
         log.info("job finished", job_id=str(a.job_id), action=a.action, attempt=a.attempt,
@@ -534,25 +444,6 @@ class Agent:
                      waited_s=round(waited, 3))  # fmt: skip
         return False
 
-    async def upload(self, job: RunningJob, name: str, path: Path, content_type: str) -> None:
-        """Stream a file to the server as an artifact of this attempt."""
-
-        async def chunks() -> Any:
-            with path.open("rb") as source:
-                while chunk := await asyncio.to_thread(source.read, 1024 * 1024):
-                    yield chunk
-
-        response = await self._http.put(
-            f"/api/v1/jobs/{job.id}/artifacts/{name}",
-            content=chunks(),
-            headers={
-                "X-Conveyor-Lease-Token": str(job.token),
-                "Content-Type": content_type,
-            },
-        )
-        if response.status_code >= 400:
-            raise RuntimeError(f"artifact upload refused ({response.status_code}): {response.text}")
-
     # background loops of a session
 
     async def _renew_credentials(self) -> None:
@@ -561,8 +452,7 @@ class Agent:
             await self._credentials.renew(self._send)
         except CredentialsRefused as exc:
             log.error("the login was refused; log in again", error=str(exc))
-            if self._ws is not None:
-                await self._ws.close(1008, "login refused")
+            await self.connection.close(1008, "login refused")
 
     async def _heartbeats(self) -> None:
         while True:
@@ -574,45 +464,6 @@ class Agent:
             ]
             # Sent even with no jobs: the server gives no work to an agent it stopped hearing.
             await self._send(protocol.Heartbeat(jobs=held))
-
-    async def _flusher(self) -> None:
-        while True:
-            await self._flush_wake.wait()
-            self._flush_wake.clear()
-            await asyncio.sleep(LOG_FLUSH_S)
-            for job in list(self.jobs.values()):
-                if job.lost:
-                    continue
-                chunk = self._cut_chunk(job)
-                if chunk is not None:
-                    await self._send(chunk)
-                if job.progress_dirty and not job.done:
-                    await self._send_progress(job)
-
-    async def _send_progress(self, job: RunningJob) -> None:
-        now = time.monotonic()
-        wait = job.progress_sent_at + PROGRESS_EVERY_S - now
-        if wait > 0:
-            asyncio.get_running_loop().call_later(wait, self.wake_flusher)
-            return
-        job.progress_dirty = False
-        job.progress_sent_at = now
-        await self._send(
-            protocol.Progress(job_id=job.id, lease_token=job.token, progress=job.progress)
-        )
-
-    def _cut_chunk(self, job: RunningJob) -> protocol.LogChunk | None:
-        chunk = job.cut_chunk()
-        if job.lines:
-            self.wake_flusher()
-        return chunk
-
-
-def _describe(exc: BaseException) -> str:
-    """The error and its cause: a TLS alert hides behind "no valid HTTP response"."""
-    text = str(exc) or type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    return f"{text} ({cause})" if cause is not None and str(cause) else text
 
 
 def parse_labels(values: Sequence[str]) -> dict[str, str]:

@@ -20,13 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from conveyor import protocol
 from conveyor.agent import procs
 from conveyor.agent.config import ShellAction
-from conveyor.agent.executor import (
-    JobSink,
-    Outcome,
-    clip_line,
-    effective_timeout,
-    invalid_params,
-)
+from conveyor.agent.executor import JobSink, clip_line, effective_timeout, invalid_params
+from conveyor.agent.outcome import Outcome
 
 SHELL_ACTION = "shell"
 STDERR_TAIL_LINES = 5

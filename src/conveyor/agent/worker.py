@@ -2,13 +2,13 @@
 
 Started by :class:`~conveyor.agent.python_exec.PythonExecutor` in a session of its
 own, it imports the task registries once and then runs one job at a time, for as
-long as the agent keeps it. It talks to the agent over two dedicated pipes of
-newline-delimited JSON (never stdout, which belongs to the task):
+long as the agent keeps it. It talks to the agent over two dedicated pipes carrying
+the typed messages of :mod:`conveyor.agent.pipe` (never stdout, which belongs to the task):
 
-  agent → worker: ``init`` (registries to import), ``run`` (one job),
-                  ``artifact_ack`` (an upload finished; ``error`` or null)
-  worker → agent: ``ready`` / ``fatal`` (after import), ``log``, ``progress``,
-                  ``artifact`` (upload this file and answer), ``done`` (the outcome)
+  agent → worker: ``Init`` (registries to import), ``Run`` (one job),
+                  ``ArtifactAck`` (an upload finished; its error or None)
+  worker → agent: ``Ready`` / ``Fatal`` (after import), ``Log``, ``Progress``,
+                  ``ArtifactRequest`` (upload this file and answer), ``Done`` (the outcome)
 
 ``print()`` and ``sys.stderr`` become log lines sent over the pipe, in order with
 ``ctx.log``; anything written to file descriptors 1 and 2 (child processes, C code)
@@ -34,7 +34,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -43,7 +42,9 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
-from conveyor.agent.executor import Outcome, invalid_params
+from conveyor.agent import pipe
+from conveyor.agent.executor import invalid_params
+from conveyor.agent.outcome import Outcome
 from conveyor.sdk.context import TaskCancelled, TaskContext
 from conveyor.sdk.tasks import TaskAction, is_retryable, load_tasks
 from conveyor.startup import freeze_startup_objects
@@ -55,7 +56,7 @@ PR_SET_PDEATHSIG = 1
 
 
 class Channel:
-    """The two pipes to the agent; ``send`` is safe from any thread."""
+    """The two pipes to the agent; sending is safe from any thread (a task's own threads)."""
 
     def __init__(self, command_fd: int, event_fd: int) -> None:
         self._commands = os.fdopen(command_fd, "rb")
@@ -64,54 +65,36 @@ class Channel:
         self._request_lock = threading.Lock()
         self._next_id = 0
 
-    def send(self, message: dict[str, Any]) -> None:
-        try:
-            data = orjson.dumps(message)
-        except TypeError:  # e.g. lone surrogates in a str: replace what is not UTF-8
-            data = orjson.dumps(_clean(message), default=str)
-        view = memoryview(data + b"\n")
+    def send(self, message: pipe.FromWorker) -> None:
+        view = memoryview(pipe.encode(message))
         with self._send_lock:
             while view:
                 written = os.write(self._event_fd, view)
                 view = view[written:]
 
-    def read(self) -> dict[str, Any] | None:
+    def read(self) -> pipe.ToWorker | None:
         line = self._commands.readline()
-        if not line:
-            return None
-        message: dict[str, Any] = orjson.loads(line)
-        return message
+        return pipe.decode_to_worker(line) if line else None
+
+    # what a task's context reaches (conveyor.sdk.context.TaskChannel)
+
+    def log(self, text: str) -> None:
+        self.send(pipe.Log("log", text))
+
+    def progress(self, value: Any) -> None:
+        self.send(pipe.Progress(value))
 
     def save_artifact(self, name: str, path: Path, content_type: str) -> str | None:
         with self._request_lock:
             self._next_id += 1
             request_id = self._next_id
-            self.send(
-                {
-                    "t": "artifact",
-                    "id": request_id,
-                    "name": name,
-                    "path": str(path),
-                    "content_type": content_type,
-                }
-            )
+            self.send(pipe.ArtifactRequest(request_id, name, str(path), content_type))
             while True:
                 reply = self.read()
                 if reply is None:
                     return "the agent went away"
-                if reply.get("t") == "artifact_ack" and reply.get("id") == request_id:
-                    error: str | None = reply.get("error")
-                    return error
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+                if isinstance(reply, pipe.ArtifactAck) and reply.request_id == request_id:
+                    return reply.error
 
 
 class LineStream(io.TextIOBase):
@@ -153,7 +136,7 @@ class LineStream(io.TextIOBase):
             self._send(line)
 
     def _send(self, line: str) -> None:
-        self._channel.send({"t": "log", "stream": self.stream, "text": line.removesuffix("\r")})
+        self._channel.send(pipe.Log(self.stream, line.removesuffix("\r")))
 
 
 class Worker:
@@ -178,32 +161,32 @@ class Worker:
         else:
             ctx._cancel()  # raises TaskCancelled inside ctx.sleep
 
-    def run(self, message: dict[str, Any], outputs: list[LineStream]) -> bool:
+    def run(self, message: pipe.Run, outputs: list[LineStream]) -> bool:
         """Run one job and report it; False once cancelled (the worker then exits)."""
         ctx = TaskContext(
-            job_id=message["job_id"],
-            attempt=message["attempt"],
-            action=message["action"],
-            workdir=Path(message["workdir"]),
+            job_id=message.job_id,
+            attempt=message.attempt,
+            action=message.action,
+            workdir=Path(message.workdir),
             channel=self.channel,
         )
         self.ctx = ctx
         outcome = self._execute(message, ctx)
         if ctx.cancelled:
             outcome = Outcome.cancelled()
-        flushed = _flush(outputs, message["nonce"])
-        self.channel.send({"t": "done", **asdict(outcome), "flushed": flushed})
+        flushed = _flush(outputs, message.nonce)
+        self.channel.send(pipe.Done(outcome, flushed))
         self.ctx = None
         return not ctx.cancelled
 
-    def _execute(self, message: dict[str, Any], ctx: TaskContext) -> Outcome:
-        action = self.actions.get(message["action"])
+    def _execute(self, message: pipe.Run, ctx: TaskContext) -> Outcome:
+        action = self.actions.get(message.action)
         if action is None:
             return Outcome.failed(
-                "unknown_action", f"no action {message['action']!r} here", retryable=False
+                "unknown_action", f"no action {message.action!r} here", retryable=False
             )
         try:
-            kwargs = action.bind(message["params"], ctx)
+            kwargs = action.bind(message.params, ctx)
         except ValidationError as exc:
             return invalid_params(exc)
         try:
@@ -281,19 +264,19 @@ def main(argv: list[str] | None = None) -> int:
     outputs = [LineStream(channel, "stdout", 1), LineStream(channel, "stderr", 2)]
     sys.stdout, sys.stderr = outputs
     init = channel.read()
-    if init is None:
+    if not isinstance(init, pipe.Init):
         return 0
     try:
-        actions = load_tasks(init["specs"])
+        actions = load_tasks(init.specs)
     except BaseException as exc:
-        channel.send({"t": "fatal", "message": f"{type(exc).__name__}: {exc}"})
+        channel.send(pipe.Fatal(f"{type(exc).__name__}: {exc}"))
         return 1
     worker = Worker(channel, actions, agent_pid)
     signal.signal(signal.SIGTERM, worker.on_sigterm)
     freeze_startup_objects()
-    channel.send({"t": "ready", "actions": sorted(actions)})
+    channel.send(pipe.Ready(sorted(actions)))
     while (message := channel.read()) is not None:
-        if message.get("t") == "run" and not worker.run(message, outputs):
+        if isinstance(message, pipe.Run) and not worker.run(message, outputs):
             return 0
     return 0
 

@@ -45,7 +45,11 @@ class ArtifactError(Exception):
 class TaskChannel(Protocol):
     """How a context reaches the agent; provided by the worker process."""
 
-    def send(self, message: dict[str, Any]) -> None: ...
+    def log(self, text: str) -> None:
+        """One line of the job's log."""
+
+    def progress(self, value: Any) -> None:
+        """The job's newest progress (JSON)."""
 
     def save_artifact(self, name: str, path: Path, content_type: str) -> str | None:
         """Upload and wait; the error message, or None once stored."""
@@ -70,7 +74,7 @@ class TaskContext:
     def log(self, message: str) -> None:
         """Add a line (or several) to the job's log, stamped by the agent."""
         for line in str(message).splitlines() or [""]:
-            self._channel.send({"t": "log", "stream": "log", "text": line})
+            self._channel.log(line)
 
     def progress(
         self,
@@ -90,9 +94,7 @@ class TaskContext:
         if fraction is not None and not 0.0 <= fraction <= 1.0:
             raise ValueError(f"progress fraction {fraction} is not between 0 and 1")
         value = {"fraction": fraction, "done": done, "total": total, "message": message}
-        self._channel.send(
-            {"t": "progress", "value": {k: v for k, v in value.items() if v is not None}}
-        )
+        self._channel.progress({k: v for k, v in value.items() if v is not None})
 
     # artifacts
 

@@ -89,14 +89,9 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
     except (TimeoutError, ValidationError, WebSocketDisconnect) as exc:
         await _refuse(ws, "bad_hello", f"the first message must be a valid hello ({exc})")
         return
-    if hello.protocol != protocol.PROTOCOL_VERSION:
-        newer = "server" if hello.protocol > protocol.PROTOCOL_VERSION else "agent"
-        await _refuse(
-            ws,
-            "protocol_version",
-            f"agent speaks protocol {hello.protocol}, server speaks "
-            f"{protocol.PROTOCOL_VERSION}: upgrade the {newer}",
-        )
+    version_refused = protocol.version_refusal(hello.protocol)
+    if version_refused is not None:
+        await _refuse(ws, "protocol_version", version_refused)
         return
     limits = principal.agent_limits
     refusal = limits.refusal(hello.labels) if limits is not None else None
@@ -218,6 +213,7 @@ class Connection:
             for lease in held
         ]
         return protocol.Welcome(
+            protocol=self.hello.protocol,  # answered in the agent's own version
             agent_id=session.agent_id,
             heartbeat_s=self.svc.settings.heartbeat_s,
             jobs=statuses,

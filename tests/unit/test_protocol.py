@@ -1,0 +1,40 @@
+"""The agent protocol can grow: unknown fields are ignored, and versions are served in a window."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+
+from conveyor import protocol
+
+
+def test_the_agent_reads_server_messages_with_fields_it_does_not_know() -> None:
+    job = {
+        "job_id": str(uuid.uuid4()), "action": "demo.echo", "params": {}, "queue": "default",
+        "attempt": 1, "max_attempts": 3, "lease_token": str(uuid.uuid4()), "timeout_s": None,
+        "cancel_grace_s": 10.0, "trace_context": {"traceparent": "00-ab"},
+    }  # fmt: skip
+    frame = orjson.dumps({"type": "assign", "jobs": [job], "batch": 7})
+    message = protocol.parse_server_message(frame)
+    assert isinstance(message, protocol.Assign)
+    assert message.jobs[0].action == "demo.echo"
+    assert "trace_context" not in message.jobs[0].model_dump()
+
+
+def test_the_server_reads_agent_messages_with_fields_it_does_not_know() -> None:
+    frame = orjson.dumps({"type": "ready", "credits": 3, "priority_hint": "high"})
+    assert protocol.parse_agent_message(frame) == protocol.Ready(credits=3)
+
+
+@pytest.mark.parametrize("version", sorted(protocol.SUPPORTED_VERSIONS))
+def test_the_current_and_previous_versions_are_served(version: int) -> None:
+    assert protocol.PROTOCOL_VERSION - 1 in protocol.SUPPORTED_VERSIONS
+    assert protocol.version_refusal(version) is None
+
+
+def test_a_version_outside_the_window_says_which_side_to_upgrade() -> None:
+    newest, oldest = max(protocol.SUPPORTED_VERSIONS), min(protocol.SUPPORTED_VERSIONS)
+    assert (protocol.version_refusal(newest + 1) or "").endswith("upgrade the server")
+    assert (protocol.version_refusal(oldest - 1) or "").endswith("upgrade the agent")
