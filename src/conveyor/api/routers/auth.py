@@ -37,6 +37,7 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 @router.post(
     "/login",
+    operation_id="auth_login",
     dependencies=[public()],
     responses=responses(401, 413, 422, 429),
     summary="Log in",
@@ -50,6 +51,7 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
 
 @router.post(
     "/refresh",
+    operation_id="auth_refresh",
     dependencies=[public()],
     responses=responses(401, 413, 422),
     summary="Trade a refresh token for new tokens",
@@ -61,6 +63,7 @@ async def refresh(body: RefreshRequest, request: Request) -> TokenResponse:
 
 @router.post(
     "/logout",
+    operation_id="auth_logout",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 413, 422),
     summary="Log out",
@@ -83,6 +86,7 @@ async def logout(
 
 @router.post(
     "/register",
+    operation_id="auth_register",
     status_code=status.HTTP_201_CREATED,
     dependencies=[public(audit="auth.register")],
     responses=responses(403, 409, 413, 422),
@@ -108,6 +112,7 @@ async def register(body: RegisterRequest, request: Request) -> MeResponse:
 
 @router.post(
     "/password",
+    operation_id="auth_password_change",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 413, 422, 429),
     summary="Change your password",
