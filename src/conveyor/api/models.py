@@ -72,7 +72,7 @@ class TeamOut(BaseModel):
     slug: str
     name: str
     role: str | None = None
-    permissions: list[str] | None = None
+    permissions: list[str]
 
 
 class MeResponse(BaseModel):

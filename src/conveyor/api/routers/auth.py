@@ -100,12 +100,13 @@ async def register(body: RegisterRequest, request: Request) -> MeResponse:
     )
     team = await services(request).store.team_get(team_id)
     assert team is not None
-    mine = TeamOut(id=team.id, slug=team.slug, name=team.name, role="owner")
+    owner = sorted(role_permissions("owner"))
+    mine = TeamOut(id=team.id, slug=team.slug, name=team.name, role="owner", permissions=owner)
     return MeResponse(
         kind="user",
         user=UserOut(id=user.id, email=user.email, display_name=user.display_name,
                      is_superuser=user.is_superuser),
-        key_id=None, team_id=team.id, team=mine, permissions=sorted(role_permissions("owner")),
+        key_id=None, team_id=team.id, team=mine, permissions=owner,
         teams=[mine],
     )  # fmt: skip
 
