@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv up test check lint typecheck bench bench-engine clean
+.PHONY: help venv up test check lint typecheck openapi bench bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+openapi: $(STAMP) ## write openapi.json, the API contract, from the app (commit it with the change)
+	$(PY) -m conveyor.api.openapi openapi.json
 
 test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
 	$(MAKE) --no-print-directory check

@@ -7,27 +7,15 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute
 
 from conveyor.api.app import create_app
-from conveyor.api.deps import declared_permission, require
+from conveyor.api.deps import require, route_permissions
 from conveyor.settings import ServerSettings
 
-# Served by FastAPI itself: the API description and its viewer are public on purpose.
-FRAMEWORK_ROUTES = {"/api/v1/openapi.json", "/api/v1/docs"}
+# The API description, its viewer and the viewer's files are public on purpose.
+FRAMEWORK_ROUTES = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets"}
 PUBLIC_ROUTES = {
     "/healthz", "/readyz", "/", "/api/v1/auth/login", "/api/v1/auth/refresh",
     "/api/v1/auth/register",
 }  # fmt: skip
-
-
-def _permissions(route: APIRoute | APIWebSocketRoute) -> list[str]:
-    found = []
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependant = stack.pop()
-        permission = declared_permission(dependant.call)
-        if permission is not None:
-            found.append(permission)
-        stack.extend(dependant.dependencies)
-    return found
 
 
 def _walk(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, BaseRoute]]:
@@ -47,7 +35,7 @@ def unguarded(app: FastAPI) -> list[str]:
     missing = []
     for path, route in _walk(app.routes):
         if isinstance(route, APIRoute | APIWebSocketRoute):
-            permissions = _permissions(route)
+            permissions = route_permissions(route.dependant)
             if not permissions:
                 missing.append(path)
             elif "public" in permissions and path not in PUBLIC_ROUTES:

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor import __version__
-from conveyor.api import errors
+from conveyor.api import docs, errors, openapi
 from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
 from conveyor.api.client_addr import parse_trusted
@@ -51,6 +51,9 @@ from conveyor.startup import freeze_startup_objects
 from conveyor.store import Store
 
 log = structlog.get_logger(__name__)
+
+OPENAPI_URL = "/api/v1/openapi.json"
+DOCS_URL = "/api/v1/docs"
 
 ROUTERS = (
     jobs, auth, me, teams, roles, actions, agents, queues, logs, artifacts, events, keys, audit,
@@ -115,22 +118,30 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         title="Conveyor",
         version=__version__,
         summary="Run background work on a fleet of agents.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,  # docs.install serves it from shipped files
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    docs.install(app, DOCS_URL, OPENAPI_URL)  # after the API: matched after its routes
 
-    @app.get("/healthz", tags=["health"], dependencies=[public()])
+    @app.get("/healthz", tags=["health"], operation_id="health_live", dependencies=[public()])
     async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], dependencies=[public()], responses=errors.responses(503))
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        operation_id="health_ready",
+        dependencies=[public()],
+        responses=errors.responses(503),
+    )
     async def readyz() -> dict[str, str]:
         """The store answers: this replica can take traffic."""
         try:
@@ -141,7 +152,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False, dependencies=[public()])
     async def root() -> RedirectResponse:
-        return RedirectResponse("/api/v1/docs")
+        return RedirectResponse(DOCS_URL)
 
     app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends
+from fastapi.dependencies.models import Dependant
 from starlette.requests import HTTPConnection
 
 from conveyor.api.audit import open_audit
@@ -35,6 +36,8 @@ PERMISSION_ATTR = "__conveyor_permission__"
 CREDENTIAL_KEY = "conveyor_credential"
 AUDIT_ATTR = "__conveyor_audit__"
 """The audit action a route's dependency declares (None: not audited)."""
+SIGNED_ATTR = "__conveyor_signed__"
+"""The signed-URL purpose a route's dependency accepts instead of a bearer header."""
 
 
 @dataclass
@@ -91,6 +94,7 @@ def require(
             raise PermissionDenied(f"you need the `{permission}` permission for this")
         return principal
 
+    setattr(check, SIGNED_ATTR, signed)
     return _declare(check, permission, audit)
 
 
@@ -234,3 +238,23 @@ def declared_permission(call: Callable[..., Awaitable[Any]] | Any) -> str | None
 def declared_audit(call: Callable[..., Awaitable[Any]] | Any) -> str | None:
     value = getattr(call, AUDIT_ATTR, None)
     return value if isinstance(value, str) else None
+
+
+def route_permissions(dependant: Dependant) -> list[str]:
+    """Every permission a route's dependencies declare, nested ones included."""
+    return [p for call in _calls(dependant) if (p := declared_permission(call)) is not None]
+
+
+def route_accepts_signed_url(dependant: Dependant) -> bool:
+    """Whether a signed URL's ``?token=`` may stand in for the route's bearer header."""
+    return any(getattr(call, SIGNED_ATTR, None) is not None for call in _calls(dependant))
+
+
+def _calls(dependant: Dependant) -> list[Any]:
+    found = []
+    stack = list(dependant.dependencies)
+    while stack:
+        inner = stack.pop()
+        found.append(inner.call)
+        stack.extend(inner.dependencies)
+    return found

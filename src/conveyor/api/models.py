@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.api.examples import JOB_CREATE, JOB_OUT, LOGIN_REQUEST, TOKEN_RESPONSE
 from conveyor.states import AttemptOutcome, JobState
 from conveyor.store import records
 
@@ -25,6 +26,8 @@ class _Request(BaseModel):
 
 
 class LoginRequest(_Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [LOGIN_REQUEST]})
+
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -47,6 +50,8 @@ class PasswordChange(_Request):
 class TokenResponse(BaseModel):
     """OAuth2-style token answer of login and refresh."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [TOKEN_RESPONSE]})
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -67,7 +72,7 @@ class TeamOut(BaseModel):
     slug: str
     name: str
     role: str | None = None
-    permissions: list[str] | None = None
+    permissions: list[str]
 
 
 class MeResponse(BaseModel):
@@ -87,6 +92,8 @@ class MeResponse(BaseModel):
 
 class JobCreate(_Request):
     """One job to submit; omitted fields take the server's defaults."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [JOB_CREATE]})
 
     action: str = Field(min_length=1, max_length=200)
     params: Any = Field(default_factory=dict)
@@ -111,6 +118,8 @@ class JobBatchCreate(_Request):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [JOB_OUT]})
+
     id: uuid.UUID
     action: str
     params: Any

@@ -12,6 +12,7 @@ import asyncio
 import random
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
 from conveyor.api.deps import Services, reauthenticate, services
@@ -33,6 +34,14 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"description": entry["description"], "content": envelope}
         for status, entry in responses(*statuses).items()
     }
+
+
+def event_stream_responses(
+    data: type[BaseModel], events: str, *statuses: int
+) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a stream route: the model of its events' data, the events in
+    words, and its errors (JSON envelopes, not events)."""
+    return {200: {"model": data, "description": events}, **error_responses(*statuses)}
 
 
 def safety_wait() -> float:

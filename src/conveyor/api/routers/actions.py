@@ -14,7 +14,12 @@ from conveyor.auth.permissions import Principal
 router = APIRouter(prefix="/api/v1/actions", tags=["actions"])
 
 
-@router.get("", responses=responses(401, 403), summary="List the actions agents offer")
+@router.get(
+    "",
+    operation_id="actions_list",
+    responses=responses(401, 403),
+    summary="List the actions agents offer",
+)
 async def list_actions(
     request: Request, principal: Annotated[Principal, require("actions:read")]
 ) -> ActionList:

@@ -16,7 +16,9 @@ from conveyor.auth.permissions import Principal
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
 
-@router.get("", responses=responses(401, 403), summary="List the team's agents")
+@router.get(
+    "", operation_id="agents_list", responses=responses(401, 403), summary="List the team's agents"
+)
 async def list_agents(
     request: Request, principal: Annotated[Principal, require("agents:read")]
 ) -> AgentList:
@@ -26,6 +28,7 @@ async def list_agents(
 
 @router.post(
     "/{agent_id}/drain",
+    operation_id="agents_drain",
     responses=responses(401, 403, 404, 422),
     summary="Drain an agent: it finishes its jobs and takes no new ones",
 )

@@ -34,6 +34,7 @@ Name = Annotated[str, Path(min_length=1, max_length=255)]
 
 @router.get(
     "/{job_id}/artifacts",
+    operation_id="artifacts_list",
     responses=responses(401, 403, 404, 422),
     summary="List a job's artifacts",
 )
@@ -48,6 +49,7 @@ async def list_artifacts(
 
 @router.get(
     "/{job_id}/artifacts/{name}",
+    operation_id="artifacts_download",
     response_class=Response,
     responses={
         200: {"content": _BINARY, "description": "the file"},
@@ -111,6 +113,7 @@ def _range_refusal(response: FileResponse, request: Request, size: int) -> Respo
 
 @router.put(
     "/{job_id}/artifacts/{name}",
+    operation_id="artifacts_upload",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Upload an artifact (agents, with the job's lease token)",
@@ -171,6 +174,7 @@ def _content_type(value: str | None) -> str:
 
 @router.post(
     "/{job_id}/artifacts/{name}/url",
+    operation_id="artifacts_download_sign",
     responses=responses(401, 403, 404, 422),
     summary="A signed URL to download an artifact from a browser",
 )

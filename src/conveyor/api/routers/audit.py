@@ -57,7 +57,12 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value
 
 
-@router.get("", responses=responses(401, 403, 422), summary="Read the team's audit log")
+@router.get(
+    "",
+    operation_id="audit_list",
+    responses=responses(401, 403, 422),
+    summary="Read the team's audit log",
+)
 async def list_audit(
     principal: Annotated[Principal, require(AUDIT_READ)],
     request: Request,

@@ -37,6 +37,7 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 @router.post(
     "/login",
+    operation_id="auth_login",
     dependencies=[public()],
     responses=responses(401, 413, 422, 429),
     summary="Log in",
@@ -50,6 +51,7 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
 
 @router.post(
     "/refresh",
+    operation_id="auth_refresh",
     dependencies=[public()],
     responses=responses(401, 413, 422),
     summary="Trade a refresh token for new tokens",
@@ -61,6 +63,7 @@ async def refresh(body: RefreshRequest, request: Request) -> TokenResponse:
 
 @router.post(
     "/logout",
+    operation_id="auth_logout",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 413, 422),
     summary="Log out",
@@ -83,6 +86,7 @@ async def logout(
 
 @router.post(
     "/register",
+    operation_id="auth_register",
     status_code=status.HTTP_201_CREATED,
     dependencies=[public(audit="auth.register")],
     responses=responses(403, 409, 413, 422),
@@ -96,18 +100,20 @@ async def register(body: RegisterRequest, request: Request) -> MeResponse:
     )
     team = await services(request).store.team_get(team_id)
     assert team is not None
-    mine = TeamOut(id=team.id, slug=team.slug, name=team.name, role="owner")
+    owner = sorted(role_permissions("owner"))
+    mine = TeamOut(id=team.id, slug=team.slug, name=team.name, role="owner", permissions=owner)
     return MeResponse(
         kind="user",
         user=UserOut(id=user.id, email=user.email, display_name=user.display_name,
                      is_superuser=user.is_superuser),
-        key_id=None, team_id=team.id, team=mine, permissions=sorted(role_permissions("owner")),
+        key_id=None, team_id=team.id, team=mine, permissions=owner,
         teams=[mine],
     )  # fmt: skip
 
 
 @router.post(
     "/password",
+    operation_id="auth_password_change",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 413, 422, 429),
     summary="Change your password",

@@ -22,13 +22,17 @@ from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import EventOut
 from conveyor.api.signed import SignedUrl, path_of, resource_of, url_of
-from conveyor.api.sse import Stream, error_responses, parse_event_id
+from conveyor.api.sse import Stream, event_stream_responses, parse_event_id
 from conveyor.auth.permissions import Principal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 PERMISSION = "jobs:read"
+STREAM_EVENTS = (
+    "Server-sent events named by their kind (`job`, `agent`, `log`, `artifact`); the id of"
+    " each resumes the stream with `Last-Event-ID`."
+)
 PAGE = 500
 
 _read_events = require(PERMISSION, signed="events")  # EventSource: a signed URL
@@ -63,8 +67,9 @@ async def _open(
 
 @router.get(
     "",
+    operation_id="events_stream",
     response_class=EventSourceResponse,
-    responses=error_responses(401, 403, 404, 422),
+    responses=event_stream_responses(EventOut, STREAM_EVENTS, 401, 403, 404, 422),
     summary="Follow the team's changes (server-sent events)",
 )
 async def stream_events(
@@ -112,6 +117,7 @@ class EventsUrlRequest(BaseModel):
 
 @router.post(
     "/url",
+    operation_id="events_stream_sign",
     responses=responses(401, 403, 404, 413, 422),
     summary="A signed URL to follow the team's events from a browser (EventSource)",
 )

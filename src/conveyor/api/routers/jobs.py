@@ -53,6 +53,7 @@ _validators: dict[str, Draft202012Validator] = {}
 
 @router.post(
     "",
+    operation_id="jobs_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 409, 413, 422),
     summary="Submit a job",
@@ -75,6 +76,7 @@ async def create_job(
 
 @router.post(
     "/batch",
+    operation_id="jobs_create_batch",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 409, 413, 422),
     summary="Submit several jobs at once",
@@ -190,7 +192,12 @@ def _json_path(path: Iterable[str | int]) -> str:
 # read
 
 
-@router.get("", responses=responses(401, 403, 422), summary="List jobs, newest first")
+@router.get(
+    "",
+    operation_id="jobs_list",
+    responses=responses(401, 403, 422),
+    summary="List jobs, newest first",
+)
 async def list_jobs(
     principal: Annotated[Principal, require("jobs:read")],
     request: Request,
@@ -236,7 +243,12 @@ def decode_cursor(text: str, kind: str = "j") -> int:
     return int(match[2])
 
 
-@router.get("/{job_id}", responses=responses(401, 403, 404, 422), summary="Get a job")
+@router.get(
+    "/{job_id}",
+    operation_id="jobs_read",
+    responses=responses(401, 403, 404, 422),
+    summary="Get a job",
+)
 async def get_job(
     job_id: uuid.UUID, request: Request, principal: Annotated[Principal, require("jobs:read")]
 ) -> JobOut:
@@ -245,6 +257,7 @@ async def get_job(
 
 @router.get(
     "/{job_id}/attempts",
+    operation_id="jobs_attempts_list",
     responses=responses(401, 403, 404, 422),
     summary="Every attempt of a job: agent, start, end, outcome, error",
 )
@@ -262,6 +275,7 @@ async def list_attempts(
 
 @router.post(
     "/{job_id}/cancel",
+    operation_id="jobs_cancel",
     responses=responses(401, 403, 404, 409, 422),
     summary="Cancel a job",
 )
@@ -282,6 +296,7 @@ async def cancel_job(
 
 @router.post(
     "/{job_id}/retry",
+    operation_id="jobs_retry",
     responses=responses(401, 403, 404, 409, 422),
     summary="Run a dead or cancelled job again",
 )

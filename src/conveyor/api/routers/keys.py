@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/v1/teams", tags=["keys"])
 
 @router.post(
     "/{team}/keys",
+    operation_id="keys_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 404, 413, 422),
     summary="Create an API key (its secret is in this answer only)",
@@ -46,7 +47,12 @@ async def create_key(
     return KeyOut.of(key, secret)
 
 
-@router.get("/{team}/keys", responses=responses(401, 403, 404, 422), summary="List API keys")
+@router.get(
+    "/{team}/keys",
+    operation_id="keys_list",
+    responses=responses(401, 403, 404, 422),
+    summary="List API keys",
+)
 async def list_keys(
     team: TeamRef, request: Request, principal: Annotated[Principal, require_team("keys:read")]
 ) -> KeyList:
@@ -56,6 +62,7 @@ async def list_keys(
 
 @router.delete(
     "/{team}/keys/{key_id}",
+    operation_id="keys_revoke",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 422),
     summary="Revoke an API key",

@@ -19,7 +19,7 @@ from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.models import LogChunk, LogPage
 from conveyor.api.signed import SignedUrl, path_of, url_of
-from conveyor.api.sse import Stream, error_responses
+from conveyor.api.sse import Stream, event_stream_responses
 from conveyor.auth.permissions import Principal
 from conveyor.errors import NotFound
 from conveyor.store.records import LogCursor
@@ -27,6 +27,11 @@ from conveyor.store.records import LogCursor
 router = APIRouter(prefix="/api/v1/jobs", tags=["logs"])
 
 PERMISSION = "jobs:read"
+STREAM_EVENTS = (
+    "Server-sent events: `log`, one chunk of the log each (its id is the chunk's cursor, for"
+    " `Last-Event-ID`); then `end` (`{state, cursor}`) once the job is finished and its whole"
+    " log was sent."
+)
 STREAM_PAGE = 200
 
 _read_logs = require(PERMISSION)
@@ -35,6 +40,7 @@ _follow_logs = require(PERMISSION, signed="logs")  # a browser's EventSource: si
 
 @router.get(
     "/{job_id}/logs",
+    operation_id="logs_read",
     responses=responses(401, 403, 404, 422),
     summary="Read a job's log after a cursor",
 )
@@ -78,8 +84,9 @@ async def _open(
 
 @router.get(
     "/{job_id}/logs/stream",
+    operation_id="logs_stream",
     response_class=EventSourceResponse,
-    responses=error_responses(401, 403, 404, 422),
+    responses=event_stream_responses(LogChunk, STREAM_EVENTS, 401, 403, 404, 422),
     summary="Follow a job's log (server-sent events)",
 )
 async def stream_logs(
@@ -118,6 +125,7 @@ async def stream_logs(
 
 @router.post(
     "/{job_id}/logs/stream/url",
+    operation_id="logs_stream_sign",
     responses=responses(401, 403, 404, 422),
     summary="A signed URL to follow a job's log from a browser (EventSource)",
 )

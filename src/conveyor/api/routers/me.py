@@ -20,7 +20,7 @@ from conveyor.api.routers.teams import team_out
 from conveyor.auth.permissions import Principal
 from conveyor.store.records import User
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["me"])
 
 
 def _user_out(user: User) -> UserOut:
@@ -29,7 +29,7 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-@router.get("/me", responses=responses(401, 403, 404), summary="Who am I")
+@router.get("/me", operation_id="me_read", responses=responses(401, 403, 404), summary="Who am I")
 async def me(request: Request, who: Annotated[Principal | User, caller()]) -> MeResponse:
     store = services(request).store
     if isinstance(who, User):
@@ -64,6 +64,7 @@ async def me(request: Request, who: Annotated[Principal | User, caller()]) -> Me
 
 @router.post(
     "/me/sessions",
+    operation_id="me_sessions_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 413, 422),
     summary="Start a second login of yours (e.g. for an agent run with your login)",

@@ -22,7 +22,12 @@ router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
 QueueName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
-@router.get("", responses=responses(401, 403), summary="List queues with their job counts")
+@router.get(
+    "",
+    operation_id="queues_list",
+    responses=responses(401, 403),
+    summary="List queues with their job counts",
+)
 async def list_queues(
     request: Request, principal: Annotated[Principal, require("queues:read")]
 ) -> QueueList:
@@ -33,6 +38,7 @@ async def list_queues(
 
 @router.patch(
     "/{queue}",
+    operation_id="queues_update",
     responses=responses(401, 403, 413, 422),
     summary="Pause or resume a queue",
 )

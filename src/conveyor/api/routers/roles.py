@@ -14,7 +14,7 @@ from conveyor.api.routers.teams import ReadMembers, TeamRef, manage_members
 from conveyor.api.team_models import RoleCreate, RoleList, RoleOut, RolePatch
 from conveyor.auth.permissions import ROLES, Principal
 
-router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
+router = APIRouter(prefix="/api/v1/teams", tags=["roles"])
 
 BUILTIN_DESCRIPTIONS = {
     "owner": "everything, including the team itself and its ownership",
@@ -37,7 +37,12 @@ def _builtin() -> list[RoleOut]:
     ]
 
 
-@router.get("/{team}/roles", responses=responses(401, 403, 404, 422), summary="List roles")
+@router.get(
+    "/{team}/roles",
+    operation_id="roles_list",
+    responses=responses(401, 403, 404, 422),
+    summary="List roles",
+)
 async def list_roles(team: TeamRef, request: Request, principal: ReadMembers) -> RoleList:
     custom = await services(request).store.role_list(principal.team_id)
     return RoleList(items=_builtin() + [RoleOut.of(r) for r in custom])
@@ -45,6 +50,7 @@ async def list_roles(team: TeamRef, request: Request, principal: ReadMembers) ->
 
 @router.post(
     "/{team}/roles",
+    operation_id="roles_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Create a custom role",
@@ -63,7 +69,10 @@ async def create_role(
 
 
 @router.get(
-    "/{team}/roles/{role_id}", responses=responses(401, 403, 404, 422), summary="Get a role"
+    "/{team}/roles/{role_id}",
+    operation_id="roles_read",
+    responses=responses(401, 403, 404, 422),
+    summary="Get a role",
 )
 async def get_role(
     team: TeamRef, role_id: uuid.UUID, request: Request, principal: ReadMembers
@@ -73,6 +82,7 @@ async def get_role(
 
 @router.patch(
     "/{team}/roles/{role_id}",
+    operation_id="roles_update",
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Change a custom role (a new name follows to its members)",
 )
@@ -96,6 +106,7 @@ async def update_role(
 
 @router.delete(
     "/{team}/roles/{role_id}",
+    operation_id="roles_delete",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409, 422),
     summary="Delete a custom role no member holds",

@@ -87,6 +87,7 @@ async def _mine(request: Request, user: User, team_id: uuid.UUID) -> TeamOut:
 
 @router.post(
     "",
+    operation_id="teams_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 409, 413, 422),
     summary="Create a team (you become its owner)",
@@ -102,7 +103,7 @@ async def create_team(
     return await _mine(request, user, team.id)
 
 
-@router.get("", responses=responses(401, 403), summary="List your teams")
+@router.get("", operation_id="teams_list", responses=responses(401, 403), summary="List your teams")
 async def list_teams(request: Request, user: SignedIn) -> TeamList:
     """Your teams, your default (the one you joined first) first."""
     memberships = await services(request).store.teams_of_user(user.id)
@@ -111,6 +112,7 @@ async def list_teams(request: Request, user: SignedIn) -> TeamList:
 
 @router.post(
     "/join",
+    operation_id="teams_join",
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Join a team with an invitation code",
 )
@@ -122,7 +124,12 @@ async def join_team(
     return await _mine(request, user, team.id)
 
 
-@router.get("/{team}", responses=responses(401, 403, 404, 422), summary="Get a team of yours")
+@router.get(
+    "/{team}",
+    operation_id="teams_read",
+    responses=responses(401, 403, 404, 422),
+    summary="Get a team of yours",
+)
 async def get_team(team: TeamRef, request: Request, principal: Member) -> TeamOut:
     found = await services(request).teams.resolve(str(principal.team_id))
     role = None
@@ -140,7 +147,12 @@ async def get_team(team: TeamRef, request: Request, principal: Member) -> TeamOu
 # members
 
 
-@router.get("/{team}/members", responses=responses(401, 403, 404, 422), summary="List members")
+@router.get(
+    "/{team}/members",
+    operation_id="teams_members_list",
+    responses=responses(401, 403, 404, 422),
+    summary="List members",
+)
 async def list_members(team: TeamRef, request: Request, principal: ReadMembers) -> MemberList:
     members = await services(request).store.member_list(principal.team_id)
     return MemberList(items=[MemberOut.of(m) for m in members])
@@ -148,6 +160,7 @@ async def list_members(team: TeamRef, request: Request, principal: ReadMembers) 
 
 @router.patch(
     "/{team}/members/{user_id}",
+    operation_id="teams_members_update",
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Change a member's role",
 )
@@ -167,6 +180,7 @@ async def change_role(
 
 @router.delete(
     "/{team}/members/{user_id}",
+    operation_id="teams_members_remove",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409, 422),
     summary="Remove a member",
@@ -184,6 +198,7 @@ async def remove_member(
 
 @router.post(
     "/{team}/leave",
+    operation_id="teams_leave",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409, 422),
     summary="Leave a team (the last owner cannot)",
@@ -199,6 +214,7 @@ async def leave_team(
 
 @router.post(
     "/{team}/transfer",
+    operation_id="teams_transfer",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 413, 422),
     summary="Transfer ownership: the member becomes an owner, you an admin",
@@ -218,6 +234,7 @@ async def transfer_ownership(
 
 @router.post(
     "/{team}/invites",
+    operation_id="teams_invites_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 404, 413, 422),
     summary="Invite: a code (shown once) to join with a role",
@@ -238,7 +255,12 @@ async def create_invite(
     return InviteOut.of(invite, code)
 
 
-@router.get("/{team}/invites", responses=responses(401, 403, 404, 422), summary="List invitations")
+@router.get(
+    "/{team}/invites",
+    operation_id="teams_invites_list",
+    responses=responses(401, 403, 404, 422),
+    summary="List invitations",
+)
 async def list_invites(team: TeamRef, request: Request, principal: ManageMembers) -> InviteList:
     invites = await services(request).store.invite_list(principal.team_id)
     return InviteList(items=[InviteOut.of(i) for i in invites])
@@ -246,6 +268,7 @@ async def list_invites(team: TeamRef, request: Request, principal: ManageMembers
 
 @router.delete(
     "/{team}/invites/{invite_id}",
+    operation_id="teams_invites_revoke",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 422),
     summary="Revoke an invitation",
@@ -265,6 +288,7 @@ async def revoke_invite(
 
 @router.post(
     "/{team}/join-requests",
+    operation_id="teams_join_requests_create",
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Ask to join a team (its admins accept or reject)",
@@ -286,7 +310,10 @@ async def request_join(
 
 
 @router.get(
-    "/{team}/join-requests", responses=responses(401, 403, 404, 422), summary="Open requests"
+    "/{team}/join-requests",
+    operation_id="teams_join_requests_list",
+    responses=responses(401, 403, 404, 422),
+    summary="Open requests",
 )
 async def list_join_requests(
     team: TeamRef, request: Request, principal: ManageMembers
@@ -297,6 +324,7 @@ async def list_join_requests(
 
 @router.post(
     "/{team}/join-requests/{request_id}/accept",
+    operation_id="teams_join_requests_accept",
     responses=responses(401, 403, 404, 409, 413, 422),
     summary="Accept a request: the user joins with the role given",
 )
@@ -317,6 +345,7 @@ async def accept_join_request(
 
 @router.post(
     "/{team}/join-requests/{request_id}/reject",
+    operation_id="teams_join_requests_reject",
     responses=responses(401, 403, 404, 409, 422),
     summary="Reject a request",
 )
