@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 openapi: $(STAMP) ## write openapi.json, the API contract, from the app (commit it with the change)
-	$(PY) -m conveyor.api.openapi openapi.json
+	$(PY) -m conveyor.api.contract openapi.json
 
 test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
 	$(MAKE) --no-print-directory check

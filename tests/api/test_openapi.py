@@ -18,9 +18,10 @@ from openapi_spec_validator import validate
 
 from conveyor.api import examples
 from conveyor.api.app import create_app
+from conveyor.api.contract import render
 from conveyor.api.deps import require
 from conveyor.api.models import JobCreate, JobOut, LoginRequest, TokenResponse
-from conveyor.api.openapi import api_routes, render
+from conveyor.api.openapi import api_routes
 from conveyor.settings import ServerSettings
 from tests.api.conftest import Live
 from tests.api.test_route_permissions import PUBLIC_ROUTES

@@ -8,10 +8,7 @@ to ``openapi.json``, which the SDK and the web UI are checked against.
 
 from __future__ import annotations
 
-import json
-import sys
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -104,24 +101,5 @@ def describe_event_streams(schema: dict[str, Any]) -> None:
                 media[EVENT_DATA] = data
 
 
-def render(schema: dict[str, Any]) -> str:
-    """The document as committed: pretty, keys sorted, so a diff shows what changed."""
-    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return [op for path in schema.get("paths", {}).values() for op in path.values()]
-
-
-def main(argv: list[str]) -> None:
-    """Write the document of the default app to the file named (default ``openapi.json``)."""
-    from conveyor.api.app import create_app
-    from conveyor.settings import ServerSettings
-
-    target = Path(argv[0] if argv else "openapi.json")
-    target.write_text(render(create_app(ServerSettings()).openapi()), encoding="utf-8")
-    print(f"wrote {target}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
