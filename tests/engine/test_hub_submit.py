@@ -15,8 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from conveyor import protocol
-from conveyor.engine import Engine
-from conveyor.server.hub import AgentHub, AgentSession
+from conveyor.engine import AgentHub, AgentSession, Engine
 from conveyor.states import JobState
 from conveyor.store import JobSpec
 

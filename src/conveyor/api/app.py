@@ -40,12 +40,11 @@ from conveyor.api.routers import (
 )
 from conveyor.auth.service import AuthService
 from conveyor.auth.teams import TeamService
-from conveyor.engine import Engine
+from conveyor.engine import AgentHub, Engine
 from conveyor.engine.engine import EngineConfig
 from conveyor.engine.reaper import REAPER_INTERVAL_S
 from conveyor.errors import StoreError, TooLarge
 from conveyor.server.bootstrap import ensure_default_team
-from conveyor.server.hub import AgentHub
 from conveyor.settings import AuthSettings, ServerSettings
 from conveyor.startup import freeze_startup_objects
 from conveyor.store import Store

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from conveyor.api.blobs import BlobStore
     from conveyor.auth.service import AuthService
     from conveyor.auth.teams import TeamService
-    from conveyor.engine import Engine
-    from conveyor.server.hub import AgentHub
+    from conveyor.engine import AgentHub, Engine
     from conveyor.store import Store
     from conveyor.store.records import User
 

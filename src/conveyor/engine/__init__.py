@@ -1,9 +1,13 @@
 """The engine: loops inside every server replica around the store.
 
-Public: :class:`Engine`, :class:`EngineConfig`, :class:`EventBus`.
+Public: :class:`Engine`, :class:`EngineConfig`, :class:`EventBus`, the dispatcher
+(:class:`AgentHub` with its :class:`AgentSession` per connected agent and the
+:class:`HeartbeatReply` it answers) and the submission service
+(:class:`Submission`, :class:`JobRequest`).
 """
 
 from conveyor.engine.engine import Engine, EngineConfig
 from conveyor.engine.events import EventBus
+from conveyor.engine.hub import AgentHub, AgentSession, HeartbeatReply
 
-__all__ = ["Engine", "EngineConfig", "EventBus"]
+__all__ = ["AgentHub", "AgentSession", "Engine", "EngineConfig", "EventBus", "HeartbeatReply"]

@@ -27,10 +27,10 @@ import structlog
 from pydantic import BaseModel
 
 from conveyor import protocol
-from conveyor.engine import Engine
+from conveyor.engine.batcher import Batcher
+from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
-from conveyor.server.batcher import Batcher
 from conveyor.store import ClaimRequest, JobSpec
 from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.leases import Lease, Outcome, Report
