@@ -1,0 +1,55 @@
+"""A connected agent as the hub sees it: a session whose ``send`` records what it was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from pydantic import BaseModel
+
+from conveyor import protocol
+from conveyor.engine import AgentHub, AgentSession
+
+
+class FakeAgent:
+    """What one connected agent was sent."""
+
+    def __init__(
+        self,
+        hub: AgentHub,
+        team_id: uuid.UUID,
+        name: str,
+        credits: int,
+        actions: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.assigned: list[uuid.UUID] = []
+        self.got_work = asyncio.Event()
+        self.gone = False
+        self.session = AgentSession(
+            agent_id=uuid.uuid4(),
+            team_id=team_id,
+            name=name,
+            labels={},
+            queues=["default"],
+            actions=actions or {"demo.echo": []},  # action -> schema hashes it offers
+            send=self._send,
+            close=self._close,
+            credits=credits,
+            last_heard=asyncio.get_running_loop().time(),
+        )
+
+    async def _send(self, message: BaseModel) -> None:
+        if self.gone:
+            raise ConnectionError("the agent went away")
+        assert isinstance(message, protocol.Assign)
+        self.assigned.extend(job.job_id for job in message.jobs)
+        self.got_work.set()
+
+    async def wait_for(self, count: int) -> None:
+        async with asyncio.timeout(30):
+            while len(self.assigned) < count:
+                self.got_work.clear()
+                await self.got_work.wait()
+
+    async def _close(self, reason: str) -> None:
+        self.gone = True
