@@ -1,14 +1,17 @@
-"""A connected agent as the hub sees it: a session whose ``send`` records what it was sent."""
+"""A connected agent as the hub sees it: a session whose ``send`` records what it was sent,
+and a running dispatcher with such an agent idle on it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 from pydantic import BaseModel
 
 from conveyor import protocol
-from conveyor.engine import AgentHub, AgentSession
+from conveyor.engine import AgentHub, AgentSession, Engine
 
 
 class FakeAgent:
@@ -53,3 +56,28 @@ class FakeAgent:
 
     async def _close(self, reason: str) -> None:
         self.gone = True
+
+
+PROMPT_S = 20.0
+"""How long a test waits for the dispatcher: far below any poll, so a pass is a wake-up."""
+
+
+@contextlib.asynccontextmanager
+async def idle_agent(
+    engine: Engine, team_id: uuid.UUID, *, poll_s: float = 3600, credits: int = 10
+) -> AsyncIterator[tuple[AgentHub, FakeAgent]]:
+    """A running dispatcher and one agent with credits that it has asked for work, found
+    none for, and parked on: from here only a wake-up (the bus, or the poll) brings work."""
+    hub = AgentHub(engine, poll_s=poll_s)
+    await hub.start()
+    try:
+        agent = FakeAgent(hub, team_id, "idle", credits=0)
+        await hub.attach(agent.session)
+        parked = hub.parked
+        hub.grant(agent.session, credits)
+        async with asyncio.timeout(PROMPT_S):
+            while not (await parked.wait(None) and agent.session.hungry):
+                parked = hub.parked
+        yield hub, agent
+    finally:
+        await hub.stop()

@@ -99,6 +99,7 @@ class AgentHub:
         self.store = engine.store
         self.sessions: dict[uuid.UUID, AgentSession] = {}
         self._credits = Signal()
+        self.parked = Signal()  # fires when the dispatcher next goes idle; replaced each time
         self._turn = 0  # rotates which waiting agent a submit offers its jobs first
         self._task: asyncio.Task[None] | None = None
         self._control_task: asyncio.Task[None] | None = None
@@ -227,6 +228,8 @@ class AgentHub:
                 asyncio.ensure_future(work.wait(None)),
                 asyncio.ensure_future(credits.wait(None)),
             ]
+            self.parked, parked = Signal(), self.parked
+            parked.fire()
             try:
                 await asyncio.wait(
                     waits,
