@@ -1,7 +1,7 @@
 """A submit hands its new jobs to agents waiting on this replica, in its own transaction.
 
 The hub here has no dispatch loop running, so a job can only reach an agent
-through the submit itself; the sessions' ``send`` collects what the agent would
+through the submit itself; each :class:`FakeAgent` collects what the agent would
 receive over its WebSocket.
 """
 
@@ -12,50 +12,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import BaseModel
 
-from conveyor import protocol
-from conveyor.engine import Engine
-from conveyor.server.hub import AgentHub, AgentSession
+from conveyor.engine import AgentHub, Engine
 from conveyor.states import JobState
 from conveyor.store import JobSpec
-
-
-class Agent:
-    """What one connected agent was sent."""
-
-    def __init__(self, hub: AgentHub, team_id: uuid.UUID, name: str, credits: int) -> None:
-        self.assigned: list[uuid.UUID] = []
-        self.got_work = asyncio.Event()
-        self.gone = False
-        self.session = AgentSession(
-            agent_id=uuid.uuid4(),
-            team_id=team_id,
-            name=name,
-            labels={},
-            queues=["default"],
-            actions={"demo.echo": []},
-            send=self._send,
-            close=self._close,
-            credits=credits,
-            last_heard=asyncio.get_running_loop().time(),
-        )
-
-    async def _send(self, message: BaseModel) -> None:
-        if self.gone:
-            raise ConnectionError("the agent went away")
-        assert isinstance(message, protocol.Assign)
-        self.assigned.extend(job.job_id for job in message.jobs)
-        self.got_work.set()
-
-    async def wait_for(self, count: int) -> None:
-        async with asyncio.timeout(30):
-            while len(self.assigned) < count:
-                self.got_work.clear()
-                await self.got_work.wait()
-
-    async def _close(self, reason: str) -> None:
-        self.gone = True
+from tests.engine.fake_agent import FakeAgent
 
 
 @pytest.fixture
@@ -70,7 +31,7 @@ def echo(n: int = 0) -> JobSpec:
 async def test_a_waiting_agent_has_the_job_when_submit_returns(
     engine: Engine, hub: AgentHub, team: uuid.UUID
 ) -> None:
-    agent = Agent(hub, team, "a", credits=2)
+    agent = FakeAgent(hub, team, "a", credits=2)
     await hub.attach(agent.session)
     work = engine.bus.work_signal()
 
@@ -85,7 +46,7 @@ async def test_a_waiting_agent_has_the_job_when_submit_returns(
 async def test_waiting_agents_take_turns_and_the_rest_stays_queued(
     engine: Engine, hub: AgentHub, team: uuid.UUID
 ) -> None:
-    a, b = Agent(hub, team, "a", credits=1), Agent(hub, team, "b", credits=1)
+    a, b = FakeAgent(hub, team, "a", credits=1), FakeAgent(hub, team, "b", credits=1)
     for agent in (a, b):
         await hub.attach(agent.session)
     first = await hub.submit(team, [echo(1)])
@@ -104,9 +65,11 @@ async def test_waiting_agents_take_turns_and_the_rest_stays_queued(
 async def test_draining_agents_and_other_teams_get_nothing(
     engine: Engine, hub: AgentHub, team: uuid.UUID
 ) -> None:
-    draining = Agent(hub, team, "draining", credits=5)
+    draining = FakeAgent(hub, team, "draining", credits=5)
     draining.session.draining = True
-    stranger = Agent(hub, await engine.store.team_create("others", "Others"), "stranger", credits=5)
+    stranger = FakeAgent(
+        hub, await engine.store.team_create("others", "Others"), "stranger", credits=5
+    )
     for agent in (draining, stranger):
         await hub.attach(agent.session)
     [sub] = await hub.submit(team, [echo()])
@@ -117,7 +80,7 @@ async def test_draining_agents_and_other_teams_get_nothing(
 async def test_jobs_for_an_agent_gone_meanwhile_go_back_to_the_queue(
     engine: Engine, hub: AgentHub, team: uuid.UUID
 ) -> None:
-    agent = Agent(hub, team, "a", credits=1)
+    agent = FakeAgent(hub, team, "a", credits=1)
     await hub.attach(agent.session)
     agent.gone = True
     [sub] = await hub.submit(team, [echo()])  # the submit itself stands
@@ -134,7 +97,7 @@ async def test_the_dispatcher_comes_back_for_an_agent_it_skipped_during_a_submit
     await hub.start()
     try:
         [older] = await engine.store.job_submit_many(team, [JobSpec("demo.echo", {}, priority=-1)])
-        agent = Agent(hub, team, "a", credits=2)
+        agent = FakeAgent(hub, team, "a", credits=2)
         await hub.attach(agent.session)
         submitting = asyncio.create_task(hub.submit(team, [echo()]))
         await asyncio.sleep(0)  # the submit is now claiming for the agent

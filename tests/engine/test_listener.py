@@ -1,7 +1,7 @@
 """PostgreSQL: killing the LISTEN connection does not stop work from flowing.
 
 The job is submitted by a second store (another replica), so the only ways to
-reach the waiting engine are NOTIFY (through the listener) and the poll.
+reach the dispatcher idle on this engine are NOTIFY (through the listener) and the poll.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from conveyor.engine import Engine, EngineConfig
 from conveyor.engine.listener import Listener
 from conveyor.store import JobSpec, Store
 from conveyor.store.database import Tx
-from conveyor.store.records import ClaimedJob
+from tests.engine.fake_agent import FakeAgent, idle_agent
 from tests.helpers.factories import agent_request
 
 PROMPT_S = 20.0
@@ -35,26 +35,19 @@ async def _listening(engine: Engine) -> Listener:
     return engine.listener
 
 
-async def _park(engine: Engine, team: uuid.UUID) -> asyncio.Task[list[ClaimedJob]]:
-    parked = engine.parked
-    waiter = asyncio.create_task(engine.claim_wait(team, agent_request(), WAIT_S))
-    assert await parked.wait(PROMPT_S), "the waiter never parked"
-    return waiter
+async def _assigned_ids(agent: FakeAgent) -> list[uuid.UUID]:
+    await agent.wait_for(1)  # far below WAIT_S and the hour-long poll
+    return agent.assigned
 
 
-async def _claimed_ids(waiter: asyncio.Task[list[ClaimedJob]]) -> list[uuid.UUID]:
-    async with asyncio.timeout(PROMPT_S):  # far below WAIT_S and the hour-long poll
-        return [c.id for c in await waiter]
-
-
-async def test_notify_from_another_replica_wakes_a_waiter(
+async def test_notify_from_another_replica_wakes_the_dispatcher(
     replicas: tuple[Engine, Store, uuid.UUID],
 ) -> None:
     engine, other, team = replicas
     await _listening(engine)
-    waiter = await _park(engine, team)
-    [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
-    assert await _claimed_ids(waiter) == [sub.id]
+    async with idle_agent(engine, team, poll_s=WAIT_S) as (_, agent):
+        [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
+        assert await _assigned_ids(agent) == [sub.id]
 
 
 async def test_after_the_kill_the_listener_reconnects_and_delivers(
@@ -69,41 +62,42 @@ async def test_after_the_kill_the_listener_reconnects_and_delivers(
     assert await reconnected.wait(PROMPT_S), "the listener did not reconnect"
     assert listener.backend_pid not in (None, old_pid)
 
-    waiter = await _park(engine, team)
-    [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
-    assert await _claimed_ids(waiter) == [sub.id]
+    async with idle_agent(engine, team, poll_s=WAIT_S) as (_, agent):
+        [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
+        assert await _assigned_ids(agent) == [sub.id]
 
 
 async def test_work_submitted_right_after_the_kill_is_claimed(
     replicas: tuple[Engine, Store, uuid.UUID],
 ) -> None:
-    """A waiter parked before the kill gets a job submitted while the listener is down.
+    """A dispatcher idle before the kill gets a job submitted while the listener is down.
 
     Its NOTIFY may be lost; the reconnecting listener wakes every waiter (anything
-    may have happened meanwhile), and the waiter claims.
+    may have happened meanwhile), and the dispatcher claims.
     """
     engine, other, team = replicas
     listener = await _listening(engine)
     old_pid = listener.backend_pid
     assert old_pid is not None
-    waiter = await _park(engine, team)
-    assert await other.db.read(_terminate, None, old_pid)
-    [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
-    assert await _claimed_ids(waiter) == [sub.id]
+    async with idle_agent(engine, team, poll_s=WAIT_S) as (_, agent):
+        assert await other.db.read(_terminate, None, old_pid)
+        [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
+        assert await _assigned_ids(agent) == [sub.id]
 
 
 async def test_without_listen_the_poll_still_delivers(pg_url: str) -> None:
-    """LISTEN off: the jittered poll is the only path between replicas, so it is
-    short here (0.2 s) to keep the test quick; the default is 2 s."""
+    """LISTEN off: the engine's jittered outbox poll is the only path between replicas,
+    so it is short here (0.2 s) to keep the test quick; the default is 2 s. (The
+    dispatcher's own poll stays long: the outbox poll is what wakes it.)"""
     engine = await Engine.open(pg_url, EngineConfig(poll_interval_s=0.2, listen=False))
     other = await Store.open(pg_url)
     await engine.start()
     try:
         assert engine.listener is None
         team = await other.team_create("acme", "Acme")
-        waiter = await _park(engine, team)
-        [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
-        assert await _claimed_ids(waiter) == [sub.id]
+        async with idle_agent(engine, team, poll_s=WAIT_S) as (_, agent):
+            [sub] = await other.job_submit_many(team, [JobSpec("demo.echo")])
+            assert await _assigned_ids(agent) == [sub.id]
     finally:
         await engine.close()
         await other.close()

@@ -40,12 +40,11 @@ from conveyor.api.routers import (
 )
 from conveyor.auth.service import AuthService
 from conveyor.auth.teams import TeamService
-from conveyor.engine import Engine
+from conveyor.engine import AgentHub, Engine, Submission
 from conveyor.engine.engine import EngineConfig
 from conveyor.engine.reaper import REAPER_INTERVAL_S
 from conveyor.errors import StoreError, TooLarge
 from conveyor.server.bootstrap import ensure_default_team
-from conveyor.server.hub import AgentHub
 from conveyor.settings import AuthSettings, ServerSettings
 from conveyor.startup import freeze_startup_objects
 from conveyor.store import Store
@@ -85,13 +84,15 @@ async def open_services(settings: ServerSettings) -> Services:
         ),
         on_artifacts_deleted=delete_blobs,
     )
+    hub = AgentHub(engine, heartbeat_s=settings.heartbeat_s, poll_s=settings.dispatch_poll_s)
     return Services(
         settings=settings,
         store=store,
         auth=AuthService(store, AuthSettings()),
         teams=TeamService(store),
         engine=engine,
-        hub=AgentHub(engine, heartbeat_s=settings.heartbeat_s, poll_s=settings.dispatch_poll_s),
+        hub=hub,
+        submission=Submission(store, hub, lease_s=settings.lease_s),
         blobs=blobs,
     )
 

@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from conveyor.api.blobs import BlobStore
     from conveyor.auth.service import AuthService
     from conveyor.auth.teams import TeamService
-    from conveyor.engine import Engine
-    from conveyor.server.hub import AgentHub
+    from conveyor.engine import AgentHub, Engine, Submission
     from conveyor.store import Store
     from conveyor.store.records import User
 
@@ -50,6 +49,7 @@ class Services:
     teams: TeamService
     engine: Engine
     hub: AgentHub
+    submission: Submission  # every job is created through it
     blobs: BlobStore
 
 

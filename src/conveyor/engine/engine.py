@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
 
-from conveyor.engine.events import EventBus, Signal
+from conveyor.engine.events import EventBus
 from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
 from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
 from conveyor.engine.retention import (
@@ -22,10 +19,9 @@ from conveyor.engine.retention import (
 )
 from conveyor.engine.scheduler import SCHEDULER_INTERVAL_S, Scheduler
 from conveyor.engine.service import Service
-from conveyor.store import ClaimRequest, Store
+from conveyor.store import Store
 from conveyor.store.database import Tx
 from conveyor.store.queries.retention import KeepFinished
-from conveyor.store.records import ClaimedJob
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,9 @@ class Engine:
     """Wires the store's commits to the bus and runs the engine loops.
 
     Every operation is on :attr:`store`; the engine adds the loops (scheduler,
-    reaper, retention, outbox poller, PostgreSQL listener) and :meth:`claim_wait`.
+    reaper, retention, outbox poller, PostgreSQL listener). Agents get their work
+    from the dispatcher (:class:`~conveyor.engine.hub.AgentHub`), which waits on
+    :attr:`bus`.
     ``on_artifacts_deleted`` receives the storage keys of artifacts whose jobs
     retention deleted, to delete the blobs.
     """
@@ -75,8 +73,6 @@ class Engine:
             on_artifacts_deleted=on_artifacts_deleted,
         )
         self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
-        self.waiting = 0  # claim_wait calls parked on the bus (for metrics and tests)
-        self.parked = Signal()  # fires when a claim_wait parks; replaced each time
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
             self.listener = Listener(store.db.url, self.bus, forget=store.forget_cached)
@@ -126,27 +122,3 @@ class Engine:
 
     def _published(self, tx: Tx) -> None:
         self.bus.publish(tx.last_event_seq, tx.work_available, tx.control)
-
-    async def claim_wait(
-        self, team_id: uuid.UUID, request: ClaimRequest, timeout_s: float
-    ) -> list[ClaimedJob]:
-        """Claim, or wait until work may be there (bus, or a jittered poll) and claim again.
-
-        Returns an empty list when ``timeout_s`` passes with nothing claimable.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            signal = self.bus.work_signal()
-            claimed = await self.store.job_claim(team_id, request)
-            remaining = deadline - loop.time()
-            if claimed or remaining <= 0:
-                return claimed
-            poll = self.config.poll_interval_s * random.uniform(0.5, 1.5)
-            self.waiting += 1
-            self.parked, parked = Signal(), self.parked
-            parked.fire()
-            try:
-                await signal.wait(min(remaining, poll))
-            finally:
-                self.waiting -= 1

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 from conveyor import protocol
 from conveyor.api.deps import Services, bearer_token, require, services
 from conveyor.auth.permissions import AGENT_CONNECT, Principal
+from conveyor.engine import AgentSession
 from conveyor.errors import ConveyorError
-from conveyor.server.hub import AgentSession
 from conveyor.server.tls import client_cert
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.records import LogChunkIn

@@ -1,7 +1,7 @@
 """Jobs: submit (validated against the team's action catalog), list, read, cancel, retry.
 
-A job is refused before it is enqueued when its action is unknown to the team or
-its params fail the action's JSON Schema, so a bad job never reaches an agent.
+Submitting is the engine's :class:`~conveyor.engine.Submission` (catalog, params,
+permissions per action, defaults, idempotency): these routes only translate HTTP.
 Lists page with an opaque keyset cursor: inserting between pages gives no
 duplicate and no gap.
 """
@@ -12,13 +12,9 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
-from referencing.exceptions import Unresolvable
 
 from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
@@ -33,19 +29,12 @@ from conveyor.api.models import (
     JobOut,
 )
 from conveyor.auth.permissions import Principal
-from conveyor.errors import ConveyorError, InvalidInput, InvalidParams, PermissionDenied
+from conveyor.engine import JobRequest
+from conveyor.errors import InvalidInput
 from conveyor.store import Store
-from conveyor.store.queries.submit import JobSpec
-from conveyor.store.records import ActionVersion, Job
+from conveyor.store.records import Job
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
-
-SHELL_ACTION = "shell"
-SHELL_PERMISSION = "jobs:create:shell"
-"""The ad-hoc shell action runs any command: only an explicit grant allows it."""
-
-_VALIDATOR_CACHE_SIZE = 1024
-_validators: dict[str, Draft202012Validator] = {}
 
 
 # submit
@@ -66,12 +55,12 @@ async def create_job(
 ) -> JobOut:
     """201 with the new job; 200 with the existing one when its idempotency key matched."""
     svc = services(request)
-    store = svc.store
-    specs = await _specs(request, principal, [body])
-    [submitted] = await svc.hub.submit(principal.team_id, specs, audit=audit_entry(request))
+    [submitted] = await svc.submission.submit(
+        principal, [job_request(body)], audit=audit_entry(request)
+    )
     if not submitted.created:
         response.status_code = status.HTTP_200_OK
-    return await job_out(store, principal.team_id, submitted.id)
+    return await job_out(svc.store, principal.team_id, submitted.id)
 
 
 @router.post(
@@ -90,103 +79,16 @@ async def create_jobs(
 ) -> JobBatchOut:
     """All jobs are validated first; then all are enqueued in one transaction, or none."""
     svc = services(request)
-    store = svc.store
-    specs = await _specs(request, principal, body.jobs)
-    submitted = await svc.hub.submit(principal.team_id, specs, audit=audit_entry(request))
-    found = await store.job_get_many(principal.team_id, [s.id for s in submitted])
-    return JobBatchOut(items=await jobs_out(store, principal.team_id, found))
-
-
-async def _specs(request: Request, principal: Principal, bodies: list[JobCreate]) -> list[JobSpec]:
-    """Check permission, action and params of each job; errors name the job's index."""
-    store = services(request).store
-    versions: dict[str, ActionVersion | None] = {}
-    specs = []
-    for index, body in enumerate(bodies):
-        try:
-            if not _may_create(principal, body.action):
-                raise PermissionDenied(
-                    f"you need the `jobs:create:{body.action}` permission to run this action",
-                    action=body.action,
-                )
-            if body.action not in versions:
-                versions[body.action] = await store.action_latest(principal.team_id, body.action)
-            version = versions[body.action]
-            if version is None:
-                raise InvalidInput(
-                    f"unknown action {body.action!r}: no agent of this team has offered it",
-                    action=body.action,
-                )
-            _validate_params(body.action, version, body.params)
-            specs.append(_spec(body, version, principal, services(request).settings.lease_s))
-        except ConveyorError as exc:
-            if len(bodies) == 1:
-                raise
-            raise type(exc)(f"jobs[{index}]: {exc.message}", **exc.details, index=index) from None
-    return specs
-
-
-def _may_create(principal: Principal, action: str) -> bool:
-    if action == SHELL_ACTION:
-        return SHELL_PERMISSION in principal.permissions
-    return principal.can(f"jobs:create:{action}")
-
-
-def _spec(body: JobCreate, version: ActionVersion, principal: Principal, lease_s: float) -> JobSpec:
-    """The job as the store takes it; the lease length is the server's (agents heartbeat to it)."""
-    given: dict[str, Any] = {
-        name: getattr(body, name)
-        for name in body.model_fields_set - {"action", "params"}
-        if getattr(body, name) is not None
-    }
-    return JobSpec(
-        action=body.action,
-        params=body.params,
-        schema_hash=version.schema_hash,
-        created_by=principal.user_id,
-        lease_s=lease_s,
-        **given,
+    submitted = await svc.submission.submit(
+        principal, [job_request(job) for job in body.jobs], audit=audit_entry(request)
     )
+    found = await svc.store.job_get_many(principal.team_id, [s.id for s in submitted])
+    return JobBatchOut(items=await jobs_out(svc.store, principal.team_id, found))
 
 
-def _validator(version: ActionVersion) -> Draft202012Validator:
-    """A compiled validator per schema version (the hash names the schema's content)."""
-    found = _validators.get(version.schema_hash)
-    if found is None:
-        try:
-            Draft202012Validator.check_schema(version.params_schema)
-        except SchemaError as exc:
-            raise InvalidInput(
-                f"the action's params schema is not a valid JSON Schema ({exc.message}); "
-                "fix the agent that offers it"
-            ) from None
-        found = Draft202012Validator(version.params_schema)
-        if len(_validators) >= _VALIDATOR_CACHE_SIZE:
-            _validators.pop(next(iter(_validators)))
-        _validators[version.schema_hash] = found
-    return found
-
-
-def _validate_params(action: str, version: ActionVersion, params: Any) -> None:
-    validator = _validator(version)
-    try:
-        error: ValidationError | None = best_match(validator.iter_errors(params))
-    except Unresolvable as exc:
-        raise InvalidInput(f"the action's params schema has an unresolvable $ref: {exc}") from None
-    if error is None:
-        return
-    path = list(error.absolute_path)
-    raise InvalidParams(
-        f"params{_json_path(path)}: {error.message}",
-        action=action,
-        path=path,
-        validator=str(error.validator),
-        schema_hash=version.schema_hash,
-    )
-
-
-def _json_path(path: Iterable[str | int]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+def job_request(body: JobCreate) -> JobRequest:
+    """The body as the submission service takes it; what the client left out stays None."""
+    return JobRequest(**{name: getattr(body, name) for name in body.model_fields_set})
 
 
 # read

@@ -27,10 +27,10 @@ import structlog
 from pydantic import BaseModel
 
 from conveyor import protocol
-from conveyor.engine import Engine
+from conveyor.engine.batcher import Batcher
+from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
-from conveyor.server.batcher import Batcher
 from conveyor.store import ClaimRequest, JobSpec
 from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.leases import Lease, Outcome, Report
@@ -99,6 +99,7 @@ class AgentHub:
         self.store = engine.store
         self.sessions: dict[uuid.UUID, AgentSession] = {}
         self._credits = Signal()
+        self.parked = Signal()  # fires when the dispatcher next goes idle; replaced each time
         self._turn = 0  # rotates which waiting agent a submit offers its jobs first
         self._task: asyncio.Task[None] | None = None
         self._control_task: asyncio.Task[None] | None = None
@@ -227,6 +228,8 @@ class AgentHub:
                 asyncio.ensure_future(work.wait(None)),
                 asyncio.ensure_future(credits.wait(None)),
             ]
+            self.parked, parked = Signal(), self.parked
+            parked.fire()
             try:
                 await asyncio.wait(
                     waits,
