@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from conveyor.engine import Engine, EngineConfig
 from conveyor.engine.listener import Listener
 from conveyor.store import JobSpec, Store
-from conveyor.store.database import Tx
 from conveyor.store.records import ClaimedJob
+from conveyor.store.transaction import Tx
 from tests.helpers.factories import agent_request
 
 PROMPT_S = 20.0

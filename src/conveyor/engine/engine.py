@@ -23,9 +23,9 @@ from conveyor.engine.retention import (
 from conveyor.engine.scheduler import SCHEDULER_INTERVAL_S, Scheduler
 from conveyor.engine.service import Service
 from conveyor.store import ClaimRequest, Store
-from conveyor.store.database import Tx
 from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.records import ClaimedJob
+from conveyor.store.transaction import Tx
 
 
 @dataclass(frozen=True)

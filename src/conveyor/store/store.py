@@ -20,7 +20,7 @@ from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
 from conveyor.store.accounts_store import AccountsStore
 from conveyor.store.audit_store import AccountsAndAudit
-from conveyor.store.database import Database, Publish
+from conveyor.store.database import Database
 from conveyor.store.fleet_store import FleetStore
 from conveyor.store.queries import (
     claim,
@@ -48,6 +48,7 @@ from conveyor.store.records import (
     Submitted,
 )
 from conveyor.store.team_store import TeamStore
+from conveyor.store.transaction import Publish
 
 
 class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):

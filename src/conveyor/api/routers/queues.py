@@ -14,8 +14,8 @@ from conveyor.api.errors import responses
 from conveyor.api.models import QueueList, QueueOut, QueuePatch
 from conveyor.auth.permissions import Principal
 from conveyor.states import TERMINAL
-from conveyor.store.database import Tx
 from conveyor.store.schema import jobs, queues
+from conveyor.store.transaction import Tx
 
 router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
 

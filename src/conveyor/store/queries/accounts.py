@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.errors import Conflict, NotFound
-from conveyor.store.database import Tx
 from conveyor.store.records import (
     ApiKey,
     Membership,
@@ -36,6 +35,7 @@ from conveyor.store.schema import (
     teams,
     users,
 )
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at, plus_seconds
 
 _USER_COLUMNS = [users.c[name] for name in User.__slots__]

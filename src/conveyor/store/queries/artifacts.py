@@ -14,10 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.errors import InvalidInput, LeaseLost, NotFound
 from conveyor.states import JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries.listing import emit_events
 from conveyor.store.records import Artifact
 from conveyor.store.schema import artifacts, jobs
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 _COLUMNS = [artifacts.c[name] for name in Artifact.__slots__ if name != "replaced_storage_key"]

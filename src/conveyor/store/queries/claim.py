@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 
 from conveyor.states import JobState
-from conveyor.store.database import Tx, json_dumps
 from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, batch_ids, items
 from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
 from conveyor.store.records import ClaimedJob, Submitted
+from conveyor.store.transaction import Tx, json_dumps
 from conveyor.store.types import from_micros
 
 

@@ -8,11 +8,11 @@ from enum import StrEnum
 from typing import Any
 
 from conveyor.states import STATE_OF, AttemptOutcome, JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import batch_ids, id_key, items, json_text
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.records import HeartbeatResult, ReportResult
 from conveyor.store.schema import jobs
+from conveyor.store.transaction import Tx
 
 
 @dataclass(frozen=True)

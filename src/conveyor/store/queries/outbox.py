@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from conveyor.states import JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import json_text
+from conveyor.store.transaction import Tx
 from conveyor.store.types import to_micros
 
 # (team_id, object_id, data); ids as UUIDs or in the driver's form (text on SQLite).

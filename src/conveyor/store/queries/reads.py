@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from conveyor.errors import NotFound
 from conveyor.states import AttemptOutcome
-from conveyor.store.database import Tx
 from conveyor.store.records import Attempt, Job
 from conveyor.store.schema import events, job_attempts, jobs, teams
+from conveyor.store.transaction import Tx
 
 _JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
 

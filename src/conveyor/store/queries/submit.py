@@ -16,13 +16,13 @@ import sqlalchemy as sa
 
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
 from conveyor.states import STATE_OF, JobState
-from conveyor.store.database import Tx
 from conveyor.store.ids import uuid7_many
 from conveyor.store.queries._encode import array
 from conveyor.store.queries.audit import AuditEntry, audit_row, ids_detail, record
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
+from conveyor.store.transaction import Tx
 from conveyor.store.types import to_micros
 
 DEFAULT_QUEUE = "default"

@@ -1,0 +1,86 @@
+"""A store operation's transaction: :class:`Tx`, what every query function takes.
+
+A store operation is a plain function ``op(tx, ...)``; :mod:`conveyor.store.database`
+decides how it runs. ``Tx`` carries the connection, the operation's clock, and what
+the operation recorded for publishing after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from conveyor.store.dialects import driver_statement, statement
+from conveyor.store.types import to_micros
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass
+class Tx:
+    """One operation's view of its transaction, and what it publishes on commit."""
+
+    conn: Connection
+    dialect: str
+    now: datetime | None
+    last_event_seq: int = 0
+    work_available: bool = False
+    control: bool = False  # an agent must be told something (cancel, drain): see hub
+    changed_jobs: list[Any] = field(default_factory=list)
+    # PostgreSQL: the statements that write job events may send the transaction's
+    # NOTIFY themselves (a round trip saved) when the operation changes nothing after
+    # them; ``notified`` is the (seq, work) such a statement sent.
+    notify_in_statement: bool = True
+    notified: tuple[int, bool] | None = None
+    forget: set[str] = field(default_factory=set)  # read-cache topics this changes
+
+    def q(self, name: str) -> sa.TextClause:
+        return statement(self.dialect, name)
+
+    def rows(self, name: str, params: dict[str, Any]) -> list[Any]:
+        """Run a named hot-path statement and return the driver's own rows.
+
+        The hot path's fast lane: no compilation, bind or result processing, so a
+        row is a tuple of what the driver returns (on SQLite: ids as text,
+        timestamps as integer microseconds, JSON as text; on PostgreSQL: UUIDs,
+        datetimes and decoded JSON). Callers convert the few values they hand on.
+        The statement still runs through this connection (its events, its
+        transaction).
+        """
+        if self.dialect == "sqlite":
+            params = {k: _sqlite_param(v) for k, v in params.items()}
+        sql = driver_statement(self.dialect, name)
+        result = self.conn.exec_driver_sql(sql, params)
+        if not result.returns_rows:
+            return []
+        rows = list(result.cursor.fetchall())
+        result.close()
+        return rows
+
+    def rows_many(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run a named statement with positional parameters once per row (executemany)."""
+        self.conn.exec_driver_sql(driver_statement(self.dialect, name), rows)
+
+
+Op = Callable[Concatenate[Tx, P], R]
+Publish = Callable[[Tx], None]
+
+
+def _sqlite_param(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return to_micros(value)
+    return value
