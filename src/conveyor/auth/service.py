@@ -44,10 +44,7 @@ from conveyor.errors import (
     Unauthenticated,
 )
 from conveyor.settings import AuthSettings
-from conveyor.store import Store
-from conveyor.store.queries.accounts import normalize_email
-from conveyor.store.queries.audit import AuditEntry
-from conveyor.store.queries.throttle import Limit
+from conveyor.store import AuditEntry, Limit, Store, normalize_email
 from conveyor.store.records import ApiKey, Membership, User, UserAccess
 
 INVALID_LOGIN = "wrong email or password"

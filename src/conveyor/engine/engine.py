@@ -22,10 +22,8 @@ from conveyor.engine.retention import (
 )
 from conveyor.engine.scheduler import SCHEDULER_INTERVAL_S, Scheduler
 from conveyor.engine.service import Service
-from conveyor.store import ClaimRequest, Store
-from conveyor.store.queries.retention import KeepFinished
+from conveyor.store import ClaimRequest, Committed, KeepFinished, Store
 from conveyor.store.records import ClaimedJob
-from conveyor.store.transaction import Tx
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class Engine:
         self.parked = Signal()  # fires when a claim_wait parks; replaced each time
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
-            self.listener = Listener(store.db.url, self.bus, forget=store.forget_cached)
+            self.listener = Listener(store.url, self.bus, forget=store.forget_cached)
 
     @classmethod
     async def open(
@@ -124,8 +122,8 @@ class Engine:
     ) -> None:
         await self.close()
 
-    def _published(self, tx: Tx) -> None:
-        self.bus.publish(tx.last_event_seq, tx.work_available, tx.control)
+    def _published(self, committed: Committed) -> None:
+        self.bus.publish(committed.last_event_seq, committed.work_available, committed.control)
 
     async def claim_wait(
         self, team_id: uuid.UUID, request: ClaimRequest, timeout_s: float

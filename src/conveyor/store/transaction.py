@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -75,7 +75,25 @@ class Tx:
 
 
 Op = Callable[Concatenate[Tx, P], R]
-Publish = Callable[[Tx], None]
+
+
+class Committed(Protocol):
+    """What a committed write announces to :meth:`Store.on_commit`'s callback."""
+
+    @property
+    def last_event_seq(self) -> int:
+        """The newest outbox seq it wrote (0: none)."""
+
+    @property
+    def work_available(self) -> bool:
+        """It made jobs claimable: wake the agents' claims."""
+
+    @property
+    def control(self) -> bool:
+        """An agent must be told something (cancel, drain)."""
+
+
+Publish = Callable[[Committed], None]
 
 
 def _sqlite_param(value: Any) -> Any:

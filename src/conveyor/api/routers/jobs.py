@@ -34,8 +34,7 @@ from conveyor.api.models import (
 )
 from conveyor.auth.permissions import Principal
 from conveyor.errors import ConveyorError, InvalidInput, InvalidParams, PermissionDenied
-from conveyor.store import Store
-from conveyor.store.queries.submit import JobSpec
+from conveyor.store import JobSpec, Store
 from conveyor.store.records import ActionVersion, Job
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
