@@ -163,14 +163,21 @@ class AccountsStore:
         audit: AuditEntry | None = None,
     ) -> None:
         await self.db.write(
-            audited(refresh_tokens.create_refresh, audit), now, user_id, family_id, token_hash, expires_at
+            audited(refresh_tokens.create_refresh, audit),
+            now,
+            user_id,
+            family_id,
+            token_hash,
+            expires_at,
         )
 
     async def refresh_rotate(
         self, token_hash: str, new_hash: str, expires_at: datetime, *, now: datetime | None = None
     ) -> RefreshOutcome:
         """Atomically use a refresh token: rotated, reused (family revoked) or invalid."""
-        return await self.db.write(refresh_tokens.rotate_refresh, now, token_hash, new_hash, expires_at)
+        return await self.db.write(
+            refresh_tokens.rotate_refresh, now, token_hash, new_hash, expires_at
+        )
 
     async def refresh_live_owner(self, token_hash: str) -> uuid.UUID | None:
         """The user a usable refresh token belongs to; None when spent, revoked or expired."""

@@ -17,6 +17,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from conveyor.errors import StoreError
 from conveyor.store.dialects import driver_statement, statement
 from conveyor.store.types import to_micros
 
@@ -59,19 +60,56 @@ class Tx:
         The statement still runs through this connection (its events, its
         transaction).
         """
-        if self.dialect == "sqlite":
-            params = {k: _sqlite_param(v) for k, v in params.items()}
-        sql = driver_statement(self.dialect, name)
-        result = self.conn.exec_driver_sql(sql, params)
+        result = self._run(name, params)
         if not result.returns_rows:
             return []
         rows = list(result.cursor.fetchall())
         result.close()
         return rows
 
+    def named_rows(self, name: str, params: dict[str, Any], shape: type[Row]) -> list[Row]:
+        """:meth:`rows`, each row as ``shape``, a NamedTuple of the statement's columns.
+
+        The first run of each statement checks ``shape``'s fields against the column
+        names the database returns (see :func:`check_columns`); after that a row
+        costs one tuple construction.
+        """
+        result = self._run(name, params)
+        key = (self.dialect, name, shape)
+        if key not in _CHECKED:
+            check_columns(name, [column[0] for column in result.cursor.description], shape)
+            _CHECKED.add(key)
+        rows = [shape(*row) for row in result.cursor.fetchall()]
+        result.close()
+        return rows
+
+    def _run(self, name: str, params: dict[str, Any]) -> sa.CursorResult[Any]:
+        if self.dialect == "sqlite":
+            params = {k: _sqlite_param(v) for k, v in params.items()}
+        return self.conn.exec_driver_sql(driver_statement(self.dialect, name), params)
+
     def rows_many(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         """Run a named statement with positional parameters once per row (executemany)."""
         self.conn.exec_driver_sql(driver_statement(self.dialect, name), rows)
+
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
+_CHECKED: set[tuple[str, str, type[Any]]] = set()  # (dialect, statement, shape) checked
+
+
+def check_columns(name: str, columns: list[str], shape: type[Any]) -> None:
+    """Refuse a row type whose fields are not the statement's columns, in order.
+
+    Fields past the columns are allowed only with a default: a statement's columns
+    that the other dialect's version returns.
+    """
+    fields: tuple[str, ...] = shape._fields
+    defaults: dict[str, Any] = shape._field_defaults
+    missing = [f for f in fields[len(columns) :] if f not in defaults]
+    if tuple(columns) != fields[: len(columns)] or missing:
+        raise StoreError(
+            f"{name} returns columns {columns}, but {shape.__name__} reads {list(fields)}"
+        )
 
 
 Op = Callable[Concatenate[Tx, P], R]
