@@ -79,8 +79,8 @@ import sqlalchemy as sa
 from bench.bare_driver import PgConnections, PgLane, SqliteWriter, micros
 from bench.engine_same_sql import PgSameWrites, SqliteSameWrites
 from conveyor.store import ClaimRequest, JobSpec, Outcome, Report, Store
-from conveyor.store.database import Tx
 from conveyor.store.records import ClaimedJob
+from conveyor.store.transaction import Tx
 
 ACTION = "bench.noop"
 QUEUE = "default"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from conveyor.engine import Engine, EngineConfig
 from conveyor.engine.listener import Listener
 from conveyor.store import JobSpec, Store
-from conveyor.store.database import Tx
+from conveyor.store.transaction import Tx
 from tests.engine.fake_agent import FakeAgent, idle_agent
 from tests.helpers.factories import agent_request
 

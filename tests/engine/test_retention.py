@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from conveyor.engine import Engine, EngineConfig
 from conveyor.states import JobState
 from conveyor.store import JobSpec, Outcome, Report, Store
-from conveyor.store.database import Tx
 from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.schema import events
+from conveyor.store.transaction import Tx
 from tests.engine.conftest import QUIET
 from tests.helpers.factories import agent_request
 

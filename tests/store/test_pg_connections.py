@@ -18,10 +18,10 @@ from psycopg import _queries as psycopg_queries
 
 from conveyor.errors import StoreError
 from conveyor.store import ClaimRequest, JobSpec, Lease, Outcome, Report, Store
-from conveyor.store.database import Tx
 from conveyor.store.queries.claim import claim_jobs
 from conveyor.store.queries.leases import apply_reports, extend_leases
 from conveyor.store.queries.submit import submit_jobs
+from conveyor.store.transaction import Tx
 
 
 def _libpq(url: str) -> str:
@@ -189,7 +189,7 @@ async def test_an_operation_run_as_one_statement_may_not_send_a_second(pg_store:
 
 
 async def test_psycopg_keeps_its_parse_of_our_longest_statement(pg_store: Store) -> None:
-    """submit_jobs is longer than the 4 KiB psycopg keeps parses of (database.py's
+    """submit_jobs is longer than the 4 KiB psycopg keeps parses of (postgresql.py's
     cache_the_parse_of_every_statement): a submit after the first is parsed from cache."""
     parses = psycopg_queries._query2pg
     team = await pg_store.team_create("acme", "Acme")

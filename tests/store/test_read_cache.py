@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from conveyor.protocol import ActionOffer
 from conveyor.store import Store
-from conveyor.store.database import Tx
+from conveyor.store.transaction import Tx
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 PREFIX = "abc123abc123"

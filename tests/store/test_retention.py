@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from conveyor.errors import InvalidInput
 from conveyor.states import JobState
 from conveyor.store import JobSpec, Outcome, Report, Store
-from conveyor.store.database import Tx
 from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.records import LogChunkIn
 from conveyor.store.schema import artifacts, events, job_attempts, job_dependencies, job_logs, jobs
+from conveyor.store.transaction import Tx
 from tests.helpers.factories import agent_request
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

@@ -44,8 +44,9 @@ from conveyor.errors import InvalidTransition
 from conveyor.states import RETRY_FROM, WAITING, AttemptOutcome, JobState
 from conveyor.store import JobSpec, Lease, Outcome, Report, Store
 from conveyor.store import migrate as migrations
-from conveyor.store.database import Database, Tx
+from conveyor.store.database import Database
 from conveyor.store.schema import JOB_STATES, events, job_attempts, jobs
+from conveyor.store.transaction import Tx
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.helpers.factories import agent_request
 

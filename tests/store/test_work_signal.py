@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 
 from conveyor.store import JobSpec, Outcome, Report, Store
-from conveyor.store.database import Tx
 from conveyor.store.records import ClaimedJob
+from conveyor.store.transaction import Tx
 from tests.helpers.factories import agent_request
 
 

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor.api.client_addr import client_address
 from conveyor.auth.permissions import Principal
-from conveyor.store.queries.audit import AuditEntry
+from conveyor.store import AuditEntry
 from conveyor.store.records import User
 
 log = structlog.get_logger(__name__)

@@ -22,8 +22,7 @@ from conveyor.auth.permissions import (
 )
 from conveyor.auth.tokens import token_hash
 from conveyor.errors import InvalidInput, NotFound, PermissionDenied
-from conveyor.store import Store
-from conveyor.store.queries.audit import AuditEntry
+from conveyor.store import AuditEntry, Store
 from conveyor.store.records import Team
 from conveyor.store.team_records import BUILTIN_ROLE_NAMES, OWNER, Invite, JoinRequest, Member, Role
 

@@ -19,23 +19,16 @@ def migrate(
     as_json: JsonOption = False,
 ) -> None:
     """Upgrade the database to the newest schema (safe to run from several places at once)."""
-    from conveyor.store import migrate as migrations
-    from conveyor.store.database import Database
+    from conveyor.store import upgrade_schema
 
-    url = database_url or StoreSettings().database_url
-    engine = Database.sync_engine_for(url)
     try:
-        before = migrations.current_revision(engine)
-        migrations.upgrade(engine)
-        after = migrations.current_revision(engine)
+        done = upgrade_schema(database_url or StoreSettings().database_url)
     except ConveyorError as exc:
         typer.secho(f"error: {exc.message}", err=True, fg="red")
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     if as_json:
-        print_json({"from": before, "to": after, "migrated": before != after})
-    elif before == after:
-        typer.echo(f"schema is up to date (revision {after})")
+        print_json({"from": done.before, "to": done.after, "migrated": done.migrated})
+    elif not done.migrated:
+        typer.echo(f"schema is up to date (revision {done.after})")
     else:
-        typer.echo(f"migrated schema from {before or 'empty'} to {after}")
+        typer.echo(f"migrated schema from {done.before or 'empty'} to {done.after}")

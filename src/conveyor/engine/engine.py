@@ -19,9 +19,7 @@ from conveyor.engine.retention import (
 )
 from conveyor.engine.scheduler import SCHEDULER_INTERVAL_S, Scheduler
 from conveyor.engine.service import Service
-from conveyor.store import Store
-from conveyor.store.database import Tx
-from conveyor.store.queries.retention import KeepFinished
+from conveyor.store import Committed, KeepFinished, Store
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class Engine:
         self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
-            self.listener = Listener(store.db.url, self.bus, forget=store.forget_cached)
+            self.listener = Listener(store.url, self.bus, forget=store.forget_cached)
 
     @classmethod
     async def open(
@@ -120,5 +118,5 @@ class Engine:
     ) -> None:
         await self.close()
 
-    def _published(self, tx: Tx) -> None:
-        self.bus.publish(tx.last_event_seq, tx.work_available, tx.control)
+    def _published(self, committed: Committed) -> None:
+        self.bus.publish(committed.last_event_seq, committed.work_available, committed.control)

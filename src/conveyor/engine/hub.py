@@ -31,9 +31,7 @@ from conveyor.engine.batcher import Batcher
 from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
-from conveyor.store import ClaimRequest, JobSpec
-from conveyor.store.queries.audit import AuditEntry
-from conveyor.store.queries.leases import Lease, Outcome, Report
+from conveyor.store import AuditEntry, ClaimRequest, JobSpec, Lease, Outcome, Report
 from conveyor.store.records import (
     ClaimedJob,
     Event,

@@ -20,8 +20,7 @@ import structlog
 
 from conveyor.engine.events import EventBus, Signal
 from conveyor.engine.service import Service
-from conveyor.store import Store
-from conveyor.store.read_cache import TOPICS
+from conveyor.store import CACHED_TOPICS, Store
 
 log = structlog.get_logger(__name__)
 CHANNEL = "conveyor_events"
@@ -80,7 +79,7 @@ class Listener:
                     self.backend_pid = conn.info.backend_pid
                     self.connected.set()
                     # Anything may have happened while we were not listening.
-                    for topic in TOPICS:
+                    for topic in CACHED_TOPICS:
                         self.forget(topic)
                     self.bus.wake_all()
                     self.reconnected, fired = Signal(), self.reconnected

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from conveyor.engine.service import Service
-from conveyor.store import Store
-from conveyor.store.queries.retention import KeepFinished
+from conveyor.store import KeepFinished, Store
 
 log = structlog.get_logger(__name__)
 

@@ -1,14 +1,39 @@
 """The store: Conveyor's only source of truth, on SQLite or PostgreSQL.
 
-Public: :class:`Store` (open with ``await Store.open(url)``), the request types
-:class:`JobSpec`, :class:`ClaimRequest`, :class:`Lease`, :class:`Report`,
-:class:`Outcome`, :class:`AuditEntry`, and the records in :mod:`conveyor.store.records`.
+Public, and all that code outside the store imports of it: this package (the
+:class:`Store`, opened with ``await Store.open(url)``, and the parameter types its
+methods take), :mod:`conveyor.store.records` and :mod:`conveyor.store.team_records`
+(the rows it returns). Every other module of the store is private to it.
 """
 
-from conveyor.store.queries.audit import AuditEntry
+from conveyor.store.migrate import SchemaUpgrade, upgrade_schema
+from conveyor.store.queries.accounts import normalize_email
+from conveyor.store.queries.artifacts import check_artifact_name
+from conveyor.store.queries.audit import AuditEntry, AuditFilter
 from conveyor.store.queries.claim import ClaimRequest
 from conveyor.store.queries.leases import Lease, Outcome, Report
+from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.queries.submit import JobSpec
+from conveyor.store.queries.throttle import Limit
+from conveyor.store.read_cache import TOPICS as CACHED_TOPICS
 from conveyor.store.store import Store
+from conveyor.store.transaction import Committed
 
-__all__ = ["AuditEntry", "ClaimRequest", "JobSpec", "Lease", "Outcome", "Report", "Store"]
+__all__ = [
+    "CACHED_TOPICS",
+    "AuditEntry",
+    "AuditFilter",
+    "ClaimRequest",
+    "Committed",
+    "JobSpec",
+    "KeepFinished",
+    "Lease",
+    "Limit",
+    "Outcome",
+    "Report",
+    "SchemaUpgrade",
+    "Store",
+    "check_artifact_name",
+    "normalize_email",
+    "upgrade_schema",
+]

@@ -12,7 +12,7 @@ from typing import Any
 
 from conveyor.errors import NotFound
 from conveyor.store.database import Database
-from conveyor.store.queries import accounts
+from conveyor.store.queries import accounts, api_keys, refresh_tokens, signing_keys
 from conveyor.store.queries.audit import AuditEntry, audited
 from conveyor.store.queries.forget import forgetting
 from conveyor.store.read_cache import ACCESS
@@ -115,7 +115,7 @@ class AccountsStore:
     ) -> ApiKey:
         op = forgetting(
             ACCESS,
-            audited(accounts.create_api_key, audit, lambda e, key: e.about("api_key", key.id)),
+            audited(api_keys.create_api_key, audit, lambda e, key: e.about("api_key", key.id)),
         )
         return await self.db.write(
             op, now, team_id, kind=kind, name=name, prefix=prefix,
@@ -125,7 +125,7 @@ class AccountsStore:
         )  # fmt: skip
 
     async def api_key_by_prefix(self, prefix: str) -> ApiKey | None:
-        return await self.db.read(accounts.api_key_by_prefix, None, prefix)
+        return await self.db.read(api_keys.api_key_by_prefix, None, prefix)
 
     async def api_key_access(self, prefix: str) -> tuple[ApiKey, UserAccess | None] | None:
         """The key and its creator's access to the key's team, in one read (authentication;
@@ -133,7 +133,7 @@ class AccountsStore:
         return await self.db.read_cached(ACCESS, ("key", prefix), accounts.api_key_access, prefix)
 
     async def api_key_list(self, team_id: uuid.UUID) -> list[ApiKey]:
-        return await self.db.read(accounts.list_api_keys, None, team_id)
+        return await self.db.read(api_keys.list_api_keys, None, team_id)
 
     async def api_key_revoke(
         self, team_id: uuid.UUID, key_id: uuid.UUID, *, audit: AuditEntry | None = None
@@ -142,7 +142,7 @@ class AccountsStore:
         (:class:`NotFound` when audited: no success is recorded for it)."""
         op = forgetting(
             ACCESS,
-            audited(accounts.revoke_api_key, audit, _found(f"API key {key_id} not found")),
+            audited(api_keys.revoke_api_key, audit, _found(f"API key {key_id} not found")),
         )
         return await self.db.write(op, None, team_id, key_id)
 
@@ -150,7 +150,7 @@ class AccountsStore:
         self, key_id: uuid.UUID, *, min_interval_s: float = 60.0, now: datetime | None = None
     ) -> None:
         """Set ``last_used_at`` unless it was set less than ``min_interval_s`` ago."""
-        await self.db.write(accounts.touch_api_key, now, key_id, min_interval_s)
+        await self.db.write(api_keys.touch_api_key, now, key_id, min_interval_s)
 
     async def refresh_create(
         self,
@@ -163,21 +163,28 @@ class AccountsStore:
         audit: AuditEntry | None = None,
     ) -> None:
         await self.db.write(
-            audited(accounts.create_refresh, audit), now, user_id, family_id, token_hash, expires_at
+            audited(refresh_tokens.create_refresh, audit),
+            now,
+            user_id,
+            family_id,
+            token_hash,
+            expires_at,
         )
 
     async def refresh_rotate(
         self, token_hash: str, new_hash: str, expires_at: datetime, *, now: datetime | None = None
     ) -> RefreshOutcome:
         """Atomically use a refresh token: rotated, reused (family revoked) or invalid."""
-        return await self.db.write(accounts.rotate_refresh, now, token_hash, new_hash, expires_at)
+        return await self.db.write(
+            refresh_tokens.rotate_refresh, now, token_hash, new_hash, expires_at
+        )
 
     async def refresh_live_owner(self, token_hash: str) -> uuid.UUID | None:
         """The user a usable refresh token belongs to; None when spent, revoked or expired."""
-        return await self.db.read(accounts.live_refresh_owner, None, token_hash)
+        return await self.db.read(refresh_tokens.live_refresh_owner, None, token_hash)
 
     async def refresh_revoke_family(self, family_id: uuid.UUID) -> None:
-        await self.db.write(accounts.revoke_family, None, family_id)
+        await self.db.write(refresh_tokens.revoke_family, None, family_id)
 
     async def refresh_revoke_token_family(
         self, token_hash: str, *, user_id: uuid.UUID | None = None, audit: AuditEntry | None = None
@@ -185,25 +192,25 @@ class AccountsStore:
         """Logout: revoke the family of this token (of ``user_id``, when given); False
         when there is no such token (:class:`NotFound` when audited)."""
         op = audited(
-            accounts.revoke_family_of,
+            refresh_tokens.revoke_family_of,
             audit,
             _found("no such refresh token of yours: nothing was logged out"),
         )
         return await self.db.write(op, None, token_hash, user_id=user_id)
 
     async def refresh_revoke_user(self, user_id: uuid.UUID) -> None:
-        await self.db.write(accounts.revoke_user_refresh, None, user_id)
+        await self.db.write(refresh_tokens.revoke_user_refresh, None, user_id)
 
     async def signing_key_current(self) -> SigningKey:
         """The key to sign with; the first call on a fresh database makes one (race-safe)."""
-        key = await self.db.read(accounts.signing_key_current_or_none, None)
+        key = await self.db.read(signing_keys.signing_key_current_or_none, None)
         if key is not None:
             return key
-        return await self.db.write(accounts.current_signing_key, None)
+        return await self.db.write(signing_keys.current_signing_key, None)
 
     async def signing_key_rotate(self) -> SigningKey:
         """Retire the current signing key and make the next (old tokens still verify)."""
-        return await self.db.write(accounts.rotate_signing_key, None)
+        return await self.db.write(signing_keys.rotate_signing_key, None)
 
     async def signing_key_get(self, kid: str) -> SigningKey | None:
-        return await self.db.read(accounts.get_signing_key, None, kid)
+        return await self.db.read(signing_keys.get_signing_key, None, kid)

@@ -7,6 +7,7 @@ together migrate once; on SQLite BEGIN IMMEDIATE does the same.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from conveyor.errors import SchemaOutdated, SchemaTooNew
+from conveyor.store.database import Database
 
 _LOCK_ID = 7_362_514_098  # arbitrary, constant: "conveyor migrate"
 
@@ -59,6 +61,32 @@ def check(engine: Engine) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision`` (default: the newest), holding the migration lock."""
     _run(engine, lambda cfg: command.upgrade(cfg, revision), check_newer=True)
+
+
+@dataclass(frozen=True)
+class SchemaUpgrade:
+    """What :func:`upgrade_schema` did: the schema revision before and after (None: empty)."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def migrated(self) -> bool:
+        return self.before != self.after
+
+
+def upgrade_schema(url: str) -> SchemaUpgrade:
+    """Upgrade the database at ``url`` to the newest schema (``conveyor migrate``).
+
+    Safe to run from several places at once: see :func:`upgrade`.
+    """
+    engine = Database.sync_engine_for(url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        return SchemaUpgrade(before, current_revision(engine))
+    finally:
+        engine.dispose()
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -256,6 +256,15 @@ class Artifact:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """A queue that is configured or holds unfinished jobs, with its jobs per state."""
+
+    name: str
+    paused: bool
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class JobPage:
     """One page of jobs, newest first; pass ``next_cursor`` back for the next (None: last)."""
 

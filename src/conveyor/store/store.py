@@ -20,7 +20,7 @@ from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
 from conveyor.store.accounts_store import AccountsStore
 from conveyor.store.audit_store import AccountsAndAudit
-from conveyor.store.database import Database, Publish
+from conveyor.store.database import Database
 from conveyor.store.fleet_store import FleetStore
 from conveyor.store.queries import (
     claim,
@@ -44,10 +44,12 @@ from conveyor.store.records import (
     HeartbeatResult,
     Job,
     JobPage,
+    QueueSummary,
     ReportResult,
     Submitted,
 )
 from conveyor.store.team_store import TeamStore
+from conveyor.store.transaction import Publish
 
 
 class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
@@ -81,6 +83,11 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
     def dialect(self) -> str:
         return self.db.dialect
 
+    @property
+    def url(self) -> str:
+        """The database URL, with the driver the store picked."""
+        return self.db.url
+
     def on_commit(self, publish: Publish) -> None:
         self.db.on_commit(publish)
 
@@ -99,6 +106,10 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
 
     async def team_by_slug(self, slug: str) -> uuid.UUID | None:
         return await self.db.read(reads.team_by_slug, None, slug)
+
+    async def queue_list(self, team_id: uuid.UUID) -> list[QueueSummary]:
+        """Configured queues and those holding unfinished jobs, by name."""
+        return await self.db.read(reads.queue_overview, None, team_id)
 
     async def queue_set_paused(
         self, team_id: uuid.UUID, name: str, paused: bool, *, audit: AuditEntry | None = None

@@ -22,7 +22,7 @@ from conveyor.auth.permissions import AGENT_CONNECT, Principal
 from conveyor.engine import AgentSession
 from conveyor.errors import ConveyorError
 from conveyor.server.tls import client_cert
-from conveyor.store.queries.leases import Lease, Outcome, Report
+from conveyor.store import Lease, Outcome, Report
 from conveyor.store.records import LogChunkIn
 
 log = structlog.get_logger(__name__)

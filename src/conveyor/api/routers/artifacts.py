@@ -20,7 +20,7 @@ from conveyor.api.models import ArtifactList, ArtifactOut
 from conveyor.api.signed import SignedUrl, path_of, url_of
 from conveyor.auth.permissions import Principal
 from conveyor.errors import InvalidInput, LeaseLost, NotFound, TooLarge
-from conveyor.store.queries.artifacts import check_name
+from conveyor.store import check_artifact_name
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["artifacts"])
 
@@ -130,7 +130,7 @@ async def upload_artifact(
     """The body is the file, streamed; it is recorded only while the lease is the job's
     (409 otherwise). Uploading a name again replaces the file."""
     svc = services(request)
-    check_name(name)
+    check_artifact_name(name)
     token = _lease_token(lease_token)
     limit = svc.settings.max_artifact_bytes
     if content_length is not None and content_length > limit:

@@ -14,7 +14,7 @@ from conveyor.api.errors import responses
 from conveyor.api.routers.jobs import decode_cursor, encode_cursor
 from conveyor.auth.permissions import AUDIT_READ, Principal
 from conveyor.errors import InvalidInput
-from conveyor.store.queries.audit import AuditFilter
+from conveyor.store import AuditFilter
 from conveyor.store.records import AuditEvent
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])

@@ -1,47 +1,41 @@
-"""Accounts: users, team membership, API keys, refresh tokens and JWT signing keys.
+"""Accounts: users, their passwords and access, and their team memberships.
 
-Secrets are stored only as hashes (the caller hashes); signing secrets are the
-exception, since every replica must sign with them. Emails are stored lower-cased
-so lookups and uniqueness ignore case.
+Password hashes come hashed (the caller hashes). Emails are stored lower-cased so
+lookups and uniqueness ignore case. API keys, refresh tokens and signing keys have
+modules of their own.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.errors import Conflict, NotFound
-from conveyor.store.database import Tx
+from conveyor.store.queries.api_keys import KEY_COLUMNS
+from conveyor.store.queries.refresh_tokens import revoke_user_refresh
 from conveyor.store.records import (
     ApiKey,
     Membership,
-    RefreshOutcome,
-    SigningKey,
     Team,
     User,
     UserAccess,
 )
 from conveyor.store.schema import (
     api_keys,
-    refresh_tokens,
-    signing_keys,
     team_members,
     team_roles,
     teams,
     users,
 )
-from conveyor.store.types import at, plus_seconds
+from conveyor.store.transaction import Tx
+from conveyor.store.types import at
 
 _USER_COLUMNS = [users.c[name] for name in User.__slots__]
-_KEY_COLUMNS = [api_keys.c[name] for name in ApiKey.__slots__]
 _TEAM_COLUMNS = [teams.c[name] for name in Team.__slots__]
-_SIGNING_COLUMNS = [signing_keys.c[name] for name in SigningKey.__slots__]
 _MEMBERSHIP_COLUMNS = [
     team_members.c.team_id,
     teams.c.slug,
@@ -52,10 +46,6 @@ _MEMBERSHIP_COLUMNS = [
 _ROLE_OF_MEMBER = sa.and_(  # a custom role's row, joined to a membership
     team_roles.c.team_id == team_members.c.team_id, team_roles.c.name == team_members.c.role
 )
-
-KID_DIGITS = 6
-"""Signing key ids are "k" and a zero-padded generation: ordered, and two replicas
-creating the next key at once pick the same id, so one insert wins."""
 
 
 def dialect_insert(tx: Tx, table: sa.Table) -> Any:
@@ -164,7 +154,7 @@ _USER_ACCESS = (
 )
 _KEY_ACCESS = (
     sa.select(
-        *(column.label(f"key_{column.name}") for column in _KEY_COLUMNS),
+        *(column.label(f"key_{column.name}") for column in KEY_COLUMNS),
         *_access_query().selected_columns,
     )
     .select_from(api_keys)
@@ -295,247 +285,3 @@ def teams_of_user(tx: Tx, user_id: uuid.UUID) -> list[Membership]:
         .order_by(team_members.c.created_at, teams.c.slug)
     ).all()
     return [Membership(*row) for row in rows]
-
-
-# API keys
-
-
-def create_api_key(
-    tx: Tx,
-    team_id: uuid.UUID,
-    *,
-    kind: str,
-    name: str,
-    prefix: str,
-    secret_hash: str,
-    scopes: list[str],
-    created_by: uuid.UUID | None,
-    expires_at: datetime | None,
-    client_cert_cn: str | None = None,
-    limits: dict[str, Any] | None = None,
-) -> ApiKey:
-    row = tx.conn.execute(
-        sa.insert(api_keys)
-        .values(
-            id=uuid.uuid4(),
-            team_id=team_id,
-            kind=kind,
-            name=name,
-            prefix=prefix,
-            secret_hash=secret_hash,
-            scopes=list(scopes),
-            created_by=created_by,
-            created_at=at(tx.now),
-            expires_at=expires_at,
-            client_cert_cn=client_cert_cn,
-            limits=limits,
-        )
-        .returning(*_KEY_COLUMNS)
-    ).one()
-    return ApiKey(**row._mapping)
-
-
-def api_key_by_prefix(tx: Tx, prefix: str) -> ApiKey | None:
-    """The key row a presented key names; the caller still compares the secret's hash."""
-    row = tx.conn.execute(sa.select(*_KEY_COLUMNS).where(api_keys.c.prefix == prefix)).first()
-    return None if row is None else ApiKey(**row._mapping)
-
-
-def list_api_keys(tx: Tx, team_id: uuid.UUID) -> list[ApiKey]:
-    rows = tx.conn.execute(
-        sa.select(*_KEY_COLUMNS)
-        .where(api_keys.c.team_id == team_id)
-        .order_by(api_keys.c.created_at, api_keys.c.id)
-    ).all()
-    return [ApiKey(**row._mapping) for row in rows]
-
-
-def revoke_api_key(tx: Tx, team_id: uuid.UUID, key_id: uuid.UUID) -> bool:
-    """Revoke a key of the team (again: no change); False when the team has no such key."""
-    row = tx.conn.execute(
-        sa.update(api_keys)
-        .where(api_keys.c.team_id == team_id, api_keys.c.id == key_id)
-        .values(revoked_at=sa.func.coalesce(api_keys.c.revoked_at, at(tx.now)))
-        .returning(api_keys.c.id)
-    ).first()
-    return row is not None
-
-
-def touch_api_key(tx: Tx, key_id: uuid.UUID, min_interval_s: float) -> None:
-    """Record use, unless it was recorded less than ``min_interval_s`` ago."""
-    now = at(tx.now)
-    tx.conn.execute(
-        sa.update(api_keys)
-        .where(
-            api_keys.c.id == key_id,
-            sa.or_(
-                api_keys.c.last_used_at.is_(None),
-                plus_seconds(api_keys.c.last_used_at, min_interval_s) <= now,
-            ),
-        )
-        .values(last_used_at=now)
-    )
-
-
-# refresh tokens
-
-
-def create_refresh(
-    tx: Tx, user_id: uuid.UUID, family_id: uuid.UUID, token_hash: str, expires_at: datetime
-) -> None:
-    tx.conn.execute(
-        sa.insert(refresh_tokens).values(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            family_id=family_id,
-            token_hash=token_hash,
-            created_at=at(tx.now),
-            expires_at=expires_at,
-        )
-    )
-
-
-def rotate_refresh(tx: Tx, token_hash: str, new_hash: str, expires_at: datetime) -> RefreshOutcome:
-    """Use a refresh token once: its successor joins the family, or a reuse kills the family.
-
-    The conditional update is the lock: of two concurrent uses, one rotates and
-    the other sees a used token, which counts as reuse.
-    """
-    now = at(tx.now)
-    used = tx.conn.execute(
-        sa.update(refresh_tokens)
-        .where(
-            refresh_tokens.c.token_hash == token_hash,
-            refresh_tokens.c.used_at.is_(None),
-            refresh_tokens.c.revoked_at.is_(None),
-            refresh_tokens.c.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(refresh_tokens.c.user_id, refresh_tokens.c.family_id)
-    ).first()
-    if used is not None:
-        create_refresh(tx, used.user_id, used.family_id, new_hash, expires_at)
-        return RefreshOutcome("rotated", used.user_id, used.family_id)
-    row = tx.conn.execute(
-        sa.select(
-            refresh_tokens.c.user_id,
-            refresh_tokens.c.family_id,
-            refresh_tokens.c.used_at,
-            refresh_tokens.c.revoked_at,
-        ).where(refresh_tokens.c.token_hash == token_hash)
-    ).first()
-    if row is None or row.revoked_at is not None or row.used_at is None:
-        return RefreshOutcome("invalid")  # unknown, revoked, or expired unused
-    revoke_family(tx, row.family_id)
-    return RefreshOutcome("reused", row.user_id, row.family_id)
-
-
-def live_refresh_owner(tx: Tx, token_hash: str) -> uuid.UUID | None:
-    """Whose refresh token this is, while it is usable (unused, unrevoked, unexpired)."""
-    owner = tx.conn.execute(
-        sa.select(refresh_tokens.c.user_id).where(
-            refresh_tokens.c.token_hash == token_hash,
-            refresh_tokens.c.used_at.is_(None),
-            refresh_tokens.c.revoked_at.is_(None),
-            refresh_tokens.c.expires_at > at(tx.now),
-        )
-    ).scalar()
-    return None if owner is None else uuid.UUID(str(owner))
-
-
-def revoke_family(tx: Tx, family_id: uuid.UUID) -> None:
-    tx.conn.execute(
-        sa.update(refresh_tokens)
-        .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=at(tx.now))
-    )
-
-
-def revoke_family_of(tx: Tx, token_hash: str, *, user_id: uuid.UUID | None = None) -> bool:
-    """Logout: revoke the family of this token (only ``user_id``'s, when given); False
-    when there is no such token."""
-    query = sa.select(refresh_tokens.c.family_id).where(refresh_tokens.c.token_hash == token_hash)
-    if user_id is not None:
-        query = query.where(refresh_tokens.c.user_id == user_id)
-    family_id = tx.conn.execute(query).scalar()
-    if family_id is None:
-        return False
-    revoke_family(tx, family_id)
-    return True
-
-
-def revoke_user_refresh(
-    tx: Tx, user_id: uuid.UUID, *, keep_family: uuid.UUID | None = None
-) -> None:
-    """Revoke every refresh token of the user, except those of ``keep_family``."""
-    query = sa.update(refresh_tokens).where(
-        refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None)
-    )
-    if keep_family is not None:
-        query = query.where(refresh_tokens.c.family_id != keep_family)
-    tx.conn.execute(query.values(revoked_at=at(tx.now)))
-
-
-# signing keys
-
-
-def signing_key_current_or_none(tx: Tx) -> SigningKey | None:
-    row = tx.conn.execute(
-        sa.select(*_SIGNING_COLUMNS)
-        .where(signing_keys.c.retired_at.is_(None))
-        .order_by(signing_keys.c.kid.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else SigningKey(**row._mapping)
-
-
-def _insert_next_key(tx: Tx) -> None:
-    """Insert the next generation's key; a replica that raced us to it wins quietly."""
-    newest = tx.conn.execute(
-        sa.select(signing_keys.c.kid, signing_keys.c.retired_at)
-        .order_by(signing_keys.c.kid.desc())
-        .limit(1)
-    ).first()
-    if newest is not None and newest.retired_at is None:
-        return  # a racing replica committed the current key since we looked: use it
-    generation = int(str(newest.kid)[1:]) + 1 if newest is not None else 1
-    tx.conn.execute(
-        dialect_insert(tx, signing_keys)
-        .values(
-            kid=f"k{generation:0{KID_DIGITS}d}",
-            secret=secrets.token_urlsafe(64),
-            created_at=at(tx.now),
-        )
-        .on_conflict_do_nothing(index_elements=[signing_keys.c.kid])
-    )
-
-
-def current_signing_key(tx: Tx) -> SigningKey:
-    """The key new tokens are signed with, made on first use."""
-    key = signing_key_current_or_none(tx)
-    if key is None:
-        _insert_next_key(tx)
-        key = signing_key_current_or_none(tx)
-    if key is None:  # a racing replica made and retired one meanwhile: take the next
-        _insert_next_key(tx)
-        key = signing_key_current_or_none(tx)
-    assert key is not None
-    return key
-
-
-def rotate_signing_key(tx: Tx) -> SigningKey:
-    """Retire the current key and make the next; tokens it signed stay valid until they expire."""
-    tx.conn.execute(
-        sa.update(signing_keys)
-        .where(signing_keys.c.retired_at.is_(None))
-        .values(retired_at=at(tx.now))
-    )
-    _insert_next_key(tx)
-    key = signing_key_current_or_none(tx)
-    assert key is not None
-    return key
-
-
-def get_signing_key(tx: Tx, kid: str) -> SigningKey | None:
-    row = tx.conn.execute(sa.select(*_SIGNING_COLUMNS).where(signing_keys.c.kid == kid)).first()
-    return None if row is None else SigningKey(**row._mapping)

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from conveyor.errors import NotFound
 from conveyor.protocol import ActionOffer
-from conveyor.store.database import Tx
 from conveyor.store.queries.catalog import upsert_offers
 from conveyor.store.queries.listing import CONTROL, emit_events
 from conveyor.store.records import Agent
 from conveyor.store.schema import agents
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at, plus_seconds
 
 _AGENT_COLUMNS = [agents.c[name] for name in Agent.__slots__]

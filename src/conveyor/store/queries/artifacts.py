@@ -14,10 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.errors import InvalidInput, LeaseLost, NotFound
 from conveyor.states import JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries.listing import emit_events
 from conveyor.store.records import Artifact
 from conveyor.store.schema import artifacts, jobs
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 _COLUMNS = [artifacts.c[name] for name in Artifact.__slots__ if name != "replaced_storage_key"]
@@ -27,7 +27,7 @@ _CONTENT_TYPE_MAX = 200
 _KEY_MAX = 500
 
 
-def check_name(name: str) -> None:
+def check_artifact_name(name: str) -> None:
     """A name that is safe in a URL path segment and as a download file name."""
     if (
         not isinstance(name, str)
@@ -59,7 +59,7 @@ def record(
     The job row is share-locked (PostgreSQL), so the attempt cannot finish between
     the check and the write. :class:`LeaseLost` when the token is not the job's.
     """
-    check_name(name)
+    check_artifact_name(name)
     if size < 0 or not _SHA256.fullmatch(sha256):
         raise InvalidInput("size must be >= 0 and sha256 64 lowercase hex digits")
     if not 0 < len(content_type) <= _CONTENT_TYPE_MAX or not 0 < len(storage_key) <= _KEY_MAX:

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.errors import InvalidInput
-from conveyor.store.database import Tx
 from conveyor.store.records import AuditEvent, AuditPage
 from conveyor.store.schema import audit_log
+from conveyor.store.transaction import Tx
 from conveyor.store.types import db_clock
 
 P = ParamSpec("P")

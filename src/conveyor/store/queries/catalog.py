@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.protocol import ActionOffer
-from conveyor.store.database import Tx
 from conveyor.store.records import ActionInfo, ActionVersion
 from conveyor.store.schema import actions, agents
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 

@@ -12,13 +12,14 @@ from typing import Any
 import orjson
 
 from conveyor.states import JobState
-from conveyor.store.database import Tx, json_dumps
 from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, batch_ids, items
 from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
+from conveyor.store.queries.rows import Candidate, ClaimedColumns, ClaimedRow, NextRow
 from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
 from conveyor.store.records import ClaimedJob, Submitted
+from conveyor.store.transaction import Tx, json_dumps
 from conveyor.store.types import from_micros
 
 
@@ -57,20 +58,21 @@ def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claime
 def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
     """PostgreSQL, one queue: candidates without a concurrency key are claimed by the
     statement that finds them; those with one go through the key check after it."""
-    rows = tx.rows(
+    rows = tx.named_rows(
         "claim_next",
         _candidate_params(tx, team_id, request)
         | {"queue": request.queues[0], "agent_id": request.agent_id, "now": tx.now}
         | notify_in_statement(tx),
+        NextRow,
     )
-    claimed = [row[6:] for row in rows if row[6] is not None]
+    claimed = [row for row in rows if row.id is not None]
     note_events(tx, claimed)
-    jobs = {row[0]: _claimed_postgresql(row, row[9]) for row in claimed}
-    keyed = [row[:6] for row in rows if row[6] is None]
+    jobs = {row.id: _claimed_postgresql(row, row.lease_token) for row in claimed}
+    keyed = [row.candidate() for row in rows if row.id is None]
     if keyed:
         admitted = _within_concurrency_limits(tx, team_id, keyed)
         jobs |= {job.id: job for job in _apply(tx, request, admitted)}
-    return [jobs[row[0]] for row in rows if row[0] in jobs]  # in claim order
+    return [jobs[row.candidate_id] for row in rows if row.candidate_id in jobs]  # claim order
 
 
 def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJob]:
@@ -79,7 +81,7 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
         return []
     d = tx.dialect
     tokens = dict(zip(admitted, uuid4_many(len(admitted)), strict=True))
-    claimed = tx.rows(
+    claimed = tx.named_rows(
         "claim_apply",
         {
             "items": items(d, ({"id": i, "token": t} for i, t in tokens.items())),
@@ -88,21 +90,26 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
         }
         | batch_ids(d, admitted)
         | notify_in_statement(tx),
+        ClaimedRow,
     )
     if d == "sqlite":
-        tx.rows("attempts_start", {"ids": array(d, [row[0] for row in claimed])})
+        tx.rows("attempts_start", {"ids": array(d, [row.id for row in claimed])})
         agent = str(request.agent_id)
         emit_job_changes(
             tx,
             (
-                (row[1], row[0], {"state": JobState.RUNNING, "attempt": row[7], "agent_id": agent})
+                (
+                    row.team_id,
+                    row.id,
+                    {"state": JobState.RUNNING, "attempt": row.attempt, "agent_id": agent},
+                )
                 for row in claimed
             ),
         )
     else:  # PostgreSQL's claim_apply wrote the attempt rows and the events itself
         note_events(tx, claimed)
     to_job = _claimed_sqlite if d == "sqlite" else _claimed_postgresql
-    by_id = {row[0]: row for row in claimed}
+    by_id = {row.id: row for row in claimed}
     return [  # in claim order, which RETURNING does not promise
         to_job(by_id[i], tokens[i]) for i in admitted if i in by_id
     ]
@@ -136,7 +143,7 @@ def submit_to(
     submitted, taken = insert_jobs(
         tx, team_id, specs, audit, Taker(request.agent_id, request.queues)
     )
-    return submitted, [_claimed_postgresql(row[2:], row[11]) for row in taken]
+    return submitted, [_claimed_postgresql(row, row.lease_token) for row in taken]
 
 
 def submit_and_claim(
@@ -195,47 +202,47 @@ def claim_submitted(
     return claims
 
 
-# claim_apply RETURNING (and claim_next's columns after the candidate's): id, team_id,
-# action, schema_hash, params, queue, priority, attempt, max_attempts, lease_token,
-# lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at (and on
-# PostgreSQL whether it sent the NOTIFY and the newest event seq)
-
-
-def _claimed_sqlite(row: Any, token: uuid.UUID) -> ClaimedJob:
-    deadline = row[11]
+def _claimed_sqlite(row: ClaimedColumns, token: uuid.UUID) -> ClaimedJob:
+    deadline = row.deadline_at
     return ClaimedJob(
-        uuid.UUID(row[0]), row[2], row[3], orjson.loads(row[4]), row[5], row[6], row[7],
-        row[8], token, from_micros(row[10]),
-        None if deadline is None else from_micros(deadline),
-        row[12], row[13], row[14], from_micros(row[15]),
+        id=uuid.UUID(row.id), action=row.action, schema_hash=row.schema_hash,
+        params=orjson.loads(row.params), queue=row.queue, priority=row.priority,
+        attempt=row.attempt, max_attempts=row.max_attempts, lease_token=token,
+        lease_expires_at=from_micros(row.lease_expires_at),
+        deadline_at=None if deadline is None else from_micros(deadline),
+        timeout_s=row.timeout_s, lease_s=row.lease_s, cancel_grace_s=row.cancel_grace_s,
+        started_at=from_micros(row.started_at),
     )  # fmt: skip
 
 
-def _claimed_postgresql(row: Any, token: uuid.UUID) -> ClaimedJob:
-    deadline = row[11]
+def _claimed_postgresql(row: ClaimedColumns, token: uuid.UUID) -> ClaimedJob:
+    deadline = row.deadline_at
     return ClaimedJob(
-        row[0], row[2], row[3], row[4], row[5], row[6], row[7], row[8], token,
-        row[10].astimezone(UTC), None if deadline is None else deadline.astimezone(UTC),
-        row[12], row[13], row[14], row[15].astimezone(UTC),
+        id=row.id, action=row.action, schema_hash=row.schema_hash, params=row.params,
+        queue=row.queue, priority=row.priority, attempt=row.attempt,
+        max_attempts=row.max_attempts, lease_token=token,
+        lease_expires_at=row.lease_expires_at.astimezone(UTC),
+        deadline_at=None if deadline is None else deadline.astimezone(UTC),
+        timeout_s=row.timeout_s, lease_s=row.lease_s, cancel_grace_s=row.cancel_grace_s,
+        started_at=row.started_at.astimezone(UTC),
     )  # fmt: skip
 
 
-def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Any]:
+def _candidates(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Candidate]:
     """The first ``limit`` claimable jobs across the agent's queues, in claim order.
 
-    Rows are ``(id, concurrency_key, concurrency_limit, priority, run_at, seq)``.
     One statement per queue: with the queue fixed, ix_jobs_claim hands out rows in
     claim order and the scan stops after ``limit`` matches, however long the queue.
     With several queues the per-queue heads are merged here; on PostgreSQL the
     candidates not taken stay locked (and skipped by others) until this commit.
     """
     params = _candidate_params(tx, team_id, request)
-    rows: list[Any] = []
+    rows: list[Candidate] = []
     queues = list(dict.fromkeys(request.queues))
     for queue in queues:
-        rows += tx.rows("claim_candidates", {**params, "queue": queue})
+        rows += tx.named_rows("claim_candidates", {**params, "queue": queue}, Candidate)
     if len(queues) > 1:
-        rows.sort(key=lambda r: (-r[3], r[4], r[5]))
+        rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
         del rows[request.limit :]
     return rows
 
@@ -253,16 +260,18 @@ def _candidate_params(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> dict
     }
 
 
-def _within_concurrency_limits(tx: Tx, team_id: uuid.UUID, candidates: Sequence[Any]) -> list[Any]:
+def _within_concurrency_limits(
+    tx: Tx, team_id: uuid.UUID, candidates: Sequence[Candidate]
+) -> list[Any]:
     """Admit candidates in order while their key has room.
 
     The running count is read after the key rows are locked (PostgreSQL), so two
     claimers can never both take the last slot of a key; keys locked by another
     claimer are left for a later claim.
     """
-    keys = sorted({c[1] for c in candidates if c[1] is not None})
+    keys = sorted({c.concurrency_key for c in candidates if c.concurrency_key is not None})
     if not keys:
-        return [c[0] for c in candidates]
+        return [c.id for c in candidates]
     params = {"team_id": team_id, "keys": array(tx.dialect, keys)}
     locked = {row.key for row in tx.conn.execute(tx.q("claim_lock_keys"), params)}
     running: Counter[str] = Counter(
@@ -272,10 +281,11 @@ def _within_concurrency_limits(tx: Tx, team_id: uuid.UUID, candidates: Sequence[
         }
     )
     admitted = []
-    for job_id, key, limit, *_ in candidates:
+    for candidate in candidates:
+        key, limit = candidate.concurrency_key, candidate.concurrency_limit
         if key is None:
-            admitted.append(job_id)
-        elif key in locked and running[key] < limit:
+            admitted.append(candidate.id)
+        elif key in locked and limit is not None and running[key] < limit:
             running[key] += 1
-            admitted.append(job_id)
+            admitted.append(candidate.id)
     return admitted

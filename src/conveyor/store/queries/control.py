@@ -9,11 +9,11 @@ import sqlalchemy as sa
 
 from conveyor.errors import InvalidTransition, NotFound
 from conveyor.states import CANCEL_NOW_FROM, CANCEL_REQUEST_FROM, RETRY_FROM, JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries.listing import CONTROL, emit_events
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.records import ChangeResult
 from conveyor.store.schema import jobs, queues, teams
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 _CANCELLABLE = sorted(CANCEL_NOW_FROM | CANCEL_REQUEST_FROM)

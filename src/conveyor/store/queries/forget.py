@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
-from conveyor.store.database import Tx
 from conveyor.store.queries.listing import CONTROL, emit_events
+from conveyor.store.transaction import Tx
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -8,11 +8,12 @@ from enum import StrEnum
 from typing import Any
 
 from conveyor.states import STATE_OF, AttemptOutcome, JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import batch_ids, id_key, items, json_text
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
+from conveyor.store.queries.rows import AppliedRow
 from conveyor.store.records import HeartbeatResult, ReportResult
 from conveyor.store.schema import jobs
+from conveyor.store.transaction import Tx
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,13 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     if not reports:
         return []
     d = tx.dialect
-    # (id, team_id, state, attempt, queue, concurrency_key[, notified, newest event seq]),
-    # driver ids
     if d == "sqlite":  # staged (see report_stage), then applied
         tx.rows("report_stage", {})
         tx.rows("report_stage_clear", {})
         tx.rows_many("report_stage_add", [_staged_report(r) for r in reports])
-        rows = tx.rows("results_apply", {"team_id": team_id, "now": tx.now})
+        rows = tx.named_rows("results_apply", {"team_id": team_id, "now": tx.now}, AppliedRow)
     else:
-        rows = tx.rows(
+        rows = tx.named_rows(
             "results_apply",
             {
                 "team_id": team_id,
@@ -133,19 +132,20 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
             }
             | batch_ids(d, (r.job_id for r in reports))
             | notify_in_statement(tx),
+            AppliedRow,
         )  # fmt: skip
     # Match rows to reports by the id's driver form (text on SQLite, UUID on PostgreSQL).
     key = id_key(d)
     by_key = {key(r.job_id): r for r in reports}
-    applied = {id(by_key[row[0]]): STATE_OF[row[2]] for row in rows}  # report -> new state
+    applied = {id(by_key[row.id]): STATE_OF[row.state] for row in rows}  # report -> new state
     # A job back in the queue is new work; so are the jobs waiting on the concurrency
     # limit of a key whose job just left running. Both wake the agents' claims.
-    work = any(STATE_OF[row[2]] == JobState.QUEUED or row[5] is not None for row in rows)
+    work = any(row.state == JobState.QUEUED or row.concurrency_key is not None for row in rows)
     if d == "sqlite":
         _close_attempts(tx, rows, by_key)
         emit_job_changes(
             tx,
-            ((row[1], row[0], {"state": row[2], "attempt": row[3]}) for row in rows),
+            ((row.team_id, row.id, {"state": row.state, "attempt": row.attempt}) for row in rows),
         )
     else:  # results_apply closed the attempts, published artifacts and wrote the events
         note_events(tx, rows, work_available=work)
@@ -169,11 +169,12 @@ def _staged_report(r: Report) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _close_attempts(tx: Tx, rows: list[Any], by_key: dict[Any, Report]) -> None:
+def _close_attempts(tx: Tx, rows: list[AppliedRow], by_key: dict[Any, Report]) -> None:
     """SQLite: close the attempts of the applied reports; publish the artifacts of successes."""
     finished = []
     succeeded = []
-    for job_id, _team, state, attempt, *_ in rows:
+    for row in rows:
+        job_id, state, attempt = row.id, row.state, row.attempt
         report = by_key[job_id]
         outcome = (
             AttemptOutcome.CANCELLED

@@ -15,10 +15,10 @@ from sqlalchemy.dialects import postgresql
 
 from conveyor.errors import InvalidInput
 from conveyor.states import JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries.outbox import insert_events
 from conveyor.store.records import Event, Job, JobPage
 from conveyor.store.schema import events, jobs
+from conveyor.store.transaction import Tx
 
 MAX_PAGE = 1000
 CONTROL = "control"

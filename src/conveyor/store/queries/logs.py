@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor.errors import InvalidInput
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import items
 from conveyor.store.queries.listing import MAX_PAGE, emit_events
 from conveyor.store.records import LogAppended, LogChunkIn, LogChunkOut, LogCursor
 from conveyor.store.schema import job_attempts, job_logs
+from conveyor.store.transaction import Tx
 
 MAX_LINE_BYTES = 16 * 1024
 MAX_ATTEMPT_LOG_BYTES = 50 * 1024 * 1024

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from conveyor.states import AttemptOutcome, JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import batch_ids, items
 from conveyor.store.queries.outbox import emit_job_changes
 from conveyor.store.schema import jobs
+from conveyor.store.transaction import Tx
 
 DEFAULT_BATCH_LIMIT = 1000
 """Rows one maintenance batch (promote, reap, prune) touches at most."""

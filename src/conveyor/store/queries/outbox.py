@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import orjson
 
 from conveyor.states import JobState
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import json_text
+from conveyor.store.transaction import Tx
 from conveyor.store.types import to_micros
 
 # (team_id, object_id, data); ids as UUIDs or in the driver's form (text on SQLite).
@@ -29,7 +29,17 @@ def emit_job_changes(tx: Tx, changes: Iterable[Change]) -> None:
         tx.work_available = True
 
 
-def note_events(tx: Tx, rows: list[Any], *, work_available: bool = False) -> None:
+class Announced(Protocol):
+    """A row of a statement that wrote its own events (rows.py names them all)."""
+
+    @property
+    def notified(self) -> int | None: ...
+
+    @property
+    def newest_event(self) -> int | None: ...
+
+
+def note_events(tx: Tx, rows: Sequence[Announced], *, work_available: bool = False) -> None:
     """Note the events that a statement wrote itself (PostgreSQL's outbox CTEs).
 
     Each of ``rows`` ends with ``(notified, newest seq)``: whether the statement sent
@@ -38,10 +48,11 @@ def note_events(tx: Tx, rows: list[Any], *, work_available: bool = False) -> Non
     what the statement's NOTIFY said too.
     """
     if rows:
-        notified, newest = rows[0][-2:]
-        tx.last_event_seq = max(tx.last_event_seq, newest)
-        if notified:
-            tx.notified = (newest, work_available)
+        notified, newest = rows[0].notified, rows[0].newest_event
+        if newest is not None:  # always, on PostgreSQL
+            tx.last_event_seq = max(tx.last_event_seq, newest)
+            if notified:
+                tx.notified = (newest, work_available)
     if work_available:
         tx.work_available = True
 

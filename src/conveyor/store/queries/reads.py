@@ -7,10 +7,10 @@ import uuid
 import sqlalchemy as sa
 
 from conveyor.errors import NotFound
-from conveyor.states import AttemptOutcome
-from conveyor.store.database import Tx
-from conveyor.store.records import Attempt, Job
-from conveyor.store.schema import events, job_attempts, jobs, teams
+from conveyor.states import TERMINAL, AttemptOutcome
+from conveyor.store.records import Attempt, Job, QueueSummary
+from conveyor.store.schema import events, job_attempts, jobs, queues, teams
+from conveyor.store.transaction import Tx
 
 _JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
 
@@ -72,3 +72,24 @@ def next_run_at(tx: Tx) -> object:
 
 def team_by_slug(tx: Tx, slug: str) -> uuid.UUID | None:
     return tx.conn.execute(sa.select(teams.c.id).where(teams.c.slug == slug)).scalar()
+
+
+def queue_overview(tx: Tx, team_id: uuid.UUID) -> list[QueueSummary]:
+    """Configured queues and those with unfinished jobs, by name, with per-state counts."""
+    paused = dict(
+        tx.conn.execute(
+            sa.select(queues.c.name, queues.c.paused).where(queues.c.team_id == team_id)
+        ).all()
+    )
+    counts: dict[str, dict[str, int]] = {}
+    rows = tx.conn.execute(
+        sa.select(jobs.c.queue, jobs.c.state, sa.func.count())
+        .where(jobs.c.team_id == team_id, jobs.c.state.not_in(sorted(TERMINAL)))
+        .group_by(jobs.c.queue, jobs.c.state)
+    )
+    for queue, state, n in rows:
+        counts.setdefault(queue, {})[state] = int(n)
+    return [
+        QueueSummary(name, bool(paused.get(name, False)), counts.get(name, {}))
+        for name in sorted(set(paused) | set(counts))
+    ]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from conveyor.errors import InvalidInput
-from conveyor.store.database import Tx
 from conveyor.store.queries._encode import array
 from conveyor.store.schema import jobs
+from conveyor.store.transaction import Tx
 
 DAY = timedelta(days=1)
 

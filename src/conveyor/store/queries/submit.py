@@ -16,13 +16,14 @@ import sqlalchemy as sa
 
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
 from conveyor.states import STATE_OF, JobState
-from conveyor.store.database import Tx
 from conveyor.store.ids import uuid7_many
 from conveyor.store.queries._encode import array
 from conveyor.store.queries.audit import AuditEntry, audit_row, ids_detail, record
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
+from conveyor.store.queries.rows import InsertedRow
 from conveyor.store.records import Submitted
 from conveyor.store.schema import jobs
+from conveyor.store.transaction import Tx
 from conveyor.store.types import to_micros
 
 DEFAULT_QUEUE = "default"
@@ -197,9 +198,9 @@ def insert_jobs(
     specs: list[JobSpec],
     audit: AuditEntry | None,
     taker: Taker | None,
-) -> tuple[list[Submitted], list[Any]]:
+) -> tuple[list[Submitted], list[InsertedRow]]:
     """:func:`submit_jobs`, and on PostgreSQL the rows of the jobs it inserted already
-    claimed by ``taker`` (all or none; each row has claim_apply's columns from index 2)."""
+    claimed by ``taker`` (all or none; each row has claim_apply's columns)."""
     ids = uuid7_many(len(specs))
     in_statement = (
         audit is not None
@@ -226,7 +227,7 @@ def insert_jobs(
         audit_json = orjson.dumps(audit_row(about_jobs(audit, ids))).decode()
     result = _insert(tx, team_id, rows, audit_json, _taker_params(specs, taker))
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
-    inserted = {row[0]: STATE_OF[row[1]] for row in result}
+    inserted = {row.id: STATE_OF[row.state] for row in result}
     driver_ids = [row[_ID] for row in rows] if sqlite else ids
     existing = _existing_for_duplicates(tx, team_id, driver_ids, rows, inserted)
 
@@ -257,7 +258,7 @@ def insert_jobs(
         note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
     if audit is not None and not in_statement:
         record(tx, about_jobs(audit, [s.id for s in submitted]))
-    taken = [row for row in result if row[1] == JobState.RUNNING] if not sqlite else []
+    taken = [row for row in result if row.state == JobState.RUNNING] if not sqlite else []
     return submitted, taken
 
 
@@ -287,7 +288,7 @@ def _insert(
     rows: list[tuple[Any, ...]],
     audit_json: str | None,
     taker: dict[str, Any],
-) -> list[Any]:
+) -> list[InsertedRow]:
     """Insert the staged rows; returns ``(id, state, ...)`` of those inserted.
 
     On PostgreSQL ``audit_json`` is an audit row the statement writes too, and
@@ -297,11 +298,11 @@ def _insert(
         tx.rows("submit_stage", {})
         tx.rows("submit_stage_clear", {})
         tx.rows_many("submit_stage_add", rows)
-        return tx.rows("submit_jobs", {"team_id": team_id, "now": tx.now})
+        return tx.named_rows("submit_jobs", {"team_id": team_id, "now": tx.now}, InsertedRow)
     items = orjson.dumps(rows).decode()  # an array of arrays: one dump per batch
     params: dict[str, Any] = {"team_id": team_id, "now": tx.now, "items": items}
     params |= {"audit": audit_json} | taker | notify_in_statement(tx)
-    return tx.rows("submit_jobs", params)
+    return tx.named_rows("submit_jobs", params, InsertedRow)
 
 
 def _existing_for_duplicates(

@@ -13,7 +13,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from conveyor.errors import Conflict, InvalidInput, NotFound
-from conveyor.store.database import Tx
 from conveyor.store.queries.accounts import add_member, dialect_insert, member_role
 from conveyor.store.records import Team
 from conveyor.store.schema import (
@@ -25,6 +24,7 @@ from conveyor.store.schema import (
     users,
 )
 from conveyor.store.team_records import BUILTIN_ROLE_NAMES, OWNER, Invite, JoinRequest, Member, Role
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 _ROLE_COLUMNS = [team_roles.c[name] for name in Role.__slots__]

@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from conveyor.store.database import Tx
 from conveyor.store.schema import login_throttle
+from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 

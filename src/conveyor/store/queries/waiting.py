@@ -19,9 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor.states import JobState
-from conveyor.store.database import Tx
 from conveyor.store.records import Job
 from conveyor.store.schema import agents, jobs, queues
+from conveyor.store.transaction import Tx
 
 
 class WaitingReason(StrEnum):

@@ -139,7 +139,7 @@ RETURNING id, team_id, state, queue, seq, action, schema_hash, params, priority,
 )
 SELECT id, state,
     -- a claimed job as claim_apply returns it (claim.py); params only then
-    id, team_id, action, schema_hash, CASE WHEN state = 'running' THEN params END, queue,
+    team_id, action, schema_hash, CASE WHEN state = 'running' THEN params END AS params, queue,
     priority, attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s,
     lease_s, cancel_grace_s, started_at,
     -- The transaction's NOTIFY, sent by this statement when the caller says it is
@@ -239,7 +239,8 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
     FROM claimed ORDER BY seq
     RETURNING seq
 )
-SELECT c.id, c.concurrency_key, c.concurrency_limit, c.priority, c.run_at, c.seq,
+SELECT c.id AS candidate_id, c.concurrency_key, c.concurrency_limit,
+    c.priority AS candidate_priority, c.run_at, c.seq,
     k.id, k.team_id, k.action, k.schema_hash, k.params, k.queue, k.priority, k.attempt,
     k.max_attempts, k.lease_token, k.lease_expires_at, k.deadline_at, k.timeout_s, k.lease_s,
     k.cancel_grace_s, k.started_at,
