@@ -35,7 +35,7 @@ async def test_the_server_assigns_no_more_jobs_than_the_agent_has_free_slots(
             started.append(await within(gates.started.get()))
         for job_id in started[-2:]:
             gates.gate(job_id).set()
-        await within(agent.settled.wait())
+        await within(agent.jobs.settled.wait())
         assert sorted(started) == sorted(jobs) and gates.most_running == 2
         assert await h.states(jobs) == ["succeeded"] * 5
         for job_id in jobs:  # none was assigned beyond the credits and handed back
@@ -59,7 +59,7 @@ async def test_a_result_made_while_disconnected_is_sent_again_after_reconnecting
         await within(task)
         assert agent.jobs[job_id].result is not None  # kept until acknowledged
         h.link.restore()
-        await within(agent.settled.wait())  # reconnected, re-sent, acknowledged
+        await within(agent.jobs.settled.wait())  # reconnected, re-sent, acknowledged
         assert (await h.job(job_id))["state"] == "succeeded"
         assert [a["outcome"] for a in await h.attempts(job_id)] == ["succeeded"]
         texts = await h.log_texts(job_id)
@@ -84,7 +84,7 @@ async def test_a_job_still_running_past_the_grace_is_handed_back_and_runs_elsewh
         staying = h.agent(second, name="staying")
         h.run(staying)
         assert await within(second.started.get()) == job_id
-        await within(staying.settled.wait())
+        await within(staying.jobs.settled.wait())
         job = await h.job(job_id)
         assert job["state"] == "succeeded" and job["agent_id"] == str(staying.agent_id)
         attempts = await h.attempts(job_id)
@@ -108,7 +108,7 @@ async def test_a_job_the_server_says_is_lost_is_stopped_and_never_reported(
         reaped = await h.store.job_reap_expired(now=later)
         assert [job for job, _state in reaped] == [job_id]
         assert await within(gates.stopped.get()) == job_id  # the next heartbeat: lost
-        await within(agent.settled.wait())
+        await within(agent.jobs.settled.wait())
         assert job_id not in agent.jobs
         assert (await h.job(job_id))["state"] == "scheduled"  # retried, as the reaper chose
         assert [a["outcome"] for a in await h.attempts(job_id)] == ["lease_expired"]
