@@ -181,6 +181,8 @@ class Harness:
         *,
         name: str = "agent-1",
         slots: int = 1,
+        prefetch: int = 0,
+        prefetch_wait_s: float = 1.0,
         through_link: bool = False,
         lifecycle: Lifecycle | None = None,
     ) -> Agent:
@@ -191,6 +193,8 @@ class Harness:
             key=self.agent_key,
             name=name,
             slots=slots,
+            prefetch=prefetch,
+            prefetch_wait_s=prefetch_wait_s,
             lifecycle=lifecycle or Lifecycle(),
         )
         return Agent(options, [executor])
@@ -201,10 +205,13 @@ class Harness:
         self._agents.append(task)
         return task
 
-    async def submit(self, count: int = 1) -> list[uuid.UUID]:
+    async def submit(self, count: int = 1, *, max_attempts: int | None = None) -> list[uuid.UUID]:
         ids = []
+        job: dict[str, Any] = {"action": GATE, "params": {}}
+        if max_attempts is not None:
+            job["max_attempts"] = max_attempts
         for _ in range(count):
-            answer = await self.api.post("/jobs", json={"action": GATE, "params": {}})
+            answer = await self.api.post("/jobs", json=job)
             assert answer.status_code == 201, answer.text
             ids.append(uuid.UUID(answer.json()["id"]))
         return ids

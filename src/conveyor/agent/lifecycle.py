@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
+
+from conveyor.agent.jobs import JobTable
 
 log = structlog.get_logger(__name__)
 
@@ -44,21 +46,8 @@ class Ending(Protocol):
     module does not import the runtime that imports it."""
 
     lifecycle: Lifecycle
-    connected: asyncio.Event  # a session is up
-    settled: asyncio.Event  # nothing left to run or to report
-    first_job: asyncio.Event
-    activity: asyncio.Event  # set whenever a job starts
-    hurry: asyncio.Event  # a second stop signal: release running jobs now
-
-    @property
-    def unsettled(self) -> int:
-        """Jobs whose result or release the server has not acknowledged yet."""
-
-    def active(self) -> int: ...
-
-    def running_tasks(self) -> list[asyncio.Task[None]]: ...
-
-    def release_running(self) -> list[asyncio.Task[None]]: ...
+    connected: asyncio.Event  # set while a session is up
+    jobs: JobTable  # its jobs: ``settled`` once none is left to run or to report
 
     async def stop_taking_work(self) -> None: ...
 
@@ -81,30 +70,27 @@ async def until_time_to_end(agent: Ending, stop: asyncio.Event) -> str:
 async def wind_down(agent: Ending, reason: str) -> None:
     """Take no more work; let running jobs finish within the grace; release the rest."""
     await agent.stop_taking_work()
+    jobs = agent.jobs
     grace = agent.lifecycle.shutdown_grace_s
-    running = agent.running_tasks()
+    running = jobs.running_tasks()
     if running:
         log.info(
             "stopping: no new work; running jobs may finish", reason=reason,
             jobs=len(running), grace_s=grace,
         )  # fmt: skip
-        hurry: asyncio.Future[Any] = asyncio.create_task(_wait(agent.hurry))
-        finished: asyncio.Future[Any] = asyncio.gather(*running, return_exceptions=True)
-        try:
-            await asyncio.wait(
-                {finished, hurry}, timeout=grace, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            hurry.cancel()
-    left = agent.release_running()
+        # Not cancelled at the grace's end: handed back below. A hurry (a second stop
+        # signal) hands them back at once, so they end before the grace.
+        finished = asyncio.gather(*running, return_exceptions=True)
+        await asyncio.wait({finished}, timeout=grace)
+    left = jobs.hand_back_running()
     if left:
         log.warning("shutdown grace over: releasing jobs to run elsewhere", jobs=len(left))
         await asyncio.gather(*left, return_exceptions=True)
-    if agent.unsettled:
+    if jobs:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SETTLE_TIMEOUT_S):
-                await agent.settled.wait()
-    log.info("agent stopped", reason=reason, unacknowledged=agent.unsettled)
+                await jobs.settled.wait()
+    log.info("agent stopped", reason=reason, unacknowledged=len(jobs))
 
 
 async def _wait(event: asyncio.Event) -> None:
@@ -112,21 +98,24 @@ async def _wait(event: asyncio.Event) -> None:
 
 
 async def _one_job_done(agent: Ending) -> None:
-    await agent.first_job.wait()
-    await agent.settled.wait()
+    jobs = agent.jobs
+    while not jobs.taken:
+        await jobs.activity.wait()
+    await jobs.settled.wait()
 
 
 async def _idle_for(agent: Ending, seconds: float) -> None:
     """Return once connected and no job has run for ``seconds`` (from the last one's end)."""
+    jobs = agent.jobs
     await agent.connected.wait()
     while True:
-        if agent.active():
-            await agent.settled.wait()
+        if jobs.active():
+            await jobs.settled.wait()
             continue
-        agent.activity.clear()
+        jobs.activity.clear()
         try:
             async with asyncio.timeout(seconds):
-                await agent.activity.wait()
+                await jobs.activity.wait()
         except TimeoutError:
-            if not agent.active():
+            if not jobs.active():
                 return

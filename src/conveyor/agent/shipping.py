@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +34,20 @@ Send = Callable[[BaseModel], Awaitable[None]]
 class LogShipper:
     """Sends the jobs' pending log lines and progress, woken by each new line or value."""
 
-    def __init__(self, jobs: dict[uuid.UUID, RunningJob], send: Send) -> None:
-        self._jobs = jobs
+    def __init__(self, send: Send) -> None:
         self._send = send
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self) -> None:
-        """The flusher of one session (cancelled when it ends)."""
+    async def run(self, jobs: Iterable[RunningJob]) -> None:
+        """The flusher of one session over the agent's ``jobs`` (cancelled when it ends)."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(LOG_FLUSH_S)  # coalescing, not waiting for a state
-            for job in list(self._jobs.values()):
+            for job in list(jobs):
                 if job.lost:
                     continue
                 chunk = self.cut_chunk(job)

@@ -237,7 +237,7 @@ def agent(
 
         def on_signal() -> None:
             if stop.is_set():  # the second one: do not wait out the grace
-                runner.hurry.set()
+                runner.hurry()
             stop.set()
 
         loop = asyncio.get_running_loop()
