@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from conveyor.store import Store
 from conveyor.store import migrate as migrations
 from conveyor.store.database import Database
+from tests.helpers.pg_cluster import pg_cluster  # noqa: F401  (a fixture for every test)
 
 PG_ADMIN_URL = os.environ.get(
     "CONVEYOR_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"

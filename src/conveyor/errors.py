@@ -78,6 +78,12 @@ class StoreError(ConveyorError):
     code = "store_error"
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached just now (restarting, overloaded): try again shortly."""
+
+    code = "store_error"
+
+
 class SchemaTooNew(StoreError):
     """The database schema is newer than this version of Conveyor knows: upgrade Conveyor."""
 

@@ -74,6 +74,9 @@ class ServerSettings(_WithSecretFiles):
     max_artifact_bytes: int = 10 * 1024**3
     # Flush agent traffic (results, heartbeats, logs) to the store in batches this often.
     coalesce_ms: float = 2.0
+    # A finished job keeps its idempotency key this long (a retried submit gets it back
+    # instead of a second job); 0: only while it is unfinished.
+    idempotency_window_s: float = Field(default=86_400.0, ge=0)
     # Agents offline (or silent) this long are deleted by retention: seconds or an
     # ISO 8601 duration (``P7D``). Ephemeral agents would otherwise pile up.
     agent_prune_after: timedelta = timedelta(days=1)

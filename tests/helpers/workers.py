@@ -17,6 +17,7 @@ import json
 import traceback
 import uuid
 from collections.abc import Coroutine
+from datetime import timedelta
 from multiprocessing.context import SpawnContext
 from multiprocessing.synchronize import Barrier, Event
 from typing import Any, Protocol
@@ -333,11 +334,13 @@ def submit_process(
     """Per round: wait at ``barrier``, submit every params of the round at once, wait again.
 
     The pool is warmed first so that each concurrent submit has its own open
-    connection when the barrier releases everyone together.
+    connection when the barrier releases everyone together. Keys are freed as soon
+    as their job finishes (an idempotency window of 0), so each round races to make
+    the key's next job.
     """
 
     async def main() -> list[list[dict[str, Any]]]:
-        store = await Store.open(url, migrate_schema=False)
+        store = await Store.open(url, migrate_schema=False, idempotency_window=timedelta(0))
         try:
             width = max(len(r) for r in rounds)
             await asyncio.gather(*(store.job_count_by_state(team) for _ in range(width)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -64,7 +65,11 @@ their order, so the order changes no answer: 55 us less routing per submit, meas
 
 
 async def open_services(settings: ServerSettings) -> Services:
-    store = await Store.open(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    store = await Store.open(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        idempotency_window=timedelta(seconds=settings.idempotency_window_s),
+    )
     await ensure_default_team(store)
     blobs = BlobStore(Path(settings.data_dir) / "artifacts")
 

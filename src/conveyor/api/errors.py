@@ -92,7 +92,7 @@ async def _conveyor_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     note_error(request, exc.code)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 429 and "retry_after" in exc.details:
+    if status in (429, 503) and "retry_after" in exc.details:
         headers = {"Retry-After": str(exc.details["retry_after"])}
     if status >= 500:
         log.error("request failed", path=request.url.path, code=exc.code, error=exc.message)

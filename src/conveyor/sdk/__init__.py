@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from conveyor.sdk.async_client import AsyncClient
     from conveyor.sdk.client import Client
     from conveyor.sdk.context import ArtifactError, TaskCancelled, TaskContext
+    from conveyor.sdk.retry import RetryPolicy
     from conveyor.sdk.tasks import NonRetryable, Retryable, Tasks
 
 _LAZY = {
@@ -25,6 +26,7 @@ _LAZY = {
     "TaskContext": "conveyor.sdk.context",
     "NonRetryable": "conveyor.sdk.tasks",
     "Retryable": "conveyor.sdk.tasks",
+    "RetryPolicy": "conveyor.sdk.retry",
     "Tasks": "conveyor.sdk.tasks",
 }
 
@@ -33,6 +35,7 @@ __all__ = [
     "AsyncClient",
     "Client",
     "NonRetryable",
+    "RetryPolicy",
     "Retryable",
     "TaskCancelled",
     "TaskContext",

@@ -65,6 +65,12 @@ class Call(Generic[T]):
     body: Any = None
     params: dict[str, Any] | None = None
     auth: bool = True
+    idempotent: bool = False  # sending it twice does no more than once (keyed submits)
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether a client may send it again after a transient failure (see sdk.retry)."""
+        return self.idempotent or self.method == "GET"
 
 
 @dataclass(slots=True)
@@ -143,12 +149,24 @@ def team_id_of(me: Mapping[str, Any]) -> str:
 
 
 def submit(request: JobRequest) -> Call[Job]:
-    return Call("POST", "jobs", Job.model_validate, body=request.body())
+    """One job, with an idempotency key (the caller's, or a new one): safe to resend."""
+    body = keyed(request).body()
+    return Call("POST", "jobs", Job.model_validate, body=body, idempotent=True)
 
 
 def submit_many(jobs: Iterable[JobRequest | Mapping[str, Any]]) -> Call[list[Job]]:
+    """A batch, each job with its own idempotency key: safe to resend."""
     requests = [j if isinstance(j, JobRequest) else JobRequest.model_validate(j) for j in jobs]
-    return Call("POST", "jobs/batch", _models(Job), body={"jobs": [r.body() for r in requests]})
+    body = {"jobs": [keyed(r).body() for r in requests]}
+    return Call("POST", "jobs/batch", _models(Job), body=body, idempotent=True)
+
+
+def keyed(request: JobRequest) -> JobRequest:
+    """``request`` with an idempotency key: its own, else a fresh random one, made once
+    per logical submit so that every resend of it carries the same."""
+    if request.idempotency_key is not None:
+        return request
+    return request.model_copy(update={"idempotency_key": str(uuid.uuid4())})
 
 
 def get(job_id: JobId) -> Call[Job]:

@@ -25,6 +25,7 @@ import json
 import os
 import ssl
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -52,9 +53,11 @@ from conveyor.sdk.models import (
     Queue,
     TokenPair,
 )
+from conveyor.sdk.retry import RetryPolicy
 from conveyor.sdk.teams import AsyncTeamsMixin
 
 T = TypeVar("T")
+DEFAULT_RETRY = RetryPolicy()
 
 __all__ = ["AsyncClient"]
 
@@ -64,7 +67,11 @@ class AsyncClient(AsyncTeamsMixin):
 
     def __init__(self, server: str | None = None, token: str | None = None, *,
                  team: str | None = None, timeout: float = 30.0,
-                 verify: bool | str | Path | ssl.SSLContext = True) -> None:  # fmt: skip
+                 verify: bool | str | Path | ssl.SSLContext = True,
+                 retry_policy: RetryPolicy = DEFAULT_RETRY) -> None:  # fmt: skip
+        """``retry_policy``: how GETs and submits are sent again after a connection error, a
+        timeout or a 503 (``RetryPolicy(attempts=1)``: never); see :mod:`conveyor.sdk.retry`."""
+        self.retry_policy = retry_policy
         found = _calls.connection(server, token, team, verify)
         self._t = AsyncTransport(
             found.server, token=found.token, refresh_token=found.refresh_token,
@@ -72,10 +79,21 @@ class AsyncClient(AsyncTeamsMixin):
         )  # fmt: skip
 
     async def _do(self, call: Call[T]) -> T:
-        answer = await self._t.json(
-            call.method, call.path, body=call.body, params=call.params, auth=call.auth
-        )
-        return call.parse(answer)
+        started, failures = time.monotonic(), 0
+        while True:
+            try:
+                answer = await self._t.json(
+                    call.method, call.path, body=call.body, params=call.params, auth=call.auth
+                )
+            except ConveyorError as exc:
+                failures += 1
+                elapsed = time.monotonic() - started
+                pause = self.retry_policy.pause(exc, failures, elapsed) if call.repeatable else None
+                if pause is None:
+                    raise
+                await asyncio.sleep(pause)
+                continue
+            return call.parse(answer)
 
     # lifecycle
 

@@ -52,9 +52,11 @@ from conveyor.sdk.models import (
     Queue,
     TokenPair,
 )
+from conveyor.sdk.retry import RetryPolicy
 from conveyor.sdk.teams import TeamsMixin
 
 T = TypeVar("T")
+DEFAULT_RETRY = RetryPolicy()
 
 __all__ = ["Client", "JobId"]
 
@@ -64,7 +66,11 @@ class Client(TeamsMixin):
 
     def __init__(self, server: str | None = None, token: str | None = None, *,
                  team: str | None = None, timeout: float = 30.0,
-                 verify: bool | str | Path | ssl.SSLContext = True) -> None:  # fmt: skip
+                 verify: bool | str | Path | ssl.SSLContext = True,
+                 retry_policy: RetryPolicy = DEFAULT_RETRY) -> None:  # fmt: skip
+        """``retry_policy``: how GETs and submits are sent again after a connection error, a
+        timeout or a 503 (``RetryPolicy(attempts=1)``: never); see :mod:`conveyor.sdk.retry`."""
+        self.retry_policy = retry_policy
         found = _calls.connection(server, token, team, verify)
         self._t = Transport(
             found.server, token=found.token, refresh_token=found.refresh_token,
@@ -72,10 +78,21 @@ class Client(TeamsMixin):
         )  # fmt: skip
 
     def _do(self, call: Call[T]) -> T:
-        answer = self._t.json(
-            call.method, call.path, body=call.body, params=call.params, auth=call.auth
-        )
-        return call.parse(answer)
+        started, failures = time.monotonic(), 0
+        while True:
+            try:
+                answer = self._t.json(
+                    call.method, call.path, body=call.body, params=call.params, auth=call.auth
+                )
+            except ConveyorError as exc:
+                failures += 1
+                elapsed = time.monotonic() - started
+                pause = self.retry_policy.pause(exc, failures, elapsed) if call.repeatable else None
+                if pause is None:
+                    raise
+                time.sleep(pause)
+                continue
+            return call.parse(answer)
 
     # lifecycle
 

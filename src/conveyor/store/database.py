@@ -24,6 +24,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from conveyor.errors import StoreError
 from conveyor.store import postgresql, sqlite_writer
+from conveyor.store.failures import unavailable_as_store_error
 from conveyor.store.read_cache import CATALOG, TOPICS, ReadCache
 from conveyor.store.sqlite_writer import SqliteWriter, sqlite_engine
 from conveyor.store.transaction import Op, Publish, Tx, json_dumps
@@ -100,11 +101,16 @@ class Database:
     async def write(
         self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
     ) -> R:
-        """Run ``op`` in a write transaction and publish what it recorded after commit."""
-        if self.dialect == "sqlite":
-            result, tx = await self._writer.run(op, now, args, kwargs)
-        else:
-            result, tx = await self._write_pg(op, now, args, kwargs)
+        """Run ``op`` in a write transaction and publish what it recorded after commit.
+
+        A database that cannot be reached raises :class:`StoreUnavailable` (so do
+        :meth:`write_statement` and :meth:`read`): see :mod:`conveyor.store.failures`.
+        """
+        with unavailable_as_store_error():
+            if self.dialect == "sqlite":
+                result, tx = await self._writer.run(op, now, args, kwargs)
+            else:
+                result, tx = await self._write_pg(op, now, args, kwargs)
         self._published(tx)
         return result
 
@@ -122,6 +128,14 @@ class Database:
         """
         if self.dialect != "postgresql":
             raise StoreError("write_statement runs on PostgreSQL only")
+        with unavailable_as_store_error():
+            done = await self._write_statement_pg(op, now, args, kwargs)
+        self._published(done[1])
+        return done[0]
+
+    async def _write_statement_pg(
+        self, op: Op[P, R], now: datetime | None, args: Any, kwargs: Any
+    ) -> tuple[R, Tx]:
         engine = self._autocommit_engine.sync_engine
         for attempt in range(5):
             try:
@@ -135,8 +149,7 @@ class Database:
                     raise
                 await asyncio.sleep(0.005 * 2**attempt)
                 continue
-            self._published(done[1])
-            return done[0]
+            return done
         raise AssertionError("unreachable")
 
     def _published(self, tx: Tx) -> None:
@@ -171,7 +184,10 @@ class Database:
         self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run ``op`` in a read-only transaction."""
-        now = self._now(now)
+        with unavailable_as_store_error():
+            return await self._read(op, self._now(now), args, kwargs)
+
+    async def _read(self, op: Op[P, R], now: datetime | None, args: Any, kwargs: Any) -> R:
         if self.dialect == "sqlite":
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(

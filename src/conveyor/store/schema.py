@@ -296,7 +296,18 @@ jobs = sa.Table(
         sqlite_where=sa.text("state = 'running' AND concurrency_key IS NOT NULL"),
         postgresql_where=sa.text("state = 'running' AND concurrency_key IS NOT NULL"),
     ),
-    # Idempotency keys are unique per team among jobs not yet finished.
+    # Idempotency keys are unique per team among all jobs: a finished job holds its
+    # key until its window has passed and the key is used again (queries/submit.py).
+    sa.Index(
+        "ix_jobs_idempotency_key",
+        "team_id",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    ),
+    # The rule before revision 0007 (unique among unfinished jobs), implied by the one
+    # above; kept while servers of the previous version may run (expand/contract).
     sa.Index(
         "ix_jobs_idempotency",
         "team_id",

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from conveyor.errors import Conflict
+from conveyor.errors import Conflict, InvalidInput
 from conveyor.states import WAITING, JobState
 from conveyor.store import migrate
 from conveyor.store.accounts_store import AccountsStore
@@ -34,6 +34,7 @@ from conveyor.store.queries import (
     waiting,
 )
 from conveyor.store.queries.audit import AuditEntry, audited
+from conveyor.store.queries.idempotency import DEFAULT_WINDOW
 from conveyor.store.queries.maintenance import DEFAULT_BATCH_LIMIT
 from conveyor.store.read_cache import TOPICS
 from conveyor.store.records import (
@@ -55,17 +56,24 @@ from conveyor.store.transaction import Publish
 class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
     """Conveyor's durable state on SQLite or PostgreSQL."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, idempotency_window: timedelta = DEFAULT_WINDOW) -> None:
         self.db = db
+        # How long a finished job keeps its idempotency key (see queries/idempotency).
+        self.idempotency_window = idempotency_window
 
     @classmethod
     async def open(cls, url: str, *, migrate_schema: bool = True, pool_size: int = 10,
-                   sqlite_synchronous: str = "FULL") -> Store:  # fmt: skip
+                   sqlite_synchronous: str = "FULL",
+                   idempotency_window: timedelta = DEFAULT_WINDOW) -> Store:  # fmt: skip
         """Open a store; a fresh database is migrated on first use.
 
         With ``migrate_schema=False`` a database that is not at this code's schema
         revision is refused (:class:`SchemaOutdated` or :class:`SchemaTooNew`).
+        ``idempotency_window``: how long after its job finishes a key still returns
+        that job (0: only while it is unfinished).
         """
+        if idempotency_window < timedelta(0):
+            raise InvalidInput("the idempotency window must not be negative")
         db = Database(url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous)
         engine = db.sync_engine()
         try:
@@ -77,7 +85,7 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
             raise
         finally:
             engine.dispose()
-        return cls(db)
+        return cls(db, idempotency_window=idempotency_window)
 
     @property
     def dialect(self) -> str:
@@ -128,7 +136,8 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
     ) -> list[Submitted]:
         if not specs:
             return []
-        return await self.db.write(submit.submit_jobs, now, team_id, specs, audit)
+        window = self.idempotency_window
+        return await self.db.write(submit.submit_jobs, now, team_id, specs, audit, window)
 
     async def job_submit_and_claim(
         self,
@@ -153,7 +162,8 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         taker = claim.taker_for(self.db.dialect, specs, requests)
         if taker is None:
             op = claim.submit_and_claim
-            return await self.db.write(op, now, team_id, specs, audit, requests)
+            window = self.idempotency_window
+            return await self.db.write(op, now, team_id, specs, audit, requests, window)
         submitted, taken = await self.db.write_statement(
             claim.submit_to, now, team_id, specs, audit, taker
         )

@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from conveyor.states import JobState
 from conveyor.store.ids import uuid4_many
 from conveyor.store.queries._encode import array, batch_ids, items
 from conveyor.store.queries.audit import AuditEntry
+from conveyor.store.queries.idempotency import DEFAULT_WINDOW
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.queries.rows import Candidate, ClaimedColumns, ClaimedRow, NextRow
 from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
@@ -152,11 +153,12 @@ def submit_and_claim(
     specs: list[JobSpec],
     audit: AuditEntry | None,
     requests: Sequence[ClaimRequest],
+    window: timedelta = DEFAULT_WINDOW,
 ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
     """Submit, then claim the new jobs for agents waiting with free credits, in one
-    transaction (:func:`claim_submitted`)."""
+    transaction (:func:`claim_submitted`). ``window``: see :mod:`.idempotency`."""
     tx.notify_in_statement = False  # the claims may take all the work the insert announces
-    submitted = insert_jobs(tx, team_id, specs, audit, None)[0]
+    submitted = insert_jobs(tx, team_id, specs, audit, None, window)[0]
     return submitted, claim_submitted(tx, team_id, submitted, requests)
 
 

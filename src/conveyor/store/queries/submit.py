@@ -7,22 +7,21 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
 from conveyor.states import STATE_OF, JobState
 from conveyor.store.ids import uuid7_many
+from conveyor.store.queries import idempotency
 from conveyor.store.queries._encode import array
 from conveyor.store.queries.audit import AuditEntry, audit_row, ids_detail, record
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.queries.rows import InsertedRow
 from conveyor.store.records import Submitted
-from conveyor.store.schema import jobs
 from conveyor.store.transaction import Tx
 from conveyor.store.types import to_micros
 
@@ -177,9 +176,14 @@ class Taker:
 
 
 def submit_jobs(
-    tx: Tx, team_id: uuid.UUID, specs: list[JobSpec], audit: AuditEntry | None = None
+    tx: Tx,
+    team_id: uuid.UUID,
+    specs: list[JobSpec],
+    audit: AuditEntry | None = None,
+    window: timedelta = idempotency.DEFAULT_WINDOW,
 ) -> list[Submitted]:
-    """Insert ``specs`` in order; a matching idempotency key returns the existing job.
+    """Insert ``specs`` in order; a matching idempotency key returns the existing job,
+    unfinished or finished less than ``window`` ago (:mod:`.idempotency`).
 
     Fixed statement count per batch: keys (if any), the insert (on SQLite staged
     first: see submit_stage), duplicates (if any), outbox. The whole batch is
@@ -188,7 +192,7 @@ def submit_jobs(
     PostgreSQL the insert writes it too when no job has an idempotency key, since
     then the ids it names are the new ones, known before the insert.
     """
-    submitted, _ = insert_jobs(tx, team_id, specs, audit, None)
+    submitted, _ = insert_jobs(tx, team_id, specs, audit, None, window)
     return submitted
 
 
@@ -198,6 +202,7 @@ def insert_jobs(
     specs: list[JobSpec],
     audit: AuditEntry | None,
     taker: Taker | None,
+    window: timedelta = idempotency.DEFAULT_WINDOW,
 ) -> tuple[list[Submitted], list[InsertedRow]]:
     """:func:`submit_jobs`, and on PostgreSQL the rows of the jobs it inserted already
     claimed by ``taker`` (all or none; each row has claim_apply's columns)."""
@@ -225,11 +230,18 @@ def insert_jobs(
     audit_json = None
     if audit is not None and in_statement:
         audit_json = orjson.dumps(audit_row(about_jobs(audit, ids))).decode()
-    result = _insert(tx, team_id, rows, audit_json, _taker_params(specs, taker))
+    results = [_insert(tx, team_id, rows, audit_json, _taker_params(specs, taker))]
     # Keyed by the id as the driver returns it: text on SQLite, a UUID on PostgreSQL.
-    inserted = {row.id: STATE_OF[row.state] for row in result}
+    inserted = {row.id: STATE_OF[row.state] for row in results[0]}
     driver_ids = [row[_ID] for row in rows] if sqlite else ids
-    existing = _existing_for_duplicates(tx, team_id, driver_ids, rows, inserted)
+    held = _keys_held(driver_ids, rows, inserted)
+    if held and idempotency.forget_expired(tx, team_id, held, window):
+        waiting = [row for job_id, row in zip(driver_ids, rows, strict=True)
+                   if job_id not in inserted]  # fmt: skip
+        results.append(_insert(tx, team_id, waiting, None, _taker_params([], None)))
+        inserted |= {row.id: STATE_OF[row.state] for row in results[1]}
+        held = _keys_held(driver_ids, rows, inserted)
+    existing = idempotency.holders(tx, team_id, held) if held else {}
 
     submitted: list[Submitted] = []
     changes = []
@@ -242,8 +254,11 @@ def insert_jobs(
                 changes.append((team_text, driver_id, {"state": state, "queue": spec.queue}))
             continue
         found = existing.get(spec.idempotency_key or "")
-        if found is None:  # raced with a job that finished in between: impossible in one tx
-            raise IdempotencyConflict(idempotency_key=spec.idempotency_key)
+        if found is None:  # its holder was deleted since the insert (retention)
+            raise IdempotencyConflict(
+                f"idempotency key {spec.idempotency_key!r} was released while in use: submit again",
+                idempotency_key=spec.idempotency_key,
+            )
         if found.params_hash != row[_PARAMS_HASH]:
             raise IdempotencyConflict(
                 f"idempotency key {spec.idempotency_key!r} is in use by job {found.id} "
@@ -255,10 +270,11 @@ def insert_jobs(
     if sqlite:
         emit_job_changes(tx, changes)
     else:  # submit_jobs wrote the events of the inserted jobs itself
-        note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
+        for result in results:
+            note_events(tx, result, work_available=JobState.QUEUED in inserted.values())
     if audit is not None and not in_statement:
         record(tx, about_jobs(audit, [s.id for s in submitted]))
-    taken = [row for row in result if row.state == JobState.RUNNING] if not sqlite else []
+    taken = [row for row in results[0] if row.state == JobState.RUNNING] if not sqlite else []
     return submitted, taken
 
 
@@ -305,27 +321,14 @@ def _insert(
     return tx.named_rows("submit_jobs", params, InsertedRow)
 
 
-def _existing_for_duplicates(
-    tx: Tx,
-    team_id: uuid.UUID,
-    driver_ids: list[Any],
-    rows: list[tuple[Any, ...]],
-    inserted: dict[Any, JobState],
-) -> dict[str, Any]:
+def _keys_held(
+    driver_ids: list[Any], rows: list[tuple[Any, ...]], inserted: dict[Any, JobState]
+) -> set[str]:
+    """The idempotency keys of the rows not inserted: another job holds each."""
     if len(inserted) == len(rows):
-        return {}
-    keys = {
+        return set()
+    return {
         row[_IDEMPOTENCY_KEY]
         for job_id, row in zip(driver_ids, rows, strict=True)
-        if job_id not in inserted
+        if job_id not in inserted and row[_IDEMPOTENCY_KEY] is not None
     }
-    if not keys:
-        return {}
-    found = tx.conn.execute(
-        sa.select(jobs.c.id, jobs.c.idempotency_key, jobs.c.params_hash, jobs.c.state).where(
-            jobs.c.team_id == team_id,
-            jobs.c.idempotency_key.in_(keys),
-            jobs.c.state.in_(["pending", "scheduled", "queued", "running"]),
-        )
-    )
-    return {row.idempotency_key: row for row in found}

@@ -19,9 +19,9 @@ SELECT 1
 SELECT 1
 
 -- name: submit_jobs
--- Insert a batch of jobs in batch order; an unfinished job with the same
--- idempotency key wins (ON CONFLICT on the partial unique index) and the caller
--- reads it back. Each item is a JSON array, submit.py's staged row: read by
+-- Insert a batch of jobs in batch order; a job holding the same idempotency
+-- key wins (ON CONFLICT, on ix_jobs_idempotency_key) and the caller reads it
+-- back, or frees the key if its window has passed and inserts again. Each item is a JSON array, submit.py's staged row: read by
 -- position, it costs less than jsonb_to_record's objects. Unlike SQLite, the
 -- outbox events of the inserted jobs are written by the same statement (a
 -- data-modifying CTE); every row carries the newest event seq. So is the
@@ -100,9 +100,8 @@ LATERAL (SELECT
     CAST(e.r ->> 19 AS uuid) AS created_by
 ) AS v
 ORDER BY e.ord
-ON CONFLICT (team_id, idempotency_key)
-    WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
-    DO NOTHING
+-- Any unique index: a job holding the key (ix_jobs_idempotency_key) is the conflict.
+ON CONFLICT DO NOTHING
 RETURNING id, team_id, state, queue, seq, action, schema_hash, params, priority, attempt,
     max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
     cancel_grace_s, started_at, agent_id

@@ -46,9 +46,8 @@ SELECT
 FROM temp.submit_stage AS s
 WHERE true
 ORDER BY s.rowid
-ON CONFLICT (team_id, idempotency_key)
-    WHERE idempotency_key IS NOT NULL AND state IN ('pending', 'scheduled', 'queued', 'running')
-    DO NOTHING
+-- Any unique index: a job holding the key (ix_jobs_idempotency_key) is the conflict.
+ON CONFLICT DO NOTHING
 RETURNING id, state
 
 -- name: ensure_concurrency_keys
