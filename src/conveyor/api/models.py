@@ -102,7 +102,7 @@ class JobCreate(_Request):
     queue: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
     priority: int | None = Field(default=None, ge=bounds.PRIORITY_MIN, le=bounds.PRIORITY_MAX)
     run_at: Annotated[datetime | None, AfterValidator(bounds.check_timestamp)] = Field(
-        default=None, description="after 1970, at most about ten years ahead"
+        default=None, description="in the years 1970 to 2999"
     )
     max_attempts: int | None = Field(default=None, ge=1, le=bounds.MAX_ATTEMPTS_MAX)
     timeout_s: float | None = Field(default=None, gt=0, le=bounds.TIMEOUT_MAX_S)
@@ -405,7 +405,7 @@ class KeyCreate(_Request):
         default=None, max_length=bounds.PERMISSIONS_MAX
     )
     expires_at: Annotated[datetime | None, AfterValidator(bounds.check_timestamp)] = Field(
-        default=None, description="after 1970, at most about ten years ahead"
+        default=None, description="in the years 1970 to 2999"
     )
     actions: list[Annotated[Name, Field(max_length=bounds.NAME_MAX)]] | None = Field(
         default=None, max_length=100, description="agent keys: run only these actions"
