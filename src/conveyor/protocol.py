@@ -3,7 +3,12 @@
 Shared by the agent and the server, so it imports nothing of either. Every message
 is an object with a ``type``; :func:`parse_agent_message` and
 :func:`parse_server_message` turn a frame into the typed model or raise
-``pydantic.ValidationError``.
+``pydantic.ValidationError`` (and nothing else, whatever the frame holds).
+
+Every field an agent sends is bounded (:mod:`conveyor.bounds`): names carry no
+control character, stored JSON no NUL, numbers stay in range, and ``progress``,
+``result`` and ``error`` have a size cap, so no message can put into the store what
+it cannot hold. The server refuses a frame over :data:`MAX_FRAME_BYTES` unread.
 
 Flow: the agent sends ``hello`` (what it offers, and the jobs it still runs after a
 reconnect); the server answers ``welcome`` (which of those jobs are still the
@@ -23,7 +28,10 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+
+from conveyor import bounds
+from conveyor.bounds import Finite, Json, Labels, Name, Opaque, Text
 
 PROTOCOL_VERSION = 2
 """Bumped on any change a peer must know of; version 2: unknown fields are ignored."""
@@ -34,6 +42,21 @@ A version-1 agent refuses unknown fields, so nothing sent to it may carry a fiel
 version 1 does not define."""
 
 MAX_LOG_LINE_BYTES = 16 * 1024
+MAX_FRAME_BYTES = bounds.AGENT_FRAME_MAX_BYTES
+MAX_PROGRESS_BYTES = bounds.PROGRESS_MAX_BYTES
+MAX_RESULT_BYTES = bounds.RESULT_MAX_BYTES
+MAX_ERROR_BYTES = bounds.ERROR_MAX_BYTES
+_MANY = 10_000  # ids in one heartbeat, lines in one chunk, jobs listed in a hello
+
+ActionName = Annotated[Name, Field(min_length=1, max_length=bounds.NAME_MAX)]
+QueueName = Annotated[Name, Field(min_length=1, max_length=bounds.NAME_MAX)]
+
+
+def _no_nul(text: object) -> object:
+    """A process's output is recorded, not refused: NUL (which no store can hold) is
+    replaced by U+FFFD, as undecodable bytes already are."""
+    return text.replace("\x00", "\ufffd") if isinstance(text, str) else text
+
 
 OutcomeKind = Literal["succeeded", "failed", "cancelled"]
 """How an attempt ended on its agent (``released`` is a message of its own)."""
@@ -67,9 +90,9 @@ class _Message(BaseModel):
 class ActionOffer(_Message):
     """An action this agent can run, with the JSON Schema its params must satisfy."""
 
-    name: str = Field(min_length=1, max_length=200)
-    params_schema: dict[str, Any]
-    description: str = ""
+    name: ActionName
+    params_schema: Annotated[dict[str, Any], AfterValidator(bounds.check_json)]
+    description: Text = Field(default="", max_length=4096)
     kind: Literal["python", "shell"] = "python"
 
     @property
@@ -86,14 +109,16 @@ class HeldJob(_Message):
 
 class Hello(_Message):
     type: Literal["hello"] = "hello"
-    protocol: int
-    name: str = Field(min_length=1, max_length=200)
-    version: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
-    queues: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
-    slots: int = Field(ge=1, le=1024)
-    actions: list[ActionOffer] = Field(default_factory=list)
-    running: list[HeldJob] = Field(default_factory=list)
+    protocol: int = Field(ge=0, le=bounds.INT32_MAX)
+    name: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
+    version: Name = Field(default="", max_length=100)
+    labels: Labels = Field(default_factory=dict)
+    queues: list[QueueName] = Field(
+        default_factory=lambda: ["default"], min_length=1, max_length=100
+    )
+    slots: int = Field(ge=1, le=bounds.SLOTS_MAX)
+    actions: list[ActionOffer] = Field(default_factory=list, max_length=1000)
+    running: list[HeldJob] = Field(default_factory=list, max_length=_MANY)
 
 
 class Ready(_Message):
@@ -104,14 +129,14 @@ class Ready(_Message):
     """
 
     type: Literal["ready"] = "ready"
-    credits: int = Field(ge=0)
+    credits: int = Field(ge=0, le=bounds.SLOTS_MAX)
     replace: bool = False
 
 
 class LogLine(_Message):
-    ts: float  # seconds since the epoch, when the agent read the line
+    ts: Finite = Field(ge=0, le=bounds.EPOCH_MAX_S)  # seconds since the epoch, when read
     stream: Literal["stdout", "stderr", "log"] = "log"
-    text: str
+    text: Annotated[str, BeforeValidator(_no_nul)]
 
 
 class LogChunk(_Message):
@@ -120,21 +145,26 @@ class LogChunk(_Message):
     type: Literal["log"] = "log"
     job_id: uuid.UUID
     lease_token: uuid.UUID
-    attempt: int = Field(ge=1)
-    seq: int = Field(ge=1)
-    lines: list[LogLine]
+    attempt: int = Field(ge=1, le=bounds.INT32_MAX)
+    seq: int = Field(ge=1, le=bounds.INT64_MAX)
+    lines: list[LogLine] = Field(max_length=_MANY)
 
 
 class Progress(_Message):
     type: Literal["progress"] = "progress"
     job_id: uuid.UUID
     lease_token: uuid.UUID
-    progress: Any
+    progress: Annotated[Json, bounds.check_size(MAX_PROGRESS_BYTES)]
+
+
+def progress_refusal(value: Any) -> str | None:
+    """Why ``value`` cannot travel as a job's progress (the server refuses it), or None."""
+    return bounds.json_refusal(value) or bounds.size_refusal(value, MAX_PROGRESS_BYTES)
 
 
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
-    jobs: list[HeldJob]
+    jobs: list[HeldJob] = Field(max_length=_MANY)
 
 
 class Result(_Message):
@@ -144,8 +174,12 @@ class Result(_Message):
     job_id: uuid.UUID
     lease_token: uuid.UUID
     outcome: OutcomeKind
-    result: Any = None
-    error: dict[str, Any] | None = None
+    result: Annotated[Json, bounds.check_size(MAX_RESULT_BYTES)] = None
+    error: Annotated[
+        dict[str, Any] | None,
+        AfterValidator(bounds.check_json),
+        bounds.check_size(MAX_ERROR_BYTES),
+    ] = None
     retryable: bool = True
 
 
@@ -155,7 +189,7 @@ class Release(_Message):
     type: Literal["release"] = "release"
     job_id: uuid.UUID
     lease_token: uuid.UUID
-    reason: str = ""
+    reason: Text = Field(default="", max_length=1000)
 
 
 class Credentials(_Message):
@@ -163,7 +197,7 @@ class Credentials(_Message):
     one it connected with expires; the server checks it names the same person and team."""
 
     type: Literal["credentials"] = "credentials"
-    token: str = Field(min_length=1, max_length=4096)
+    token: Opaque = Field(min_length=1, max_length=4096)
 
 
 AgentMessage = Annotated[

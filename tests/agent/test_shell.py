@@ -270,3 +270,20 @@ async def test_the_adhoc_shell_action_exists_only_when_allowed(sink: RecordingSi
     refused = await run(opened, sink, "shell", {"command": "echo hi; reboot"})
     assert refused.outcome == "failed" and not refused.retryable
     assert refused.error is not None and refused.error["type"] == "invalid_params"
+
+
+async def test_a_nul_in_a_parameter_is_refused_before_spawn(sink: RecordingSink) -> None:
+    """The event loop's spawn would cut the argument at the NUL and run with another one
+    than the pattern checked (``/etc/passwd`` for ``/etc/passwd\\0.tar.gz``)."""
+    ex = executor(
+        "unpack",
+        {
+            "argv": [PY, "-c", "import sys; print(sys.argv[1])", "{archive}"],
+            "params": {"archive": {"type": "string", "pattern": r"\.tar\.gz$"}},
+        },
+    )
+    outcome = await run(ex, sink, "unpack", {"archive": "/etc/passwd\x00.tar.gz"})
+    assert outcome.outcome == "failed" and not outcome.retryable
+    assert outcome.error is not None and outcome.error["type"] == "invalid_params"
+    assert "NUL" in outcome.error["message"]
+    assert sink.lines == []  # nothing ran

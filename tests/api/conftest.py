@@ -23,8 +23,10 @@ from fastapi import FastAPI
 from conveyor.api.app import create_app
 from conveyor.api.deps import Services
 from conveyor.auth.passwords import hash_password
+from conveyor.bounds import AGENT_FRAME_MAX_BYTES
 from conveyor.protocol import ActionOffer
 from conveyor.server.bootstrap import bootstrap
+from conveyor.server.http_edge import http_protocol
 from conveyor.settings import ServerSettings
 from conveyor.store import ClaimRequest, Store
 from conveyor.store.records import ClaimedJob
@@ -146,6 +148,8 @@ def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
             log_level="warning",
             timeout_graceful_shutdown=5,
             proxy_headers=False,  # as `conveyor server`: CONVEYOR_TRUSTED_PROXIES decides
+            http=http_protocol(),  # as `conveyor server`: the parser's 400s in the envelope
+            ws_max_size=AGENT_FRAME_MAX_BYTES,
         )
     )
     loop = asyncio.new_event_loop()

@@ -88,3 +88,43 @@ async def test_unknown_transitions_are_refused_and_change_nothing(
     [r] = await store.job_report(team, [Report(sub.id, c.lease_token, Outcome.FAILED)])
     assert not r.applied
     assert await _counts(store) == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"timeout_s": 3e11}, "timeout_s"),
+        ({"max_attempts": 10**6}, "max_attempts"),
+        ({"concurrency_key": "k", "concurrency_limit": 10**12}, "concurrency_limit"),
+        ({"queue": "a\x00b"}, "queue"),
+        ({"idempotency_key": "k\u202e"}, "idempotency_key"),
+        ({"labels": {"gpu": "a\x00"}}, "labels"),
+        ({"params": {"a\x00": 1}}, "params"),
+        ({"params": {"a": ["x\x00"]}}, "params"),
+    ],
+)
+def test_the_store_refuses_what_the_api_bounds(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises((InvalidInput, InvalidParams)) as info:
+        JobSpec(**({"action": "demo.echo"} | kwargs))  # type: ignore[arg-type]
+    assert info.value.details.get("field") == field
+
+
+async def test_a_row_with_an_extreme_timeout_does_not_block_its_team(
+    store: Store, team: uuid.UUID
+) -> None:
+    """Written around the store's checks (an old version, a hand edit), the row is still
+    claimed with a deadline capped at 30 days, and the team's later work flows."""
+    [bad] = await store.job_submit_many(team, [JobSpec("demo.echo", {}, priority=5)])
+    engine = store.db.sync_engine()
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.update(jobs).where(jobs.c.id == bad.id).values(timeout_s=3e11))
+    finally:
+        engine.dispose()
+    [claimed] = await store.job_claim(team, agent_request(limit=1))
+    assert claimed.id == bad.id and claimed.deadline_at is not None
+    assert (claimed.deadline_at - claimed.started_at).days <= 30
+    [later], [[taken]] = await store.job_submit_and_claim(
+        team, [JobSpec("demo.echo", {})], [agent_request(limit=1)]
+    )
+    assert taken.id == later.id

@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 BASE = frozenset(
     {
+        "conveyor.bounds",
         "conveyor.errors",
         "conveyor.states",
         "conveyor.protocol",

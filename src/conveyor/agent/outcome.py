@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from conveyor import protocol
 
 
@@ -39,12 +41,24 @@ class Outcome:
         return cls.failed("timeout", f"timed out after {timeout_s:g} s", timeout_s=timeout_s)
 
     def result_message(self, job_id: uuid.UUID, lease_token: uuid.UUID) -> protocol.Result:
-        """The ``result`` that reports this outcome for one attempt."""
-        return protocol.Result(
-            job_id=job_id,
-            lease_token=lease_token,
-            outcome=self.outcome,
-            result=self.result,
-            error=self.error,
-            retryable=self.retryable,
-        )
+        """The ``result`` that reports this outcome for one attempt.
+
+        A result or error the protocol cannot carry (too large, a NUL) becomes a failure
+        that says so, not retried: the server would refuse it, and the same task would
+        produce it again."""
+        try:
+            return protocol.Result(
+                job_id=job_id,
+                lease_token=lease_token,
+                outcome=self.outcome,
+                result=self.result,
+                error=self.error,
+                retryable=self.retryable,
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(step) for step in problem["loc"])
+            refused = Outcome.failed(
+                "result_refused", f"{where}: {problem['msg']}"[:1000], retryable=False
+            )
+            return refused.result_message(job_id, lease_token)

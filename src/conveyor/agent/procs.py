@@ -114,7 +114,14 @@ async def spawn(
     cwd: str | None = None,
     pass_fds: Sequence[int] = (),
 ) -> JobProcess:
-    """Start ``argv`` directly (no shell) as the leader of a new session and group."""
+    """Start ``argv`` directly (no shell) as the leader of a new session and group.
+
+    Raises ValueError for a NUL in an argument, the environment or ``cwd``: the event
+    loop's spawn would cut the string there (running another argument than the one
+    validated), where CPython's own refuses it."""
+    nul = nul_refusal(argv, env, cwd)
+    if nul is not None:
+        raise ValueError(nul)
     loop = asyncio.get_running_loop()
     protocol = _Protocol(loop)
     transport, _ = await loop.subprocess_exec(
@@ -129,6 +136,19 @@ async def spawn(
         pass_fds=tuple(pass_fds),
     )
     return JobProcess(transport, protocol)
+
+
+def nul_refusal(argv: Sequence[str], env: Mapping[str, str], cwd: str | None) -> str | None:
+    """Which part of a spawn holds a NUL, or None."""
+    for index, arg in enumerate(argv):
+        if "\x00" in arg:
+            return f"argument {index} contains NUL"
+    for name, value in env.items():
+        if "\x00" in name or "\x00" in value:
+            return f"environment variable {name.split(chr(0))[0]!r} contains NUL"
+    if cwd is not None and "\x00" in cwd:
+        return "the working directory contains NUL"
+    return None
 
 
 # liveness

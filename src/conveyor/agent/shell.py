@@ -123,6 +123,8 @@ async def run_process(
     """Run one program to its end, cancel or timeout; return once its group is gone."""
     try:
         process = await procs.spawn(argv, env=env, cwd=cwd)
+    except ValueError as exc:  # a NUL: never cut an argument, never run another one
+        return Outcome.failed("invalid_params", f"refused to start: {exc}", retryable=False)
     except OSError as exc:
         where = f" in {cwd}" if cwd else ""
         return Outcome.failed(

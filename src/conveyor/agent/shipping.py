@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from pydantic import BaseModel
 
 from conveyor import protocol
@@ -29,6 +30,8 @@ PROGRESS_EVERY_S = 0.5  # at most this often per job: each update is an event in
 UPLOAD_PIECE_BYTES = 1024 * 1024
 
 Send = Callable[[BaseModel], Awaitable[None]]
+
+log = structlog.get_logger(__name__)
 
 
 class LogShipper:
@@ -134,6 +137,10 @@ class JobReporter:
         self._logs.wake()
 
     def progress(self, value: Any) -> None:
+        refusal = protocol.progress_refusal(value)
+        if refusal is not None:  # the server would refuse it; the last good value stays
+            log.warning("progress not sent", job_id=str(self.job.id), reason=refusal)
+            return
         self.job.progress = value
         self.job.progress_dirty = True
         self._logs.wake()

@@ -114,6 +114,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI's only 400: a body it cannot decode (not UTF-8)
+        note_error(request, "invalid_input")
+        return error_response(422, "invalid_input", f"body: {exc.detail}", {"errors": []})
     code = _CODE_BY_STATUS.get(exc.status_code, "error")
     note_error(request, code)
     headers = dict(exc.headers) if exc.headers else None

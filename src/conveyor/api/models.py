@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from conveyor import bounds
 from conveyor.api.examples import JOB_CREATE, JOB_OUT, LOGIN_REQUEST, TOKEN_RESPONSE
+from conveyor.bounds import Json, Labels, Name, Opaque
 from conveyor.states import AttemptOutcome, JobState
 from conveyor.store import records
 
@@ -28,23 +30,23 @@ class _Request(BaseModel):
 class LoginRequest(_Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [LOGIN_REQUEST]})
 
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    email: Name = Field(min_length=1, max_length=320)
+    password: Opaque = Field(min_length=1, max_length=1024)
 
 
 class RefreshRequest(_Request):
-    refresh_token: str = Field(min_length=1, max_length=1024)
+    refresh_token: Opaque = Field(min_length=1, max_length=1024)
 
 
 class RegisterRequest(_Request):
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
-    display_name: str = Field(default="", max_length=200)
+    email: Name = Field(min_length=1, max_length=320)
+    password: Opaque = Field(min_length=1, max_length=1024)
+    display_name: Name = Field(default="", max_length=200)
 
 
 class PasswordChange(_Request):
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    current_password: Opaque = Field(min_length=1, max_length=1024)
+    new_password: Opaque = Field(min_length=1, max_length=1024)
 
 
 class TokenResponse(BaseModel):
@@ -95,26 +97,31 @@ class JobCreate(_Request):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [JOB_CREATE]})
 
-    action: str = Field(min_length=1, max_length=200)
-    params: Any = Field(default_factory=dict)
-    queue: str | None = None
-    priority: int | None = None
-    run_at: datetime | None = None
-    max_attempts: int | None = Field(default=None, ge=1, le=1000)
-    timeout_s: float | None = Field(default=None, gt=0)
-    cancel_grace_s: float | None = Field(
-        default=None, ge=0, le=3600, description="How long a cancelled job may take to stop"
+    action: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
+    params: Json = Field(default_factory=dict)
+    queue: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
+    priority: int | None = Field(default=None, ge=bounds.PRIORITY_MIN, le=bounds.PRIORITY_MAX)
+    run_at: Annotated[datetime | None, AfterValidator(bounds.check_timestamp)] = Field(
+        default=None, description="in the years 1970 to 2999"
     )
-    labels: dict[str, str] | None = None
-    idempotency_key: str | None = None
-    concurrency_key: str | None = None
-    concurrency_limit: int | None = Field(default=None, ge=1)
+    max_attempts: int | None = Field(default=None, ge=1, le=bounds.MAX_ATTEMPTS_MAX)
+    timeout_s: float | None = Field(default=None, gt=0, le=bounds.TIMEOUT_MAX_S)
+    cancel_grace_s: float | None = Field(
+        default=None,
+        ge=0,
+        le=bounds.CANCEL_GRACE_MAX_S,
+        description="How long a cancelled job may take to stop",
+    )
+    labels: Labels | None = None
+    idempotency_key: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
+    concurrency_key: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
+    concurrency_limit: int | None = Field(default=None, ge=1, le=bounds.CONCURRENCY_LIMIT_MAX)
 
 
 class JobBatchCreate(_Request):
     """Several jobs submitted at once: all are accepted or none is."""
 
-    jobs: list[JobCreate] = Field(min_length=1, max_length=1000)
+    jobs: list[JobCreate] = Field(min_length=1, max_length=bounds.BATCH_MAX)
 
 
 class JobOut(BaseModel):
@@ -393,16 +400,20 @@ class QueuePatch(_Request):
 
 class KeyCreate(_Request):
     kind: Literal["agent", "client"]
-    name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] | None = None
-    expires_at: datetime | None = None
-    actions: list[str] | None = Field(
+    name: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
+    scopes: list[Annotated[Name, Field(max_length=bounds.NAME_MAX)]] | None = Field(
+        default=None, max_length=bounds.PERMISSIONS_MAX
+    )
+    expires_at: Annotated[datetime | None, AfterValidator(bounds.check_timestamp)] = Field(
+        default=None, description="in the years 1970 to 2999"
+    )
+    actions: list[Annotated[Name, Field(max_length=bounds.NAME_MAX)]] | None = Field(
         default=None, max_length=100, description="agent keys: run only these actions"
     )
-    labels: dict[str, str] | None = Field(
+    labels: Labels | None = Field(
         default=None, description="agent keys: their agents must carry these labels"
     )
-    client_cert_cn: str | None = Field(
+    client_cert_cn: Name | None = Field(
         default=None,
         max_length=200,
         description="agent keys only: connect only with a verified client certificate of this "

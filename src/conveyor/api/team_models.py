@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from conveyor import bounds
 from conveyor.api.models import TeamOut, _Request
+from conveyor.bounds import Name, Opaque, Text
 from conveyor.store import team_records
 
 
 class TeamCreate(_Request):
-    slug: str = Field(min_length=2, max_length=63, description="lower-case letters, digits, '-'")
-    name: str = Field(min_length=1, max_length=200)
+    slug: Name = Field(min_length=2, max_length=63, description="lower-case letters, digits, '-'")
+    name: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
 
 
 class TeamList(BaseModel):
@@ -43,23 +46,26 @@ class MemberList(BaseModel):
 
 
 class MemberPatch(_Request):
-    role: str = Field(min_length=1, max_length=64)
+    role: Name = Field(min_length=1, max_length=64)
 
 
 class TransferRequest(_Request):
     user_id: uuid.UUID = Field(description="the member who becomes an owner; you become an admin")
 
 
+Permission = Annotated[Name, Field(min_length=1, max_length=bounds.NAME_MAX)]
+
+
 class RoleCreate(_Request):
-    name: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=500)
-    permissions: list[str] = Field(max_length=200)
+    name: Name = Field(min_length=1, max_length=64)
+    description: Text = Field(default="", max_length=bounds.TEXT_MAX)
+    permissions: list[Permission] = Field(max_length=bounds.PERMISSIONS_MAX)
 
 
 class RolePatch(_Request):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
-    description: str | None = Field(default=None, max_length=500)
-    permissions: list[str] | None = Field(default=None, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=64)
+    description: Text | None = Field(default=None, max_length=bounds.TEXT_MAX)
+    permissions: list[Permission] | None = Field(default=None, max_length=bounds.PERMISSIONS_MAX)
 
 
 class RoleOut(BaseModel):
@@ -87,11 +93,16 @@ class RoleList(BaseModel):
 
 
 class InviteCreate(_Request):
-    role: str = Field(default="viewer", min_length=1, max_length=64)
+    role: Name = Field(default="viewer", min_length=1, max_length=64)
     max_uses: int | None = Field(
         default=1, ge=1, le=10_000, description="null: any number of uses until it expires"
     )
-    expires_in_s: int | None = Field(default=None, description="default 7 days, at most 90")
+    expires_in_s: int | None = Field(
+        default=None,
+        ge=60,
+        le=bounds.INVITE_TTL_MAX_S,
+        description="default 7 days; 60 s to 90 days",
+    )
 
 
 class InviteOut(BaseModel):
@@ -125,15 +136,15 @@ class InviteList(BaseModel):
 
 
 class JoinWithCode(_Request):
-    code: str = Field(min_length=1, max_length=200)
+    code: Opaque = Field(min_length=1, max_length=200)
 
 
 class JoinRequestCreate(_Request):
-    message: str = Field(default="", max_length=500)
+    message: Text = Field(default="", max_length=bounds.TEXT_MAX)
 
 
 class JoinDecision(_Request):
-    role: str = Field(default="viewer", min_length=1, max_length=64)
+    role: Name = Field(default="viewer", min_length=1, max_length=64)
 
 
 class JoinRequestOut(BaseModel):

@@ -21,6 +21,7 @@ from conveyor.auth.permissions import (
     validate_scope,
 )
 from conveyor.auth.tokens import token_hash
+from conveyor.bounds import INVITE_TTL_MAX_S
 from conveyor.errors import InvalidInput, NotFound, PermissionDenied
 from conveyor.store import AuditEntry, Store
 from conveyor.store.records import Team
@@ -28,7 +29,6 @@ from conveyor.store.team_records import BUILTIN_ROLE_NAMES, OWNER, Invite, JoinR
 
 INVITE_PREFIX = "cvinv_"
 INVITE_TTL_DEFAULT_S = 7 * 86_400
-INVITE_TTL_MAX_S = 90 * 86_400
 DEMOTED_OWNER_ROLE = "admin"
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")

@@ -24,6 +24,8 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from conveyor import startup
+from conveyor.bounds import AGENT_FRAME_MAX_BYTES
+from conveyor.server.http_edge import http_protocol
 from conveyor.settings import ServerSettings
 
 log = structlog.get_logger(__name__)
@@ -125,6 +127,8 @@ def serve(app: Any, settings: ServerSettings, *, log_level: str) -> None:
         "log_level": log_level,
         "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
+        "ws_max_size": AGENT_FRAME_MAX_BYTES,
+        "http": http_protocol(),  # the parser's own 400s in the error envelope too  # a bigger frame closes the socket with 1009
     }
     main_tls = agent_tls = None
     if settings.tls_cert and settings.tls_key:

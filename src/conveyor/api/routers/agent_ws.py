@@ -31,7 +31,31 @@ router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
 
 HELLO_TIMEOUT_S = 10.0
 RECHECK_CREDENTIALS_S = 5.0
+CLOSE_UNSUPPORTED_DATA = 1003  # a binary frame: the protocol is JSON text
 CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009  # a frame over protocol.MAX_FRAME_BYTES, refused unread
+
+
+class FrameRefused(Exception):
+    """The agent sent a frame the protocol does not carry; the connection is closed."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def receive_frame(ws: WebSocket) -> str:
+    """The next text frame; a binary or oversized one closes the connection (FrameRefused)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise FrameRefused(CLOSE_UNSUPPORTED_DATA, "binary frames are not part of the protocol")
+    if len(text) > protocol.MAX_FRAME_BYTES:  # characters: at most as many as its bytes
+        raise FrameRefused(CLOSE_TOO_BIG, f"a message is at most {protocol.MAX_FRAME_BYTES} bytes")
+    return str(text)
 
 
 _connect_agents = require(AGENT_CONNECT)
@@ -86,6 +110,9 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
         return
     try:
         hello = await _receive_hello(ws)
+    except FrameRefused as exc:
+        await _close_refused(ws, exc)
+        return
     except (TimeoutError, ValidationError, WebSocketDisconnect) as exc:
         await _refuse(ws, "bad_hello", f"the first message must be a valid hello ({exc})")
         return
@@ -105,7 +132,7 @@ async def agent_connect(ws: WebSocket, principal: Annotated[Principal, _connect_
 
 async def _receive_hello(ws: WebSocket) -> protocol.Hello:
     async with asyncio.timeout(HELLO_TIMEOUT_S):
-        frame = await ws.receive_text()
+        frame = await receive_frame(ws)
     message = protocol.parse_agent_message(frame)
     if not isinstance(message, protocol.Hello):
         raise ValidationError.from_exception_data("hello", [])
@@ -116,6 +143,12 @@ async def _refuse(ws: WebSocket, code: str, message: str) -> None:
     with contextlib.suppress(Exception):
         await ws.send_text(protocol.encode(protocol.Refused(code=code, message=message)))
         await ws.close(CLOSE_POLICY, reason=message[:120])
+
+
+async def _close_refused(ws: WebSocket, refused: FrameRefused) -> None:
+    log.warning("agent frame refused; closing", code=refused.code, reason=refused.reason)
+    with contextlib.suppress(Exception):
+        await ws.close(refused.code, reason=refused.reason[:120])
 
 
 class Connection:
@@ -191,6 +224,8 @@ class Connection:
             await self._read(session)
         except WebSocketDisconnect:
             pass
+        except FrameRefused as exc:
+            await _close_refused(self.ws, exc)
         finally:
             self.hub.detach(session)
             for task in list(self._tasks):
@@ -222,11 +257,11 @@ class Connection:
     async def _read(self, session: AgentSession) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            frame = await self.ws.receive_text()
+            frame = await receive_frame(self.ws)
             session.last_heard = loop.time()
             try:
                 message = protocol.parse_agent_message(frame)
-            except ValidationError as exc:
+            except ValidationError as exc:  # never stored: out of bounds, or a newer type
                 log.warning("bad agent message", agent=session.name, error=str(exc)[:300])
                 continue
             if isinstance(message, protocol.Ready):

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, status
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
 
+from conveyor import bounds
 from conveyor.api.audit import record_request
 from conveyor.api.deps import require, services
 from conveyor.api.errors import error_response, responses
@@ -29,7 +30,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 _BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
-Name = Annotated[str, Path(min_length=1, max_length=255)]
+Name = Annotated[bounds.Name, Path(min_length=1, max_length=255)]
 
 
 @router.get(

@@ -13,6 +13,7 @@ from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
 from conveyor.api.routers.jobs import decode_cursor, encode_cursor
 from conveyor.auth.permissions import AUDIT_READ, Principal
+from conveyor.bounds import Name
 from conveyor.errors import InvalidInput
 from conveyor.store import AuditFilter
 from conveyor.store.records import AuditEvent
@@ -68,14 +69,14 @@ async def list_audit(
     request: Request,
     actor: Annotated[uuid.UUID | None, Query(description="a user id or key id")] = None,
     action: Annotated[
-        str | None, Query(max_length=64, description='exact, or a prefix ending in "."')
+        Name | None, Query(max_length=64, description='exact, or a prefix ending in "."')
     ] = None,
-    object_type: Annotated[str | None, Query(max_length=32)] = None,
-    object_id: Annotated[str | None, Query(max_length=255)] = None,
+    object_type: Annotated[Name | None, Query(max_length=32)] = None,
+    object_id: Annotated[Name | None, Query(max_length=255)] = None,
     since: Annotated[datetime | None, Query(description="from this time (inclusive)")] = None,
     until: Annotated[datetime | None, Query(description="before this time")] = None,
     outcome: Annotated[
-        str | None, Query(max_length=64, description='"success", "failure" or an error code')
+        Name | None, Query(max_length=64, description='"success", "failure" or an error code')
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict
 
+from conveyor import bounds
 from conveyor.api.audit import record_request
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
@@ -24,6 +25,7 @@ from conveyor.api.models import EventOut
 from conveyor.api.signed import SignedUrl, path_of, resource_of, url_of
 from conveyor.api.sse import Stream, event_stream_responses, parse_event_id
 from conveyor.auth.permissions import Principal
+from conveyor.bounds import Name
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -50,8 +52,13 @@ async def _open(
     principal: Annotated[Principal, _read_events],
     request: Request,
     job_id: uuid.UUID | None = None,
-    kind: Annotated[list[str] | None, Query(description="only these kinds (repeat)")] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this event id")] = None,
+    kind: Annotated[
+        list[Annotated[Name, Query(max_length=100)]] | None,
+        Query(max_length=50, description="only these kinds (repeat)"),
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=bounds.INT64_MAX, description="start after this event id")
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Opened:
     """Everything that can refuse the stream, decided before it starts."""

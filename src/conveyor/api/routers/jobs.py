@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from conveyor import bounds
 from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
@@ -29,6 +30,7 @@ from conveyor.api.models import (
     JobOut,
 )
 from conveyor.auth.permissions import Principal
+from conveyor.bounds import Name
 from conveyor.engine import JobRequest
 from conveyor.errors import InvalidInput
 from conveyor.store import Store
@@ -103,9 +105,12 @@ def job_request(body: JobCreate) -> JobRequest:
 async def list_jobs(
     principal: Annotated[Principal, require("jobs:read")],
     request: Request,
-    state: Annotated[list[str] | None, Query(description="repeat or comma-separate")] = None,
-    queue: str | None = None,
-    action: str | None = None,
+    state: Annotated[
+        list[Annotated[Name, Query(max_length=100)]] | None,
+        Query(max_length=20, description="repeat or comma-separate"),
+    ] = None,
+    queue: Annotated[Name | None, Query(max_length=bounds.NAME_MAX)] = None,
+    action: Annotated[Name | None, Query(max_length=bounds.NAME_MAX)] = None,
     agent_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
@@ -140,7 +145,7 @@ def decode_cursor(text: str, kind: str = "j") -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     match = _CURSOR.fullmatch(raw)
-    if match is None or match[1] != kind:
+    if match is None or match[1] != kind or int(match[2]) > bounds.INT64_MAX:
         raise InvalidInput("cursor is not one this server gave out", field="cursor")
     return int(match[2])
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from conveyor import bounds
 from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
@@ -15,7 +16,7 @@ from conveyor.store.records import QueueSummary
 
 router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
 
-QueueName = Annotated[str, Path(min_length=1, max_length=100)]
+QueueName = Annotated[bounds.Name, Path(min_length=1, max_length=100)]
 
 
 @router.get(

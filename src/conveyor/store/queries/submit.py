@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from conveyor import bounds
 from conveyor.errors import IdempotencyConflict, InvalidInput, InvalidParams, LimitExceeded
 from conveyor.states import STATE_OF, JobState
 from conveyor.store.ids import uuid7_many
@@ -27,14 +27,24 @@ from conveyor.store.types import to_micros
 
 DEFAULT_QUEUE = "default"
 DEFAULT_PRIORITY = 0
-PRIORITY_RANGE = (-100, 100)
+PRIORITY_RANGE = (bounds.PRIORITY_MIN, bounds.PRIORITY_MAX)
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_BACKOFF_BASE_S = 2.0
 DEFAULT_BACKOFF_MAX_S = 600.0
 DEFAULT_LEASE_S = 30.0
 DEFAULT_CANCEL_GRACE_S = 10.0
-MAX_PARAMS_BYTES = 256 * 1024
-_NAME_MAX = 200
+MAX_PARAMS_BYTES = bounds.PARAMS_MAX_BYTES
+_NAME_MAX = bounds.NAME_MAX
+_UPPER_BOUNDS = {
+    "max_attempts": bounds.MAX_ATTEMPTS_MAX,
+    "backoff_base_s": bounds.BACKOFF_MAX_S,
+    "backoff_max_s": bounds.BACKOFF_MAX_S,
+    "timeout_s": bounds.TIMEOUT_MAX_S,
+    "lease_s": bounds.LEASE_MAX_S,
+    "cancel_grace_s": bounds.CANCEL_GRACE_MAX_S,
+    "concurrency_limit": bounds.CONCURRENCY_LIMIT_MAX,
+}
+"""What a job's numbers may reach: its deadlines stay timestamps every database can hold."""
 
 
 def canonical_json(value: Any) -> bytes:
@@ -45,15 +55,10 @@ def canonical_json(value: Any) -> bytes:
         raise InvalidParams(f"params are not JSON: {exc}") from None
 
 
-def _check_finite(value: Any) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidParams("params are not JSON: NaN and infinity have no JSON form")
-    if isinstance(value, dict):
-        for v in value.values():
-            _check_finite(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            _check_finite(v)
+def _check_storable(value: Any) -> None:
+    refusal = bounds.json_refusal(value)
+    if refusal is not None:
+        raise InvalidParams(f"params cannot be stored: {refusal}", field="params")
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,20 @@ class JobSpec:
                 raise InvalidInput(f"{name} must be positive", field=name)
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise InvalidInput("timeout_s must be positive", field="timeout_s")
+        self._check_upper_bounds()
         if self.run_at is not None and self.run_at.tzinfo is None:
             raise InvalidInput("run_at must carry a time zone", field="run_at")
+        if self.run_at is not None:
+            try:
+                bounds.check_timestamp(self.run_at)
+            except ValueError as exc:
+                raise InvalidInput(f"run_at {exc}", field="run_at") from None
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.labels.items()):
             raise InvalidInput("labels must map strings to strings", field="labels")
+        for key, value in self.labels.items():
+            _require_name("labels", key)
+            if value:
+                _require_name("labels", value)
         if self.concurrency_key is not None:
             _require_name("concurrency_key", self.concurrency_key)
             if self.concurrency_limit < 1:
@@ -110,7 +125,7 @@ class JobSpec:
                 )
         if self.idempotency_key is not None:
             _require_name("idempotency_key", self.idempotency_key)
-        _check_finite(self.params)
+        _check_storable(self.params)
         size = len(self.params_json)
         if size > self.max_params_bytes:
             raise LimitExceeded(
@@ -118,6 +133,12 @@ class JobSpec:
                 limit=self.max_params_bytes,
                 size=size,
             )
+
+    def _check_upper_bounds(self) -> None:
+        for name, most in _UPPER_BOUNDS.items():
+            value = getattr(self, name)
+            if value is not None and not value <= most:
+                raise InvalidInput(f"{name} must be at most {most:g}", field=name)
 
     @cached_property
     def params_json(self) -> bytes:
@@ -161,6 +182,10 @@ def _require_name(name: str, value: object) -> None:
         raise InvalidInput(
             f"{name} must be a non-empty string of at most {_NAME_MAX} characters", field=name
         )
+    try:
+        bounds.check_name(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}", field=name) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@
 -- batch of 1 and of 1,000 is the same single statement.
 -- :now is NULL unless a caller moves time (tests); coalesce(:now, now()) then
 -- uses the database clock.
+-- Deadlines are at most 30 days ahead (least(timeout_s, 2592000), bounds.TIMEOUT_MAX_S),
+-- even for a row written around the store's checks, so one bad row never breaks a claim.
 
 -- name: submit_stage
 -- SQLite only: there a submit's batch is staged in a temporary table first;
@@ -72,7 +74,7 @@ SELECT
     CASE WHEN t.claims
          THEN coalesce(:now, statement_timestamp()) + make_interval(secs => v.lease_s) END,
     CASE WHEN t.claims AND v.timeout_s IS NOT NULL
-         THEN coalesce(:now, statement_timestamp()) + make_interval(secs => v.timeout_s) END,
+         THEN coalesce(:now, statement_timestamp()) + make_interval(secs => least(v.timeout_s, 2592000)) END,
     CASE WHEN t.claims THEN CAST(:agent_id AS uuid) END,
     CASE WHEN t.claims THEN coalesce(:now, statement_timestamp()) END,
     coalesce(:now, now()), coalesce(:now, now())
@@ -217,7 +219,7 @@ UPDATE jobs SET
     lease_token = gen_random_uuid(),
     lease_expires_at = coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.lease_s),
     deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
-                       ELSE coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.timeout_s) END,
+                       ELSE coalesce(:now, statement_timestamp()) + make_interval(secs => least(jobs.timeout_s, 2592000)) END,
     agent_id = :agent_id,
     started_at = coalesce(:now, statement_timestamp()),
     updated_at = coalesce(:now, statement_timestamp())
@@ -279,7 +281,7 @@ UPDATE jobs SET
     lease_token = v.token,
     lease_expires_at = coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.lease_s),
     deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
-                       ELSE coalesce(:now, statement_timestamp()) + make_interval(secs => jobs.timeout_s) END,
+                       ELSE coalesce(:now, statement_timestamp()) + make_interval(secs => least(jobs.timeout_s, 2592000)) END,
     agent_id = :agent_id,
     started_at = coalesce(:now, statement_timestamp()),
     updated_at = coalesce(:now, statement_timestamp())

@@ -99,13 +99,15 @@ WHERE team_id = :team_id AND state = 'running'
 GROUP BY concurrency_key
 
 -- name: claim_apply
+-- A deadline is at most 30 days ahead (bounds.TIMEOUT_MAX_S), even for a row written
+-- around the store's checks: one bad row must not break every claim of its team.
 UPDATE jobs SET
     state = 'running',
     attempt = jobs.attempt + 1,
     lease_token = v.token,
     lease_expires_at = :now + CAST(jobs.lease_s * 1000000 AS INTEGER),
     deadline_at = CASE WHEN jobs.timeout_s IS NULL THEN NULL
-                       ELSE :now + CAST(jobs.timeout_s * 1000000 AS INTEGER) END,
+                       ELSE :now + CAST(min(jobs.timeout_s, 2592000) * 1000000 AS INTEGER) END,
     agent_id = :agent_id,
     started_at = :now,
     updated_at = :now
