@@ -131,7 +131,12 @@ class Stopwatch:
         self.started = time.monotonic()
 
     def until(self, condition: Any, timeout: float = 60.0) -> float:
+        """Wait for the sign of recovery, and record how long it took."""
         wait_until(condition, timeout, self.what)
+        return self.done()
+
+    def done(self) -> float:
+        """Record the time to now: the recovery is over."""
         took = time.monotonic() - self.started
         RECOVERIES.append(f"{self.what}: {took:.1f} s")
         return took
