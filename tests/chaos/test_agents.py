@@ -17,7 +17,7 @@ from tests.chaos.conftest import Scenario, Stopwatch, size
 from tests.chaos.faults import freeze, kill_tree, thaw
 from tests.chaos.ledger import Execution
 from tests.e2e.conftest import wait_states
-from tests.helpers.live import wait_until
+from tests.helpers.live import LiveAgent, wait_until
 
 UNFENCED = {"testing": "1", "testing_unfenced_results": "1"}
 
@@ -56,9 +56,9 @@ def test_an_agent_killed_mid_job_its_jobs_run_again_elsewhere_once(
         assert [r.agent_pid for r in history.runs_of(job_id)][-1] != victim.process.pid
 
 
-def _freeze_past_lease(scenario: Scenario, api: httpx.Client, db_url: str) -> str:
+def _freeze_past_lease(scenario: Scenario, api: httpx.Client, db_url: str) -> tuple[str, LiveAgent]:
     """A job's agent frozen until the job runs elsewhere; its run finishes meanwhile, then
-    the agent resumes and reports it. Returns the job's id, with its second run held."""
+    the agent resumes and reports it. Returns the job (its second run held) and the agent."""
     scenario.agent("a")
     scenario.agent("b")
     job_id = scenario.submit(api)
@@ -72,22 +72,24 @@ def _freeze_past_lease(scenario: Scenario, api: httpx.Client, db_url: str) -> st
     scenario.open_gate("1")
     wait_until(lambda: runs(scenario, job_id, attempt=1)[0].finished, what="the first run's end")
     thaw(frozen.process.pid)
-    wait_until(
-        lambda: (
-            "result refused" in frozen.process.output()
-            or api.get(f"/jobs/{job_id}").json()["state"] != "running"
-        ),
-        what="the resumed agent's late result to be answered",
-    )
-    return job_id
+    return job_id, frozen
 
 
 def test_a_frozen_agents_late_result_is_refused_by_fencing(
     scenario: Scenario, api: httpx.Client, db_url: str
 ) -> None:
-    job_id = _freeze_past_lease(scenario, api, db_url)
-    frozen = scenario.agent_of(runs(scenario, job_id, attempt=1)[0].agent_pid)
-    assert "result refused: the lease was lost" in frozen.process.output()
+    job_id, frozen = _freeze_past_lease(scenario, api, db_url)
+    # On resume the agent sends its result and a heartbeat: the server refuses the one
+    # (stale token) and answers the other with "lost"; whichever answer it reads first
+    # settles the job on the agent.
+    wait_until(
+        lambda: any(
+            said in frozen.process.output()
+            for said in ("result refused: the lease was lost", "job lost: another attempt")
+        ),
+        what="the resumed agent to learn its run no longer counts",
+    )
+    assert api.get(f"/jobs/{job_id}").json()["state"] == "running"  # attempt 2 still holds it
     scenario.open_gate("2")
     assert wait_states(api, [job_id]) == {job_id: "succeeded"}
     history = scenario.check(api)
@@ -100,9 +102,11 @@ def test_a_frozen_agents_late_result_is_refused_by_fencing(
 def test_the_checker_catches_a_server_that_applies_a_stale_result(
     scenario: Scenario, api: httpx.Client, db_url: str, tmp_path: Path
 ) -> None:
-    job_id = _freeze_past_lease(scenario, api, db_url)
-    scenario.open_gate("2")
-    assert wait_states(api, [job_id]) == {job_id: "succeeded"}
+    job_id, _ = _freeze_past_lease(scenario, api, db_url)
+    wait_until(
+        lambda: api.get(f"/jobs/{job_id}").json()["state"] == "succeeded",
+        what="the late result to be applied",
+    )
     assert api.get(f"/jobs/{job_id}").json()["result"]["attempt"] == 1  # the stale run won
     with pytest.raises(HistoryViolation, match="a stale run's result was applied") as caught:
         scenario.check(api, dump_root=tmp_path / "evidence")
