@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tests.agent.support import _live as live_processes
 from tests.helpers.live import wait_until
+from tests.helpers.proxy import ThreadedServer
 
 # processes
 
@@ -105,28 +106,20 @@ def _abort(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-class FaultProxy:
+class FaultProxy(ThreadedServer):
     """A TCP proxy to ``127.0.0.1:target_port`` on a free port, in a thread of its own."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.port = 0
         self.mode = Mode.PASS
         self.delay_s = 0.0
         self.held = 0  # agent → server chunks that arrived while blackholed
         self.replies_dropped = threading.Event()
         self._drop_min_bytes: int | None = None
         self._links: list[_Link] = []
-        self._loop = asyncio.new_event_loop()
-        self._healed: asyncio.Event | None = None
-        self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._run, name="fault-proxy", daemon=True)
-        self._thread.start()
-        wait_until(lambda: self.port, what="the fault proxy to listen")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self._healed = asyncio.Event()  # clear while blackholed
+        self._healed.set()
+        super().__init__("fault proxy")
 
     # switching, from the test's thread
 
@@ -138,17 +131,6 @@ class FaultProxy:
         """Arm the one shot: forward the next agent → server chunk, then cut the link."""
         self.replies_dropped.clear()
         self._call(self._arm, min_bytes)
-
-    def close(self) -> None:
-        def stop() -> None:
-            for link in self._links:
-                link.reset()
-            if self._server is not None:
-                self._server.close()
-            self._loop.stop()
-
-        self._loop.call_soon_threadsafe(stop)
-        self._thread.join(10)
 
     def _call(self, fn: Callable[..., None], *args: object) -> None:
         done: Future[None] = Future()
@@ -166,7 +148,6 @@ class FaultProxy:
     # inside the proxy's loop
 
     def _apply(self, mode: Mode, delay_s: float) -> None:
-        assert self._healed is not None
         self.mode, self.delay_s = mode, delay_s
         if mode is Mode.BLACKHOLE:
             self.held = 0
@@ -180,22 +161,11 @@ class FaultProxy:
     def _arm(self, min_bytes: int) -> None:
         self._drop_min_bytes = min_bytes
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._healed = asyncio.Event()
-        self._healed.set()
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._accept, "127.0.0.1", 0)
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._loop.run_forever()
-        tasks = asyncio.all_tasks(self._loop)
-        for task in tasks:
-            task.cancel()
-        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        self._loop.close()
+    def _cut(self) -> None:
+        for link in self._links:
+            link.reset()
 
-    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         if self.mode is Mode.RESET:
             _abort(client_w)
             return
@@ -237,7 +207,6 @@ class FaultProxy:
         sink: asyncio.StreamWriter,
         upstream: bool,
     ) -> None:
-        assert self._healed is not None
         with contextlib.suppress(ConnectionError, OSError):
             while True:
                 arrived, data = await queue.get()

@@ -56,7 +56,9 @@ def test_an_agent_killed_mid_job_its_jobs_run_again_elsewhere_once(
         assert [r.agent_pid for r in history.runs_of(job_id)][-1] != victim.process.pid
 
 
-def _freeze_past_lease(scenario: Scenario, api: httpx.Client, db_url: str) -> tuple[str, LiveAgent]:
+def _freeze_past_lease(
+    scenario: Scenario, api: httpx.Client, db_url: str, server: str = ""
+) -> tuple[str, LiveAgent]:
     """A job's agent frozen until the job runs elsewhere; its run finishes meanwhile, then
     the agent resumes and reports it. Returns the job (its second run held) and the agent."""
     scenario.agent("a")
@@ -66,9 +68,9 @@ def _freeze_past_lease(scenario: Scenario, api: httpx.Client, db_url: str) -> tu
     frozen = scenario.agent_of(first.agent_pid)
     freeze(frozen.process.pid)  # the agent only: its worker finishes the run meanwhile
     scenario.faulty.add(frozen.process.pid)
-    Stopwatch(f"[{_dialect(db_url)}] agent frozen past its lease -> job running again").until(
-        lambda: runs(scenario, job_id, attempt=2)
-    )
+    Stopwatch(
+        f"[{_dialect(db_url)}{server}] agent frozen past its lease -> job running again"
+    ).until(lambda: runs(scenario, job_id, attempt=2))
     scenario.open_gate("1")
     wait_until(lambda: runs(scenario, job_id, attempt=1)[0].finished, what="the first run's end")
     thaw(frozen.process.pid)
@@ -102,7 +104,7 @@ def test_a_frozen_agents_late_result_is_refused_by_fencing(
 def test_the_checker_catches_a_server_that_applies_a_stale_result(
     scenario: Scenario, api: httpx.Client, db_url: str, tmp_path: Path
 ) -> None:
-    job_id, _ = _freeze_past_lease(scenario, api, db_url)
+    job_id, _ = _freeze_past_lease(scenario, api, db_url, ", fencing off")
     wait_until(
         lambda: api.get(f"/jobs/{job_id}").json()["state"] == "succeeded",
         what="the late result to be applied",
