@@ -180,8 +180,11 @@ class FaultProxy(ThreadedServer):
             asyncio.create_task(self._pipe(link, client_r, server_w, upstream=True)),
             asyncio.create_task(self._pipe(link, server_r, client_w, upstream=False)),
         ]
-        await asyncio.gather(*link.tasks, return_exceptions=True)
-        self._links.remove(link)
+        try:
+            await asyncio.gather(*link.tasks, return_exceptions=True)
+        finally:
+            self._links.remove(link)
+            link.reset()
 
     async def _pipe(
         self, link: _Link, source: asyncio.StreamReader, sink: asyncio.StreamWriter, upstream: bool
