@@ -26,7 +26,10 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DIALECTS = ["sqlite", "postgresql"]
 
 for name in list(os.environ):  # tests never inherit a developer's configuration
-    if name.startswith("CONVEYOR_") and name != "CONVEYOR_TEST_DATABASE_URL":
+    if name.startswith("CONVEYOR_") and name not in (
+        "CONVEYOR_TEST_DATABASE_URL",
+        "CONVEYOR_CHAOS_SCALE",
+    ):
         del os.environ[name]
 
 

@@ -83,6 +83,16 @@ class ServerSettings(_WithSecretFiles):
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR
     # networks (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the socket peer is the client.
     trusted_proxies: str = ""
+    # Test-only: the fault suite switches fencing of agents' results off to prove its
+    # history checker catches a stale result applied (see conveyor.engine.unfenced).
+    # Honoured only when CONVEYOR_TESTING=1 is set too; never set either in production.
+    testing: bool = False
+    testing_unfenced_results: bool = False
+
+    @property
+    def unfenced_results(self) -> bool:
+        """Apply stale results: only with both test switches on."""
+        return self.testing and self.testing_unfenced_results
 
 
 class AuthSettings(BaseSettings):

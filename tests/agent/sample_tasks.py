@@ -27,6 +27,12 @@ async def async_add(a: int, b: int, ctx: TaskContext) -> dict[str, Any]:
     return {"sum": a + b, "job": ctx.job_id}
 
 
+@tasks.action
+def whoami(ctx: TaskContext) -> dict[str, Any]:
+    """Which job, attempt and lease this run is."""
+    return {"job": ctx.job_id, "attempt": ctx.attempt, "lease_token": ctx.lease_token}
+
+
 @tasks.action(timeout_s=30)
 def typed(
     name: Annotated[str, Field(min_length=1, max_length=10)],

@@ -61,6 +61,16 @@ async def test_sync_and_async_tasks_return_their_result(
     assert outcome.result == {"sum": 3, "job": str(job.job_id)}
 
 
+async def test_a_task_sees_its_job_attempt_and_lease_token(
+    executor: PythonExecutor, sink: RecordingSink
+) -> None:
+    job = assignment("t.whoami")
+    outcome = await executor.run(job, sink, asyncio.Event())
+    assert outcome.result == {
+        "job": str(job.job_id), "attempt": job.attempt, "lease_token": str(job.lease_token)
+    }  # fmt: skip
+
+
 async def test_a_worker_is_reused_between_jobs(
     executor: PythonExecutor, sink: RecordingSink
 ) -> None:

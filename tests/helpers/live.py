@@ -133,9 +133,13 @@ class LiveServer:
         wait_until(self._ready, STARTUP_TIMEOUT_S, "the server to be ready")
         return self.process
 
-    def restart(self) -> None:
-        """Stop the server process and start a new one on the same port and database."""
-        self.process.stop()
+    def restart(self, *, kill: bool = False) -> None:
+        """Stop (``kill``: kill -9) the server process and start a new one on the same port
+        and database."""
+        if kill:
+            self.process.kill()
+        else:
+            self.process.stop()
         self._start()
 
     def _ready(self) -> bool:

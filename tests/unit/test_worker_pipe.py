@@ -9,7 +9,7 @@ from conveyor.agent.outcome import Outcome
 
 TO_WORKER: list[pipe.ToWorker] = [
     pipe.Init(["app.jobs:tasks"]),
-    pipe.Run("a-job", 2, "reports.export", {"rows": 3}, "/scratch", "nonce"),
+    pipe.Run("a-job", 2, "a-token", "reports.export", {"rows": 3}, "/scratch", "nonce"),
     pipe.ArtifactAck(7, None),
 ]
 FROM_WORKER: list[pipe.FromWorker] = [

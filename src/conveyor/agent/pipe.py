@@ -50,6 +50,7 @@ class Run(_Message):
     TAG = "run"
     job_id: str
     attempt: int
+    lease_token: str
     action: str
     params: Any
     workdir: str

@@ -222,8 +222,8 @@ class _Worker:
         self.job = state
         try:
             self.send(
-                pipe.Run(str(job.job_id), job.attempt, job.action, job.params, str(workdir),
-                         state.nonce)
+                pipe.Run(str(job.job_id), job.attempt, str(job.lease_token), job.action,
+                         job.params, str(workdir), state.nonce)
             )  # fmt: skip
             stopped = asyncio.create_task(stop.wait())
             waits: set[asyncio.Future[Any]] = {state.done, stopped}

@@ -166,6 +166,7 @@ class Worker:
         ctx = TaskContext(
             job_id=message.job_id,
             attempt=message.attempt,
+            lease_token=message.lease_token,
             action=message.action,
             workdir=Path(message.workdir),
             channel=self.channel,

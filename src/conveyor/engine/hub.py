@@ -31,6 +31,7 @@ from conveyor.engine.batcher import Batcher
 from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
+from conveyor.engine.unfenced import unfence
 from conveyor.store import AuditEntry, ClaimRequest, JobSpec, Lease, Outcome, Report
 from conveyor.store.records import (
     ClaimedJob,
@@ -88,9 +89,15 @@ class AgentSession:
 
 class AgentHub:
     def __init__(
-        self, engine: Engine, heartbeat_s: float = 10.0, poll_s: float = DISPATCH_POLL_S
+        self,
+        engine: Engine,
+        heartbeat_s: float = 10.0,
+        poll_s: float = DISPATCH_POLL_S,
+        *,
+        unfenced_results: bool = False,
     ) -> None:
         self.engine = engine
+        self.unfenced_results = unfenced_results  # test-only: see conveyor.engine.unfenced
         self.poll_s = poll_s
         # An agent silent for this long (frozen, half-open socket) gets no new work.
         self.silence_limit_s = heartbeat_s * 3
@@ -354,6 +361,8 @@ class AgentHub:
         # A report that makes work claimable (a job back in the queue, room under a
         # concurrency limit) announces it on commit, which wakes the dispatcher of every
         # replica: the agents waiting for work on the others too.
+        if self.unfenced_results:
+            reports = await unfence(self.store, team_id, reports)
         return await self.store.job_report(team_id, reports)
 
     async def _flush_seen(self, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) -> list[None]:

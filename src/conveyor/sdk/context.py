@@ -59,15 +59,32 @@ class TaskContext:
     """The job a task runs for, and its way to report back."""
 
     def __init__(
-        self, *, job_id: str, attempt: int, action: str, workdir: Path, channel: TaskChannel
+        self,
+        *,
+        job_id: str,
+        attempt: int,
+        action: str,
+        workdir: Path,
+        channel: TaskChannel,
+        lease_token: str = "",
     ) -> None:
         self.job_id = job_id
         self.attempt = attempt
+        self._lease_token = lease_token
         self.action = action
         self.workdir = workdir  # scratch space of this job, removed when it ends
         self._channel = channel
         self._cancelled = False
         self._sleeping = False
+
+    @property
+    def lease_token(self) -> str:
+        """The token that fences this attempt's writes (read-only).
+
+        A new attempt gets a new token, so a task can tell its runs apart, e.g. to
+        record which execution produced a result; it is not a credential to share.
+        """
+        return self._lease_token
 
     # reporting
 

@@ -1,0 +1,53 @@
+"""Python tasks the fault scenarios run: each execution is written to the ledger.
+
+Every task returns ``{"attempt", "token"}``: the attempt and lease token of the run
+that produced the result, which the checker matches with the job's final attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from conveyor.sdk.context import TaskContext
+from conveyor.sdk.tasks import Tasks
+from tests.chaos import ledger as ledger_file
+
+tasks = Tasks(prefix="chaos.")
+
+
+def _record(ledger: str, ctx: TaskContext, event: str, **extra: Any) -> None:
+    ledger_file.append(
+        ledger,
+        {"event": event, "job": ctx.job_id, "attempt": ctx.attempt, "token": ctx.lease_token,
+         "agent_pid": os.getppid(), "pid": os.getpid(), **extra},
+    )  # fmt: skip
+
+
+def _gate_open(gate: Path, attempt: int) -> bool:
+    return (gate / "all").exists() or (gate / str(attempt)).exists()
+
+
+@tasks.action
+def work(ledger: str, ctx: TaskContext, gate: str = "") -> dict[str, Any]:
+    """Run until the test opens the gate: file ``<gate>/all`` or ``<gate>/<attempt>``."""
+    _record(ledger, ctx, "start")
+    try:
+        while gate and not _gate_open(Path(gate), ctx.attempt):
+            time.sleep(0.01)  # the task's own behaviour: it waits for the test's file
+    except BaseException:
+        _record(ledger, ctx, "end", outcome="raised")
+        raise
+    _record(ledger, ctx, "end", outcome="returned")
+    return {"attempt": ctx.attempt, "token": ctx.lease_token}
+
+
+@tasks.action
+def poison(ledger: str, ctx: TaskContext) -> dict[str, Any]:
+    """Kill the agent running it (SIGKILL), on every attempt, then die too."""
+    _record(ledger, ctx, "start")
+    os.kill(os.getppid(), signal.SIGKILL)
+    os._exit(1)

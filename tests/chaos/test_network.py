@@ -1,0 +1,44 @@
+"""An agent cut off from its server by the fault proxy, for less than its lease."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.chaos.conftest import Scenario, Stopwatch, size
+from tests.chaos.faults import FaultProxy, Mode
+from tests.chaos.ledger import read
+from tests.e2e.conftest import wait_states
+from tests.helpers.live import wait_until
+
+HEARTBEATS_HELD = 3  # heartbeats every 0.5 s, lease 3 s: a partition of about half the lease
+
+
+@pytest.fixture
+def proxy(scenario: Scenario) -> Iterator[FaultProxy]:
+    fault = FaultProxy(scenario.server.port)
+    try:
+        yield fault
+    finally:
+        fault.close()
+
+
+def test_a_partition_shorter_than_the_lease_runs_nothing_twice(
+    scenario: Scenario, api: httpx.Client, proxy: FaultProxy, db_url: str
+) -> None:
+    count = size(2, 8)
+    scenario.agent("behind", slots=count, url=proxy.url)
+    ids = [scenario.submit(api) for _ in range(count)]
+    wait_until(lambda: len(read(scenario.ledger)) == count, what="every job to start")
+    proxy.set(Mode.BLACKHOLE)
+    wait_until(lambda: proxy.held >= HEARTBEATS_HELD, what="heartbeats held by the partition")
+    proxy.set(Mode.PASS)
+    scenario.open_gate()
+    Stopwatch(f"[{db_url.split(':')[0]}] partition healed (< lease) -> every job done").until(
+        lambda: wait_states(api, ids) == dict.fromkeys(ids, "succeeded")
+    )
+    history = scenario.check(api)
+    assert history.duplicates == []
+    assert all(job.attempt == 1 for job in history.jobs.values())

@@ -1,0 +1,61 @@
+"""The server killed (kill -9) while clients submit: nothing acknowledged is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import httpx
+import pytest
+
+from conveyor import Client
+from tests.chaos.conftest import Scenario, Stopwatch, size
+from tests.e2e.conftest import wait_states
+
+SUBMITTERS = 4
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_sqlite_server_killed_in_a_submit_burst_keeps_every_acknowledged_job(
+    scenario: Scenario, api: httpx.Client, db_url: str
+) -> None:
+    acknowledged: list[str] = []
+    enough = threading.Event()
+    target = size(40, 400)
+
+    def submit_until_refused() -> None:
+        body = {"action": "chaos.work", "params": {"ledger": str(scenario.ledger), "gate": ""}}
+        with scenario.server.client() as client:
+            while True:
+                try:
+                    response = client.post("/jobs", json=body)
+                except httpx.TransportError:
+                    return  # the server is gone: this submit was not acknowledged
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["id"])
+                    if len(acknowledged) >= target:
+                        enough.set()
+
+    scenario.agent("seeder").process.stop()  # the catalog knows chaos.work: jobs can wait
+    submitters = [threading.Thread(target=submit_until_refused) for _ in range(SUBMITTERS)]
+    for thread in submitters:
+        thread.start()
+    assert enough.wait(120), "the burst did not reach its size"
+    watch = Stopwatch("[sqlite] server killed in a submit burst -> serving again")
+    scenario.server.process.kill()
+    for thread in submitters:
+        thread.join(60)
+    scenario.server.restart()  # returns once the new server answers /readyz
+    watch.done()
+
+    path = db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    with Client(scenario.server.url, scenario.server.token) as sdk:
+        stored = {str(job.id) for job in sdk.list(page_size=500)}
+    assert set(acknowledged) <= stored
+    # A submit whose answer the kill cut off may have been stored: it must run too.
+    scenario.submitted = sorted(stored)
+    scenario.agent("worker", slots=8)
+    assert wait_states(api, scenario.submitted) == dict.fromkeys(stored, "succeeded")
+    scenario.check(api)
