@@ -31,6 +31,7 @@ class RunningJob:
     progress: Any = None
     progress_dirty: bool = False
     progress_sent_at: float = 0.0
+    heard_at: float = field(default_factory=time.monotonic)  # last send or ack of its durable items
 
     @property
     def id(self) -> uuid.UUID:
@@ -43,6 +44,11 @@ class RunningJob:
     def settled(self) -> bool:
         """Nothing more to send or wait for: the job can be forgotten."""
         return self.done and self.result is None and not self.unacked_logs and not self.lines
+
+    def overdue(self, now: float, after_s: float) -> bool:
+        """Whether something durable of it went unacknowledged for ``after_s``: a store write
+        that failed on the server answers nothing, so the agent sends it again."""
+        return bool(self.result is not None or self.unacked_logs) and now - self.heard_at >= after_s
 
     def unacknowledged(self) -> list[protocol.LogChunk | protocol.Result | protocol.Release]:
         """What to send again after a reconnect, in order: log chunks, then the result."""
@@ -65,6 +71,7 @@ class RunningJob:
         )
         self.next_seq += 1
         self.unacked_logs[chunk.seq] = chunk
+        self.heard_at = time.monotonic()
         self._bound_buffer()
         return chunk
 

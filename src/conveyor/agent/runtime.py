@@ -6,8 +6,11 @@ shipping logs, progress and artifacts in :mod:`conveyor.agent.shipping`, and whe
 the agent ends in :mod:`conveyor.agent.lifecycle`.
 
 Durable things (results, log chunks) stay in memory until the server acknowledges
-them and are sent again after a reconnect; the server's fencing makes a duplicate
-harmless. Everything else (heartbeats, progress, credits) is recomputed from the
+them and are sent again after a reconnect, or in the same session when they went
+unacknowledged for :data:`RESEND_AFTER_HEARTBEATS` heartbeats (a store write that
+failed on the server answers nothing); the server's fencing makes a duplicate
+harmless. A job whose result is not acknowledged yet stays in the heartbeats, so
+its lease outlives the write. Everything else (heartbeats, progress, credits) is recomputed from the
 current state on each connection, so a dropped connection changes nothing durable.
 """
 
@@ -45,6 +48,9 @@ from conveyor.agent.shipping import ArtifactUploader, LogShipper
 from conveyor.sdk.tls import client_ssl_context
 
 log = structlog.get_logger(__name__)
+
+RESEND_AFTER_HEARTBEATS = 2
+"""Send again what the server left unacknowledged for this many heartbeat intervals."""
 
 
 @dataclass
@@ -252,7 +258,7 @@ class Agent:
                 self.jobs.lose(status.job_id)
             elif status.cancel_requested:
                 self.jobs.cancel(status.job_id)
-        for job in list(self.jobs):
+        for job in self.jobs.overdue(0.0):
             await self.connection.resend(job.unacknowledged())
         log.info(
             "connected",
@@ -312,10 +318,14 @@ class Agent:
             await self.connection.close(1008, "login refused")
 
     async def _heartbeats(self) -> None:
+        """Heartbeat the held leases, and send again what stays unacknowledged."""
         while True:
             await asyncio.sleep(self.heartbeat_s * random.uniform(0.8, 1.0))
             # Sent even with no jobs: the server gives no work to an agent it stopped hearing.
             await self._send(protocol.Heartbeat(jobs=self.jobs.live()))
+            for job in self.jobs.overdue(self.heartbeat_s * RESEND_AFTER_HEARTBEATS):
+                log.info("sending again what the server has not acknowledged", job_id=str(job.id))
+                await self.connection.resend(job.unacknowledged())
 
 
 def parse_labels(values: Sequence[str]) -> dict[str, str]:
