@@ -230,7 +230,7 @@ class JobTable:
         job.done = True
         self._logs.cut_chunk(job)
         if not job.lost:
-            if job.releasing:
+            if job.releasing and outcome.outcome == "cancelled":  # it did not finish
                 job.result = protocol.Release(
                     job_id=a.job_id, lease_token=a.lease_token, reason=job.release_reason
                 )

@@ -234,6 +234,9 @@ class _Worker:
                 for upload in list(state.uploads):
                     upload.cancel()
                 await self.kill(job.cancel_grace_s)
+                finished = state.done.result() if state.done.done() else None
+                if finished is not None and finished.outcome.outcome == "succeeded":
+                    return finished.outcome  # it finished within the stop's grace: it stands
                 return Outcome.cancelled() if stop.is_set() else Outcome.timed_out(timeout_s or 0)
             report = state.done.result()
             if report is None:
