@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 import pytest
 import sqlalchemy as sa
 
+from conveyor import protocol
 from conveyor.agent import runtime
+from conveyor.agent.connection import BACKOFF_MAX_S, BACKOFF_MIN_S, Backoff
+from conveyor.agent.executor import JobSink
+from conveyor.agent.lifecycle import Lifecycle
+from conveyor.agent.outcome import Outcome
+from conveyor.agent.python_exec import PythonExecutor
+from conveyor.agent.runtime import Agent, AgentOptions
 from conveyor.engine import hub
 from conveyor.store import Lease, Report, Store
 from tests.agent.harness import WAIT_S, GateExecutor, harness
@@ -126,3 +133,97 @@ def agent_team(h: Any) -> uuid.UUID:
     session = next(iter(h.app.state.services.hub.sessions.values()))
     team: uuid.UUID = session.team_id
     return team
+
+
+class Announcing:
+    """A :class:`PythonExecutor` that tells the test when a job printed ``started``."""
+
+    def __init__(self, inner: PythonExecutor) -> None:
+        self.inner = inner
+        self.started: asyncio.Queue[uuid.UUID] = asyncio.Queue()
+
+    def offers(self) -> list[protocol.ActionOffer]:
+        return self.inner.offers()
+
+    def handles(self, action: str) -> bool:
+        return self.inner.handles(action)
+
+    async def run(self, job: protocol.Assignment, sink: JobSink, stop: asyncio.Event) -> Outcome:
+        announced = self.started
+
+        class Watched:
+            def log(self, stream: str, text: str) -> None:
+                if text == "started":
+                    announced.put_nowait(job.job_id)
+                sink.log(stream, text)
+
+            def progress(self, value: Any) -> None:
+                sink.progress(value)
+
+            async def artifact(self, name: str, path: Path, content_type: str) -> None:
+                await sink.artifact(name, path, content_type)
+
+        return await self.inner.run(job, Watched(), stop)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_job_that_finishes_after_the_shutdown_grace_keeps_its_success(
+    tmp_path: Path,
+) -> None:
+    async with harness(tmp_path) as h:
+        executor = Announcing(PythonExecutor("tests.agent.sample_tasks:tasks"))
+        options = AgentOptions(server=h.url, key=h.agent_key, name="leaving",
+                               lifecycle=Lifecycle(shutdown_grace_s=0.0))  # fmt: skip
+        agent = Agent(options, [executor])
+        stop = asyncio.Event()
+        ended = asyncio.create_task(agent.run(stop))
+        try:
+            await within(agent.connected.wait())
+            answer = await h.api.post("/jobs", json={"action": "t.finish_despite_stop"})
+            assert answer.status_code == 201, answer.text
+            job_id = uuid.UUID(answer.json()["id"])
+            assert await within(executor.started.get()) == job_id
+            stop.set()  # no grace: the job is stopped at once, and finishes anyway
+            assert await within(ended) == "signal"
+        finally:
+            ended.cancel()
+        job = await h.job(job_id)
+        assert (job["state"], job["result"]) == ("succeeded", "finished")
+        assert [a["outcome"] for a in await h.attempts(job_id)] == ["succeeded"]
+
+
+def test_reconnect_pauses_stay_short_and_fully_jittered() -> None:
+    backoff = Backoff()
+    pauses = [backoff.pause() for _ in range(50)]
+    assert max(pauses) <= BACKOFF_MAX_S <= 5.0  # an outage of seconds costs seconds
+    assert min(pauses[10:]) < BACKOFF_MAX_S / 2  # anywhere below the ceiling, not near it
+    backoff.reset()
+    assert backoff.pause() <= BACKOFF_MIN_S
+
+
+async def test_a_session_that_was_up_starts_the_backoff_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ceilings: list[float] = []
+    paused = asyncio.Event()
+
+    class Recorded(Backoff):
+        def pause(self) -> float:
+            ceilings.append(self._next)
+            paused.set()
+            return super().pause()
+
+    monkeypatch.setattr(runtime, "Backoff", Recorded)
+    async with harness(tmp_path) as h:
+        agent = h.agent(GateExecutor(), through_link=True)
+        h.run(agent)
+        for _ in range(4):  # each drop follows a session that was up: a prompt retry
+            await within(agent.connected.wait())
+            h.link.cut()
+            h.link.restore()
+            await within(paused.wait())  # the session ended; the agent pauses, then retries
+            paused.clear()
+        await within(agent.connected.wait())
+    assert len(ceilings) >= 4 and set(ceilings) == {BACKOFF_MIN_S}

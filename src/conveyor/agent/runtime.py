@@ -93,6 +93,7 @@ class Agent:
         self.phase = Phase.WORKING
         self.connected = asyncio.Event()  # set while a session is up
         self.agent_id: uuid.UUID | None = None  # from the server's welcome
+        self.welcomed = False  # the current session got as far as the welcome
         self.heartbeat_s = 10.0  # from the server's welcome
         self.ledger = CreditLedger(options.slots, options.prefetch)
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
@@ -135,13 +136,15 @@ class Agent:
         session: asyncio.Task[None] | None = None
         try:
             while not ending.done():
+                self.welcomed = False
                 session = asyncio.create_task(self._connect_once())
                 await asyncio.wait({session, ending}, return_when=asyncio.FIRST_COMPLETED)
                 if not session.done():
                     break
+                if self.welcomed:  # it was up: a drop after it is a new outage
+                    backoff.reset()
                 try:
                     session.result()
-                    backoff.reset()
                 except AgentRefused:
                     raise
                 except ssl.SSLCertVerificationError as exc:
@@ -253,6 +256,7 @@ class Agent:
             raise AgentRefused(f"unexpected first message from the server: {welcome.type}")
         self.agent_id = welcome.agent_id
         self.heartbeat_s = welcome.heartbeat_s
+        self.welcomed = True
         for status in welcome.jobs:
             if status.status == "lost":
                 self.jobs.lose(status.job_id)
