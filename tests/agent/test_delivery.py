@@ -163,6 +163,9 @@ class Announcing:
             async def artifact(self, name: str, path: Path, content_type: str) -> None:
                 await sink.artifact(name, path, content_type)
 
+            async def room(self) -> None:
+                await sink.room()
+
         return await self.inner.run(job, Watched(), stop)
 
     async def close(self) -> None:

@@ -134,7 +134,7 @@ class JobTable:
             if job is not None and job.assignment.attempt == chunk.attempt:
                 job.heard_at = now
                 # Per chunk: a later chunk stored does not mean an earlier one was.
-                job.unacked_logs.pop(chunk.seq, None)
+                job.chunk_acknowledged(chunk.seq)
                 self._forget_if_settled(job)
 
     def cancel(self, job_id: uuid.UUID) -> None:
@@ -156,8 +156,7 @@ class JobTable:
         job.lost = True
         job.stop.set()
         job.result = None
-        job.unacked_logs.clear()
-        job.lines.clear()
+        job.drop_log()
         self._forget_if_settled(job)
 
     # handing back
