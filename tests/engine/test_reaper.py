@@ -4,6 +4,8 @@ ran out meanwhile are not reaped until agents have had a lease's time to heartbe
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,6 +36,16 @@ async def _expired_job(store: Store, team: uuid.UUID) -> uuid.UUID:
     return sub.id
 
 
+@asynccontextmanager
+async def _running(store: Store, clock: Clock) -> AsyncIterator[Reaper]:
+    reaper = Reaper(store, interval_s=3600, grace_s=GRACE_S, clock=clock)
+    reaper.start()
+    try:
+        yield reaper
+    finally:
+        await reaper.stop()
+
+
 async def _reaped_after_a_pass(reaper: Reaper, store: Store, team: uuid.UUID,
                                job_id: uuid.UUID) -> bool:  # fmt: skip
     await reaper.wake().wait(PROMPT_S)
@@ -45,14 +57,10 @@ async def test_no_lease_is_reaped_within_the_grace_after_the_replica_starts(
 ) -> None:
     job_id = await _expired_job(store, team)
     clock = Clock()
-    reaper = Reaper(store, interval_s=3600, grace_s=GRACE_S, clock=clock)
-    reaper.start()
-    try:
+    async with _running(store, clock) as reaper:
         assert not await _reaped_after_a_pass(reaper, store, team, job_id)
         clock.now += GRACE_S
         assert await _reaped_after_a_pass(reaper, store, team, job_id)
-    finally:
-        await reaper.stop()
 
 
 async def test_a_store_that_fails_starts_the_grace_over(
@@ -60,9 +68,7 @@ async def test_a_store_that_fails_starts_the_grace_over(
 ) -> None:
     job_id = await _expired_job(store, team)
     clock = Clock()
-    reaper = Reaper(store, interval_s=3600, grace_s=GRACE_S, clock=clock)
-    reaper.start()
-    try:
+    async with _running(store, clock) as reaper:
         clock.now += GRACE_S - 1
         reachable = store.event_last_seq
 
@@ -76,17 +82,11 @@ async def test_a_store_that_fails_starts_the_grace_over(
         assert not await _reaped_after_a_pass(reaper, store, team, job_id)
         clock.now += GRACE_S
         assert await _reaped_after_a_pass(reaper, store, team, job_id)
-    finally:
-        await reaper.stop()
 
 
 async def test_an_explicit_pass_reaps_whatever_the_grace(store: Store, team: uuid.UUID) -> None:
     job_id = await _expired_job(store, team)
-    reaper = Reaper(store, interval_s=3600, grace_s=GRACE_S)
-    reaper.start()
-    try:
+    async with _running(store, Clock()) as reaper:
         assert reaper.in_grace()
         assert await reaper.run_once() == 1
         assert (await store.job_get(team, job_id)).state != "running"
-    finally:
-        await reaper.stop()
