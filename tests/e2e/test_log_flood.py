@@ -1,5 +1,5 @@
 """A job that floods its stdout: the agent's memory stays bounded (backpressure on the
-job's pipe), and its log is stored up to the per-attempt limit, then marked as cut.
+job's pipe), and the job still succeeds.
 
 CI writes 64 MiB. At full size (400 MiB, ``FLOOD_MIB=400``) the agent's peak
 RSS was measured at 70 MiB, 13 MiB above its start (it was 551 MB before the bound;
