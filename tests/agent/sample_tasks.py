@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -74,6 +75,14 @@ def nap(ctx: TaskContext, seconds: float = 1000.0) -> str:
     ctx.log("napping")
     ctx.sleep(seconds)
     return "rested"
+
+
+@tasks.action
+def finish_despite_stop(seconds: float = 1.5) -> str:
+    """Says it started, then finishes its work even when stopped meanwhile (SIGTERM)."""
+    print("started", flush=True)
+    time.sleep(seconds)
+    return "finished"
 
 
 @tasks.action

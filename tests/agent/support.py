@@ -35,6 +35,9 @@ class RecordingSink:
     def progress(self, value: Any) -> None:
         self.progress_values.append(value)
 
+    async def room(self) -> None:
+        return None
+
     async def artifact(self, name: str, path: Path, content_type: str) -> None:
         if self.fail_uploads:
             raise RuntimeError("upload refused (409)")

@@ -26,7 +26,10 @@ from conveyor import protocol
 from conveyor.agent.credentials import CredentialsRefused, KeyCredentials, LoginCredentials
 
 BACKOFF_MIN_S = 0.2
-BACKOFF_MAX_S = 30.0
+BACKOFF_MAX_S = 5.0
+"""Reconnects are at most this far apart: a server restart of a few seconds must cost
+agents a few seconds, not double (a pause of 30 s once doubled an 8 s outage, and
+every job in flight ran again)."""
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
@@ -35,7 +38,9 @@ class AgentRefused(Exception):
 
 
 class Backoff:
-    """Jittered exponential pauses between reconnects, reset by a session that ran."""
+    """Pauses between reconnects: a ceiling doubling from :data:`BACKOFF_MIN_S` to
+    :data:`BACKOFF_MAX_S`, with full jitter (anywhere below it, so a fleet that lost the
+    server together does not come back together); reset once a session was up."""
 
     def __init__(self) -> None:
         self._next = BACKOFF_MIN_S
@@ -44,7 +49,7 @@ class Backoff:
         self._next = BACKOFF_MIN_S
 
     def pause(self) -> float:
-        pause = self._next * random.uniform(0.5, 1.5)
+        pause = random.uniform(0, self._next)
         self._next = min(self._next * 2, BACKOFF_MAX_S)
         return pause
 

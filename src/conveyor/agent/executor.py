@@ -32,6 +32,10 @@ class JobSink(Protocol):
     async def artifact(self, name: str, path: Path, content_type: str) -> None:
         """Upload a file as an artifact of this attempt (streamed); raises on refusal."""
 
+    async def room(self) -> None:
+        """Return once the job's pending log has room: executors await it before reading
+        more of the job's output, so a job that writes too fast waits on its pipe."""
+
 
 class Executor(Protocol):
     """Runs the actions it offers; one instance serves every job of its kind."""

@@ -97,20 +97,34 @@ class JobTable:
         ]
 
     def live(self) -> list[protocol.HeldJob]:
-        """The leases a heartbeat keeps alive: the jobs not ended and not lost."""
+        """The leases a heartbeat keeps alive: the jobs not lost that run, or whose result
+        or release the server has not acknowledged yet (its lease must outlast the write)."""
         return [
             protocol.HeldJob(job_id=job.id, lease_token=job.token)
             for job in self._jobs.values()
-            if not job.done and not job.lost
+            if not job.lost and (not job.done or job.result is not None)
         ]
+
+    def overdue(self, after_s: float) -> list[RunningJob]:
+        """Jobs with something durable unacknowledged for ``after_s``: to send again now.
+
+        Each is marked as sent, so it is sent again only after another ``after_s``.
+        """
+        now = time.monotonic()
+        due = [job for job in self._jobs.values() if not job.lost and job.overdue(now, after_s)]
+        for job in due:
+            job.heard_at = now
+        return due
 
     # what the server says
 
     def acknowledged(self, ack: protocol.Ack) -> None:
         """Forget what the server stored; a job with nothing left unacknowledged goes."""
+        now = time.monotonic()
         for result in ack.results:
             job = self._jobs.get(result.job_id)
             if job is not None:
+                job.heard_at = now
                 job.result = None
                 if not result.applied:
                     log.warning("result refused: the lease was lost", job_id=str(job.id))
@@ -118,8 +132,9 @@ class JobTable:
         for chunk in ack.logs:
             job = self._jobs.get(chunk.job_id)
             if job is not None and job.assignment.attempt == chunk.attempt:
+                job.heard_at = now
                 # Per chunk: a later chunk stored does not mean an earlier one was.
-                job.unacked_logs.pop(chunk.seq, None)
+                job.chunk_acknowledged(chunk.seq)
                 self._forget_if_settled(job)
 
     def cancel(self, job_id: uuid.UUID) -> None:
@@ -134,12 +149,14 @@ class JobTable:
         job = self._jobs.get(job_id)
         if job is None:
             return
-        log.warning("job lost: another attempt owns it now; stopping it", job_id=str(job_id))
+        if job.done:  # its result was stored before the ack came: the lease has ended
+            log.debug("job ended and reported", job_id=str(job_id))
+        else:
+            log.warning("job lost: another attempt owns it now; stopping it", job_id=str(job_id))
         job.lost = True
         job.stop.set()
         job.result = None
-        job.unacked_logs.clear()
-        job.lines.clear()
+        job.drop_log()
         self._forget_if_settled(job)
 
     # handing back
@@ -181,6 +198,7 @@ class JobTable:
             )
             self._jobs[job.id] = job
             self.settled.clear()
+            job.heard_at = time.monotonic()
             await self._send(job.result)
             return
         job = RunningJob(assignment)
@@ -211,13 +229,14 @@ class JobTable:
         job.done = True
         self._logs.cut_chunk(job)
         if not job.lost:
-            if job.releasing:
+            if job.releasing and outcome.outcome == "cancelled":  # it did not finish
                 job.result = protocol.Release(
                     job_id=a.job_id, lease_token=a.lease_token, reason=job.release_reason
                 )
             else:
                 job.result = outcome.result_message(a.job_id, a.lease_token)
             await self._logs.finish(job)
+            job.heard_at = time.monotonic()
             await self._send(job.result)
         # One line per job (its start is at debug level): this runs for every short job.
         log.info("job finished", job_id=str(a.job_id), action=a.action, attempt=a.attempt,

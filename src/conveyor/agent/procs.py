@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -302,11 +302,14 @@ async def pump_lines(
     reader: asyncio.StreamReader,
     emit: Callable[[str], None],
     limit: int = protocol.MAX_LOG_LINE_BYTES,
+    room: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Call ``emit`` with each line read (decoded, without its newline) until EOF.
 
     A line longer than ``limit`` bytes is cut with a marker; its tail is dropped as
     it arrives, so a process writing a huge line never makes us hold it in memory.
+    Before each read it awaits ``room`` (backpressure: while the lines emitted are
+    not shipped yet, the pipe fills and the writer blocks).
     """
     buffer = bytearray()
     size = 0  # bytes of the current line, including what was dropped
@@ -318,15 +321,20 @@ async def pump_lines(
         emit(clip_line(text, size, limit) if size > limit else text)
         buffer.clear()
 
-    while chunk := await reader.read(READ_CHUNK):
+    while True:
+        if room is not None:
+            await room()
+        chunk = await reader.read(READ_CHUNK)
+        if not chunk:
+            break
         start = 0
         while True:
             newline = chunk.find(b"\n", start)
             piece = chunk[start:] if newline < 0 else chunk[start:newline]
             size += len(piece)
-            room = limit + 1 - len(buffer)  # one byte past the limit marks the cut
-            if room > 0:
-                buffer += piece[:room]
+            space = limit + 1 - len(buffer)  # one byte past the limit marks the cut
+            if space > 0:
+                buffer += piece[:space]
             if newline < 0:
                 break
             finish()

@@ -81,10 +81,14 @@ class _Worker:
         self.readers = [
             asyncio.create_task(self._read_events()),
             asyncio.create_task(
-                procs.pump_lines(process.stdout, lambda line: self._on_output("stdout", line))
+                procs.pump_lines(
+                    process.stdout, lambda line: self._on_output("stdout", line), room=self._room
+                )
             ),
             asyncio.create_task(
-                procs.pump_lines(process.stderr, lambda line: self._on_output("stderr", line))
+                procs.pump_lines(
+                    process.stderr, lambda line: self._on_output("stderr", line), room=self._room
+                )
             ),
         ]
 
@@ -152,7 +156,11 @@ class _Worker:
 
     async def _read_events(self) -> None:
         try:
-            while line := await self.events.readline():
+            while True:
+                await self._room()  # a job's log that is full holds its worker's events too
+                line = await self.events.readline()
+                if not line:
+                    break
                 self._dispatch(pipe.decode_from_worker(line))
         except ValueError:  # oversized or garbled (JSONDecodeError too): not a worker we trust
             log.warning("python worker sent a bad message", pid=self.pgid)
@@ -164,6 +172,11 @@ class _Worker:
                 self.ready.set_exception(WorkerStartError("the worker exited while starting"))
             if self.job is not None and not self.job.done.done():
                 self.job.done.set_result(None)
+
+    async def _room(self) -> None:
+        """Wait while the running job's pending log is full (see RunningJob.room)."""
+        if self.job is not None:
+            await self.job.sink.room()
 
     def _dispatch(self, message: pipe.FromWorker) -> None:
         job = self.job
@@ -234,6 +247,9 @@ class _Worker:
                 for upload in list(state.uploads):
                     upload.cancel()
                 await self.kill(job.cancel_grace_s)
+                finished = state.done.result() if state.done.done() else None
+                if finished is not None and finished.outcome.outcome == "succeeded":
+                    return finished.outcome  # it finished within the stop's grace: it stands
                 return Outcome.cancelled() if stop.is_set() else Outcome.timed_out(timeout_s or 0)
             report = state.done.result()
             if report is None:

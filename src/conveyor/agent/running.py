@@ -1,4 +1,12 @@
-"""One job on an agent: its assignment, its pending log lines and unacknowledged chunks."""
+"""One job on an agent: its assignment, its pending log lines and unacknowledged chunks.
+
+What a job's log holds in memory (lines not yet sent, chunks not yet acknowledged) is
+bounded by :data:`MAX_PENDING_LOG_BYTES`: past it, :attr:`RunningJob.room` is cleared
+and the executors stop reading the job's output until the server has acknowledged
+enough, so a job writing faster than its log can be stored blocks on its own writes,
+as it would on any full pipe (a job writing 400 MiB once grew its agent by 500 MB).
+Each line counts its text and what a line costs in memory besides.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,14 @@ from typing import Any
 from conveyor import protocol
 
 MAX_CHUNK_LINES = 1000
+MAX_CHUNK_BYTES = 1024 * 1024  # a chunk of long lines stays far below a message's limit
 MAX_BUFFER_BYTES = 16 * 1024 * 1024  # unacknowledged log kept while disconnected
+MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024
+LINE_COST_BYTES = 512  # a LogLine's memory beyond its text (measured: about 570 in all)
+
+
+def line_cost(line: protocol.LogLine) -> int:
+    return len(line.text) + LINE_COST_BYTES
 
 
 @dataclass
@@ -31,6 +46,12 @@ class RunningJob:
     progress: Any = None
     progress_dirty: bool = False
     progress_sent_at: float = 0.0
+    heard_at: float = field(default_factory=time.monotonic)  # last send or ack of its durable items
+    pending_bytes: int = 0  # what its lines and unacknowledged chunks cost (see line_cost)
+    room: asyncio.Event = field(default_factory=asyncio.Event)  # set while below the bound
+
+    def __post_init__(self) -> None:
+        self.room.set()
 
     @property
     def id(self) -> uuid.UUID:
@@ -44,6 +65,33 @@ class RunningJob:
         """Nothing more to send or wait for: the job can be forgotten."""
         return self.done and self.result is None and not self.unacked_logs and not self.lines
 
+    def add_line(self, line: protocol.LogLine) -> None:
+        self.lines.append(line)
+        self._count(line_cost(line))
+
+    def chunk_acknowledged(self, seq: int) -> None:
+        chunk = self.unacked_logs.pop(seq, None)
+        if chunk is not None:
+            self._count(-sum(line_cost(line) for line in chunk.lines))
+
+    def drop_log(self) -> None:
+        """Forget every pending line and chunk (the job is lost: none may be sent)."""
+        self.lines.clear()
+        self.unacked_logs.clear()
+        self._count(-self.pending_bytes)
+
+    def _count(self, delta: int) -> None:
+        self.pending_bytes += delta
+        if self.pending_bytes < MAX_PENDING_LOG_BYTES:
+            self.room.set()
+        else:
+            self.room.clear()
+
+    def overdue(self, now: float, after_s: float) -> bool:
+        """Whether something durable of it went unacknowledged for ``after_s``: a store write
+        that failed on the server answers nothing, so the agent sends it again."""
+        return bool(self.result is not None or self.unacked_logs) and now - self.heard_at >= after_s
+
     def unacknowledged(self) -> list[protocol.LogChunk | protocol.Result | protocol.Release]:
         """What to send again after a reconnect, in order: log chunks, then the result."""
         pending: list[protocol.LogChunk | protocol.Result | protocol.Release] = [
@@ -55,7 +103,13 @@ class RunningJob:
         """Turn the pending lines into the next numbered chunk (kept until acked)."""
         if not self.lines:
             return None
-        lines, self.lines = self.lines[:MAX_CHUNK_LINES], self.lines[MAX_CHUNK_LINES:]
+        count, size = 0, 0
+        for line in self.lines[:MAX_CHUNK_LINES]:
+            size += len(line.text)
+            if count and size > MAX_CHUNK_BYTES:
+                break
+            count += 1
+        lines, self.lines = self.lines[:count], self.lines[count:]
         chunk = protocol.LogChunk(
             job_id=self.id,
             lease_token=self.token,
@@ -65,6 +119,7 @@ class RunningJob:
         )
         self.next_seq += 1
         self.unacked_logs[chunk.seq] = chunk
+        self.heard_at = time.monotonic()
         self._bound_buffer()
         return chunk
 
@@ -74,15 +129,15 @@ class RunningJob:
         dropped = 0
         while size > MAX_BUFFER_BYTES and len(self.unacked_logs) > 1:
             oldest = min(self.unacked_logs)
-            chunk = self.unacked_logs.pop(oldest)
+            chunk = self.unacked_logs[oldest]
+            self.chunk_acknowledged(oldest)
             size -= sum(len(line.text) for line in chunk.lines)
             dropped += len(chunk.lines)
         if dropped:
-            self.lines.insert(
-                0,
-                protocol.LogLine(
-                    ts=time.time(),
-                    stream="log",
-                    text=f"[conveyor] {dropped} log lines dropped while disconnected",
-                ),
+            marker = protocol.LogLine(
+                ts=time.time(),
+                stream="log",
+                text=f"[conveyor] {dropped} log lines dropped while disconnected",
             )
+            self.lines.insert(0, marker)
+            self._count(line_cost(marker))

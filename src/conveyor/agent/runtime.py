@@ -6,8 +6,11 @@ shipping logs, progress and artifacts in :mod:`conveyor.agent.shipping`, and whe
 the agent ends in :mod:`conveyor.agent.lifecycle`.
 
 Durable things (results, log chunks) stay in memory until the server acknowledges
-them and are sent again after a reconnect; the server's fencing makes a duplicate
-harmless. Everything else (heartbeats, progress, credits) is recomputed from the
+them and are sent again after a reconnect, or in the same session when they went
+unacknowledged for :data:`RESEND_AFTER_HEARTBEATS` heartbeats (a store write that
+failed on the server answers nothing); the server's fencing makes a duplicate
+harmless. A job whose result is not acknowledged yet stays in the heartbeats, so
+its lease outlives the write. Everything else (heartbeats, progress, credits) is recomputed from the
 current state on each connection, so a dropped connection changes nothing durable.
 """
 
@@ -45,6 +48,9 @@ from conveyor.agent.shipping import ArtifactUploader, LogShipper
 from conveyor.sdk.tls import client_ssl_context
 
 log = structlog.get_logger(__name__)
+
+RESEND_AFTER_HEARTBEATS = 2
+"""Send again what the server left unacknowledged for this many heartbeat intervals."""
 
 
 @dataclass
@@ -87,6 +93,7 @@ class Agent:
         self.phase = Phase.WORKING
         self.connected = asyncio.Event()  # set while a session is up
         self.agent_id: uuid.UUID | None = None  # from the server's welcome
+        self.welcomed = False  # the current session got as far as the welcome
         self.heartbeat_s = 10.0  # from the server's welcome
         self.ledger = CreditLedger(options.slots, options.prefetch)
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
@@ -129,13 +136,15 @@ class Agent:
         session: asyncio.Task[None] | None = None
         try:
             while not ending.done():
+                self.welcomed = False
                 session = asyncio.create_task(self._connect_once())
                 await asyncio.wait({session, ending}, return_when=asyncio.FIRST_COMPLETED)
                 if not session.done():
                     break
+                if self.welcomed:  # it was up: a drop after it is a new outage
+                    backoff.reset()
                 try:
                     session.result()
-                    backoff.reset()
                 except AgentRefused:
                     raise
                 except ssl.SSLCertVerificationError as exc:
@@ -247,12 +256,13 @@ class Agent:
             raise AgentRefused(f"unexpected first message from the server: {welcome.type}")
         self.agent_id = welcome.agent_id
         self.heartbeat_s = welcome.heartbeat_s
+        self.welcomed = True
         for status in welcome.jobs:
             if status.status == "lost":
                 self.jobs.lose(status.job_id)
             elif status.cancel_requested:
                 self.jobs.cancel(status.job_id)
-        for job in list(self.jobs):
+        for job in self.jobs.overdue(0.0):
             await self.connection.resend(job.unacknowledged())
         log.info(
             "connected",
@@ -312,10 +322,14 @@ class Agent:
             await self.connection.close(1008, "login refused")
 
     async def _heartbeats(self) -> None:
+        """Heartbeat the held leases, and send again what stays unacknowledged."""
         while True:
             await asyncio.sleep(self.heartbeat_s * random.uniform(0.8, 1.0))
             # Sent even with no jobs: the server gives no work to an agent it stopped hearing.
             await self._send(protocol.Heartbeat(jobs=self.jobs.live()))
+            for job in self.jobs.overdue(self.heartbeat_s * RESEND_AFTER_HEARTBEATS):
+                log.info("sending again what the server has not acknowledged", job_id=str(job.id))
+                await self.connection.resend(job.unacknowledged())
 
 
 def parse_labels(values: Sequence[str]) -> dict[str, str]:

@@ -138,9 +138,9 @@ async def run_process(
 
     pumps = [
         asyncio.create_task(
-            procs.pump_lines(process.stdout, lambda line: sink.log("stdout", line))
+            procs.pump_lines(process.stdout, lambda line: sink.log("stdout", line), room=sink.room)
         ),
-        asyncio.create_task(procs.pump_lines(process.stderr, on_stderr)),
+        asyncio.create_task(procs.pump_lines(process.stderr, on_stderr, room=sink.room)),
     ]
     exited = asyncio.create_task(process.exited())
     stopped = asyncio.create_task(stop.wait())

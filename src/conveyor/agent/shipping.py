@@ -133,8 +133,11 @@ class JobReporter:
         if self.job.lost:
             return
         kind = stream if stream in ("stdout", "stderr") else "log"
-        self.job.lines.append(protocol.LogLine(ts=time.time(), stream=kind, text=text))
+        self.job.add_line(protocol.LogLine(ts=time.time(), stream=kind, text=text))
         self._logs.wake()
+
+    async def room(self) -> None:
+        await self.job.room.wait()
 
     def progress(self, value: Any) -> None:
         refusal = protocol.progress_refusal(value)

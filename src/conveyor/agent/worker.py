@@ -173,7 +173,9 @@ class Worker:
         )
         self.ctx = ctx
         outcome = self._execute(message, ctx)
-        if ctx.cancelled:
+        if ctx.cancelled and outcome.outcome != "succeeded":
+            # A task that returned did its work, stop or not: its success stands. Anything
+            # else ended because it was stopped.
             outcome = Outcome.cancelled()
         flushed = _flush(outputs, message.nonce)
         self.channel.send(pipe.Done(outcome, flushed))

@@ -26,6 +26,9 @@ from conveyor.store import Committed, KeepFinished, Store
 class EngineConfig:
     scheduler_interval_s: float = SCHEDULER_INTERVAL_S
     reaper_interval_s: float = REAPER_INTERVAL_S
+    # No lease is reaped this long after the replica starts or its store comes back, so
+    # agents can reconnect and heartbeat first (the server uses the lease length).
+    reaper_grace_s: float = 0.0
     poll_interval_s: float = POLL_INTERVAL_S
     listen: bool = True  # PostgreSQL LISTEN/NOTIFY between replicas
     # Retention: finished jobs are kept this long after finishing, per final state
@@ -60,7 +63,9 @@ class Engine:
         self.bus = EventBus()
         store.on_commit(self._published)
         self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
-        self.reaper = Reaper(store, self.config.reaper_interval_s)
+        self.reaper = Reaper(
+            store, self.config.reaper_interval_s, grace_s=self.config.reaper_grace_s
+        )
         self.retention = Retention(
             store,
             self.config.retention_interval_s,

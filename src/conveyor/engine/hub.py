@@ -32,6 +32,7 @@ from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
 from conveyor.engine.unfenced import unfence
+from conveyor.errors import ConveyorError, StoreError
 from conveyor.store import AuditEntry, ClaimRequest, JobSpec, Lease, Outcome, Report
 from conveyor.store.records import (
     ClaimedJob,
@@ -49,6 +50,12 @@ DISPATCH_POLL_S = 5.0
 CONTROL_POLL_S = 2.0
 """Longest wait between two reads of control events without a signal (a lost NOTIFY)."""
 CONTROL_PAGE = 500
+REPORT_RETRIES = 6
+"""A result whose store write failed is tried again this many times, with backoff from
+:data:`REPORT_RETRY_S` doubling up to :data:`REPORT_RETRY_MAX_S` (about 6 s in all: a
+database restart); after that the agent, which got no ack, sends it again itself."""
+REPORT_RETRY_S = 0.2
+REPORT_RETRY_MAX_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -357,6 +364,25 @@ class AgentHub:
 
     # batched writes
 
+    async def report(self, team_id: uuid.UUID, report: Report) -> ReportResult:
+        """Store one agent's result or release, trying again while the store fails.
+
+        Each report retries in its own task, so the other agents' reports go on being
+        batched meanwhile; a refusal (not a store failure) is not retried.
+        """
+        pause = REPORT_RETRY_S
+        for _ in range(REPORT_RETRIES):
+            try:
+                return await self.reports.submit(team_id, report)
+            except Exception as exc:
+                if not _transient(exc):
+                    raise
+                log.warning("storing a result failed; trying again", job_id=str(report.job_id),
+                            retry_in_s=pause, error=str(exc)[:200])  # fmt: skip
+            await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # backoff, not a state
+            pause = min(pause * 2, REPORT_RETRY_MAX_S)
+        return await self.reports.submit(team_id, report)
+
     async def _flush_reports(self, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
         # A report that makes work claimable (a job back in the queue, room under a
         # concurrency limit) announces it on commit, which wakes the dispatcher of every
@@ -400,3 +426,8 @@ class AgentHub:
                 )
             )
         return replies
+
+
+def _transient(exc: Exception) -> bool:
+    """Whether a store call may succeed if tried again: anything but a refusal."""
+    return isinstance(exc, StoreError) or not isinstance(exc, ConveyorError)

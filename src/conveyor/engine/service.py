@@ -58,6 +58,10 @@ class Service(ABC):
                 await self._task
             self._task = None
 
+    async def _pass(self) -> int:
+        """One pass of the loop (a service may hold back; an explicit run_once never does)."""
+        return await self.run_once()
+
     def next_delay(self) -> float:
         return self.interval_s * random.uniform(1 - self.jitter, 1 + self.jitter)
 
@@ -69,7 +73,7 @@ class Service(ABC):
             started, self._next_ran = self._next_ran, Signal()
             changed = 0
             try:
-                changed = await self.run_once()
+                changed = await self._pass()
             except Exception:
                 log.exception("engine loop failed; retrying", service=self.name)
             self.ran, ran = Signal(), self.ran

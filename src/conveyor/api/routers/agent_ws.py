@@ -387,7 +387,7 @@ class Connection:
                 error=message.error,
                 retryable=message.retryable,
             )
-        outcome = await self.hub.reports.submit(self.team_id, report)
+        outcome = await self.hub.report(self.team_id, report)
         self._ack(result=protocol.ResultAck(job_id=outcome.job_id, applied=outcome.applied))
 
     def _ack(
