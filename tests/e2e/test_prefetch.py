@@ -37,9 +37,12 @@ def test_held_jobs_wait_for_the_slot_are_cancelled_unstarted_and_released_on_sig
     server: LiveServer, agents: list, api: httpx.Client, tmp_path: Path
 ) -> None:
     folder = tmp_path / "hold"
+    # A wide prefetch window (5 s of work per slot): that it holds all five does not
+    # depend on how fast a loaded machine ran the warm-up jobs.
     agent, holder = _busy_agent(
-        server, agents, api, folder, "--shutdown-grace", "600", "--prefetch-wait", "600"
-    )
+        server, agents, api, folder, "--shutdown-grace", "600", "--prefetch-wait", "600",
+        "--prefetch-window", "5",
+    )  # fmt: skip
     held = [submit(api, "e2e.add", {"a": i, "b": 1}) for i in range(5)]
     assert wait_states(api, held, until={"running"}) == dict.fromkeys(held, "running")
     for job_id in held:  # claimed by this agent, though its slot is busy

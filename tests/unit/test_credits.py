@@ -72,3 +72,18 @@ def test_assignments_and_a_reset_settle_the_outstanding_credits() -> None:
 def test_bad_sizes_are_refused(slots: int, prefetch: int) -> None:
     with pytest.raises(ValueError):
         CreditLedger(slots=slots, prefetch=prefetch)
+
+
+def test_a_wider_window_holds_more_of_the_same_jobs() -> None:
+    narrow, wide = CreditLedger(1, prefetch=100), CreditLedger(1, prefetch=100, window_s=1.0)
+    for ledger in (narrow, wide):
+        ledger.ran(0.1)  # jobs of 100 ms: longer than the default window
+    assert narrow.capacity() == 1
+    assert wide.capacity() == 1 + 10
+
+
+def test_the_window_is_bounded() -> None:
+    with pytest.raises(ValueError, match="prefetch window"):
+        CreditLedger(1, window_s=0)
+    with pytest.raises(ValueError, match="prefetch window"):
+        CreditLedger(1, window_s=3600)

@@ -3,7 +3,7 @@
 Without a prefetch a slot that finishes a job sits idle for a whole round trip
 (result, credit, claim, assignment) before its next job arrives; for jobs of a
 few milliseconds that idle time is most of the slot's time. So the agent also
-holds about :data:`WINDOW_S` of work per slot beyond its running jobs, waiting
+holds about ``window_s`` (default :data:`WINDOW_S`) of work per slot beyond its running jobs, waiting
 locally for the next free slot: many jobs when they take a millisecond, none when
 they take longer than the window (at most ``prefetch``). A job held behind long
 ones would wait there while another agent might be idle, and its run deadline
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 WINDOW_S = 0.05
 """Work held beyond the running jobs, per slot, in seconds of the recent average job."""
+MAX_WINDOW_S = 60.0
+"""A held job's run deadline ticks from its claim: more than a minute of held work is a queue."""
 PREFETCH_PER_SLOT = 32
 """The agent's default bound on the prefetch, per slot."""
 SMOOTHING = 0.2
@@ -28,6 +30,7 @@ class CreditLedger:
 
     slots: int
     prefetch: int = 0
+    window_s: float = WINDOW_S  # seconds of work held per slot, at the recent average
     outstanding: int = 0  # granted in this session, not yet answered by an assignment
     average_s: float | None = None  # running average of how long jobs ran; None: no job yet
 
@@ -36,6 +39,8 @@ class CreditLedger:
             raise ValueError("an agent needs at least one slot")
         if self.prefetch < 0:
             raise ValueError("the prefetch must be 0 or more jobs")
+        if not 0 < self.window_s <= MAX_WINDOW_S:
+            raise ValueError(f"the prefetch window must be above 0 and at most {MAX_WINDOW_S} s")
 
     @property
     def most(self) -> int:
@@ -46,7 +51,7 @@ class CreditLedger:
         """Jobs to hold now: the slots, plus a window of work while jobs are short."""
         if self.average_s is None:
             return self.slots  # no job ran yet: nothing known of their length
-        window = int(self.slots * WINDOW_S / max(self.average_s, 1e-6))
+        window = int(self.slots * self.window_s / max(self.average_s, 1e-6))
         return self.slots + min(self.prefetch, window)
 
     def ran(self, seconds: float) -> None:

@@ -40,7 +40,7 @@ from conveyor.agent.connection import (
     describe,
 )
 from conveyor.agent.credentials import CredentialsRefused, KeyCredentials, LoginCredentials
-from conveyor.agent.credits import CreditLedger
+from conveyor.agent.credits import WINDOW_S, CreditLedger
 from conveyor.agent.executor import Executor
 from conveyor.agent.jobs import JobTable
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
@@ -61,6 +61,7 @@ class AgentOptions:
     slots: int = 1
     prefetch: int = 0  # jobs held beyond the slots while jobs are short (see agent.credits)
     prefetch_wait_s: float = 1.0  # a held job that waits longer for a slot is handed back
+    prefetch_window_s: float = WINDOW_S  # seconds of work held per slot while jobs are short
     labels: dict[str, str] = field(default_factory=dict)
     queues: list[str] = field(default_factory=lambda: ["default"])
     verify: bool | str = True  # True: the system trust store; str: a CA bundle file
@@ -95,7 +96,7 @@ class Agent:
         self.agent_id: uuid.UUID | None = None  # from the server's welcome
         self.welcomed = False  # the current session got as far as the welcome
         self.heartbeat_s = 10.0  # from the server's welcome
-        self.ledger = CreditLedger(options.slots, options.prefetch)
+        self.ledger = CreditLedger(options.slots, options.prefetch, options.prefetch_window_s)
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
         tls = client_ssl_context(
             options.verify, client_cert=options.client_cert, client_key=options.client_key

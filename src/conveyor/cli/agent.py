@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from conveyor.agent.credits import PREFETCH_PER_SLOT
+from conveyor.agent.credits import MAX_WINDOW_S, PREFETCH_PER_SLOT, WINDOW_S
 from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
 from conveyor.errors import ConveyorError
 from conveyor.settings import ENV_PREFIX
@@ -103,6 +103,15 @@ def agent(
             "of it turned out long) is handed back to run elsewhere",
         ),
     ] = 1.0,
+    prefetch_window: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            max=MAX_WINDOW_S,
+            help="Seconds of work held per slot beyond the running jobs, at the recent "
+            "average job length (bounded by --prefetch)",
+        ),
+    ] = WINDOW_S,
     label: Annotated[list[str] | None, typer.Option(help="key=value label (repeatable)")] = None,
     queue: Annotated[
         list[str] | None, typer.Option(help="Queue to take work from (repeatable)")
@@ -213,6 +222,7 @@ def agent(
         slots=slots,
         prefetch=PREFETCH_PER_SLOT * slots if prefetch is None else prefetch,
         prefetch_wait_s=prefetch_wait,
+        prefetch_window_s=prefetch_window,
         labels=labels,
         queues=queue or ["default"],
         verify=ca_bundle or True,
