@@ -8,6 +8,7 @@ whole and the submit is done the usual way, which finds the job holding the key.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -129,6 +130,19 @@ async def test_a_batch_of_new_and_held_keys_starts_only_the_new_job(
     assert new.created and [job.id for job in claimed] == [new.id]
     assert (await store.job_get(team, new.id)).state == JobState.RUNNING
     assert await _jobs(store, team) == 2 and await _attempts(store, team, held.id) == 1
+
+
+async def test_racing_repeats_make_one_job(store: Store, team: uuid.UUID) -> None:
+    """A retry sent while the first submit is still in flight: the insert of one waits
+    for the other's, then fails or skips; every answer names the one job."""
+    answers = await asyncio.gather(
+        *(store.job_submit_and_claim(team, [keyed("k")], [agent_request()]) for _ in range(4))
+    )
+    ids = {submitted.id for [submitted], _ in answers}
+    assert len(ids) == 1 and await _jobs(store, team) == 1
+    assert sum(submitted.created for [submitted], _ in answers) == 1
+    assert sum(len(claimed) for _, [claimed] in answers) == 1
+    assert await _attempts(store, team, ids.pop()) == 1
 
 
 async def test_the_audit_rows_are_those_of_the_usual_submit(store: Store) -> None:
