@@ -20,6 +20,12 @@ from conveyor.store.types import GUID, Timestamp
 DIALECTS = ("postgresql", "sqlite")
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
+# Statements written once in the SQL and run in a second form without one clause:
+# {name: (the statement, the line it lacks)}. submit_jobs_new inserts jobs whose
+# idempotency keys must all be new: a held key fails the whole statement (a unique
+# violation) instead of being skipped, so nothing of the batch is written.
+_WITHOUT_LINE = {"submit_jobs_new": ("submit_jobs", "ON CONFLICT DO NOTHING")}
+
 _BIND_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "now": Timestamp(),
     "team_id": GUID(),
@@ -43,7 +49,20 @@ def queries(dialect: str) -> dict[str, str]:
     if dialect not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect!r}")
     source = resources.files("conveyor.store").joinpath("sql", f"{dialect}.sql")
-    return parse_queries(source.read_text(encoding="utf-8"))
+    found = parse_queries(source.read_text(encoding="utf-8"))
+    for name, (of, line) in _WITHOUT_LINE.items():
+        if of in found:
+            found[name] = _without_line(found[of], line)
+    return found
+
+
+def _without_line(sql: str, line: str) -> str:
+    """``sql`` without its one line reading ``line``; refuses a text that has none or
+    several, so an edit of the statement cannot silently change the other form."""
+    lines = sql.splitlines()
+    if lines.count(line) != 1:
+        raise ValueError(f"expected the line {line!r} once in the statement")
+    return "\n".join(text for text in lines if text != line)
 
 
 @cache

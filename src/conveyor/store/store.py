@@ -153,20 +153,25 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         On PostgreSQL, when the first agent may run every new job now, one
         autocommit statement inserts them already claimed (:func:`claim.submit_to`);
         if something queued comes first or the queue is paused it inserts them
-        queued, and they are claimed in a second transaction. Otherwise the insert
-        and the claims share one transaction (:func:`claim.submit_and_claim`). The
-        claims are listed in the order of ``requests``.
+        queued, and they are claimed in a second transaction. Otherwise, or when an
+        idempotency key is already held (a retry: the statement wrote nothing), the
+        insert and the claims share one transaction (:func:`claim.submit_and_claim`).
+        The claims are listed in the order of ``requests``.
         """
         if not specs:
             return [], [[] for _ in requests]
         taker = claim.taker_for(self.db.dialect, specs, requests)
+        if taker is not None:
+            try:
+                submitted, taken = await self.db.write_statement(
+                    claim.submit_to, now, team_id, specs, audit, taker
+                )
+            except sa.exc.IntegrityError:
+                taker = None  # a held key, or what the usual submit refuses the same way
         if taker is None:
             op = claim.submit_and_claim
             window = self.idempotency_window
             return await self.db.write(op, now, team_id, specs, audit, requests, window)
-        submitted, taken = await self.db.write_statement(
-            claim.submit_to, now, team_id, specs, audit, taker
-        )
         if taken:
             return submitted, [taken] + [[] for _ in requests[1:]]
         # Something queued comes first, or the queue is paused: claim as usual.

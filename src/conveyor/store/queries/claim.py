@@ -140,6 +140,10 @@ def submit_to(
     announced, and the claim list is empty. Either way the one statement is the
     whole change, with its events, audit row and NOTIFY: it runs in autocommit
     (:meth:`~conveyor.store.database.Database.write_statement`).
+
+    Every idempotency key must be new: a held one (a retried submit) fails the
+    statement with ``IntegrityError`` before anything is written, and the caller
+    submits the usual way (:func:`submit_and_claim`), which finds the job holding it.
     """
     submitted, taken = insert_jobs(
         tx, team_id, specs, audit, Taker(request.agent_id, request.queues)
@@ -165,13 +169,13 @@ def submit_and_claim(
 def _takes_all(request: ClaimRequest, specs: list[JobSpec]) -> bool:
     """Whether the ordinary claim would give this agent every one of ``specs``, were
     nothing queued ahead of them: it has room for all, each is queued at once (no
-    delay), has no concurrency key (counted under a lock) and no idempotency key (it
-    may name an older job), and the agent listens on its queue, offers its action
-    at its schema version and carries its labels (as claim_candidates matches them)."""
+    delay), has no concurrency key (counted under a lock), and the agent listens on
+    its queue, offers its action at its schema version and carries its labels (as
+    claim_candidates matches them). An idempotency key is no obstacle: the insert
+    that hands jobs over fails whole on a held key (:func:`submit_to`)."""
     return len(specs) <= request.limit and all(
         spec.run_at is None
         and spec.concurrency_key is None
-        and spec.idempotency_key is None
         and spec.queue in request.queues
         and spec.action in request.actions
         and (spec.schema_hash is None or spec.schema_hash in request.actions[spec.action])

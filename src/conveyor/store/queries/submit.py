@@ -230,12 +230,17 @@ def insert_jobs(
     window: timedelta = idempotency.DEFAULT_WINDOW,
 ) -> tuple[list[Submitted], list[InsertedRow]]:
     """:func:`submit_jobs`, and on PostgreSQL the rows of the jobs it inserted already
-    claimed by ``taker`` (all or none; each row has claim_apply's columns)."""
+    claimed by ``taker`` (all or none; each row has claim_apply's columns).
+
+    With a ``taker`` every idempotency key must be new: a held one fails the insert
+    whole (``IntegrityError``), and the caller submits without a taker instead.
+    """
     ids = uuid7_many(len(specs))
+    # With a taker the insert is all new jobs or fails (submit_jobs_new in the SQL).
     in_statement = (
         audit is not None
         and tx.dialect == "postgresql"
-        and not any(spec.idempotency_key for spec in specs)
+        and (taker is not None or not any(spec.idempotency_key for spec in specs))
     )
     sqlite = tx.dialect == "sqlite"
     json: Callable[[bytes], Any] = bytes.decode if sqlite else orjson.Fragment
@@ -333,7 +338,8 @@ def _insert(
     """Insert the staged rows; returns ``(id, state, ...)`` of those inserted.
 
     On PostgreSQL ``audit_json`` is an audit row the statement writes too, and
-    ``taker`` the parameters of its hand-over to a waiting agent.
+    ``taker`` the parameters of its hand-over to a waiting agent; with one, a row
+    whose idempotency key is held fails the statement (submit_jobs_new).
     """
     if tx.dialect == "sqlite":
         tx.rows("submit_stage", {})
@@ -343,7 +349,8 @@ def _insert(
     items = orjson.dumps(rows).decode()  # an array of arrays: one dump per batch
     params: dict[str, Any] = {"team_id": team_id, "now": tx.now, "items": items}
     params |= {"audit": audit_json} | taker | notify_in_statement(tx)
-    return tx.named_rows("submit_jobs", params, InsertedRow)
+    name = "submit_jobs" if taker["agent_id"] is None else "submit_jobs_new"
+    return tx.named_rows(name, params, InsertedRow)
 
 
 def _keys_held(

@@ -39,7 +39,10 @@ SELECT 1
 -- knows is checked here (taker): no queue of the new jobs is paused, and nothing
 -- queued in the agent's queues could come before them in claim order (a queued
 -- job of priority at least the lowest new one; a conservative test). When it
--- fails, the jobs are inserted queued and the caller claims as usual.
+-- fails, the jobs are inserted queued and the caller claims as usual. With an
+-- agent the statement runs as submit_jobs_new (dialects.py): without ON CONFLICT,
+-- so a held idempotency key fails it whole and the caller submits the usual way;
+-- every job it inserts is then new, and the audit row may name them all.
 WITH taker AS (
     SELECT CAST(:agent_id AS uuid) IS NOT NULL
         AND NOT EXISTS (
