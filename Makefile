@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv up test chaos check lint typecheck openapi bench bench-engine clean
+.PHONY: help venv up test chaos fuzz check lint typecheck openapi bench bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + P
 
 chaos: $(STAMP) ## the fault scenarios at full size; prints each scenario's recovery time
 	CONVEYOR_CHAOS_SCALE=full $(PY) -m pytest tests/chaos -q $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP) ## fuzz the whole API longer than CI does (FUZZ_EXAMPLES per operation and mode)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/api/test_fuzz.py $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

@@ -116,7 +116,8 @@ def _range_refusal(response: FileResponse, request: Request, size: int) -> Respo
     "/{job_id}/artifacts/{name}",
     operation_id="artifacts_upload",
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 404, 409, 413, 422),
+    # 400: a Content-Length the HTTP parser refuses (not a number) never reaches the route
+    responses=responses(400, 401, 403, 404, 409, 413, 422),
     summary="Upload an artifact (agents, with the job's lease token)",
 )
 async def upload_artifact(
