@@ -17,6 +17,17 @@ from tests.e2e.conftest import wait_states
 from tests.helpers.live import free_port
 
 
+def _banner(up: subprocess.Popen[str]) -> str:
+    """What ``conveyor up`` printed until it is ready."""
+    assert up.stdout is not None
+    banner = ""
+    for line in up.stdout:
+        banner += line
+        if "Press Ctrl-C" in line:
+            break
+    return banner
+
+
 def test_conveyor_up_runs_a_million_row_export(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
@@ -29,12 +40,7 @@ def test_conveyor_up_runs_a_million_row_export(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert up.stdout is not None
-        banner = ""
-        for line in up.stdout:
-            banner += line
-            if "Press Ctrl-C" in line:
-                break
+        banner = _banner(up)
         email = re.search(r"login:\s+(\S+)", banner)
         password = re.search(r"password:\s+(\S+)", banner)
         assert email and password, banner
@@ -87,12 +93,7 @@ def test_conveyor_up_keeps_its_files_private_and_a_given_password_unprinted(
         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
-        assert up.stdout is not None
-        banner = ""
-        for line in up.stdout:
-            banner += line
-            if "Press Ctrl-C" in line:
-                break
+        banner = _banner(up)
         assert secret not in banner and "CONVEYOR_ADMIN_PASSWORD" in banner, banner
         base = f"http://127.0.0.1:{port}"
         login = httpx.post(
