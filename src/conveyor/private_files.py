@@ -9,6 +9,7 @@ existing one with looser modes is tightened at start, with a warning that says s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -41,9 +42,13 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """``path`` as a file only its owner may read: created empty if missing."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-    os.close(fd)
+    """``path`` as a file only its owner may read: created empty if missing.
+
+    An existing file is never opened, only chmod-ed: closing any descriptor of a
+    SQLite database drops every POSIX lock this process holds on it (a connection
+    already open here would lose its locks and could corrupt the file)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     tighten(path, FILE_MODE)
     return path
 
