@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,17 @@ import httpx
 
 from tests.e2e.conftest import wait_states
 from tests.helpers.live import free_port
+
+
+def _banner(up: subprocess.Popen[str]) -> str:
+    """What ``conveyor up`` printed until it is ready."""
+    assert up.stdout is not None
+    banner = ""
+    for line in up.stdout:
+        banner += line
+        if "Press Ctrl-C" in line:
+            break
+    return banner
 
 
 def test_conveyor_up_runs_a_million_row_export(tmp_path: Path) -> None:
@@ -27,12 +40,7 @@ def test_conveyor_up_runs_a_million_row_export(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert up.stdout is not None
-        banner = ""
-        for line in up.stdout:
-            banner += line
-            if "Press Ctrl-C" in line:
-                break
+        banner = _banner(up)
         email = re.search(r"login:\s+(\S+)", banner)
         password = re.search(r"password:\s+(\S+)", banner)
         assert email and password, banner
@@ -66,3 +74,54 @@ def test_conveyor_up_runs_a_million_row_export(tmp_path: Path) -> None:
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
     assert "Conveyor stopped." in output
+
+
+def test_conveyor_up_keeps_its_files_private_and_a_given_password_unprinted(
+    tmp_path: Path,
+) -> None:
+    """Under a permissive umask, the data directory, database, WAL, SHM, logs and
+    artifacts are still the owner's alone; the operator's password is not echoed."""
+    port, data_dir = free_port(), tmp_path / "data"
+    secret = "operator-chosen-passphrase"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    env["CONVEYOR_ADMIN_PASSWORD"] = secret
+    up_args = [sys.executable, "-m", "conveyor", "up", "--agents", "1", "--port", str(port),
+               "--data-dir", str(data_dir)]  # fmt: skip
+    command = "umask 022; exec " + shlex.join(up_args)
+    up = subprocess.Popen(
+        ["/bin/sh", "-c", command], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        banner = _banner(up)
+        assert secret not in banner and "CONVEYOR_ADMIN_PASSWORD" in banner, banner
+        base = f"http://127.0.0.1:{port}"
+        login = httpx.post(
+            f"{base}/api/v1/auth/login", json={"email": "admin@example.com", "password": secret}
+        )
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        with httpx.Client(base_url=f"{base}/api/v1", headers=headers, timeout=60) as api:
+            body = {"action": "demo.export_csv", "params": {"rows": 10}}
+            job_id = api.post("/jobs", json=body).json()["id"]
+            assert wait_states(api, [job_id]) == {job_id: "succeeded"}
+
+        modes = {
+            str(path.relative_to(data_dir)): stat.S_IMODE(path.stat().st_mode)
+            for path in [data_dir, *data_dir.rglob("*")]
+        }
+        for name in ("conveyor.db", "conveyor.db-wal", "conveyor.db-shm", "logs/server.log"):
+            assert modes.pop(name) == 0o600, name
+        artifacts = [name for name in modes if name.startswith("artifacts/")]
+        assert any(modes[name] == 0o600 for name in artifacts), artifacts  # the export's file
+        loose = {
+            name: oct(mode)
+            for name, mode in modes.items()
+            if mode & 0o077 or mode not in (0o600, 0o700)
+        }
+        assert not loose, loose
+    finally:
+        up.send_signal(signal.SIGINT)
+        output, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, output
+    assert secret not in output

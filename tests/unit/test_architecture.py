@@ -27,6 +27,7 @@ BASE = frozenset(
         "conveyor.settings",
         "conveyor.secrets",
         "conveyor.startup",
+        "conveyor.private_files",
     }
 )
 """Modules every layer may import; they import only each other."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.errors import TooLarge
+from conveyor.private_files import open_private, private_dir
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,10 @@ class StoredBlob:
 
 
 class BlobStore:
+    """Artifacts as files under ``root``: directories 0700, files 0600 (see private_files)."""
+
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
 
     def path(self, key: str) -> Path:
         # Keys are made here (uuid hex), never from user input.
@@ -37,12 +39,12 @@ class BlobStore:
     async def write(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredBlob:
         key = uuid.uuid4().hex
         final = self.path(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         partial = final.with_suffix(".partial")
         digest = hashlib.sha256()
         size = 0
         try:
-            with partial.open("wb") as out:
+            with os.fdopen(open_private(partial), "wb") as out:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > max_bytes:

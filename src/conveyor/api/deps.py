@@ -149,6 +149,7 @@ class Credential:
     team: str | None
     signed_user: uuid.UUID | None = None
     signed_team: uuid.UUID | None = None
+    signed_epoch: int | None = None
 
 
 async def _authenticate(svc: Services, conn: HTTPConnection, signed: str | None) -> Principal:
@@ -156,7 +157,9 @@ async def _authenticate(svc: Services, conn: HTTPConnection, signed: str | None)
     if signed is not None and token is not None and "authorization" not in conn.headers:
         resource = resource_of(conn.url.path, conn.query_params, signed)
         principal = await svc.auth.authenticate_signed(token, signed, resource)
-        credential = Credential(None, None, principal.user_id, principal.team_id)
+        credential = Credential(
+            None, None, principal.user_id, principal.team_id, principal.credentials_epoch
+        )
     else:
         bearer, team = bearer_token(conn), conn.headers.get("x-conveyor-team")
         principal = await svc.auth.authenticate(bearer, team=team)
@@ -169,7 +172,9 @@ async def reauthenticate(svc: Services, conn: HTTPConnection) -> Principal:
     """The request's principal as of now (:class:`ConveyorError` once it is refused)."""
     credential: Credential = getattr(conn.state, CREDENTIAL_KEY)
     if credential.signed_user is not None and credential.signed_team is not None:
-        return await svc.auth.principal_for_user(credential.signed_user, credential.signed_team)
+        return await svc.auth.principal_for_user(
+            credential.signed_user, credential.signed_team, epoch=credential.signed_epoch
+        )
     return await svc.auth.authenticate(credential.bearer or "", team=credential.team)
 
 

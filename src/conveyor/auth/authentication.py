@@ -21,13 +21,14 @@ from conveyor.auth.permissions import (
 )
 from conveyor.auth.sessions import ACCOUNT_UNUSABLE
 from conveyor.auth.signed_urls import SignedUrls
-from conveyor.auth.tokens import AccessTokens
+from conveyor.auth.tokens import AccessClaims, AccessTokens
 from conveyor.errors import NotFound, PermissionDenied, Unauthenticated
 from conveyor.settings import AuthSettings
 from conveyor.store import Store
 from conveyor.store.records import Membership, User, UserAccess
 
 INVALID_KEY = "the API key is not valid"
+CREDENTIALS_CHANGED = "the password of this account changed since this login: log in again"
 
 
 class Authentication:
@@ -54,6 +55,7 @@ class Authentication:
         access = await self.store.user_access(claims.user_id)
         if access is None or access.user.disabled:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
+        _check_epoch(access.user, claims)
         return await self._user_principal(access, team)
 
     async def authenticate_user(self, bearer: str) -> User:
@@ -64,19 +66,25 @@ class Authentication:
         user = await self.store.user_get(claims.user_id)
         if user is None or user.disabled:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
+        _check_epoch(user, claims)
         return user
 
     async def authenticate_signed(self, token: str, purpose: str, resource: str) -> Principal:
         """The principal behind a signed URL's token for ``purpose`` on ``resource``:
         the user who asked for it, in its team, if they still may be there."""
         grant = await self.signed_urls.verify(token, purpose, resource)
-        return await self.principal_for_user(grant.user_id, grant.team_id)
+        return await self.principal_for_user(grant.user_id, grant.team_id, epoch=grant.epoch)
 
-    async def principal_for_user(self, user_id: uuid.UUID, team_id: uuid.UUID) -> Principal:
-        """A user's principal in a team, without a token (bootstrap and admin tools)."""
+    async def principal_for_user(
+        self, user_id: uuid.UUID, team_id: uuid.UUID, *, epoch: int | None = None
+    ) -> Principal:
+        """A user's principal in a team, without a token (bootstrap and admin tools);
+        with ``epoch`` (a signed URL's), refused once the password changed since."""
         access = await self.store.user_access(user_id)
         if access is None or access.user.disabled:
             raise Unauthenticated(ACCOUNT_UNUSABLE)
+        if epoch is not None and not access.user.accepts(epoch, None):
+            raise Unauthenticated(CREDENTIALS_CHANGED)
         return await self._user_principal(access, str(team_id))
 
     async def _user_principal(self, access: UserAccess, team: str | None) -> Principal:
@@ -93,7 +101,10 @@ class Authentication:
             raise PermissionDenied(f"you are not a member of team {team[:100]!r}")
         if user.is_superuser:
             permissions |= role_permissions("owner")
-        return Principal(team_id, user.id, None, "user", permissions, user.email)
+        return Principal(
+            team_id, user.id, None, "user", permissions, user.email,
+            credentials_epoch=user.credentials_epoch,
+        )  # fmt: skip
 
     async def _team_id(self, team: str) -> uuid.UUID:
         """The id of the team named by id or slug; :class:`NotFound` when there is none."""
@@ -152,6 +163,13 @@ class Authentication:
             return
         self._touched[key_id] = clock
         await self.store.api_key_touch(key_id, min_interval_s=interval, now=now)
+
+
+def _check_epoch(user: User, claims: AccessClaims) -> None:
+    """Refuse a token issued before the user's last password change or reset (unless
+    it belongs to the login that changed its own password)."""
+    if not user.accepts(claims.epoch, claims.session_id):
+        raise Unauthenticated(CREDENTIALS_CHANGED)
 
 
 def _as_uuid(text: str) -> uuid.UUID | None:

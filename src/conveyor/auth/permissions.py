@@ -160,6 +160,7 @@ class Principal:
     # An agent key bound to a client certificate: the common name its connection must present.
     client_cert_cn: str | None = None
     key_name: str | None = None  # an API key's name, shown in the audit log
+    credentials_epoch: int = 0  # a user's, when authenticated: what signed URLs carry
 
     def can(self, permission: str) -> bool:
         return grants(self.permissions, permission)

@@ -82,7 +82,7 @@ class Sessions:
         await self.store.login_succeeded(limits[0].key)
         if new_hash is not None:  # stored with outdated hashing parameters
             await self.store.user_set_password(user.id, new_hash, end_sessions=False)
-        return await self._new_session(user.id, now=now)
+        return await self._new_session(user, now=now)
 
     async def _check_limits(self, limits: list[Limit], now: datetime | None) -> None:
         wait = await self.store.login_retry_after(limits, now=now)
@@ -108,26 +108,30 @@ class Sessions:
         return limits
 
     async def _new_session(
-        self, user_id: uuid.UUID, *, now: datetime | None, audit: AuditEntry | None = None
+        self, user: User, *, now: datetime | None, audit: AuditEntry | None = None
     ) -> TokenPair:
+        """A new login under the credentials ``user`` was read with: refused by the
+        store if a password change committed since (see ``Store.refresh_create``)."""
         issued = now or datetime.now(UTC)
         refresh = new_refresh_token()
         family_id = uuid.uuid4()
         await self.store.refresh_create(
-            user_id,
+            user.id,
             family_id,
             token_hash(refresh),
             issued + timedelta(seconds=self.settings.refresh_ttl_s),
+            epoch=user.credentials_epoch,
             now=now,
             audit=audit,
         )
-        return await self._pair(user_id, family_id, refresh, now=now)
+        return await self._pair(user, family_id, refresh, now=now)
 
     async def _pair(
-        self, user_id: uuid.UUID, family_id: uuid.UUID | None, refresh: str, *,
-        now: datetime | None,
-    ) -> TokenPair:  # fmt: skip
-        access = await self.tokens.issue(user_id, session_id=family_id, now=now)
+        self, user: User, family_id: uuid.UUID | None, refresh: str, *, now: datetime | None
+    ) -> TokenPair:
+        access = await self.tokens.issue(
+            user.id, session_id=family_id, epoch=user.credentials_epoch, now=now
+        )
         return TokenPair(access, refresh, "bearer", self.settings.access_ttl_s)
 
     async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenPair:
@@ -155,7 +159,7 @@ class Sessions:
             if outcome.family_id is not None:
                 await self.store.refresh_revoke_family(outcome.family_id)
             raise Unauthenticated(ACCOUNT_UNUSABLE)
-        return await self._pair(user.id, outcome.family_id, successor, now=now)
+        return await self._pair(user, outcome.family_id, successor, now=now)
 
     async def new_session(
         self, user: User, refresh_token: str, *, audit: AuditEntry | None = None
@@ -171,7 +175,7 @@ class Sessions:
         owner = await self.store.refresh_live_owner(token_hash(refresh_token))
         if owner is None or owner != user.id:
             raise Unauthenticated(INVALID_REFRESH)
-        return await self._new_session(user.id, now=None, audit=audit)
+        return await self._new_session(user, now=None, audit=audit)
 
     async def logout(
         self,

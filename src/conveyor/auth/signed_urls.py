@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from conveyor.auth.permissions import Principal
-from conveyor.auth.tokens import AccessTokens
+from conveyor.auth.tokens import EPOCH_CLAIM, AccessTokens, epoch_of
 from conveyor.errors import PermissionDenied, Unauthenticated
 
 URL_TYPE = "url"
@@ -34,6 +34,7 @@ class SignedGrant:
     purpose: str
     resource: str
     expires_at: datetime
+    epoch: int  # the user's credentials epoch when it was issued
 
 
 class SignedUrls:
@@ -58,6 +59,7 @@ class SignedUrls:
             "team": str(principal.team_id),
             "pur": purpose,
             "res": resource,
+            EPOCH_CLAIM: principal.credentials_epoch,
         }
         token = await self.tokens.sign(
             claims, typ=URL_TYPE, audience=self.audience, ttl_s=self.ttl_s, now=issued
@@ -78,4 +80,5 @@ class SignedUrls:
         except ValueError:
             raise Unauthenticated(INVALID_URL) from None
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-        return SignedGrant(user_id, team_id, purpose, resource, expires)
+        epoch = epoch_of(claims, INVALID_URL)
+        return SignedGrant(user_id, team_id, purpose, resource, expires, epoch)

@@ -30,6 +30,7 @@ ACCESS_TYPE = "access"
 LEEWAY_S = 5  # clock differences between replicas
 CURRENT_KEY_CACHE_S = 60.0  # how long a replica signs with a key before asking for the newest
 REFRESH_PREFIX = "cvr_"
+EPOCH_CLAIM = "cep"  # the user's credentials epoch the token was issued under
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "typ"]
 _KID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
@@ -44,6 +45,7 @@ class AccessClaims:
     jti: str
     kid: str
     session_id: uuid.UUID | None  # the login (refresh family) it was issued for
+    epoch: int  # the user's credentials epoch then (0 for tokens without the claim)
     issued_at: datetime
     expires_at: datetime
 
@@ -87,14 +89,17 @@ class AccessTokens:
         user_id: uuid.UUID,
         *,
         session_id: uuid.UUID | None = None,
+        epoch: int = 0,
         now: datetime | None = None,
     ) -> str:
         """A signed access token for ``user_id``, valid for ``ttl_s`` from ``now``.
 
         ``session_id`` (claim ``sid``) names the login it belongs to, so the user's
-        own password change can keep this login and end the others.
+        own password change can keep this login and end the others; ``epoch``
+        (claim ``cep``) is the user's credentials epoch, so a password change or
+        reset ends the tokens issued before it.
         """
-        claims = {"sub": str(user_id)}
+        claims: dict[str, Any] = {"sub": str(user_id), EPOCH_CLAIM: epoch}
         if session_id is not None:
             claims["sid"] = str(session_id)
         return await self.sign(
@@ -139,6 +144,7 @@ class AccessTokens:
             jti=str(claims["jti"]),
             kid=kid,
             session_id=session_id,
+            epoch=epoch_of(claims, INVALID_ACCESS),
             issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
@@ -176,6 +182,15 @@ class AccessTokens:
         if claims.get("typ") != typ:
             raise Unauthenticated(message)
         return claims, kid
+
+
+def epoch_of(claims: dict[str, Any], message: str) -> int:
+    """The credentials epoch a verified token names: 0 when it has none (issued
+    before epochs existed), :class:`Unauthenticated` with ``message`` when malformed."""
+    epoch = claims.get(EPOCH_CLAIM, 0)
+    if type(epoch) is not int or epoch < 0:
+        raise Unauthenticated(message)
+    return epoch
 
 
 def new_refresh_token() -> str:

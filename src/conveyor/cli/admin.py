@@ -25,6 +25,7 @@ from conveyor.cli.output import (
     when,
 )
 from conveyor.errors import NotFound
+from conveyor.private_files import private_umask
 
 if TYPE_CHECKING:
     from conveyor.auth.service import AuthService
@@ -160,6 +161,8 @@ def _run(database_url: str | None, work: Callable[[Store, AuthService], Awaitabl
         raise fail(
             f"admin commands need the server stack: pip install 'conveyor[server]' ({exc})"
         ) from None
+
+    private_umask()  # a SQLite database made here holds the signing keys
 
     async def main() -> None:
         store = await Store.open(database_url or StoreSettings().database_url)

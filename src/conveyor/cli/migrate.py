@@ -19,8 +19,10 @@ def migrate(
     as_json: JsonOption = False,
 ) -> None:
     """Upgrade the database to the newest schema (safe to run from several places at once)."""
+    from conveyor.private_files import private_umask
     from conveyor.store import upgrade_schema
 
+    private_umask()  # a SQLite database made here holds the signing keys
     try:
         done = upgrade_schema(database_url or StoreSettings().database_url)
     except ConveyorError as exc:

@@ -56,6 +56,7 @@ def server(
 
     from conveyor.api.app import create_app
     from conveyor.logs import configure_logging
+    from conveyor.private_files import private_umask
     from conveyor.secrets import SecretFileError, production_problems
     from conveyor.server.tls import TLSConfigError, serve
 
@@ -86,6 +87,7 @@ def server(
         if problems:
             _fail("refusing to start in production mode:\n  - " + "\n  - ".join(problems))
     configure_logging()
+    private_umask()  # the database, its WAL and the artifacts are the server's alone
     try:
         serve(create_app(settings), settings, log_level=log_level)
     except TLSConfigError as exc:

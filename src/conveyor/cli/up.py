@@ -13,13 +13,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
 
+from conveyor.private_files import open_private, private_dir, private_umask
 from conveyor.secrets import env_secret
 from conveyor.settings import ENV_PREFIX
+
+if TYPE_CHECKING:  # the server stack is imported only when `up` runs
+    from conveyor.server.bootstrap import Bootstrap
 
 READY_TIMEOUT_S = 60.0
 
@@ -37,8 +41,9 @@ def up(
     slots: Annotated[int, typer.Option(min=1, help="Slots per local agent")] = 2,
 ) -> None:
     """Start Conveyor here: server + local agents on SQLite, no other service needed."""
+    private_umask()  # the database, its WAL, artifacts and logs: the operator's alone
     data_dir = data_dir.resolve()
-    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    private_dir(private_dir(data_dir) / "logs")
     database_url = f"sqlite:///{data_dir / 'conveyor.db'}"
     from conveyor.server.bootstrap import bootstrap
 
@@ -93,7 +98,7 @@ def up(
                 )
             )
         _wait_agents(ready_files, children)
-        _banner(base_url, boot.email, boot.password, data_dir, agents)
+        _banner(base_url, boot, data_dir, agents)
         _wait_for_signal(children)
     finally:
         _stop(children)
@@ -101,7 +106,7 @@ def up(
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log_file:
+    with os.fdopen(open_private(log_path, "ab"), "ab") as log_file:
         return subprocess.Popen(
             [sys.executable, "-m", "conveyor", *args],
             env=env,
@@ -144,17 +149,18 @@ def _wait_agents(ready_files: list[Path], children: list[subprocess.Popen[bytes]
         time.sleep(0.05)  # startup only
 
 
-def _banner(base_url: str, email: str, password: str | None, data_dir: Path, agents: int) -> None:
+def _banner(base_url: str, boot: Bootstrap, data_dir: Path, agents: int) -> None:
+    email = boot.email
     typer.echo("")
     typer.secho(f"Conveyor is running at {base_url}", bold=True)
     typer.echo(f"  API docs:  {base_url}/api/v1/docs")
-    if password is not None:
-        typer.echo(f"  login:     {email}")
-        typer.echo(f"  password:  {password}   (shown once; change it later)")
-    else:
-        typer.echo(
-            f"  login:     {email} (existing account; `conveyor admin reset-password` if lost)"
-        )
+    typer.echo(f"  login:     {email}")
+    if boot.password is None:
+        typer.echo("  password:  (existing account; `conveyor admin reset-password` if lost)")
+    elif boot.generated:  # nobody knows it yet: the only time it is shown
+        typer.echo(f"  password:  {boot.password}   (shown once; change it later)")
+    else:  # the operator's own secret never reaches a terminal or a log
+        typer.echo(f"  password:  the one in {ENV_PREFIX}ADMIN_PASSWORD (or its _FILE)")
     typer.echo(
         f"  agents:    {agents} local (demo.export_csv, demo.echo, demo.sleep, demo.fail, demo.countdown)"
     )

@@ -23,6 +23,7 @@ class Bootstrap:
     email: str
     password: str | None  # None when the admin already existed: never re-shown
     agent_key: str
+    generated: bool = False  # the password was made here (else the operator gave it)
 
 
 async def ensure_default_team(store: Store) -> uuid.UUID:
@@ -64,6 +65,7 @@ async def bootstrap(
         _, agent_key = await auth.create_key(
             principal, kind="agent", name=agent_key_name, scopes=["agent:connect"]
         )
-        return Bootstrap(email=email, password=shown, agent_key=agent_key)
+        generated = shown is not None and password is None
+        return Bootstrap(email, shown, agent_key, generated)
     finally:
         await store.close()

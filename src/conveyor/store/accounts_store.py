@@ -159,9 +159,12 @@ class AccountsStore:
         token_hash: str,
         expires_at: datetime,
         *,
+        epoch: int | None = None,
         now: datetime | None = None,
         audit: AuditEntry | None = None,
     ) -> None:
+        """Start a login. With ``epoch`` (the credentials epoch the password was checked
+        under), :class:`Unauthenticated` if a password change or reset committed since."""
         await self.db.write(
             audited(refresh_tokens.create_refresh, audit),
             now,
@@ -169,6 +172,7 @@ class AccountsStore:
             family_id,
             token_hash,
             expires_at,
+            epoch=epoch,
         )
 
     async def refresh_rotate(

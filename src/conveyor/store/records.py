@@ -297,10 +297,20 @@ class User:
     is_superuser: bool
     disabled_at: datetime | None
     created_at: datetime
+    credentials_epoch: int  # bumped by every password change or reset
+    credentials_kept_session: uuid.UUID | None  # the login the last change kept, if any
 
     @property
     def disabled(self) -> bool:
         return self.disabled_at is not None
+
+    def accepts(self, epoch: int, session_id: uuid.UUID | None) -> bool:
+        """Whether a token issued under ``epoch`` for ``session_id`` survived the
+        password changes since: issued under the current credentials, or part of
+        the login that made the last change."""
+        if epoch >= self.credentials_epoch:
+            return True
+        return session_id is not None and session_id == self.credentials_kept_session
 
 
 @dataclass(frozen=True, slots=True)

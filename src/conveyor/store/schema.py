@@ -48,6 +48,11 @@ users = sa.Table(
     sa.Column("disabled_at", Timestamp()),
     _created_at(),
     sa.Column("is_superuser", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # Bumped by a password change or reset: access tokens carry the epoch they were
+    # issued under, and an older one is refused, except the kept session's (the login
+    # that changed its own password goes on).
+    sa.Column("credentials_epoch", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("credentials_kept_session", GUID()),
 )
 
 # Who belongs to which team, with which role (owner, admin, operator, viewer, …).

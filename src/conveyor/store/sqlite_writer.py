@@ -14,6 +14,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -23,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from conveyor.errors import StoreError
+from conveyor.private_files import private_sqlite
 from conveyor.store.transaction import Op, Tx, json_dumps
 
 log = structlog.get_logger(__name__)
@@ -38,6 +40,17 @@ def run_read(engine: Engine, op: Op[..., R], now: datetime | None, args: Any, kw
             conn.rollback()
 
 
+def _make_private(url: str) -> None:
+    """The database file holds the signing keys: 0600 before SQLite first opens it (its
+    WAL and SHM files then get the same mode), whatever the process umask."""
+    database = sa.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():  # else SQLite itself says it cannot open the file
+        private_sqlite(path)
+
+
 def sqlite_engine(url: str, *, synchronous: str, pool_size: int) -> Engine:
     """A SQLite engine in WAL mode whose transactions start with BEGIN IMMEDIATE.
 
@@ -47,6 +60,7 @@ def sqlite_engine(url: str, *, synchronous: str, pool_size: int) -> Engine:
     """
     if synchronous not in ("FULL", "NORMAL"):
         raise StoreError("sqlite synchronous must be FULL or NORMAL")
+    _make_private(url)
     engine = sa.create_engine(
         url,
         pool_size=pool_size,

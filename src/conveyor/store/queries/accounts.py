@@ -188,26 +188,43 @@ def _access_of(rows: Sequence[sa.Row[Any]]) -> UserAccess | None:
 def set_password(
     tx: Tx, user_id: uuid.UUID, password_hash: str, *, end_sessions: bool = True
 ) -> None:
-    """Replace the hash; with ``end_sessions`` every refresh token of the user dies with it."""
-    updated = tx.conn.execute(
-        sa.update(users)
-        .where(users.c.id == user_id)
-        .values(password_hash=password_hash)
-        .returning(users.c.id)
-    ).first()
-    if updated is None:
-        raise NotFound(f"user {user_id} not found", user_id=str(user_id))
-    if end_sessions:
-        revoke_user_refresh(tx, user_id)
+    """Replace the hash; with ``end_sessions`` (a reset) every login of the user ends:
+    the credentials epoch moves on, so their access tokens are refused, and their
+    refresh tokens are revoked, in this transaction. Without, only the hash changes
+    (a rehash at login)."""
+    if not end_sessions:
+        _update_user(tx, user_id, password_hash=password_hash)
+        return
+    _end_sessions(tx, user_id, password_hash, keep=None)
 
 
 def change_password(
     tx: Tx, user_id: uuid.UUID, password_hash: str, keep_family: uuid.UUID | None
 ) -> None:
     """A user's own password change: every other login ends; ``keep_family`` (the
-    session that asked) stays."""
-    set_password(tx, user_id, password_hash, end_sessions=False)
-    revoke_user_refresh(tx, user_id, keep_family=keep_family)
+    session that asked) stays, its access tokens included."""
+    _end_sessions(tx, user_id, password_hash, keep=keep_family)
+
+
+def _end_sessions(
+    tx: Tx, user_id: uuid.UUID, password_hash: str, *, keep: uuid.UUID | None
+) -> None:
+    _update_user(
+        tx,
+        user_id,
+        password_hash=password_hash,
+        credentials_epoch=users.c.credentials_epoch + 1,
+        credentials_kept_session=keep,
+    )
+    revoke_user_refresh(tx, user_id, keep_family=keep)
+
+
+def _update_user(tx: Tx, user_id: uuid.UUID, **values: Any) -> None:
+    updated = tx.conn.execute(
+        sa.update(users).where(users.c.id == user_id).values(**values).returning(users.c.id)
+    ).first()
+    if updated is None:
+        raise NotFound(f"user {user_id} not found", user_id=str(user_id))
 
 
 def register_user(

@@ -10,15 +10,36 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from conveyor.errors import Unauthenticated
 from conveyor.store.records import RefreshOutcome
-from conveyor.store.schema import refresh_tokens
+from conveyor.store.schema import refresh_tokens, users
 from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
+CREDENTIALS_CHANGED = "your password was changed or reset while you logged in: log in again"
+
 
 def create_refresh(
-    tx: Tx, user_id: uuid.UUID, family_id: uuid.UUID, token_hash: str, expires_at: datetime
+    tx: Tx,
+    user_id: uuid.UUID,
+    family_id: uuid.UUID,
+    token_hash: str,
+    expires_at: datetime,
+    *,
+    epoch: int | None = None,
 ) -> None:
+    """Insert a refresh token; with ``epoch``, only while the user's credentials epoch
+    is still that one. The user's row is share-locked (PostgreSQL) until commit, so a
+    concurrent password change either waits for this login and then revokes its
+    token, or commits first and this login is refused."""
+    if epoch is not None:
+        current = tx.conn.execute(
+            sa.select(users.c.credentials_epoch)
+            .where(users.c.id == user_id)
+            .with_for_update(read=True)
+        ).scalar_one_or_none()
+        if current != epoch:
+            raise Unauthenticated(CREDENTIALS_CHANGED)
     tx.conn.execute(
         sa.insert(refresh_tokens).values(
             id=uuid.uuid4(),
