@@ -294,6 +294,7 @@ class AgentHub:
                 lease_token=job.lease_token,
                 timeout_s=job.timeout_s,
                 cancel_grace_s=job.cancel_grace_s,
+                lease_s=job.lease_s,
             )
             for job in claimed
         ]
