@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,14 @@ def _gate_open(gate: Path, attempt: int) -> bool:
 
 @tasks.action
 def work(ledger: str, ctx: TaskContext, gate: str = "") -> dict[str, Any]:
-    """Run until the test opens the gate: file ``<gate>/all`` or ``<gate>/<attempt>``."""
+    """Run until the test opens the gate: file ``<gate>/all`` or ``<gate>/<attempt>``, or
+    until the agent stops it (SIGTERM interrupts ``ctx.sleep``: a cooperative task)."""
     _record(ledger, ctx, "start")
     try:
         while gate and not _gate_open(Path(gate), ctx.attempt):
-            time.sleep(0.01)  # the task's own behaviour: it waits for the test's file
+            ctx.sleep(
+                0.01
+            )  # the task's own behaviour: it waits for the test's file; a stop ends it
     except BaseException:
         _record(ledger, ctx, "end", outcome="raised")
         raise
