@@ -4,11 +4,13 @@ runs twice), for longer (the agent stops its jobs before they run elsewhere)."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from conveyor import protocol
 from tests.chaos.conftest import Scenario, Stopwatch, size
 from tests.chaos.faults import FaultProxy, Mode
 from tests.chaos.ledger import read
@@ -73,3 +75,29 @@ def test_a_partition_longer_than_the_lease_stops_the_job_before_it_runs_elsewher
         assert first.end < second.start
         assert [a["outcome"] for a in history.attempts[job_id]] == ["lease_expired", "succeeded"]
     assert "lease not renewed" in behind.process.output()
+
+
+def test_a_result_whose_acknowledgement_is_lost_is_applied_once(
+    scenario: Scenario, api: httpx.Client, proxy: FaultProxy, db_url: str
+) -> None:
+    agent = scenario.agent("behind", url=proxy.url)
+    job_id = scenario.submit(api)
+    wait_until(lambda: read(scenario.ledger), what="the job to start")
+    # Cut the link after the first frame larger than a heartbeat: the result, sent once
+    # the gate opens (the task logs nothing), reaches the server; its ack never returns.
+    proxy.drop_reply(min_bytes=_heartbeat_frame_bytes() + 1)
+    scenario.open_gate()
+    assert proxy.replies_dropped.wait(30)
+    watch = Stopwatch(f"[{db_url.split(':')[0]}] result ack lost -> agent back, job settled")
+    watch.until(lambda: agent.process.output().count('"event":"connected"') >= 2)
+    assert wait_states(api, [job_id]) == {job_id: "succeeded"}
+    history = scenario.check(api)
+    assert [a["outcome"] for a in history.attempts[job_id]] == ["succeeded"]
+    assert history.duplicates == [] and len(history.runs_of(job_id)) == 1
+
+
+def _heartbeat_frame_bytes() -> int:
+    """A masked client frame of a one-job heartbeat: its JSON plus at most 14 bytes."""
+    held = protocol.HeldJob(job_id=uuid.uuid4(), lease_token=uuid.uuid4())
+    return len(protocol.encode(protocol.Heartbeat(jobs=[held], beat=2**40))) + 14
+
