@@ -53,3 +53,14 @@ def poison(ledger: str, ctx: TaskContext) -> dict[str, Any]:
     _record(ledger, ctx, "start")
     os.kill(os.getppid(), signal.SIGKILL)
     os._exit(1)
+
+
+@tasks.action
+def flood(ledger: str, ctx: TaskContext, mib: int) -> dict[str, Any]:
+    """Write ``mib`` MiB to file descriptor 1 (as a chatty program does), in 1 KiB lines."""
+    _record(ledger, ctx, "start")
+    block = (b"x" * 1023 + b"\n") * 64  # 64 KiB
+    for _ in range(mib * 16):
+        os.write(1, block)
+    _record(ledger, ctx, "end", outcome="returned")
+    return {"attempt": ctx.attempt, "token": ctx.lease_token}

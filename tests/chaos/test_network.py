@@ -100,4 +100,3 @@ def _heartbeat_frame_bytes() -> int:
     """A masked client frame of a one-job heartbeat: its JSON plus at most 14 bytes."""
     held = protocol.HeldJob(job_id=uuid.uuid4(), lease_token=uuid.uuid4())
     return len(protocol.encode(protocol.Heartbeat(jobs=[held], beat=2**40))) + 14
-
