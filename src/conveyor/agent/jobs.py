@@ -149,7 +149,10 @@ class JobTable:
         job = self._jobs.get(job_id)
         if job is None:
             return
-        if job.done:  # its result was stored before the ack came: the lease has ended
+        if job.done and job.result is not None:  # ended after its lease: it does not count
+            log.warning("job lost: another attempt owns it now; its result does not count",
+                        job_id=str(job_id))  # fmt: skip
+        elif job.done:  # its result was stored before the ack came: the lease has ended
             log.debug("job ended and reported", job_id=str(job_id))
         else:
             log.warning("job lost: another attempt owns it now; stopping it", job_id=str(job_id))
