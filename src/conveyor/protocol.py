@@ -238,7 +238,7 @@ class Assignment(_Message):
     timeout_s: float | None
     cancel_grace_s: float
     # The lease's length: the agent stops the job before a lease it could not renew ends.
-    lease_s: float | None = Field(default=None, gt=0, le=bounds.LEASE_MAX_S)
+    lease_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 class Assign(_Message):
