@@ -165,6 +165,9 @@ def progress_refusal(value: Any) -> str | None:
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
     jobs: list[HeldJob] = Field(max_length=_MANY)
+    # Numbered, the heartbeat asks for an ``ack`` with its number once its leases are
+    # extended, so the agent knows how long it holds them (an agent sending none asks none).
+    beat: int | None = Field(default=None, ge=0, le=bounds.INT64_MAX)
 
 
 class Result(_Message):
@@ -234,6 +237,8 @@ class Assignment(_Message):
     lease_token: uuid.UUID
     timeout_s: float | None
     cancel_grace_s: float
+    # The lease's length: the agent stops the job before a lease it could not renew ends.
+    lease_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 class Assign(_Message):
@@ -256,6 +261,7 @@ class Ack(_Message):
     type: Literal["ack"] = "ack"
     results: list[ResultAck] = Field(default_factory=list)
     logs: list[LogAck] = Field(default_factory=list)
+    beat: int | None = None  # this heartbeat extended every lease it named, but those ``lost``
 
 
 class Cancel(_Message):
@@ -299,5 +305,15 @@ def parse_server_message(frame: str | bytes) -> ServerMessage:
     return _server_messages.validate_json(frame)
 
 
-def encode(message: BaseModel) -> str:
+_UNKNOWN_TO_VERSION_1: dict[type[BaseModel], Any] = {
+    Assign: {"jobs": {"__all__": {"lease_s"}}},
+    Ack: {"beat"},
+}
+"""Fields added since version 1, which a version-1 agent would refuse."""
+
+
+def encode(message: BaseModel, version: int = PROTOCOL_VERSION) -> str:
+    """The frame of ``message`` for a peer speaking ``version``."""
+    if version < 2:
+        return message.model_dump_json(exclude=_UNKNOWN_TO_VERSION_1.get(type(message)))
     return message.model_dump_json()

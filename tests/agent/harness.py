@@ -245,8 +245,9 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Serve a fresh SQLite server app on a free loopback port for the test's duration.
+async def harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
+    """Serve a fresh SQLite server app on a free loopback port for the test's duration
+    (``overrides``: server settings, e.g. a short ``lease_s``).
 
     The socket is bound and listening before uvicorn starts, so clients may connect at
     once: the kernel queues them until the app is up, and nothing waits for startup.
@@ -255,8 +256,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     boot = await bootstrap(url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     # Heartbeats every 0.2 s, so a `lost` is noticed at once; leases long enough that
     # only a test (moving the store's clock) makes one expire.
-    settings = ServerSettings(database_url=url, data_dir=str(tmp_path), lease_s=30,
-                              heartbeat_s=0.2)  # fmt: skip
+    settings = ServerSettings(**{"database_url": url, "data_dir": str(tmp_path), "lease_s": 30,
+                                 "heartbeat_s": 0.2, **overrides})  # fmt: skip
     app = create_app(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

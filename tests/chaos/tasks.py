@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,14 @@ def _gate_open(gate: Path, attempt: int) -> bool:
 
 @tasks.action
 def work(ledger: str, ctx: TaskContext, gate: str = "") -> dict[str, Any]:
-    """Run until the test opens the gate: file ``<gate>/all`` or ``<gate>/<attempt>``."""
+    """Run until the test opens the gate: file ``<gate>/all`` or ``<gate>/<attempt>``, or
+    until the agent stops it (SIGTERM interrupts ``ctx.sleep``: a cooperative task)."""
     _record(ledger, ctx, "start")
     try:
         while gate and not _gate_open(Path(gate), ctx.attempt):
-            time.sleep(0.01)  # the task's own behaviour: it waits for the test's file
+            ctx.sleep(
+                0.01
+            )  # the task's own behaviour: it waits for the test's file; a stop ends it
     except BaseException:
         _record(ledger, ctx, "end", outcome="raised")
         raise
@@ -51,3 +53,14 @@ def poison(ledger: str, ctx: TaskContext) -> dict[str, Any]:
     _record(ledger, ctx, "start")
     os.kill(os.getppid(), signal.SIGKILL)
     os._exit(1)
+
+
+@tasks.action
+def flood(ledger: str, ctx: TaskContext, mib: int) -> dict[str, Any]:
+    """Write ``mib`` MiB to file descriptor 1 (as a chatty program does), in 1 KiB lines."""
+    _record(ledger, ctx, "start")
+    block = (b"x" * 1023 + b"\n") * 64  # 64 KiB
+    for _ in range(mib * 16):
+        os.write(1, block)
+    _record(ledger, ctx, "end", outcome="returned")
+    return {"attempt": ctx.attempt, "token": ctx.lease_token}

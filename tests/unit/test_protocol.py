@@ -38,3 +38,16 @@ def test_a_version_outside_the_window_says_which_side_to_upgrade() -> None:
     newest, oldest = max(protocol.SUPPORTED_VERSIONS), min(protocol.SUPPORTED_VERSIONS)
     assert (protocol.version_refusal(newest + 1) or "").endswith("upgrade the server")
     assert (protocol.version_refusal(oldest - 1) or "").endswith("upgrade the agent")
+
+
+def test_a_version_1_agent_is_sent_no_field_added_since() -> None:
+    job = protocol.Assignment(
+        job_id=uuid.uuid4(), action="a", params={"lease_s": 1}, queue="default", attempt=1,
+        max_attempts=3, lease_token=uuid.uuid4(), timeout_s=None, cancel_grace_s=5, lease_s=30,
+    )  # fmt: skip
+    assign, ack = protocol.Assign(jobs=[job]), protocol.Ack(beat=7)
+    old = orjson.loads(protocol.encode(assign, 1))["jobs"][0]
+    assert "lease_s" not in old and old["params"] == {"lease_s": 1}  # the job's own params kept
+    assert "beat" not in orjson.loads(protocol.encode(ack, 1))
+    assert orjson.loads(protocol.encode(assign))["jobs"][0]["lease_s"] == 30
+    assert orjson.loads(protocol.encode(ack, protocol.PROTOCOL_VERSION))["beat"] == 7

@@ -149,7 +149,10 @@ class JobTable:
         job = self._jobs.get(job_id)
         if job is None:
             return
-        if job.done:  # its result was stored before the ack came: the lease has ended
+        if job.done and job.result is not None:  # ended after its lease: it does not count
+            log.warning("job lost: another attempt owns it now; its result does not count",
+                        job_id=str(job_id))  # fmt: skip
+        elif job.done:  # its result was stored before the ack came: the lease has ended
             log.debug("job ended and reported", job_id=str(job_id))
         else:
             log.warning("job lost: another attempt owns it now; stopping it", job_id=str(job_id))
@@ -158,6 +161,32 @@ class JobTable:
         job.result = None
         job.drop_log()
         self._forget_if_settled(job)
+
+    def extend_lease(self, job_id: uuid.UUID, since: float) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.extend_lease(since)
+
+    def stop_unleased(self, before: float) -> list[RunningJob]:
+        """Stop and hand back each unfinished job whose lease ends ``before`` (monotonic):
+        renewed too late, it would run on while the server hands it to another agent."""
+        due = [
+            job
+            for job in self._jobs.values()
+            if not (job.done or job.lost or job.releasing)
+            and job.lease_ends_at is not None
+            and job.lease_ends_at <= before
+        ]
+        for job in due:
+            log.warning(
+                "lease not renewed (the server is out of reach): stopping the job before "
+                "the lease ends, so that it does not run twice",
+                job_id=str(job.id),
+            )
+            job.releasing = True
+            job.release_reason = "its lease could not be renewed: the agent lost the server"
+            job.stop.set()
+        return due
 
     # handing back
 
@@ -229,7 +258,8 @@ class JobTable:
         job.done = True
         self._logs.cut_chunk(job)
         if not job.lost:
-            if job.releasing and outcome.outcome == "cancelled":  # it did not finish
+            # Handed back if it did not finish, or finished after its lease had ended.
+            if job.releasing and (outcome.outcome == "cancelled" or job.lease_over()):
                 job.result = protocol.Release(
                     job_id=a.job_id, lease_token=a.lease_token, reason=job.release_reason
                 )

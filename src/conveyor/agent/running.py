@@ -49,9 +49,22 @@ class RunningJob:
     heard_at: float = field(default_factory=time.monotonic)  # last send or ack of its durable items
     pending_bytes: int = 0  # what its lines and unacknowledged chunks cost (see line_cost)
     room: asyncio.Event = field(default_factory=asyncio.Event)  # set while below the bound
+    lease_ends_at: float | None = None  # monotonic; None: the server gave no lease length
 
     def __post_init__(self) -> None:
         self.room.set()
+        if self.assignment.lease_s is not None:  # claimed before it arrived: at most this
+            self.lease_ends_at = time.monotonic() + self.assignment.lease_s
+
+    def extend_lease(self, since: float) -> None:
+        """The server renewed the lease at ``since`` or later: it runs its length from there."""
+        lease_s = self.assignment.lease_s
+        if lease_s is not None and self.lease_ends_at is not None:
+            self.lease_ends_at = max(self.lease_ends_at, since + lease_s)
+
+    def lease_over(self) -> bool:
+        """Whether the lease may have ended on the server (by the agent's own clock)."""
+        return self.lease_ends_at is not None and time.monotonic() >= self.lease_ends_at
 
     @property
     def id(self) -> uuid.UUID:

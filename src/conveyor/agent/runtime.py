@@ -21,6 +21,7 @@ import contextlib
 import enum
 import random
 import ssl
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from conveyor.agent.credentials import CredentialsRefused, KeyCredentials, Login
 from conveyor.agent.credits import WINDOW_S, CreditLedger
 from conveyor.agent.executor import Executor
 from conveyor.agent.jobs import JobTable
+from conveyor.agent.leases import LeaseWatch
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
 from conveyor.agent.shipping import ArtifactUploader, LogShipper
 from conveyor.sdk.tls import client_ssl_context
@@ -119,6 +121,8 @@ class Agent:
             grant=self._grant,
             withdraw=self._withdraw_credits,
         )
+        # One heartbeat of slack: a job stops one missed beat before its lease can end.
+        self.leases = LeaseWatch(self.jobs, margin_s=lambda: self.heartbeat_s)
 
     # public
 
@@ -133,6 +137,7 @@ class Agent:
         """
         stop = stop or asyncio.Event()
         ending = asyncio.create_task(self._end(stop), name="conveyor-agent-end")
+        watch = asyncio.create_task(self.leases.watch(), name="conveyor-agent-leases")
         backoff = Backoff()
         session: asyncio.Task[None] | None = None
         try:
@@ -163,7 +168,7 @@ class Agent:
                 await asyncio.wait({ending}, timeout=backoff.pause())
             return ending.result()
         finally:
-            for task in (ending, session):
+            for task in (ending, session, watch):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -238,6 +243,7 @@ class Agent:
             self.connected.clear()
 
     async def _session(self, ws: ClientConnection) -> None:
+        hello_sent_at = time.monotonic()
         await self._send(
             protocol.Hello(
                 protocol=protocol.PROTOCOL_VERSION,
@@ -258,6 +264,10 @@ class Agent:
         self.agent_id = welcome.agent_id
         self.heartbeat_s = welcome.heartbeat_s
         self.welcomed = True
+        # The server renewed the leases it answers "yours" when it read the hello.
+        self.leases.extend(
+            (s.job_id for s in welcome.jobs if s.status == "yours"), since=hello_sent_at
+        )
         for status in welcome.jobs:
             if status.status == "lost":
                 self.jobs.lose(status.job_id)
@@ -300,6 +310,8 @@ class Agent:
                 await self.jobs.take(assignment, accept=self._accepts())
         elif isinstance(message, protocol.Ack):
             self.jobs.acknowledged(message)
+            if message.beat is not None:
+                self.leases.confirmed(message.beat)
         elif isinstance(message, protocol.Cancel):
             for job_id in message.job_ids:
                 self.jobs.cancel(job_id)
@@ -327,7 +339,7 @@ class Agent:
         while True:
             await asyncio.sleep(self.heartbeat_s * random.uniform(0.8, 1.0))
             # Sent even with no jobs: the server gives no work to an agent it stopped hearing.
-            await self._send(protocol.Heartbeat(jobs=self.jobs.live()))
+            await self._send(self.leases.heartbeat(self.jobs.live()))
             for job in self.jobs.overdue(self.heartbeat_s * RESEND_AFTER_HEARTBEATS):
                 log.info("sending again what the server has not acknowledged", job_id=str(job.id))
                 await self.connection.resend(job.unacknowledged())

@@ -294,6 +294,9 @@ class AgentHub:
                 lease_token=job.lease_token,
                 timeout_s=job.timeout_s,
                 cancel_grace_s=job.cancel_grace_s,
+                # Test-only unfenced servers hide it too: the agent's own fence (it stops a
+                # job past its lease) would keep the stale result the checker must catch.
+                lease_s=None if self.unfenced_results else job.lease_s,
             )
             for job in claimed
         ]

@@ -3,7 +3,9 @@
 The fault suite (``tests/chaos``) must prove that its history checker catches a
 server that lets a stale attempt's result win. This module is that server: before
 the store fences a batch of reports, each report for a job still running under a
-newer attempt is given that attempt's token, so the stale result is applied.
+newer attempt is given that attempt's token, so the stale result is applied. Its
+assignments carry no lease length either, so agents, which stop a job past its lease
+when they know it, run on and report the stale result.
 
 It is switched on only by ``ServerSettings.unfenced_results``, which needs both
 ``CONVEYOR_TESTING=1`` and ``CONVEYOR_TESTING_UNFENCED_RESULTS=1``; the server

@@ -173,7 +173,7 @@ class Connection:
 
     async def send(self, message: BaseModel) -> None:
         async with self._send_lock:
-            await self.ws.send_text(protocol.encode(message))
+            await self.ws.send_text(protocol.encode(message, self.hello.protocol))
 
     async def close(self, reason: str) -> None:
         with contextlib.suppress(Exception):
@@ -325,6 +325,8 @@ class Connection:
             await self.send(protocol.Lost(job_ids=reply.lost))
         if reply.cancel_requested:
             await self.send(protocol.Cancel(job_ids=reply.cancel_requested))
+        if beat.beat is not None:  # after ``lost``: every lease it does not name is extended
+            await self.send(protocol.Ack(beat=beat.beat))
 
     async def _on_credentials(self, message: protocol.Credentials) -> None:
         """A login agent's fresh token: the same person in the same team, or the end."""
