@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from conveyor.bounds import LEASE_MAX_S
 from conveyor.secrets import FileSecretsSource
 
 ENV_PREFIX = "CONVEYOR_"
@@ -65,8 +66,8 @@ class ServerSettings(_WithSecretFiles):
     data_dir: str = "."  # blobs (artifacts) live under <data_dir>/artifacts
     # Agent leases: an agent heartbeats every heartbeat_s; a job whose lease is not
     # renewed for lease_s is reclaimed. Tests shorten both.
-    lease_s: float = 30.0
-    heartbeat_s: float = 10.0
+    lease_s: float = Field(30.0, gt=0, le=LEASE_MAX_S)
+    heartbeat_s: float = Field(10.0, gt=0, le=LEASE_MAX_S)
     # The dispatcher claims on signals (a submit, a job released or ending, new credits);
     # this slow, jittered poll is only the safety net for a lost one.
     dispatch_poll_s: float = Field(default=5.0, gt=0)

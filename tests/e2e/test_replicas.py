@@ -18,7 +18,7 @@ JOBS = 2_000
 BATCH = 100
 # Heartbeats so rare that no heartbeat reply can carry a cancel during the test:
 # a cancel that arrives was pushed by the replica holding the agent.
-NO_HEARTBEAT = {"heartbeat_s": "3600", "lease_s": "7200"}
+NO_HEARTBEAT = {"heartbeat_s": "1800", "lease_s": "3600"}
 
 
 @pytest.fixture
