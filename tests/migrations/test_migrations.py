@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from conveyor.errors import SchemaOutdated, SchemaTooNew
-from conveyor.store import Store
+from conveyor.store import Store, schema
 from conveyor.store import migrate as migrations
 from conveyor.store.database import Database
 from conveyor.store.schema import metadata
@@ -90,3 +93,31 @@ async def test_store_without_migrate_refuses_an_old_schema(blank_db: sa.Engine) 
     blank_db.dispose()
     with pytest.raises(SchemaOutdated):
         await Store.open(url, migrate_schema=False)
+
+
+def test_keys_shared_under_the_old_rule_get_one_holder(blank_db: sa.Engine) -> None:
+    """Under 0006 a key was unique among unfinished jobs only: a dead job retried after a
+    newer job with its key succeeded leaves two holders, older unfinished and newer
+    finished. The upgrade keeps the key on the unfinished one and succeeds."""
+    migrations.upgrade(blank_db, "0006")
+    team, older, newer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with blank_db.begin() as conn:
+        now = datetime.now(UTC)
+        conn.execute(
+            sa.insert(schema.teams).values(id=team, slug="acme", name="Acme", created_at=now)
+        )
+        for job_id, state in ((older, "queued"), (newer, "succeeded")):
+            conn.execute(
+                sa.insert(schema.jobs).values(
+                    id=job_id, team_id=team, action="a", params={}, params_hash="0" * 64,
+                    queue="default", priority=0, state=state, run_at=now, max_attempts=3,
+                    backoff_base_s=2.0, backoff_max_s=600.0, lease_s=30.0,
+                    cancel_grace_s=10.0, labels={}, idempotency_key="k",
+                    created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+    migrations.upgrade(blank_db)
+    with blank_db.connect() as conn:
+        rows = conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.idempotency_key)).all()
+    assert dict(rows) == {older: "k", newer: None}
+    blank_db.dispose()

@@ -8,8 +8,8 @@ window has passed and the key is used again (see store/queries/submit.py).
 Expand only: the old partial index stays, so a server of the previous version
 still finds its ON CONFLICT target; such a server answers an error instead of
 a second job when a key of a finished job is reused. Finished jobs that share a
-key with a newer job of their team lose it first (only the newest may hold it;
-under the old rule those keys were already free).
+key with an unfinished or a newer job of their team lose it first (one holder per
+key; under the old rule those keys were already free).
 
 Revision ID: 0007
 Revises: 0006
@@ -29,14 +29,18 @@ HELD = "idempotency_key IS NOT NULL"
 
 
 def upgrade() -> None:
+    # A finished job keeps its key only when no other job of its team holds it unfinished
+    # (a dead job retried under the old rule may be older than a finished one) and none
+    # newer holds it: afterwards each key has one holder.
     op.execute(
         "UPDATE jobs SET idempotency_key = NULL "
         "WHERE idempotency_key IS NOT NULL "
         "AND state IN ('succeeded', 'cancelled', 'dead') "
-        "AND EXISTS (SELECT 1 FROM jobs AS newer "
-        "WHERE newer.team_id = jobs.team_id "
-        "AND newer.idempotency_key = jobs.idempotency_key "
-        "AND newer.seq > jobs.seq)"
+        "AND EXISTS (SELECT 1 FROM jobs AS other "
+        "WHERE other.team_id = jobs.team_id "
+        "AND other.idempotency_key = jobs.idempotency_key "
+        "AND other.id <> jobs.id "
+        "AND (other.state NOT IN ('succeeded', 'cancelled', 'dead') OR other.seq > jobs.seq))"
     )
     op.create_index(
         "ix_jobs_idempotency_key",
