@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from conveyor import protocol
 
 MAX_CHUNK_LINES = 1000
@@ -118,7 +120,7 @@ class RunningJob:
             return None
         count, size = 0, 0
         for line in self.lines[:MAX_CHUNK_LINES]:
-            size += len(line.text)
+            size += len(orjson.dumps(line.text))  # as sent: a control character is 6 bytes
             if count and size > MAX_CHUNK_BYTES:
                 break
             count += 1
