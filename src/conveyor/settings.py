@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from conveyor.bounds import LEASE_MAX_S
@@ -94,6 +94,15 @@ class ServerSettings(_WithSecretFiles):
     def unfenced_results(self) -> bool:
         """Apply stale results: only with both test switches on."""
         return self.testing and self.testing_unfenced_results
+
+    @model_validator(mode="after")
+    def _no_test_switches_in_production(self) -> ServerSettings:
+        if self.env == "production" and (self.testing or self.testing_unfenced_results):
+            raise ValueError(
+                "CONVEYOR_TESTING and CONVEYOR_TESTING_UNFENCED_RESULTS are for the test "
+                "suite only: a production server refuses to start with them set"
+            )
+        return self
 
 
 class AuthSettings(BaseSettings):
