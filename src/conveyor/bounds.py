@@ -49,6 +49,10 @@ EPOCH_MAX_S = 1e11
 # sizes
 
 NAME_MAX = 200
+QUEUE_MAX = 100
+"""A queue name: the ``jobs.queue`` and ``queues.name`` columns hold 100 characters."""
+AGENT_VERSION_MAX = 50
+"""An agent's version string: the ``agents.version`` column holds 50."""
 LABELS_MAX = 64
 LABEL_KEY_MAX = 100
 LABEL_VALUE_MAX = 200

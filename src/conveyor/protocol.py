@@ -49,7 +49,7 @@ MAX_ERROR_BYTES = bounds.ERROR_MAX_BYTES
 _MANY = 10_000  # ids in one heartbeat, lines in one chunk, jobs listed in a hello
 
 ActionName = Annotated[Name, Field(min_length=1, max_length=bounds.NAME_MAX)]
-QueueName = Annotated[Name, Field(min_length=1, max_length=bounds.NAME_MAX)]
+QueueName = Annotated[Name, Field(min_length=1, max_length=bounds.QUEUE_MAX)]
 
 
 def _no_nul(text: object) -> object:
@@ -111,7 +111,7 @@ class Hello(_Message):
     type: Literal["hello"] = "hello"
     protocol: int = Field(ge=0, le=bounds.INT32_MAX)
     name: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
-    version: Name = Field(default="", max_length=100)
+    version: Name = Field(default="", max_length=bounds.AGENT_VERSION_MAX)
     labels: Labels = Field(default_factory=dict)
     queues: list[QueueName] = Field(
         default_factory=lambda: ["default"], min_length=1, max_length=100

@@ -50,6 +50,16 @@ def test_a_nul_or_control_character_in_a_job_is_a_422_naming_the_field(
         assert api.get("/jobs").json()["items"] == []
 
 
+def test_a_queue_name_is_bounded_by_what_the_store_holds(live: Live) -> None:
+    """``jobs.queue`` holds 100 characters: a longer name is a 422, never a database error."""
+    live.offer(ECHO)
+    with live.client() as api:
+        _refused(api.post("/jobs", json={"action": ECHO.name, "queue": "q" * 101}), "queue")
+        created = api.post("/jobs", json={"action": ECHO.name, "queue": "q" * 100})
+        assert created.status_code == 201, created.text
+        assert created.json()["queue"] == "q" * 100
+
+
 def test_login_with_a_nul_is_refused_before_any_database_work(live: Live) -> None:
     with live.client("") as api:
         _refused(api.post("/auth/login", json={"email": NUL, "password": "x"}), "email")

@@ -99,7 +99,7 @@ class JobCreate(_Request):
 
     action: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
     params: Json = Field(default_factory=dict)
-    queue: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
+    queue: Name | None = Field(default=None, min_length=1, max_length=bounds.QUEUE_MAX)
     priority: int | None = Field(default=None, ge=bounds.PRIORITY_MIN, le=bounds.PRIORITY_MAX)
     run_at: Annotated[datetime | None, AfterValidator(bounds.check_timestamp)] = Field(
         default=None, description="in the years 1970 to 2999"

@@ -16,7 +16,7 @@ from conveyor.store.records import QueueSummary
 
 router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
 
-QueueName = Annotated[bounds.Name, Path(min_length=1, max_length=100)]
+QueueName = Annotated[bounds.Name, Path(min_length=1, max_length=bounds.QUEUE_MAX)]
 
 
 @router.get(

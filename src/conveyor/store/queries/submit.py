@@ -87,7 +87,7 @@ class JobSpec:
 
     def __post_init__(self) -> None:
         _require_name("action", self.action)
-        _require_name("queue", self.queue)
+        _require_name("queue", self.queue, bounds.QUEUE_MAX)
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise InvalidInput("priority must be an integer", field="priority")
         low, high = PRIORITY_RANGE
@@ -177,10 +177,10 @@ _PARAMS_HASH = _STAGE_COLUMNS.index("params_hash")
 _IDEMPOTENCY_KEY = _STAGE_COLUMNS.index("idempotency_key")
 
 
-def _require_name(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value or len(value) > _NAME_MAX:
+def _require_name(name: str, value: object, longest: int = _NAME_MAX) -> None:
+    if not isinstance(value, str) or not value or len(value) > longest:
         raise InvalidInput(
-            f"{name} must be a non-empty string of at most {_NAME_MAX} characters", field=name
+            f"{name} must be a non-empty string of at most {longest} characters", field=name
         )
     try:
         bounds.check_name(value)
