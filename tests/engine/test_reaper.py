@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from conveyor.engine.reaper import Reaper
+from conveyor.errors import StoreUnavailable
 from conveyor.store import JobSpec, Store
 from tests.helpers.factories import agent_request
 
@@ -73,7 +73,7 @@ async def test_a_store_that_fails_starts_the_grace_over(
         reachable = store.event_last_seq
 
         async def unreachable() -> int:
-            raise sa.exc.OperationalError("SELECT", None, Exception("the database restarts"))
+            raise StoreUnavailable("the database restarts")  # as the store raises it
 
         monkeypatch.setattr(store, "event_last_seq", unreachable)
         await reaper.wake().wait(PROMPT_S)  # the store is down: the grace starts over
@@ -81,6 +81,27 @@ async def test_a_store_that_fails_starts_the_grace_over(
         clock.now += 1  # the first grace would be over now
         assert not await _reaped_after_a_pass(reaper, store, team, job_id)
         clock.now += GRACE_S
+        assert await _reaped_after_a_pass(reaper, store, team, job_id)
+
+
+async def test_an_error_that_is_not_an_outage_leaves_the_grace_as_it_is(
+    store: Store, team: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors recurring within a lease (a bug, a pool timeout under load) must not keep every
+    replica in its grace for good: only an unreachable store starts it over."""
+    job_id = await _expired_job(store, team)
+    clock = Clock()
+    async with _running(store, clock) as reaper:
+        clock.now += GRACE_S - 1
+        reachable = store.event_last_seq
+
+        async def failing() -> int:
+            raise RuntimeError("not an outage")
+
+        monkeypatch.setattr(store, "event_last_seq", failing)
+        await reaper.wake().wait(PROMPT_S)
+        monkeypatch.setattr(store, "event_last_seq", reachable)
+        clock.now += 1  # the grace is over: it was not started again
         assert await _reaped_after_a_pass(reaper, store, team, job_id)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from conveyor.engine.service import Service
+from conveyor.errors import StoreUnavailable
 from conveyor.store import Store
 
 REAPER_INTERVAL_S = 1.0
@@ -50,13 +51,17 @@ class Reaper(Service):
         return len(await self.store.job_reap_expired(limit=self.batch, now=now))
 
     async def _pass(self) -> int:
-        """Reap, unless in the grace; a store that fails (or failed) starts the grace over."""
+        """Reap, unless in the grace; a store that cannot be reached starts the grace over.
+
+        Only an outage does: any other error (a pool timeout under load is one) leaves the
+        grace as it is, or failures recurring within a lease would stop reaping for good.
+        """
         try:
             if self.in_grace():
                 await self.store.event_last_seq()  # only: is the store reachable?
                 return 0
             return await self.run_once()
-        except Exception:
+        except StoreUnavailable:
             self._hold()
             raise
 
