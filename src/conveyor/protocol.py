@@ -28,7 +28,15 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from conveyor import bounds
 from conveyor.bounds import Finite, Json, Labels, Name, Opaque, Text
@@ -299,6 +307,33 @@ _server_messages: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 def parse_agent_message(frame: str | bytes) -> AgentMessage:
     return _agent_messages.validate_json(frame)
+
+
+def refused_result(frame: str | bytes, error: ValidationError) -> Result | None:
+    """The failure to record for a ``result`` frame whose content is out of bounds.
+
+    An agent of this version checks its result first and sends ``result_refused``
+    itself; an older one cannot, and ignoring its frame would leave the job running
+    until its lease ran out, then run it again, every attempt alike. So a result whose
+    job and lease token can be read becomes that failure, not retried. None for any
+    other frame.
+    """
+    try:
+        raw = orjson.loads(frame)
+        if not isinstance(raw, dict) or raw.get("type") != "result":
+            return None
+        job_id, lease_token = uuid.UUID(str(raw["job_id"])), uuid.UUID(str(raw["lease_token"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    problem = error.errors()[0]
+    where = ".".join(str(step) for step in problem["loc"][1:]) or "result"
+    return Result(
+        job_id=job_id,
+        lease_token=lease_token,
+        outcome="failed",
+        error={"type": "result_refused", "message": f"{where}: {problem['msg']}"[:1000]},
+        retryable=False,
+    )
 
 
 def parse_server_message(frame: str | bytes) -> ServerMessage:

@@ -1,5 +1,6 @@
 """What an agent sends is bounded: a binary frame closes the connection with 1003, a
-frame over the cap with 1009, and a progress or result out of bounds is never stored."""
+frame over the cap with 1009, a progress out of bounds is never stored, and a result out
+of bounds fails its attempt without being stored."""
 
 from __future__ import annotations
 
@@ -80,7 +81,10 @@ def test_a_progress_out_of_bounds_is_never_stored(live: Live, progress: Any) -> 
     assert job["progress"] is None
 
 
-def test_a_result_over_the_cap_is_not_stored(live: Live) -> None:
+def test_a_result_over_the_cap_is_not_stored_and_fails_the_attempt(live: Live) -> None:
+    """An agent of this version refuses such a result itself; an older one cannot. Its frame
+    is never stored: the attempt fails as ``result_refused``, not retried, so the job does
+    not run again and again, each time until its lease runs out."""
     live.offer(ECHO)
     with live.client() as api:
         job_id = api.post("/jobs", json={"action": ECHO.name, "params": {}}).json()["id"]
@@ -91,11 +95,12 @@ def test_a_result_over_the_cap_is_not_stored(live: Live) -> None:
     async def body(ws: ClientConnection) -> protocol.ServerMessage:
         too_big = {"type": "result", **lease, "outcome": "succeeded", "result": big}
         await ws.send(orjson.dumps(too_big).decode())
-        await ws.send(orjson.dumps({"type": "release", **lease}).decode())
         return protocol.parse_server_message(await ws.recv())
 
     ack = asyncio.run(_session(live, body))
-    assert isinstance(ack, protocol.Ack) and ack.results[0].applied  # the release, only
+    assert isinstance(ack, protocol.Ack) and ack.results[0].applied
     with live.client() as api:
         job = api.get(f"/jobs/{job_id}").json()
-    assert job["state"] == "queued" and job["result"] is None
+    assert job["state"] == "dead" and job["result"] is None
+    assert job["error"]["type"] == "result_refused"
+    assert "result" in job["error"]["message"] and big not in job["error"]["message"]

@@ -263,7 +263,10 @@ class Connection:
                 message = protocol.parse_agent_message(frame)
             except ValidationError as exc:  # never stored: out of bounds, or a newer type
                 log.warning("bad agent message", agent=session.name, error=str(exc)[:300])
-                continue
+                refused = protocol.refused_result(frame, exc)
+                if refused is None:
+                    continue
+                message = refused  # an older agent's result out of bounds: a failure
             if isinstance(message, protocol.Ready):
                 self.hub.grant(session, message.credits, replace=message.replace)
             elif isinstance(message, protocol.Progress):
