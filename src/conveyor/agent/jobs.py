@@ -149,8 +149,9 @@ class JobTable:
         job = self._jobs.get(job_id)
         if job is None:
             return
-        if job.done and job.result is not None:  # ended after its lease: it does not count
-            log.warning("job lost: another attempt owns it now; its result does not count",
+        if job.done and job.result is not None:  # stored with a lost ack, or after its lease
+            log.warning("job lost with its result unacknowledged: the server may have stored "
+                        "it before the ack was lost, or another attempt owns the job now",
                         job_id=str(job_id))  # fmt: skip
         elif job.done:  # its result was stored before the ack came: the lease has ended
             log.debug("job ended and reported", job_id=str(job_id))
