@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv up test chaos fuzz check lint typecheck openapi bench bench-engine clean
+.PHONY: help venv up test chaos fuzz check lint typecheck openapi soak bench bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + P
 
 chaos: $(STAMP) ## the fault scenarios at full size; prints each scenario's recovery time
 	CONVEYOR_CHAOS_SCALE=full $(PY) -m pytest tests/chaos -q $(PYTEST_ARGS)
+
+CONVEYOR_SOAK_S ?= 1800
+soak: $(STAMP) ## the soak on a lossy link for CONVEYOR_SOAK_S seconds (30 min); prints its figures
+	CONVEYOR_SOAK_S=$(CONVEYOR_SOAK_S) $(PY) -m pytest tests/chaos -m soak -q $(PYTEST_ARGS)
 
 FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP) ## fuzz the whole API longer than CI does (FUZZ_EXAMPLES per operation and mode)

@@ -29,6 +29,7 @@ for name in list(os.environ):  # tests never inherit a developer's configuration
     if name.startswith("CONVEYOR_") and name not in (
         "CONVEYOR_TEST_DATABASE_URL",
         "CONVEYOR_CHAOS_SCALE",
+        "CONVEYOR_SOAK_S",
     ):
         del os.environ[name]
 

@@ -26,6 +26,7 @@ from tests.helpers.live import LiveAgent, LiveServer, wait_until
 TASKS = "tests.chaos.tasks:tasks"
 FULL = os.environ.get("CONVEYOR_CHAOS_SCALE", "small") == "full"
 RECOVERIES: list[str] = []
+FIGURES: list[str] = []  # the soak's, printed at the end of the run
 
 
 def size(small: int, full: int) -> int:
@@ -44,6 +45,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if RECOVERIES:
         terminalreporter.section(f"chaos recovery times ({'full' if FULL else 'small'} size)")
         for line in RECOVERIES:
+            terminalreporter.write_line(line)
+    if FIGURES:
+        terminalreporter.section("soak figures")
+        for line in FIGURES:
             terminalreporter.write_line(line)
 
 

@@ -8,6 +8,10 @@ proxy sits between an agent and its server and is switched at run time:
   and flow again in order when the mode goes back to ``PASS``;
 - ``DELAY``: each chunk is forwarded ``delay_s`` after it arrived, in order;
 - ``RESET``: open connections are reset (RST) and new ones reset at once;
+- ``lossy(latency_s, jitter_s, loss, rto_s)``: a slow, lossy link (the kernel here has
+  no ``netem``): each chunk is forwarded ``latency_s ± jitter_s`` after it arrived,
+  and a ``loss`` fraction of chunks is held one retransmission timeout ``rto_s`` more,
+  the chunks behind it waiting in order: what a lost segment means to a TCP stream;
 - ``drop_reply()``: one shot: the next agent → server chunk (of at least
   ``min_bytes``; WebSocket frames from a client are masked, so size is what can be
   told apart) is forwarded, then the connection is cut before any reply arrives.
@@ -19,6 +23,7 @@ import asyncio
 import contextlib
 import enum
 import os
+import random
 import signal
 import socket
 import struct
@@ -79,6 +84,23 @@ class Mode(enum.Enum):
     BLACKHOLE = "blackhole"
     DELAY = "delay"
     RESET = "reset"
+    LOSSY = "lossy"
+
+
+@dataclass(frozen=True)
+class LossyLink:
+    """A lossy link's figures: base latency, its jitter, the lost fraction, the RTO."""
+
+    latency_s: float = 0.02
+    jitter_s: float = 0.01
+    loss: float = 0.02
+    rto_s: float = 0.2
+
+    def delay(self, rng: random.Random) -> tuple[float, bool]:
+        """One chunk's delay, and whether it was 'lost' (delivered one RTO late)."""
+        lost = rng.random() < self.loss
+        base = self.latency_s + rng.uniform(-self.jitter_s, self.jitter_s)
+        return max(0.0, base) + (self.rto_s if lost else 0.0), lost
 
 
 @dataclass
@@ -114,6 +136,10 @@ class FaultProxy(ThreadedServer):
         self.mode = Mode.PASS
         self.delay_s = 0.0
         self.held = 0  # agent → server chunks that arrived while blackholed
+        self.link = LossyLink()
+        self.forwarded = 0  # chunks forwarded while lossy, both ways
+        self.lost = 0  # of which held one RTO, as a lost segment
+        self._rng = random.Random(20)  # a run's losses can be replayed
         self.replies_dropped = threading.Event()
         self._drop_min_bytes: int | None = None
         self._links: list[_Link] = []
@@ -126,6 +152,14 @@ class FaultProxy(ThreadedServer):
     def set(self, mode: Mode, delay_s: float = 0.0) -> None:
         """Switch the mode; returns once the proxy applies it."""
         self._call(self._apply, mode, delay_s)
+
+    def lossy(
+        self, latency_s: float = 0.02, jitter_s: float = 0.01, loss: float = 0.02,
+        rto_s: float = 0.2,
+    ) -> None:  # fmt: skip
+        """Emulate a slow link that loses ``loss`` of its segments (see the module doc)."""
+        self.link = LossyLink(latency_s, jitter_s, loss, rto_s)
+        self.set(Mode.LOSSY)
 
     def drop_reply(self, min_bytes: int = 0) -> None:
         """Arm the one shot: forward the next agent → server chunk, then cut the link."""
@@ -218,6 +252,8 @@ class FaultProxy(ThreadedServer):
                     break
                 if self.mode is Mode.DELAY:
                     await asyncio.sleep(max(0.0, arrived + self.delay_s - time.monotonic()))
+                elif self.mode is Mode.LOSSY:
+                    await self._cross_lossy_link(arrived)
                 sink.write(data)
                 await sink.drain()
                 armed = self._drop_min_bytes
@@ -228,3 +264,10 @@ class FaultProxy(ThreadedServer):
                     break
         with contextlib.suppress(OSError):
             sink.close()
+
+    async def _cross_lossy_link(self, arrived: float) -> None:
+        """Wait out one chunk's delay; the queue behind it waits too, so order holds."""
+        delay_s, lost = self.link.delay(self._rng)
+        self.forwarded += 1
+        self.lost += lost
+        await asyncio.sleep(max(0.0, arrived + delay_s - time.monotonic()))

@@ -34,14 +34,18 @@ class RecordingRetry(RetryPolicy):
 
 
 class SubmitStream:
-    """``clients`` threads submitting ``chaos.work`` jobs (no gate) until :meth:`stop`."""
+    """``clients`` threads submitting ``chaos.work`` jobs (no gate) until :meth:`stop`;
+    each waits ``interval_s`` between submits (a steady load) and talks to ``url``."""
 
-    def __init__(self, scenario: Scenario, clients: int = 2) -> None:
+    def __init__(
+        self, scenario: Scenario, clients: int = 2, interval_s: float = 0.0, url: str = ""
+    ) -> None:
         self.retry = RecordingRetry()
         self.acknowledged: list[tuple[float, str]] = []  # (monotonic time, job id)
         self.failures: list[BaseException] = []  # submits the SDK gave up on
         self._ledger = str(scenario.ledger)
-        self._url, self._token = scenario.server.url, scenario.server.token
+        self._url, self._token = url or scenario.server.url, scenario.server.token
+        self._interval_s = interval_s
         self._stopping = threading.Event()
         self._threads = [threading.Thread(target=self._submit) for _ in range(clients)]
         for thread in self._threads:
@@ -56,6 +60,7 @@ class SubmitStream:
                     self.failures.append(exc)
                     continue
                 self.acknowledged.append((time.monotonic(), str(job.id)))
+                self._stopping.wait(self._interval_s)
 
     def acknowledged_since(self, since: float) -> int:
         return sum(1 for at, _ in self.acknowledged if at > since)

@@ -107,3 +107,29 @@ def test_drop_reply_forwards_the_request_and_loses_the_answer(
         with pytest.raises(ConnectionResetError):
             sock.recv(100)
     wait_until(lambda: echo.received == [b"request"], what="the request to reach the server")
+
+
+def test_lossy_delays_every_chunk_and_holds_lost_ones_one_rto_in_order(
+    proxy: tuple[FaultProxy, Echo],
+) -> None:
+    fault, _ = proxy
+    fault.lossy(latency_s=0.05, jitter_s=0.01, loss=0.0, rto_s=0.3)
+    with _connect(fault) as sock:
+        started = time.monotonic()
+        sock.sendall(b"slow")
+        assert sock.recv(100) == b"slow"
+        assert 0.08 <= time.monotonic() - started < 0.3  # latency both ways, nothing lost
+        fault.lossy(latency_s=0.0, jitter_s=0.0, loss=1.0, rto_s=0.3)
+        started = time.monotonic()
+        sock.sendall(b"lost")
+        assert sock.recv(100) == b"lost"
+        assert time.monotonic() - started >= 0.6  # one RTO each way
+        fault.lossy(latency_s=0.001, jitter_s=0.001, loss=0.5, rto_s=0.05)
+        sent = b"".join(f"<{n}>".encode() for n in range(40))
+        for n in range(40):
+            sock.sendall(f"<{n}>".encode())
+        received = b""
+        while len(received) < len(sent):
+            received += sock.recv(1000)
+        assert received == sent  # held chunks hold the ones behind them: the stream's order
+    assert fault.lost >= 2 and fault.forwarded > fault.lost

@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,11 +54,14 @@ def _base_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 class Process:
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, wrapper: Sequence[str] = ()
+    ) -> None:
+        """``wrapper`` runs the command (e.g. ``ip netns exec <ns>``, which execs: same pid)."""
         self.log_path = log_path
         with log_path.open("ab") as log_file:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "conveyor", *args],
+                [*wrapper, sys.executable, "-m", "conveyor", *args],
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -103,6 +106,7 @@ class LiveServer:
         data_dir: Path,
         *args: str,
         verify: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
         **settings: str,
     ) -> None:
         """``args`` go to ``conveyor server``; ``verify`` (a client context) means HTTPS."""
@@ -112,7 +116,7 @@ class LiveServer:
         boot = asyncio.run(bootstrap(database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
         self.agent_key = boot.agent_key
         self.port = free_port()
-        self.url = f"{'https' if verify is not None else 'http'}://127.0.0.1:{self.port}"
+        self.url = f"{'https' if verify is not None else 'http'}://{host}:{self.port}"
         env = _base_env(
             {
                 "CONVEYOR_DATABASE_URL": database_url,
@@ -122,7 +126,7 @@ class LiveServer:
                 **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
             }
         )
-        self._argv = ["server", "--host", "127.0.0.1", "--port", str(self.port),
+        self._argv = ["server", "--host", host, "--port", str(self.port),
                       "--log-level", "warning", *args]  # fmt: skip
         self._env = env
         self.process = self._start()
@@ -185,6 +189,7 @@ class LiveAgent:
         url: str | None = None,
         env: dict[str, str] | None = None,
         wait: bool = True,
+        wrapper: Sequence[str] = (),
     ) -> None:
         """``url`` overrides the server's (an agent listener); ``wait=False``: do not await it."""
         self.name = name
@@ -198,7 +203,7 @@ class LiveAgent:
         argv = ["agent", "--name", name, "--slots", str(slots), *args]
         for key, value in (labels or {}).items():
             argv += ["--label", f"{key}={value}"]
-        self.process = Process(argv, env, server.data_dir / f"agent-{name}.log")
+        self.process = Process(argv, env, server.data_dir / f"agent-{name}.log", wrapper)
         if not wait:
             return
         with server.client() as api:
