@@ -87,7 +87,7 @@ def test_a_frozen_agents_late_result_is_refused_by_fencing(
     wait_until(
         lambda: any(
             said in frozen.process.output()
-            for said in ("result refused: the lease was lost", "job lost: another attempt")
+            for said in ("result refused: the lease was lost", "job lost with its result unack")
         ),
         what="the resumed agent to learn its run no longer counts",
     )
