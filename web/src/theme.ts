@@ -1,0 +1,7 @@
+import { createTheme } from '@mantine/core'
+
+/** The app's Mantine theme. */
+export const theme = createTheme({
+  primaryColor: 'blue',
+  defaultRadius: 'md',
+})
