@@ -31,5 +31,7 @@ export default defineConfig({
     environment: 'jsdom',
     setupFiles: ['./src/test/setup.ts'],
     css: false,
+    // @rjsf/mantine imports 'dayjs/plugin/x' without the extension Node's ESM loader needs.
+    server: { deps: { inline: ['@rjsf/mantine'] } },
   },
 })

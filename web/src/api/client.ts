@@ -36,7 +36,8 @@ export interface Api {
 }
 
 export function createApi(options: ApiOptions = {}): Api {
-  const baseUrl = options.baseUrl ?? ''
+  // An absolute base: `new Request()` outside a document does not resolve relative URLs.
+  const baseUrl = options.baseUrl ?? globalThis.location?.origin ?? ''
   const doFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request))
   const session = options.session ?? defaultSession
 

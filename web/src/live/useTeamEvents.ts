@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'react'
 import { client, unwrap } from '../api/client'
 import type { components } from '../api/schema.gen'
 import { registerStream, type StreamState } from './connection'
-import { EVENT_KINDS, StreamCursor, type EventKind } from './cursor'
+import { EVENT_KINDS, StreamCursor, type BackoffOptions, type EventKind } from './cursor'
 
 export type TeamEvent = components['schemas']['EventOut']
 
@@ -21,12 +21,15 @@ export interface TeamEventsOptions {
   after?: number
   /** Set false to keep the stream closed. */
   enabled?: boolean
+  /** Reconnect delays (read when the stream opens). */
+  backoff?: BackoffOptions
 }
 
 export function useTeamEvents(onEvent: (event: TeamEvent) => void, options: TeamEventsOptions = {}): StreamState {
   const { jobId, after, enabled = true } = options
   const kindsKey = (options.kinds ?? []).join(',')
   const handler = useRef(onEvent)
+  const backoff = useRef(options.backoff)
   const [state, setState] = useState<StreamState>('connecting')
 
   useEffect(() => {
@@ -36,7 +39,7 @@ export function useTeamEvents(onEvent: (event: TeamEvent) => void, options: Team
   useEffect(() => {
     if (!enabled) return undefined
     const kinds = kindsKey ? (kindsKey.split(',') as EventKind[]) : undefined
-    const cursor = new StreamCursor()
+    const cursor = new StreamCursor(backoff.current)
     if (after !== undefined) cursor.seen(after)
     const report = registerStream()
     let source: EventSource | null = null
