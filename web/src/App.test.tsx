@@ -127,4 +127,13 @@ describe('the app shell', () => {
     await waitFor(() => expect(within(nav).queryByRole('link', { name: 'New job' })).toBeNull())
     expect(localStorage.getItem('conveyor.team')).toBe(TEAM_B.id)
   })
+
+  it('skips the sign-in form when a session cookie is still good', async () => {
+    const server = fakeServer({ acme: ['jobs:read', 'agents:read'] })
+    vi.stubGlobal('fetch', server.fetch)
+    await server.fetch(new Request('http://localhost/api/v1/auth/login', { method: 'POST', body: JSON.stringify({ password: 'right' }) }))
+    await renderApp('/signin?next=%2Fagents')
+    expect(await screen.findByRole('heading', { level: 1, name: 'Agents' })).toBeInTheDocument()
+    expect(screen.getByLabelText('location')).toHaveTextContent('/agents')
+  })
 })

@@ -9,7 +9,7 @@ import { signInUrl } from './next'
 let bootstrap: Promise<boolean> | null = null
 
 /** On first load, trade the refresh cookie for an access token (once per page). */
-function bootstrapSession(): Promise<boolean> {
+export function bootstrapSession(): Promise<boolean> {
   bootstrap ??= session.refresh(api.refreshTokens, null)
   return bootstrap
 }

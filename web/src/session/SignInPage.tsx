@@ -1,11 +1,13 @@
 import { Button, Center, Paper, PasswordInput, Stack, TextInput, Title } from '@mantine/core'
 import { useQueryClient } from '@tanstack/react-query'
-import { useState, type FormEvent } from 'react'
+import { useEffect, useState, type FormEvent } from 'react'
 import { Navigate, useNavigate, useSearchParams } from 'react-router'
 import { api } from '../api/client'
 import { ErrorAlert } from '../components/ErrorAlert'
+import { PageLoader } from '../components/PageLoader'
 import { useSession } from './hooks'
 import { safeNext } from './next'
+import { bootstrapSession } from './RequireAuth'
 
 /** Email and password; then back to where the user was going (`?next=`). */
 export default function SignInPage() {
@@ -19,6 +21,12 @@ export default function SignInPage() {
   const [busy, setBusy] = useState(false)
   const next = safeNext(params.get('next'))
 
+  // Opened directly with a live session cookie (a bookmark, a second tab): skip the form.
+  useEffect(() => {
+    void bootstrapSession()
+  }, [])
+
+  if (status === 'unknown') return <PageLoader />
   if (status === 'signed-in' && !busy) return <Navigate to={next} replace />
 
   const submit = async (event: FormEvent) => {
