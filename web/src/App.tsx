@@ -7,7 +7,7 @@ import { ApiError } from './api/errors'
 import { PageLoader } from './components/PageLoader'
 import { AppLayout } from './layout/AppLayout'
 import { RequireAuth } from './session/RequireAuth'
-import { theme } from './theme'
+import { cssVariablesResolver, theme } from './theme'
 
 const SignInPage = lazy(() => import('./session/SignInPage'))
 const JobsPage = lazy(() => import('./pages/JobsPage'))
@@ -52,7 +52,12 @@ export function AppRoutes() {
 
 export default function App() {
   return (
-    <MantineProvider theme={theme} defaultColorScheme="auto" colorSchemeManager={colorSchemeManager}>
+    <MantineProvider
+      theme={theme}
+      cssVariablesResolver={cssVariablesResolver}
+      defaultColorScheme="auto"
+      colorSchemeManager={colorSchemeManager}
+    >
       <Notifications />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter>

@@ -6,7 +6,6 @@ import { ApiError, errorMessage } from '../api/errors'
 export function describeError(error: unknown, action = 'do this'): string {
   if (error instanceof ApiError) {
     if (error.status === 403) return `You don't have permission to ${action}: ${error.message}`
-    if (error.status === 401) return `Your session has ended: ${error.message}`
     return error.message
   }
   if (error instanceof TypeError) return `Could not reach the server: ${error.message}`

@@ -1,4 +1,4 @@
-import { Button, Center, Paper, PasswordInput, Stack, TextInput, Title } from '@mantine/core'
+import { Button, Center, Paper, Stack, TextInput, Title } from '@mantine/core'
 import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useState, type FormEvent } from 'react'
 import { Navigate, useNavigate, useSearchParams } from 'react-router'
@@ -54,7 +54,9 @@ export default function SignInPage() {
             </Title>
             <ErrorAlert error={error} title="Could not sign in" />
             <TextInput label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
-            <PasswordInput label="Password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
+            {/* A plain password input: PasswordInput's "Toggle password visibility" button would
+                make the label "Password" ambiguous for tests and assistive tech alike. */}
+            <TextInput label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
             <Button type="submit" loading={busy} disabled={!email || !password}>
               Sign in
             </Button>
