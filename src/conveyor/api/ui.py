@@ -73,7 +73,7 @@ line-height:1.5}}code{{background:#eee;padding:0 .3em}}</style></head>
 <body>
 <h1>Conveyor is running</h1>
 <p>The web dashboard is not built in this copy of Conveyor (a source checkout).
-To build it, install Node.js 20 or later and run <code>make web</code> in the checkout
+To build it, install Node.js 20.19 or later and run <code>make web</code> in the checkout
 (or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>), then reload this page.</p>
 <p>The server works without it: see the <a href="{docs}">API documentation</a>.</p>
 </body>
