@@ -48,3 +48,10 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(
     assert _refresh_cookie(context) is None
     page.reload()  # and it stays signed out
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_sign_in_on_postgresql(pg_server: LiveServer, admin: Person, page: Page) -> None:
+    sign_in(page, pg_server.url, admin)
+    expect(heading(page, "Jobs")).to_be_visible()
+    page.reload()
+    expect(heading(page, "Jobs")).to_be_visible()
