@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -85,7 +85,7 @@ def admin() -> Person:
 
 
 @pytest.fixture
-def make_user(server: LiveServer) -> Iterator[object]:
+def make_user(server: LiveServer) -> Iterator[Callable[[str], Person]]:
     """``make_user("viewer")``: a new person of that role in the default team."""
 
     def make(role: str = "viewer") -> Person:

@@ -46,7 +46,8 @@ def sign_in(page: Page, base_url: str, person: Person, path: str = "/") -> None:
     """Sign in through the form, as a person does."""
     page.goto(base_url + path)
     page.get_by_label("Email").fill(person.email)
-    page.get_by_label("Password", exact=True).fill(person.password)
+    # "^Password": the field, not a "Show password" toggle; a required mark may follow.
+    page.get_by_label(re.compile(r"^Password\b")).fill(person.password)
     page.get_by_role("button", name="Sign in").click()
 
 
