@@ -12,6 +12,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
+import pytest
 
 from conveyor.settings import AuthSettings
 from tests.api.conftest import Live
@@ -148,3 +149,33 @@ def test_logout_by_cookie_ends_the_login_and_clears_the_cookie(live: Live) -> No
         assert _set_cookie(none)["max-age"] == "0"
     with live.client(token="") as anonymous:
         assert_error(_refresh(anonymous, cookie, **CSRF), 401, "unauthenticated")
+
+
+def test_behind_a_trusted_proxy_that_says_https_the_cookie_is_secure(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live.svc.settings, "trusted_proxies", "127.0.0.1")
+    with live.client(token="") as anonymous:
+        secure = _browser_login(anonymous, **{"X-Forwarded-Proto": "https"})
+        plain = _browser_login(anonymous, **{"X-Forwarded-Proto": "http"})
+        body = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "cookie": True}
+        answer = anonymous.post("/auth/login", json=body, headers={"X-Forwarded-Proto": "https"})
+        assert _set_cookie(answer)["secure"]
+        refreshed = _refresh(anonymous, secure[1], **CSRF, **{"X-Forwarded-Proto": "https"})
+        assert _set_cookie(refreshed)["secure"]
+        assert not _set_cookie(_refresh(anonymous, plain[1], **CSRF))["secure"]
+
+
+def test_no_other_site_is_allowed_to_send_the_csrf_header(live: Live) -> None:
+    """The header is a CSRF defence because a cross-site page needs a CORS preflight to
+    send it, and the server grants none."""
+    preflight = {
+        "Origin": "https://elsewhere.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-conveyor-csrf, content-type",
+    }
+    with live.client(token="") as anonymous:
+        answer = anonymous.options("/auth/refresh", headers=preflight)
+        assert not any(name.startswith("access-control-allow") for name in answer.headers)
+        posted = anonymous.post("/auth/refresh", json={}, headers={"Origin": preflight["Origin"]})
+        assert not any(name.startswith("access-control-allow") for name in posted.headers)
