@@ -26,9 +26,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from conveyor.api.ui import PACKAGED_UI
-from tests.browser.helpers import CHROMIUM, LAUNCH_ARGS, Person, need
+from tests.browser.helpers import CHROMIUM, LAUNCH_ARGS, Person
 from tests.e2e.conftest import SHELL_CONFIG
 from tests.helpers.live import ADMIN_EMAIL, ADMIN_PASSWORD, LiveAgent, LiveServer
+from tests.helpers.needs import need
 
 VIEWPORT = {"width": 1280, "height": 800}
 AGENT_NAMES = ("browser-1", "browser-2")

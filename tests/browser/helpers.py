@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
+
+from tests.helpers.needs import need
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "shots"
@@ -24,16 +24,6 @@ LAUNCH_ARGS = [
 ]  # fmt: skip
 
 BLOCKING_IMPACTS = ("serious", "critical")
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def need(condition: bool, reason: str) -> None:
-    """What browser tests cannot run without: a failure in CI, a skip elsewhere."""
-    if condition:
-        return
-    if CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

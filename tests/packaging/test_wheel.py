@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.cli import webbuild
-from tests.browser.helpers import need
+from tests.helpers.needs import need
 
 REPO = Path(__file__).resolve().parents[2]
 
