@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv up test chaos fuzz check lint typecheck openapi soak bench bench-engine clean
+.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -17,10 +17,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create the virtual environment and install Conveyor with its dev tools
 
+# The web dashboard (web/ -> src/conveyor/ui, never committed): Node.js 20.19 or later.
+WEBBUILD := python3 src/conveyor/cli/webbuild.py
+
+web: ## build the web dashboard (npm ci when needed; skipped when the build is up to date)
+	$(WEBBUILD)
+
+web-deps:
+	$(WEBBUILD) --deps
+
+web-check: web-deps ## lint, type-check and unit-test the web dashboard
+	npm --prefix web run check
+	npm --prefix web test
+
 up: $(STAMP) ## set up and start Conveyor here: server + 2 local agents on SQLite
+	$(WEBBUILD) --if-missing
 	$(VENV)/bin/conveyor up $(UP_ARGS)
 
-check: lint typecheck ## ruff + mypy --strict
+check: lint typecheck web-check ## ruff + mypy --strict + the web dashboard's checks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -34,7 +48,14 @@ openapi: $(STAMP) ## write openapi.json, the API contract, from the app (commit 
 
 test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
 	$(MAKE) --no-print-directory check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory web
+	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-browser
+
+# Their own pytest run: the sync Playwright API leaves an event loop running that the
+# asyncio tests after it would trip over.
+test-browser: $(STAMP) ## the browser tests: headless Chromium against a real server and agents
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 chaos: $(STAMP) ## the fault scenarios at full size; prints each scenario's recovery time
 	CONVEYOR_CHAOS_SCALE=full $(PY) -m pytest tests/chaos -q $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -103,3 +104,14 @@ async def pg_store(pg_url: str) -> AsyncIterator[Store]:
 @pytest.fixture
 async def team(store: Store) -> uuid.UUID:
     return await store.team_create("acme", "Acme")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: the sync Playwright API leaves an event loop running on the
+    main thread, and every pytest-asyncio test after it would fail. ``make test`` runs
+    them in a pytest invocation of their own anyway."""
+    browser_dir = Path(__file__).parent / "browser"
+    items.sort(key=lambda item: Path(str(item.path)).is_relative_to(browser_dir))
+    for item in items:
+        if Path(str(item.path)).is_relative_to(browser_dir):
+            item.add_marker(pytest.mark.browser)

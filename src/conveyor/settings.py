@@ -84,6 +84,9 @@ class ServerSettings(_WithSecretFiles):
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR
     # networks (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the socket peer is the client.
     trusted_proxies: str = ""
+    # The built web dashboard to serve at / (a folder with index.html). Empty: the one
+    # built into the package (conveyor/ui); a page saying how to build it when missing.
+    ui_dir: str = ""
     # Test-only: the fault suite switches fencing of agents' results off to prove its
     # history checker catches a stale result applied (see conveyor.engine.unfenced).
     # Honoured only when CONVEYOR_TESTING=1 is set too; never set either in production.

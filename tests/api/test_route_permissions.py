@@ -13,7 +13,7 @@ from conveyor.settings import ServerSettings
 # The API description, its viewer and the viewer's files are public on purpose.
 FRAMEWORK_ROUTES = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets"}
 PUBLIC_ROUTES = {
-    "/healthz", "/readyz", "/", "/api/v1/auth/login", "/api/v1/auth/refresh",
+    "/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/auth/refresh",
     "/api/v1/auth/register",
 }  # fmt: skip
 

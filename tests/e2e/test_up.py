@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from conveyor.cli.webbuild import is_built
 from tests.e2e.conftest import wait_states
 from tests.helpers.live import free_port
 
@@ -76,6 +77,21 @@ def test_conveyor_up_runs_a_million_row_export(tmp_path: Path) -> None:
     assert "Conveyor stopped." in output
 
 
+def _assert_dashboard_first(banner: str, base: str) -> None:
+    """The banner names the dashboard before the API docs, and / answers a page: the
+    dashboard when it is built, else how to build it."""
+    lines = [line.strip() for line in banner.splitlines()]
+    dashboard = next(n for n, line in enumerate(lines) if line.startswith("dashboard:"))
+    docs = next(n for n, line in enumerate(lines) if line.startswith("API docs:"))
+    assert dashboard < docs, banner
+    page = httpx.get(f"{base}/jobs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    if is_built():
+        assert lines[dashboard] == f"dashboard: {base}/", banner
+    else:
+        assert "make web" in page.text and lines[dashboard].startswith("dashboard: not "), banner
+
+
 def test_conveyor_up_keeps_its_files_private_and_a_given_password_unprinted(
     tmp_path: Path,
 ) -> None:
@@ -86,7 +102,7 @@ def test_conveyor_up_keeps_its_files_private_and_a_given_password_unprinted(
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     env["CONVEYOR_ADMIN_PASSWORD"] = secret
     up_args = [sys.executable, "-m", "conveyor", "up", "--agents", "1", "--port", str(port),
-               "--data-dir", str(data_dir)]  # fmt: skip
+               "--data-dir", str(data_dir), "--no-build-ui"]  # fmt: skip
     command = "umask 022; exec " + shlex.join(up_args)
     up = subprocess.Popen(
         ["/bin/sh", "-c", command], env=env, stdout=subprocess.PIPE,
@@ -96,6 +112,7 @@ def test_conveyor_up_keeps_its_files_private_and_a_given_password_unprinted(
         banner = _banner(up)
         assert secret not in banner and "CONVEYOR_ADMIN_PASSWORD" in banner, banner
         base = f"http://127.0.0.1:{port}"
+        _assert_dashboard_first(banner, base)
         login = httpx.post(
             f"{base}/api/v1/auth/login", json={"email": "admin@example.com", "password": secret}
         )

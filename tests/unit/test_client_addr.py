@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from conveyor.api.client_addr import client_address, parse_trusted
+from conveyor.api.client_addr import came_over_https, client_address, parse_trusted
 from conveyor.errors import InvalidInput
 
 
@@ -50,3 +50,23 @@ def test_ipv6_and_single_addresses() -> None:
 def test_a_bad_entry_is_refused() -> None:
     with pytest.raises(InvalidInput, match="not an address"):
         parse_trusted("10.0.0.0/8, proxy.internal")
+
+
+def _scheme_request(scheme: str, peer: str, proto: str | None) -> Request:
+    headers = [(b"x-forwarded-proto", proto.encode())] if proto is not None else []
+    scope = {"type": "http", "scheme": scheme, "client": (peer, 1234), "headers": headers,
+             "server": ("127.0.0.1", 8000), "path": "/", "query_string": b""}  # fmt: skip
+    return Request(scope)
+
+
+def test_tls_here_is_https_whatever_the_headers() -> None:
+    assert came_over_https(_scheme_request("https", "203.0.113.9", None), "")
+
+
+def test_only_a_trusted_proxy_says_the_browser_came_over_https() -> None:
+    assert not came_over_https(_scheme_request("http", "203.0.113.9", "https"), "")
+    assert not came_over_https(_scheme_request("http", "203.0.113.9", "https"), "10.0.0.0/8")
+    assert came_over_https(_scheme_request("http", "10.0.0.5", "https"), "10.0.0.0/8")
+    assert came_over_https(_scheme_request("http", "10.0.0.5", "HTTPS, http"), "10.0.0.0/8")
+    assert not came_over_https(_scheme_request("http", "10.0.0.5", "http"), "10.0.0.0/8")
+    assert not came_over_https(_scheme_request("http", "10.0.0.5", None), "10.0.0.0/8")

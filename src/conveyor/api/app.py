@@ -14,11 +14,10 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor import __version__
-from conveyor.api import docs, errors, openapi
+from conveyor.api import docs, errors, openapi, ui
 from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
 from conveyor.api.client_addr import parse_trusted
@@ -164,10 +163,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise StoreError(f"the database does not answer: {type(exc).__name__}") from None
         return {"status": "ready"}
 
-    @app.get("/", include_in_schema=False, dependencies=[public()])
-    async def root() -> RedirectResponse:
-        return RedirectResponse(DOCS_URL)
-
+    ui.install(app, DOCS_URL, Path(settings.ui_dir) if settings.ui_dir else None)  # last
     app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

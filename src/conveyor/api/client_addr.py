@@ -66,3 +66,16 @@ def client_address(conn: HTTPConnection, trusted_proxies: str) -> str | None:
         if not _trusted(hop, networks):
             break
     return client
+
+
+def came_over_https(conn: HTTPConnection, trusted_proxies: str) -> bool:
+    """The browser's connection was encrypted: TLS here, or ``X-Forwarded-Proto: https``
+    from a trusted proxy (anyone else could send the header)."""
+    if conn.url.scheme in ("https", "wss"):
+        return True
+    peer = conn.client.host if conn.client is not None else None
+    networks = parse_trusted(trusted_proxies)
+    if peer is None or not networks or not _trusted(peer, networks):
+        return False
+    forwarded = conn.headers.get("x-forwarded-proto", "")
+    return forwarded.split(",")[0].strip().lower() == "https"

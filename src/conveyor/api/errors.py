@@ -89,6 +89,11 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 async def _conveyor_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ConveyorError)
+    return error_answer(request, exc)
+
+
+def error_answer(request: Request, exc: errors.ConveyorError) -> JSONResponse:
+    """The answer to a typed error, for a route that adds to it (say, a cookie to clear)."""
     status = status_for(exc)
     note_error(request, exc.code)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

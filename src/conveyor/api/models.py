@@ -32,9 +32,25 @@ class LoginRequest(_Request):
 
     email: Name = Field(min_length=1, max_length=320)
     password: Opaque = Field(min_length=1, max_length=1024)
+    cookie: bool = Field(
+        default=False,
+        description="For a browser: the refresh token goes in the HttpOnly cookie "
+        "`conveyor_refresh` (scoped to /api/v1/auth) instead of the answer, whose "
+        "`refresh_token` is then null.",
+    )
 
 
 class RefreshRequest(_Request):
+    refresh_token: Opaque | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Omitted: the `conveyor_refresh` cookie is used, and the request "
+        "must carry the header `X-Conveyor-CSRF: 1`.",
+    )
+
+
+class SessionRequest(_Request):
     refresh_token: Opaque = Field(min_length=1, max_length=1024)
 
 
@@ -55,7 +71,9 @@ class TokenResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [TOKEN_RESPONSE]})
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        description="Null when the refresh token travels in the `conveyor_refresh` cookie."
+    )
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
 

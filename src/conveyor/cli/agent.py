@@ -290,6 +290,7 @@ def _login(
     team = team or saved.team
     with Client(saved.server, team=team, verify=ca_bundle or True) as client:
         pair = client.new_session()
+    assert pair.refresh_token is not None  # only a browser's login keeps it in a cookie
     return (
         saved.server,
         team,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
+from conveyor.cli import webbuild
 from conveyor.private_files import open_private, private_dir, private_umask
 from conveyor.secrets import env_secret
 from conveyor.settings import ENV_PREFIX
@@ -39,8 +40,13 @@ def up(
     ] = Path("conveyor-data"),
     agents: Annotated[int, typer.Option(min=0, help="Local agents to start")] = 2,
     slots: Annotated[int, typer.Option(min=1, help="Slots per local agent")] = 2,
+    build_ui: Annotated[
+        bool,
+        typer.Option(help="From a source checkout: build the web dashboard first if it is missing"),
+    ] = True,
 ) -> None:
     """Start Conveyor here: server + local agents on SQLite, no other service needed."""
+    dashboard = _dashboard(build_ui)
     private_umask()  # the database, its WAL, artifacts and logs: the operator's alone
     data_dir = data_dir.resolve()
     private_dir(private_dir(data_dir) / "logs")
@@ -98,7 +104,7 @@ def up(
                 )
             )
         _wait_agents(ready_files, children)
-        _banner(base_url, boot, data_dir, agents)
+        _banner(base_url, boot, data_dir, agents, dashboard)
         _wait_for_signal(children)
     finally:
         _stop(children)
@@ -149,10 +155,33 @@ def _wait_agents(ready_files: list[Path], children: list[subprocess.Popen[bytes]
         time.sleep(0.05)  # startup only
 
 
-def _banner(base_url: str, boot: Bootstrap, data_dir: Path, agents: int) -> None:
+def _dashboard(build_ui: bool) -> str | None:
+    """Build the UI of a source checkout when it is missing (and Node is there); None when
+    it is served, else why not and how to build it."""
+    if webbuild.is_built():
+        return None
+    if not webbuild.is_source_checkout():
+        return "not in this install of Conveyor"
+    if not build_ui:
+        return f"not built (--no-build-ui): {webbuild.NODE_HINT}"
+    try:
+        webbuild.build(say=typer.echo)
+    except webbuild.WebBuildError as exc:
+        typer.secho(f"warning: the web dashboard is not built: {exc}", err=True, fg="yellow")
+        return f"not built: {webbuild.NODE_HINT}"
+    return None
+
+
+def _banner(
+    base_url: str, boot: Bootstrap, data_dir: Path, agents: int, dashboard: str | None
+) -> None:
     email = boot.email
     typer.echo("")
     typer.secho(f"Conveyor is running at {base_url}", bold=True)
+    if dashboard is None:
+        typer.echo(f"  dashboard: {base_url}/")
+    else:
+        typer.echo(f"  dashboard: {dashboard}")
     typer.echo(f"  API docs:  {base_url}/api/v1/docs")
     typer.echo(f"  login:     {email}")
     if boot.password is None:

@@ -186,7 +186,7 @@ class TokenPair(_Answer):
     """What ``POST auth/login`` and ``auth/refresh`` answer."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = None  # null when a browser keeps it in a cookie
     token_type: str = "bearer"
     expires_in: int | None = None
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, status
 from conveyor.api.audit import audit_entry, audit_team
 from conveyor.api.deps import caller, services, signed_in
 from conveyor.api.errors import responses
-from conveyor.api.models import MeResponse, RefreshRequest, TeamOut, TokenResponse, UserOut
+from conveyor.api.models import MeResponse, SessionRequest, TeamOut, TokenResponse, UserOut
 from conveyor.api.routers.teams import team_out
 from conveyor.auth.permissions import Principal
 from conveyor.store.records import User
@@ -70,7 +70,7 @@ async def me(request: Request, who: Annotated[Principal | User, caller()]) -> Me
     summary="Start a second login of yours (e.g. for an agent run with your login)",
 )
 async def new_session(
-    body: RefreshRequest,
+    body: SessionRequest,
     request: Request,
     user: Annotated[User, signed_in(audit="auth.session")],
 ) -> TokenResponse:
