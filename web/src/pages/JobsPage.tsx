@@ -1,12 +1,85 @@
-import { Stack, Text, Title } from '@mantine/core'
+import { Button, Group, Stack, Title } from '@mantine/core'
+import { IconPlus } from '@tabler/icons-react'
+import { useCallback, useMemo } from 'react'
+import { Link } from 'react-router'
+import { ErrorAlert } from '../components/ErrorAlert'
+import { PageLoader } from '../components/PageLoader'
+import { useMe } from '../session/hooks'
+import { JOBS_CANCEL, JOBS_RETRY } from '../session/permissions'
+import { BulkBar } from './jobs/BulkBar'
+import { loadedJobs } from './jobs/cache'
+import { NoJobsYet, NoMatchingJobs } from './jobs/EmptyJobs'
+import { filtersToParams, isFiltered } from './jobs/filters'
+import { JobFiltersBar } from './jobs/JobFiltersBar'
+import { JobsTable } from './jobs/JobsTable'
+import { coverage, toggled, useSelection, withLoaded } from './jobs/selection'
+import { useFilterOptions } from './jobs/useFilterOptions'
+import { useJobFilters } from './jobs/useJobFilters'
+import { useJobsList } from './jobs/useJobsList'
+import { useLiveJobs } from './jobs/useLiveJobs'
 
 /** The jobs table: filters in the URL, live rows, bulk cancel/retry. */
 export default function JobsPage() {
+  const { can, canCreate } = useMe()
+  const { filters, setFilters, clearFilters } = useJobFilters()
+  const list = useJobsList(filters)
+  useLiveJobs(filters)
+  const { agentNames } = useFilterOptions()
+  const jobs = useMemo(() => loadedJobs(list.data), [list.data])
+  const ids = useMemo(() => jobs.map((job) => job.id), [jobs])
+  const { selection, update } = useSelection(filtersToParams(filters).toString())
+  const canCancel = can(JOBS_CANCEL)
+  const canRetry = can(JOBS_RETRY)
+  const selectable = canCancel || canRetry
+
+  const onToggle = useCallback((id: string) => update((current) => toggled(current, id)), [update])
+  const isSelected = useCallback((id: string) => selection.allMatching || selection.ids.has(id), [selection])
+  const loadedCoverage = coverage(selection, ids)
+  const { fetchNextPage } = list
+  const loadMore = useCallback(() => void fetchNextPage(), [fetchNextPage])
+
+  const filtered = isFiltered(filters)
   return (
-    <Stack>
-      <Title order={1}>Jobs</Title>
-      {/* TODO(jobs page): table, filters in the URL, live updates, bulk cancel and retry. */}
-      <Text c="dimmed">The jobs table comes here.</Text>
+    <Stack gap="sm">
+      <Group justify="space-between">
+        <Title order={1}>Jobs</Title>
+        {canCreate && (
+          <Button component={Link} to="/jobs/new" leftSection={<IconPlus size={16} aria-hidden />}>
+            New job
+          </Button>
+        )}
+      </Group>
+      <JobFiltersBar filters={filters} onChange={setFilters} onClear={clearFilters} />
+      <ErrorAlert error={list.error} action="list jobs" />
+      {selectable && (
+        <BulkBar
+          selection={selection}
+          filters={filters}
+          loadedAllSelected={loadedCoverage === 'all'}
+          loadedCount={jobs.length}
+          moreOnServer={list.hasNextPage}
+          canCancel={canCancel}
+          canRetry={canRetry}
+          onSelectAllMatching={() => update((current) => ({ ...current, allMatching: true }))}
+          onClear={() => update(() => withLoaded([], false))}
+        />
+      )}
+      {list.isPending && <PageLoader />}
+      {list.isSuccess && jobs.length === 0 && (filtered ? <NoMatchingJobs onClear={clearFilters} /> : <NoJobsYet canCreate={canCreate} />)}
+      {jobs.length > 0 && (
+        <JobsTable
+          jobs={jobs}
+          agentNames={agentNames}
+          selectable={selectable}
+          isSelected={isSelected}
+          onToggle={onToggle}
+          loadedCoverage={loadedCoverage}
+          onToggleLoaded={(on) => update(() => withLoaded(ids, on))}
+          hasNextPage={list.hasNextPage}
+          isFetchingNextPage={list.isFetchingNextPage}
+          fetchNextPage={loadMore}
+        />
+      )}
     </Stack>
   )
 }

@@ -1,0 +1,135 @@
+import '@mantine/dates/styles.css'
+import { Button, Group, MultiSelect, Select, TextInput } from '@mantine/core'
+import { DateTimePicker } from '@mantine/dates'
+import { useDebouncedCallback } from '@mantine/hooks'
+import { IconSearch } from '@tabler/icons-react'
+import dayjs from 'dayjs'
+import { useState } from 'react'
+import { isFiltered, JOB_STATES, type JobFilters, type JobState } from './filters'
+import { useFilterOptions } from './useFilterOptions'
+
+const SEARCH_DEBOUNCE_MS = 300
+const PICKER_FORMAT = 'YYYY-MM-DD HH:mm:ss'
+
+interface Props {
+  filters: JobFilters
+  onChange: (patch: Partial<JobFilters>) => void
+  onClear: () => void
+}
+
+/** Keep a value that is in the URL but not (or no longer) among the choices. */
+function withCurrent(choices: string[], current: string | null): string[] {
+  return current && !choices.includes(current) ? [current, ...choices] : choices
+}
+
+const toPicker = (iso: string | null) => (iso ? dayjs(iso).format(PICKER_FORMAT) : null)
+const fromPicker = (value: string | null) => (value ? dayjs(value).toISOString() : null)
+
+/** Every filter of the jobs list; each change lands in the URL. */
+export function JobFiltersBar({ filters, onChange, onClear }: Props) {
+  const options = useFilterOptions()
+  const agents =
+    filters.agent_id && !options.agentNames.has(filters.agent_id)
+      ? [{ value: filters.agent_id, label: filters.agent_id }, ...options.agents]
+      : options.agents
+  return (
+    <Group align="flex-end" gap="sm" wrap="wrap">
+      <SearchInput value={filters.q} onCommit={(q) => onChange({ q })} />
+      <MultiSelect
+        label="State"
+        placeholder={filters.state.length ? undefined : 'Any state'}
+        data={[...JOB_STATES]}
+        value={filters.state}
+        onChange={(state) => onChange({ state: state as JobState[] })}
+        clearable
+        w={240}
+      />
+      <Select
+        label="Queue"
+        placeholder="Any queue"
+        data={withCurrent(options.queues, filters.queue)}
+        value={filters.queue}
+        onChange={(queue) => onChange({ queue })}
+        searchable
+        clearable
+        w={150}
+      />
+      <Select
+        label="Action"
+        placeholder="Any action"
+        data={withCurrent(options.actions, filters.action)}
+        value={filters.action}
+        onChange={(action) => onChange({ action })}
+        searchable
+        clearable
+        w={190}
+      />
+      <Select
+        label="Agent"
+        placeholder="Any agent"
+        data={agents}
+        value={filters.agent_id}
+        onChange={(agent_id) => onChange({ agent_id })}
+        searchable
+        clearable
+        w={160}
+      />
+      <DateTimePicker
+        label="Created after"
+        placeholder="Any time"
+        value={toPicker(filters.created_after)}
+        onChange={(value) => onChange({ created_after: fromPicker(value) })}
+        clearable
+        withSeconds={false}
+        w={180}
+      />
+      <DateTimePicker
+        label="Created before"
+        placeholder="Any time"
+        value={toPicker(filters.created_before)}
+        onChange={(value) => onChange({ created_before: fromPicker(value) })}
+        clearable
+        withSeconds={false}
+        w={180}
+      />
+      {isFiltered(filters) && (
+        <Button variant="subtle" onClick={onClear}>
+          Clear filters
+        </Button>
+      )}
+    </Group>
+  )
+}
+
+/** The text search: typed freely, committed to the URL once typing pauses. */
+function SearchInput({ value, onCommit }: { value: string | null; onCommit: (q: string | null) => void }) {
+  const [text, setText] = useState(value ?? '')
+  const [shown, setShown] = useState(value)
+  const [sent, setSent] = useState(value)
+  if (value !== shown) {
+    setShown(value)
+    if (value !== sent) {
+      // Not our own commit (back/forward, "Clear filters"): show what the URL says.
+      setSent(value)
+      setText(value ?? '')
+    }
+  }
+  const commit = useDebouncedCallback((next: string) => {
+    const q = next.trim() || null
+    setSent(q)
+    onCommit(q)
+  }, SEARCH_DEBOUNCE_MS)
+  return (
+    <TextInput
+      label="Search"
+      placeholder="Id prefix, action or params text"
+      leftSection={<IconSearch size={16} aria-hidden />}
+      value={text}
+      onChange={(event) => {
+        setText(event.currentTarget.value)
+        commit(event.currentTarget.value)
+      }}
+      w={260}
+    />
+  )
+}
