@@ -52,7 +52,7 @@ export function BulkConfirm({ verb, selection, filters, loadedCount, moreOnServe
   const label = `${VERB_LABEL[verb]} ${what}`
   const button = selection.allMatching ? `${VERB_LABEL[verb]} all` : label
   return (
-    <Modal opened onClose={onClose} title={`${label}?`} centered>
+    <Modal opened onClose={onClose} title={`${label}?`} centered closeButtonProps={{ 'aria-label': 'Close' }}>
       <Stack>
         <Text size="sm">{APPLIES[verb]}</Text>
         <ErrorAlert error={mutation.error} action={`${verb} jobs`} />

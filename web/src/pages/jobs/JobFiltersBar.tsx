@@ -1,5 +1,5 @@
 import '@mantine/dates/styles.css'
-import { Button, Group, MultiSelect, Select, TextInput } from '@mantine/core'
+import { Button, type ComboboxData, Group, MultiSelect, Select, TextInput } from '@mantine/core'
 import { DateTimePicker } from '@mantine/dates'
 import { useDebouncedCallback } from '@mantine/hooks'
 import { IconSearch } from '@tabler/icons-react'
@@ -44,60 +44,45 @@ export function JobFiltersBar({ filters, onChange, onClear }: Props) {
         clearable
         w={240}
       />
-      <Select
-        label="Queue"
-        placeholder="Any queue"
-        data={withCurrent(options.queues, filters.queue)}
-        value={filters.queue}
-        onChange={(queue) => onChange({ queue })}
-        searchable
-        clearable
-        w={150}
-      />
-      <Select
-        label="Action"
-        placeholder="Any action"
-        data={withCurrent(options.actions, filters.action)}
-        value={filters.action}
-        onChange={(action) => onChange({ action })}
-        searchable
-        clearable
-        w={190}
-      />
-      <Select
-        label="Agent"
-        placeholder="Any agent"
-        data={agents}
-        value={filters.agent_id}
-        onChange={(agent_id) => onChange({ agent_id })}
-        searchable
-        clearable
-        w={160}
-      />
-      <DateTimePicker
-        label="Created after"
-        placeholder="Any time"
-        value={toPicker(filters.created_after)}
-        onChange={(value) => onChange({ created_after: fromPicker(value) })}
-        clearable
-        withSeconds={false}
-        w={180}
-      />
-      <DateTimePicker
-        label="Created before"
-        placeholder="Any time"
-        value={toPicker(filters.created_before)}
-        onChange={(value) => onChange({ created_before: fromPicker(value) })}
-        clearable
-        withSeconds={false}
-        w={180}
-      />
+      <ChoiceFilter label="Queue" data={withCurrent(options.queues, filters.queue)} value={filters.queue} onChange={(queue) => onChange({ queue })} w={150} />
+      <ChoiceFilter label="Action" data={withCurrent(options.actions, filters.action)} value={filters.action} onChange={(action) => onChange({ action })} w={190} />
+      <ChoiceFilter label="Agent" data={agents} value={filters.agent_id} onChange={(agent_id) => onChange({ agent_id })} w={160} />
+      <TimeFilter label="Created after" value={filters.created_after} onChange={(created_after) => onChange({ created_after })} />
+      <TimeFilter label="Created before" value={filters.created_before} onChange={(created_before) => onChange({ created_before })} />
       {isFiltered(filters) && (
         <Button variant="subtle" onClick={onClear}>
           Clear filters
         </Button>
       )}
     </Group>
+  )
+}
+
+interface ChoiceProps {
+  label: string
+  data: ComboboxData
+  value: string | null
+  onChange: (value: string | null) => void
+  w: number
+}
+
+/** One of a list, or any ("Any queue"). */
+function ChoiceFilter({ label, data, value, onChange, w }: ChoiceProps) {
+  return <Select label={label} placeholder={`Any ${label.toLowerCase()}`} data={data} value={value} onChange={onChange} searchable clearable w={w} />
+}
+
+/** A bound of the created-time range, picked in local time, kept as an ISO instant. */
+function TimeFilter({ label, value, onChange }: { label: string; value: string | null; onChange: (iso: string | null) => void }) {
+  return (
+    <DateTimePicker
+      label={label}
+      placeholder="Any time"
+      value={toPicker(value)}
+      onChange={(picked) => onChange(fromPicker(picked))}
+      clearable
+      withSeconds={false}
+      w={180}
+    />
   )
 }
 

@@ -40,7 +40,7 @@ function JobProgress({ job }: { job: Job }) {
 export const JobRow = memo(function JobRow({ job, agentName, selectable, selected, onToggle }: Props) {
   const short = shortId(job.id)
   return (
-    <Table.Tr h={ROW_HEIGHT} data-job-id={job.id} bg={selected ? 'var(--mantine-primary-color-light)' : undefined}>
+    <Table.Tr h={ROW_HEIGHT} data-job-id={job.id} bg={selected ? 'var(--mantine-color-default-hover)' : undefined}>
       {selectable && (
         <Table.Td>
           <Checkbox aria-label={`Select job ${short}`} checked={selected} onChange={() => onToggle(job.id)} />
