@@ -46,8 +46,8 @@ class Job:
     started_at: datetime | None
     finished_at: datetime | None
     seq: int
-    created_by: uuid.UUID | None  # the user of the login that submitted it
-    created_by_key: uuid.UUID | None  # or the API key (see :class:`Submitter`)
+    created_by: uuid.UUID | None = None  # the user of the login that submitted it
+    created_by_key: uuid.UUID | None = None  # or the API key (see :class:`Submitter`)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Job:
