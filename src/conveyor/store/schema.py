@@ -329,6 +329,9 @@ jobs = sa.Table(
         postgresql_where=sa.text(f"idempotency_key IS NOT NULL AND {UNFINISHED}"),
     ),
     sa.Index("ix_jobs_team_state", "team_id", "state", "seq"),
+    # The job list, newest first: a team's page, and a page of one action (revision 0010).
+    sa.Index("ix_jobs_team_seq", "team_id", "seq"),
+    sa.Index("ix_jobs_team_action", "team_id", "action", "seq"),
     # Retention finds old finished jobs without scanning the table.
     sa.Index(
         "ix_jobs_finished",
