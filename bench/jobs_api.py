@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import statistics
 import sys
@@ -112,10 +113,10 @@ class Figures:
     plans: dict[str, str] = field(default_factory=dict)
 
     def quantiles(self, name: str) -> tuple[float, float]:
+        """p50 and p95 (nearest rank) of one request's timings."""
         values = sorted(self.timings[name])
-        return statistics.median(values), values[
-            min(len(values) - 1, round(0.95 * len(values)) - 1)
-        ]
+        rank = max(1, math.ceil(0.95 * len(values)))
+        return statistics.median(values), values[rank - 1]
 
 
 def _slots(weighted: Sequence[tuple[object, ...]]) -> list[tuple[int, tuple[object, ...]]]:
@@ -239,9 +240,7 @@ def load(backend: str, url: str, owner: Owner, jobs: int) -> None:
     insert = sa.text(
         _INSERT.format(columns=_COLUMNS, rare=RARE, rare_every=RARE_EVERY, **_DIALECT[backend])
     )
-    if backend == "postgres":
-        url = sa.make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = _engine(backend, url)
     try:
         with engine.connect() as conn:
             for statement in _PICKS:
@@ -261,6 +260,13 @@ def load(backend: str, url: str, owner: Owner, jobs: int) -> None:
                 conn.commit()
     finally:
         engine.dispose()
+
+
+def _engine(backend: str, url: str) -> sa.Engine:
+    """An engine of the benchmark's own (the server's URL names no driver for PostgreSQL)."""
+    if backend == "postgres":
+        url = sa.make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
 
 
 def _micros(value: datetime) -> int:
@@ -331,10 +337,8 @@ def _page(api: httpx.Client, params: dict[str, str | int]) -> None:
 def explain(backend: str, url: str, team_id: uuid.UUID) -> dict[str, str]:
     """The database's plan of each list query, shaped as the store's job list builds it
     (``store/queries/listing.py``: team, filters, newest first, one more than a page)."""
-    if backend == "postgres":
-        url = sa.make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
     prefix = "EXPLAIN" if backend == "postgres" else "EXPLAIN QUERY PLAN"
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = _engine(backend, url)
     plans: dict[str, str] = {}
     try:
         with engine.connect() as conn:
@@ -359,9 +363,7 @@ def explain(backend: str, url: str, team_id: uuid.UUID) -> dict[str, str]:
 
 def drop_indexes(backend: str, url: str, names: Sequence[str]) -> None:
     """Drop indexes of the schema after the load, to see what they buy (``--without``)."""
-    if backend == "postgres":
-        url = sa.make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = _engine(backend, url)
     try:
         with engine.begin() as conn:
             for name in names:
