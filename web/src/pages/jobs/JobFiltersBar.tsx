@@ -1,15 +1,11 @@
-import '@mantine/dates/styles.css'
 import { Button, type ComboboxData, Group, MultiSelect, Select, TextInput } from '@mantine/core'
-import { DateTimePicker } from '@mantine/dates'
 import { useDebouncedCallback } from '@mantine/hooks'
 import { IconSearch } from '@tabler/icons-react'
-import dayjs from 'dayjs'
-import { useState } from 'react'
+import { lazy, Suspense, useState } from 'react'
 import { isFiltered, JOB_STATES, type JobFilters, type JobState } from './filters'
 import { useFilterOptions } from './useFilterOptions'
 
 const SEARCH_DEBOUNCE_MS = 300
-const PICKER_FORMAT = 'YYYY-MM-DD HH:mm:ss'
 
 interface Props {
   filters: JobFilters
@@ -22,8 +18,9 @@ function withCurrent(choices: string[], current: string | null): string[] {
   return current && !choices.includes(current) ? [current, ...choices] : choices
 }
 
-const toPicker = (iso: string | null) => (iso ? dayjs(iso).format(PICKER_FORMAT) : null)
-const fromPicker = (value: string | null) => (value ? dayjs(value).toISOString() : null)
+// The date pickers (and their styles) load on their own, after the table: the list
+// shows sooner, and only someone who opens a picker waits for it.
+const TimeFilter = lazy(() => import('./TimeFilter'))
 
 /** Every filter of the jobs list; each change lands in the URL. */
 export function JobFiltersBar({ filters, onChange, onClear }: Props) {
@@ -47,8 +44,12 @@ export function JobFiltersBar({ filters, onChange, onClear }: Props) {
       <ChoiceFilter label="Queue" data={withCurrent(options.queues, filters.queue)} value={filters.queue} onChange={(queue) => onChange({ queue })} w={150} />
       <ChoiceFilter label="Action" data={withCurrent(options.actions, filters.action)} value={filters.action} onChange={(action) => onChange({ action })} w={190} />
       <ChoiceFilter label="Agent" data={agents} value={filters.agent_id} onChange={(agent_id) => onChange({ agent_id })} w={160} />
-      <TimeFilter label="Created after" value={filters.created_after} onChange={(created_after) => onChange({ created_after })} />
-      <TimeFilter label="Created before" value={filters.created_before} onChange={(created_before) => onChange({ created_before })} />
+      <Suspense fallback={<TextInput label="Created after" placeholder="Any time" disabled w={180} />}>
+        <TimeFilter label="Created after" value={filters.created_after} onChange={(created_after) => onChange({ created_after })} />
+      </Suspense>
+      <Suspense fallback={<TextInput label="Created before" placeholder="Any time" disabled w={180} />}>
+        <TimeFilter label="Created before" value={filters.created_before} onChange={(created_before) => onChange({ created_before })} />
+      </Suspense>
       {isFiltered(filters) && (
         <Button variant="subtle" onClick={onClear}>
           Clear filters
@@ -69,21 +70,6 @@ interface ChoiceProps {
 /** One of a list, or any ("Any queue"). */
 function ChoiceFilter({ label, data, value, onChange, w }: ChoiceProps) {
   return <Select label={label} placeholder={`Any ${label.toLowerCase()}`} data={data} value={value} onChange={onChange} searchable clearable w={w} />
-}
-
-/** A bound of the created-time range, picked in local time, kept as an ISO instant. */
-function TimeFilter({ label, value, onChange }: { label: string; value: string | null; onChange: (iso: string | null) => void }) {
-  return (
-    <DateTimePicker
-      label={label}
-      placeholder="Any time"
-      value={toPicker(value)}
-      onChange={(picked) => onChange(fromPicker(picked))}
-      clearable
-      withSeconds={false}
-      w={180}
-    />
-  )
 }
 
 /** The text search: typed freely, committed to the URL once typing pauses. */
