@@ -1,33 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { applyChanges, changeOf, type Job, type JobPages, mergeHead, unknownIds } from './cache'
+import { makeJob } from './testJob'
 
 function job(n: number, extra: Partial<Job> = {}): Job {
-  return {
+  return makeJob({
     id: `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`,
-    action: 'demo.echo',
-    params: {},
-    queue: 'default',
-    priority: 0,
-    state: 'queued',
-    attempt: 0,
-    max_attempts: 3,
-    progress: null,
-    result: null,
-    error: null,
-    agent_id: null,
     created_at: new Date(Date.UTC(2026, 11, 1, 0, 0, n)).toISOString(),
-    started_at: null,
-    finished_at: null,
-    run_at: new Date(Date.UTC(2026, 11, 1)).toISOString(),
-    labels: {},
-    timeout_s: null,
-    cancel_requested: false,
-    cancel_requested_at: null,
-    idempotency_key: null,
-    concurrency_key: null,
-    parent_id: null,
     ...extra,
-  }
+  })
 }
 
 const pages = (...lists: Job[][]): JobPages => ({
