@@ -108,6 +108,29 @@ def test_bulk_retry_of_three_dead_jobs(server: LiveServer, admin: Person, page: 
         expect(_row(page, job_id).get_by_text("queued", exact=True)).to_be_visible()
 
 
+def test_bulk_cancel_of_every_job_matching_the_filter(
+    server: LiveServer, admin: Person, page: Page
+) -> None:
+    with server.client() as api:
+        assert api.patch("/queues/default", json={"paused": True}).status_code == 200
+        waiting = [submit(api, "demo.echo", {"n": n}) for n in range(4)]
+
+    sign_in(page, server.url, admin, path="/jobs?state=queued&action=demo.echo")
+    expect(_rows(page)).to_have_count(4)
+    page.get_by_role("checkbox", name="Select all loaded jobs").check()
+    page.get_by_role("button", name="Select all jobs matching the filter").click()
+    expect(page.get_by_text("All jobs matching the filter are selected.")).to_be_visible()
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Cancel all 4 jobs matching the filter?")
+    dialog.get_by_role("button", name="Cancel all").click()
+
+    expect(page.get_by_text("4 jobs cancelled, 0 skipped")).to_be_visible()
+    expect(_rows(page)).to_have_count(0)
+    with server.client() as api:
+        states = {api.get(f"/jobs/{job_id}").json()["state"] for job_id in waiting}
+    assert states == {"cancelled"}
+
+
 def test_a_job_submitted_elsewhere_appears_and_changes_live(
     server: LiveServer, admin: Person, page: Page
 ) -> None:
