@@ -119,7 +119,7 @@ export function JobsTable(props: Props) {
           </Table.Tbody>
         </Table>
       </div>
-      <Group justify="space-between">
+      <Group justify="space-between" data-loaded={jobs.length} data-more={hasNextPage}>
         <Text size="sm" c="dimmed" aria-live="polite">
           {jobs.length} {jobs.length === 1 ? 'job' : 'jobs'} loaded{hasNextPage ? ', more below' : ''}
         </Text>
