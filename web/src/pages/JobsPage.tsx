@@ -32,7 +32,11 @@ export default function JobsPage() {
   const canRetry = can(JOBS_RETRY)
   const selectable = canCancel || canRetry
 
-  const onToggle = useCallback((id: string) => update((current) => toggled(current, id)), [update])
+  // Unticking a row of "all matching" leaves every other loaded row ticked.
+  const onToggle = useCallback(
+    (id: string) => update((current) => toggled(current.allMatching ? withLoaded(ids, true) : current, id)),
+    [update, ids],
+  )
   const isSelected = useCallback((id: string) => selection.allMatching || selection.ids.has(id), [selection])
   const loadedCoverage = coverage(selection, ids)
   const { fetchNextPage } = list

@@ -80,9 +80,11 @@ describe('the jobs page', { timeout: 30_000 }, () => {
     expect(screen.getByRole('checkbox', { name: 'Select all loaded jobs' })).toBeInTheDocument()
 
     await user.type(screen.getByRole('textbox', { name: 'Search' }), 'abc')
-    await waitFor(() => expect(screen.getByLabelText('location')).toHaveTextContent('/jobs?state=dead&action=demo.fail&q=abc'))
-    await waitFor(() => expect(server.listed.at(-1)?.get('q')).toBe('abc'))
-    expect(await screen.findByText('No job matches these filters.')).toBeInTheDocument()
+    await waitFor(() => expect(screen.getByLabelText('location')).toHaveTextContent('/jobs?state=dead&action=demo.fail&q=abc'), PAGE_LOAD)
+    await waitFor(() => expect(server.listed.at(-1)?.get('q')).toBe('abc'), PAGE_LOAD)
+    // Typed, not yet committed: one request for "abc", none for "a" or "ab".
+    expect(server.listed.filter((query) => query.has('q')).map((query) => query.get('q'))).toEqual(['abc'])
+    expect(await screen.findByText('No job matches these filters.', {}, PAGE_LOAD)).toBeInTheDocument()
   })
 
   it('shows a viewer no checkboxes, bulk buttons or "New job"', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { applyChanges, changeOf, type Job, type JobPages, mergeHead, unknownIds } from './cache'
+import { applyChanges, changeOf, type Job, type JobChange, type JobPages, mergeHead, unknownIds } from './cache'
+import { NO_FILTERS } from './filters'
 import { makeJob } from './testJob'
 
 function job(n: number, extra: Partial<Job> = {}): Job {
@@ -29,8 +30,17 @@ describe('live job events on the loaded list', () => {
     expect(applyChanges(data, new Map([[job(9).id, { state: 'dead' as const }]]))).toBe(data)
   })
 
-  it('names the jobs it has not loaded', () => {
-    expect(unknownIds(pages([job(2), job(1)]), [job(1).id, job(5).id, job(5).id])).toEqual([job(5).id])
+  it('names the jobs it has not loaded that may match the filter', () => {
+    const changes = new Map<string, JobChange>([
+      [job(1).id, { state: 'running' }],
+      [job(5).id, { state: 'dead' }],
+      [job(6).id, { state: 'queued', queue: 'exports' }],
+      [job(7).id, { progress: { done: 1 } }],
+    ])
+    const data = pages([job(2), job(1)])
+    expect(unknownIds(data, changes, NO_FILTERS)).toEqual([job(5).id, job(6).id, job(7).id])
+    expect(unknownIds(data, changes, { ...NO_FILTERS, state: ['dead', 'running'] })).toEqual([job(5).id, job(7).id])
+    expect(unknownIds(data, changes, { ...NO_FILTERS, queue: 'default' })).toEqual([job(5).id, job(7).id])
   })
 
   it('merges a fresh first page: new jobs on top, loaded ones refreshed, older pages kept', () => {

@@ -8,6 +8,7 @@
  */
 import type { InfiniteData } from '@tanstack/react-query'
 import type { components } from '../../api/schema.gen'
+import type { JobFilters } from './filters'
 
 export type Job = components['schemas']['JobOut']
 export type JobPage = components['schemas']['JobList']
@@ -48,10 +49,18 @@ export function applyChanges(data: JobPages, changes: ReadonlyMap<string, JobCha
   return touched ? { ...data, pages } : data
 }
 
-/** The ids among `ids` that no loaded row has. */
-export function unknownIds(data: JobPages | undefined, ids: Iterable<string>): string[] {
+/** Whether a job that changed so may match the filters (its state or queue may rule it
+ * out; what an event does not say, only the server can tell). */
+export function mayMatch(change: JobChange, filters: JobFilters): boolean {
+  if (change.state && filters.state.length > 0 && !filters.state.includes(change.state)) return false
+  if (change.queue && filters.queue && change.queue !== filters.queue) return false
+  return true
+}
+
+/** The changed jobs that no loaded row has and that may match the filters. */
+export function unknownIds(data: JobPages | undefined, changes: ReadonlyMap<string, JobChange>, filters: JobFilters): string[] {
   const known = new Set(loadedJobs(data).map((job) => job.id))
-  return [...new Set(ids)].filter((id) => !known.has(id))
+  return [...changes].filter(([id, change]) => !known.has(id) && mayMatch(change, filters)).map(([id]) => id)
 }
 
 const newestFirst = (a: Job, b: Job) => Date.parse(b.created_at) - Date.parse(a.created_at)

@@ -46,7 +46,7 @@ export function useLiveJobs(filters: JobFilters) {
     timer.current = undefined
     queryClient.setQueriesData<JobPages>({ queryKey: JOBS_LIST_KEY }, (data) => data && applyChanges(data, changes))
     const data = queryClient.getQueryData<JobPages>(jobsListKey(current.current))
-    if (data && unknownIds(data, changes.keys()).length > 0) await refreshHead()
+    if (data && unknownIds(data, changes, current.current).length > 0) await refreshHead()
   }, [queryClient, refreshHead])
 
   const onEvent = useCallback(
