@@ -1,9 +1,10 @@
-import { Anchor, Checkbox, Progress, Table, Text } from '@mantine/core'
+import { Progress } from '@mantine/core'
 import { memo } from 'react'
 import { Link } from 'react-router'
 import { JobStateBadge } from '../../components/JobStateBadge'
 import { RelativeTime } from '../../components/RelativeTime'
 import type { Job } from './cache'
+import classes from './JobRow.module.css'
 
 export const ROW_HEIGHT = 41
 
@@ -40,49 +41,37 @@ function JobProgress({ job }: { job: Job }) {
 export const JobRow = memo(function JobRow({ job, agentName, selectable, selected, onToggle }: Props) {
   const short = shortId(job.id)
   return (
-    <Table.Tr h={ROW_HEIGHT} data-job-id={job.id} bg={selected ? 'var(--mantine-color-default-hover)' : undefined}>
+    <tr className={classes.row} data-job-id={job.id} data-selected={selected || undefined}>
       {selectable && (
-        <Table.Td>
-          <Checkbox aria-label={`Select job ${short}`} checked={selected} onChange={() => onToggle(job.id)} />
-        </Table.Td>
+        <td>
+          <input
+            type="checkbox"
+            className={classes.check}
+            aria-label={`Select job ${short}`}
+            checked={selected}
+            onChange={() => onToggle(job.id)}
+          />
+        </td>
       )}
-      <Table.Td>
-        <Anchor component={Link} to={`/jobs/${job.id}`} ff="monospace" size="sm" title={job.id}>
+      <td>
+        <Link className={classes.id} to={`/jobs/${job.id}`} title={job.id}>
           {short}
-        </Anchor>
-      </Table.Td>
-      <Table.Td>
-        <Text size="sm" truncate>
-          {job.action}
-        </Text>
-      </Table.Td>
-      <Table.Td>
+        </Link>
+      </td>
+      <td>{job.action}</td>
+      <td>
         <JobStateBadge state={job.state} stopping={job.cancel_requested} />
-      </Table.Td>
-      <Table.Td>
-        <Text size="sm" truncate>
-          {job.queue}
-        </Text>
-      </Table.Td>
-      <Table.Td>{job.priority}</Table.Td>
-      <Table.Td>
-        <Text size="sm" truncate>
-          {job.agent_id ? (agentName ?? shortId(job.agent_id)) : ''}
-        </Text>
-      </Table.Td>
-      <Table.Td>
-        <Text size="sm" truncate>
-          <RelativeTime value={job.created_at} />
-        </Text>
-      </Table.Td>
-      <Table.Td>
-        <Text size="sm" truncate>
-          {job.created_by?.name ?? ''}
-        </Text>
-      </Table.Td>
-      <Table.Td>
+      </td>
+      <td>{job.queue}</td>
+      <td>{job.priority}</td>
+      <td>{job.agent_id ? (agentName ?? shortId(job.agent_id)) : ''}</td>
+      <td>
+        <RelativeTime value={job.created_at} />
+      </td>
+      <td>{job.created_by?.name ?? ''}</td>
+      <td>
         <JobProgress job={job} />
-      </Table.Td>
-    </Table.Tr>
+      </td>
+    </tr>
   )
 })

@@ -1,8 +1,9 @@
-import { Button, Checkbox, Group, Table, Text } from '@mantine/core'
+import { Button, Group, Table, Text } from '@mantine/core'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { useEffect, useRef } from 'react'
 import type { Job } from './cache'
 import { JobRow, ROW_HEIGHT } from './JobRow'
+import rowClasses from './JobRow.module.css'
 
 /** The performance mark set when rows are first on screen (read by bench/web_jobs_page.py). */
 export const TABLE_MARK = 'conveyor:jobs-table'
@@ -77,10 +78,14 @@ export function JobsTable(props: Props) {
             <Table.Tr>
               {selectable && (
                 <Table.Th w={44}>
-                  <Checkbox
+                  <input
+                    type="checkbox"
+                    className={rowClasses.check}
                     aria-label="Select all loaded jobs"
                     checked={props.loadedCoverage === 'all'}
-                    indeterminate={props.loadedCoverage === 'some'}
+                    ref={(box) => {
+                      if (box) box.indeterminate = props.loadedCoverage === 'some'
+                    }}
                     onChange={() => props.onToggleLoaded(props.loadedCoverage !== 'all')}
                   />
                 </Table.Th>
