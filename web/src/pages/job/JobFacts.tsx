@@ -19,7 +19,7 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
 
 /** Who submitted it (a user or an API key), when the server records it. */
 function submitter(job: Job): string {
-  const by = (job as { created_by?: { kind: string; name: string } | null }).created_by
+  const by = job.created_by
   if (!by) return '—'
   return by.kind === 'key' ? `API key ${by.name}` : by.name
 }
