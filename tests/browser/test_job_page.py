@@ -4,7 +4,7 @@ cancelled from its page (and its process gone), screenshots and axe on each."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,8 +125,34 @@ def test_cancel_a_shell_job_from_its_page(
     wait_until(lambda: not any(_alive(pid) for pid in pids), what="the countdown to end")
     assert not _countdown_pids(COUNTDOWN_S)
     expect(page.get_by_role("button", name="Cancel", exact=True)).to_have_count(0)
-    expect(page.get_by_role("button", name="Retry")).to_be_visible()  # a cancelled job can
-    expect(page.get_by_text("cancelled").first).to_be_visible()
+
+    # A cancelled job can run again: a second attempt, its lines after a separator.
+    page.get_by_role("button", name="Retry").click()
+    page.get_by_role("dialog", name="Run this job again?").get_by_role(
+        "button", name="Retry job"
+    ).click()
+    expect(page.get_by_test_id("job-state")).to_have_text("running", timeout=LOG_WAIT_MS)
+    expect(log.get_by_role("separator", name="Attempt 2")).to_be_attached(timeout=LOG_WAIT_MS)
+    expect(page.get_by_text("Attempt 2", exact=True)).to_be_visible()  # in the timeline
+    sdk.cancel(job.id)
+    expect(page.get_by_test_id("job-state")).to_have_text("cancelled", timeout=LOG_WAIT_MS)
+    wait_until(lambda: not _countdown_pids(COUNTDOWN_S), what="the second countdown to end")
+
+
+def test_a_viewer_sees_no_write_buttons(
+    server: LiveServer, sdk: Client, make_user: Callable[[str], Person], page: Page
+) -> None:
+    job = sdk.submit("demo.countdown", {"seconds": COUNTDOWN_S - 1})
+    viewer = make_user("viewer")
+    sign_in(page, server.url, viewer, f"/jobs/{job.id}")
+    expect(heading(page, "demo.countdown")).to_be_visible()
+    expect(page.get_by_role("log", name="Job log")).to_contain_text("T-minus", timeout=LOG_WAIT_MS)
+    expect(page.get_by_test_id("job-state")).to_have_text("running")
+    expect(page.get_by_role("button", name="Download log")).to_be_visible()  # reading is fine
+    expect(page.get_by_role("button", name="Cancel", exact=True)).to_have_count(0)
+    sdk.cancel(job.id)
+    expect(page.get_by_test_id("job-state")).to_have_text("cancelled", timeout=LOG_WAIT_MS)
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
 
 
 def test_search_timestamps_and_jump_to_end(
