@@ -10,6 +10,7 @@ import { JobProgress } from './job/JobProgress'
 import { isTerminal } from './job/jobState'
 import { JsonBlock } from './job/JsonBlock'
 import { LogViewer } from './job/log/LogViewer'
+import { useLogFeed } from './job/log/useLogFeed'
 import { Section } from './job/Section'
 import { useAgentNames, useJob } from './job/useJob'
 
@@ -18,6 +19,8 @@ export default function JobPage() {
   const { jobId = '' } = useParams()
   const { job, attempts, artifacts } = useJob(jobId)
   const agentNames = useAgentNames()
+  // Started with the job's own read, not after it: the log is the largest answer.
+  const log = useLogFeed(jobId, job.data !== undefined && !isTerminal(job.data.state))
 
   if (job.isPending) return <PageLoader />
   if (job.isError) {
@@ -41,7 +44,7 @@ export default function JobPage() {
         {attempts.data && <AttemptTimeline attempts={attempts.data.items} agentNames={agentNames} />}
       </Section>
       <Section title="Log">
-        <LogViewer jobId={data.id} live={!isTerminal(data.state)} />
+        <LogViewer jobId={data.id} log={log} />
       </Section>
       <Section title="Result">
         {data.state === 'succeeded' ? (

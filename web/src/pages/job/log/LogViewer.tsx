@@ -10,7 +10,7 @@ import { LogRowView, ROW_HEIGHT } from './LogRowView'
 import { LogToolbar } from './LogToolbar'
 import { downloadLog } from './pages'
 import { rangesInRow } from './search'
-import { useLogFeed } from './useLogFeed'
+import type { LogFeedState } from './useLogFeed'
 import { useLogSearch } from './useLogSearch'
 
 const NO_RANGES: readonly (readonly [number, number])[] = []
@@ -33,8 +33,8 @@ function statusText(status: FeedStatus, lines: number): string {
  * The job's live log: a virtual list (only the rows on screen are in the DOM) that follows
  * new lines while the view is at the end, with search, timestamps and download.
  */
-export function LogViewer({ jobId, live }: { jobId: string; live: boolean }) {
-  const { feed, status, version } = useLogFeed(jobId, live)
+export function LogViewer({ jobId, log }: { jobId: string; log: LogFeedState }) {
+  const { feed, status, version } = log
   const rows = feed.buffer.rows
   const count = rows.length
   const search = useLogSearch(rows, version)

@@ -1,8 +1,18 @@
 import { useEffect, useMemo, useSyncExternalStore } from 'react'
 import { LogFeed, type FeedStatus } from './feed'
 
-/** The job's log feed (reads the stored log; follows the stream while `live`). */
-export function useLogFeed(jobId: string, live: boolean): { feed: LogFeed; status: FeedStatus; version: number } {
+export interface LogFeedState {
+  feed: LogFeed
+  status: FeedStatus
+  /** Changes when lines were added. */
+  version: number
+}
+
+/**
+ * The job's log feed: reads the stored log at once (no need to wait for the job itself),
+ * and follows the stream while `live`.
+ */
+export function useLogFeed(jobId: string, live: boolean): LogFeedState {
   const feed = useMemo(() => new LogFeed(jobId), [jobId])
   useEffect(() => {
     feed.start()
