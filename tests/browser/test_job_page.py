@@ -155,12 +155,20 @@ def test_a_viewer_sees_no_write_buttons(
     expect(page.get_by_role("button", name="Retry")).to_have_count(0)
 
 
+@pytest.fixture(params=["server", "pg_server"], ids=["sqlite", "postgresql"])
+def any_server(request: pytest.FixtureRequest) -> LiveServer:
+    """A server with its agents on SQLite, then on PostgreSQL."""
+    live: LiveServer = request.getfixturevalue(request.param)
+    return live
+
+
 def test_search_timestamps_and_jump_to_end(
-    server: LiveServer, admin: Person, sdk: Client, page: Page
+    any_server: LiveServer, admin: Person, page: Page
 ) -> None:
-    job = sdk.submit("e2e.flood", {"size": 200 * 3000})  # 3,000 lines of 200 characters
-    sdk.wait(job.id, timeout=60)
-    sign_in(page, server.url, admin, f"/jobs/{job.id}")
+    with Client(any_server.url, token=any_server.token) as sdk:
+        job = sdk.submit("e2e.flood", {"size": 200 * 3000})  # 3,000 lines of 200 characters
+        sdk.wait(job.id, timeout=60)
+    sign_in(page, any_server.url, admin, f"/jobs/{job.id}")
     expect(page.get_by_test_id("log-status")).to_have_text(re.compile(r"^3,000 lines"))
     log = page.get_by_role("log", name="Job log")
     # A virtual list: a few dozen rows in the page, not 3,000.
@@ -192,3 +200,11 @@ def test_search_timestamps_and_jump_to_end(
     expect(page.get_by_label("Timestamps")).to_be_checked()
     shoot(page, "job-log-search")
     assert_accessible(page)
+
+
+def test_a_missing_job_says_so(server: LiveServer, admin: Person, page: Page) -> None:
+    sign_in(page, server.url, admin, "/jobs/01a2504d-0000-7000-8000-000000000000")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("This job cannot be shown")
+    expect(alert).to_contain_text("not found", ignore_case=True)
+    expect(page.get_by_role("link", name="Back to the jobs")).to_be_visible()

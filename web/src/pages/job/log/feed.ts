@@ -6,7 +6,7 @@
  */
 import { client, unwrap } from '../../../api/client'
 import { registerStream } from '../../../live/connection'
-import { StreamCursor } from '../../../live/cursor'
+import { StreamCursor, type BackoffOptions } from '../../../live/cursor'
 import { LogBuffer, type LogChunk } from './buffer'
 import { readLogPages } from './pages'
 
@@ -27,13 +27,14 @@ export class LogFeed {
   private source: EventSource | null = null
   private timer: ReturnType<typeof setTimeout> | undefined
   private abort: AbortController | null = null
-  private readonly backoff = new StreamCursor()
+  private readonly backoff: StreamCursor
   private report: ((state: 'open' | 'reconnecting' | 'closed') => void) | null = null
   private readonly listeners = new Set<() => void>()
   private readonly jobId: string
 
-  constructor(jobId: string) {
+  constructor(jobId: string, backoff?: BackoffOptions) {
     this.jobId = jobId
+    this.backoff = new StreamCursor(backoff)
   }
 
   /** Read the stored log (and follow it, when asked to); again after stop() it resumes. */
