@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { LogChunk } from './buffer'
+import { FakeEventSource } from '../../../test/FakeEventSource'
 import { LogFeed } from './feed'
 
 const JOB = '00000000-0000-0000-0000-0000000000aa'
@@ -11,33 +12,6 @@ const chunk = (seq: number, text: string): LogChunk => ({
   created_at: '2026-01-01T00:00:00Z',
   lines: [{ ts: 1, stream: 'stdout', text }],
 })
-
-/** Stands in for the browser's EventSource: the test feeds and breaks it. */
-class FakeEventSource {
-  static all: FakeEventSource[] = []
-  readonly url: string
-  closed = false
-  onopen: (() => void) | null = null
-  onerror: (() => void) | null = null
-  private listeners = new Map<string, (event: MessageEvent<string>) => void>()
-
-  constructor(url: string) {
-    this.url = url
-    FakeEventSource.all.push(this)
-  }
-  addEventListener(kind: string, listener: (event: MessageEvent<string>) => void) {
-    this.listeners.set(kind, listener)
-  }
-  close() {
-    this.closed = true
-  }
-  emit(kind: string, data: unknown) {
-    this.listeners.get(kind)?.(new MessageEvent(kind, { data: JSON.stringify(data) }))
-  }
-  get after() {
-    return new URL(this.url, 'http://x.invalid').searchParams.get('after')
-  }
-}
 
 const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } })
 
@@ -68,19 +42,19 @@ describe('LogFeed', () => {
     await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
     expect(reads).toEqual([null])
     const first = FakeEventSource.all[0]
-    expect(first.after).toBe('1:2')
+    expect(first.param('after')).toBe('1:2')
     expect(feed.status).toBe('following')
 
-    first.emit('log', chunk(3, 'three'))
-    first.onerror?.()
+    first.send('log', chunk(3, 'three'))
+    first.fail()
     expect(first.closed).toBe(true)
     expect(feed.status).toBe('reconnecting')
     await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(2))
     const second = FakeEventSource.all[1]
-    expect(second.after).toBe('1:3') // re-signed, after the last chunk it got
-    second.onopen?.()
-    second.emit('log', chunk(4, 'four'))
-    second.emit('end', { state: 'succeeded', cursor: '1:4' })
+    expect(second.param('after')).toBe('1:3') // re-signed, after the last chunk it got
+    second.open()
+    second.send('log', chunk(4, 'four'))
+    second.send('end', { state: 'succeeded', cursor: '1:4' })
     expect(second.closed).toBe(true)
     expect(feed.status).toBe('complete')
     expect(texts(feed)).toEqual(['one', 'two', 'three', 'four'])
