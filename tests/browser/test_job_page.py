@@ -38,6 +38,13 @@ def _progress_between(page: Page) -> None:
     )
 
 
+def _accessible_in_both_schemes(page: Page) -> None:
+    for scheme in ("dark", "light"):
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        expect(page.locator("html")).to_have_attribute("data-mantine-color-scheme", scheme)
+        assert_accessible(page)
+
+
 def _countdown_pids(seconds: int) -> list[int]:
     """The processes of a demo.countdown job of ``seconds`` (its shell, by its argv)."""
     found = []
@@ -96,7 +103,7 @@ def test_export_progress_log_and_csv_download(
     assert f"wrote {EXPORT_ROWS} rows to export.csv" in text
 
     shoot(page, "job-succeeded")
-    assert_accessible(page)
+    _accessible_in_both_schemes(page)
 
 
 def test_cancel_a_shell_job_from_its_page(
@@ -112,12 +119,12 @@ def test_cancel_a_shell_job_from_its_page(
     expect(page.get_by_test_id("job-state")).to_have_text("running")
     pids = wait_until(lambda: _countdown_pids(COUNTDOWN_S), what="the countdown's process")
     shoot(page, "job-running")
-    assert_accessible(page)
+    _accessible_in_both_schemes(page)
 
     page.get_by_role("button", name="Cancel", exact=True).click()
     dialog = page.get_by_role("dialog", name="Cancel this job?")
     expect(dialog).to_be_visible()
-    assert_accessible(page)
+    _accessible_in_both_schemes(page)
     dialog.get_by_role("button", name="Cancel job").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("job-state")).to_have_text("cancelled", timeout=LOG_WAIT_MS)
@@ -199,7 +206,27 @@ def test_search_timestamps_and_jump_to_end(
     expect(page.get_by_test_id("log-match-count")).to_have_text("1 of 3,000")
     expect(page.get_by_label("Timestamps")).to_be_checked()
     shoot(page, "job-log-search")
-    assert_accessible(page)
+    _accessible_in_both_schemes(page)
+
+
+def test_log_colours_and_markup_as_text(
+    server: LiveServer, admin: Person, sdk: Client, page: Page
+) -> None:
+    hostile = '<img src=x onerror="window.pwned=1">'
+    word = f"\x1b[31mred\x1b[0m \x1b[1;32m{hostile}\x1b[0m plain"
+    job = sdk.submit("e2e.say", {"word": word})
+    sdk.wait(job.id, timeout=60)
+    sign_in(page, server.url, admin, f"/jobs/{job.id}")
+    log = page.get_by_role("log", name="Job log")
+    expect(log).to_contain_text(f"said red {hostile} plain")  # the markup, as text
+    expect(log.locator(".ansi-red-fg")).to_have_text("red")
+    expect(log.locator(".ansi-green-fg")).to_have_text(hostile)
+    assert log.locator("img").count() == 0
+    assert page.evaluate("() => window.pwned") is None
+    page.get_by_label("Search the log").fill("IMG SRC")
+    expect(log.locator("mark.log-match-current")).to_have_text("img src")
+    shoot(page, "job-log-colours")
+    _accessible_in_both_schemes(page)
 
 
 def test_a_missing_job_says_so(server: LiveServer, admin: Person, page: Page) -> None:

@@ -26,7 +26,7 @@ export function JobActions({ job }: { job: Job }) {
         <ConfirmButton
           label="Cancel"
           icon={<IconPlayerStop size={16} aria-hidden />}
-          color="red.8"
+          color="red.9"
           title="Cancel this job?"
           message={
             job.state === 'running'
