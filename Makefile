@@ -85,9 +85,5 @@ bench-web: $(STAMP) ## the dashboard in headless Chromium: every bench/web_*.py 
 bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and PostgreSQL (p50/p95)
 	$(PY) -m bench.jobs_api $(BENCH_ARGS)
 
-bench-web: $(STAMP) ## the dashboard in headless Chromium: every bench/web_*.py (jobs page, log)
-	$(WEBBUILD)
-	$(PY) -m bench.web $(BENCH_ARGS)
-
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
