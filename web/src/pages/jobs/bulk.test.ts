@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest'
-import { type BulkOutcome, type BulkRequest, type BulkVerb, describeOutcome, runBulk } from './bulk'
+import { type BulkAnswer, type BulkRequest, type BulkSend, type BulkVerb, describeOutcome, runBulk } from './bulk'
 
 describe('bulk cancel and retry', () => {
   it('sends chosen ids 1,000 per call and adds up what they did', async () => {
-    const send = vi.fn(async (_verb: BulkVerb, body: BulkRequest): Promise<BulkOutcome> => ({ affected: body.ids!.length - 1, skipped: 1, remaining: 0 }))
+    const send = vi.fn(async (_verb: BulkVerb, body: BulkRequest): Promise<BulkAnswer> => ({ affected: body.ids!.length - 1, skipped: 1, remaining: 0, next_cursor: null }))
     const ids = Array.from({ length: 2500 }, (_, i) => `id-${i}`)
     const outcome = await runBulk('retry', { ids }, send)
     expect(send.mock.calls.map(([, body]) => body.ids!.length)).toEqual([1000, 1000, 500])
@@ -11,22 +11,18 @@ describe('bulk cancel and retry', () => {
     expect(outcome).toEqual({ affected: 2497, skipped: 3, remaining: 0 })
   })
 
-  it('repeats a filter call while jobs remain', async () => {
-    const answers = [
-      { affected: 10000, skipped: 0, remaining: 2500 },
-      { affected: 2500, skipped: 0, remaining: 0 },
+  it('goes on from the cursor of each answer until there is none', async () => {
+    const answers: BulkAnswer[] = [
+      { affected: 10000, skipped: 0, remaining: 2500, next_cursor: 'c1' },
+      { affected: 2400, skipped: 100, remaining: 0, next_cursor: null },
     ]
-    const send = vi.fn(async () => answers.shift()!)
+    const send = vi.fn<BulkSend>(async () => answers.shift()!)
     const outcome = await runBulk('cancel', { filter: { state: ['queued'] } }, send)
-    expect(send).toHaveBeenCalledTimes(2)
-    expect(send).toHaveBeenCalledWith('cancel', { filter: { state: ['queued'] }, all_matching: true })
-    expect(outcome).toEqual({ affected: 12500, skipped: 0, remaining: 0 })
-  })
-
-  it('stops when a call changes nothing, even if jobs remain', async () => {
-    const send = vi.fn(async () => ({ affected: 0, skipped: 0, remaining: 4 }))
-    expect(await runBulk('cancel', { filter: {} }, send)).toEqual({ affected: 0, skipped: 0, remaining: 4 })
-    expect(send).toHaveBeenCalledTimes(1)
+    expect(send.mock.calls.map(([verb, body]) => [verb, body])).toEqual([
+      ['cancel', { filter: { state: ['queued'] }, all_matching: true }],
+      ['cancel', { filter: { state: ['queued'] }, all_matching: true, cursor: 'c1' }],
+    ])
+    expect(outcome).toEqual({ affected: 12400, skipped: 100, remaining: 0 })
   })
 
   it('says what happened', () => {

@@ -1,7 +1,8 @@
 /**
  * Bulk cancel and retry: of chosen ids (sent 1,000 at a time, the API's bound), or of every
- * job a filter matches (`all_matching`; the server changes at most 10,000 per call and says
- * how many remain, so the call repeats until none do).
+ * job a filter matches (`all_matching`; the server changes at most 10,000 per call and
+ * answers a `next_cursor`, so the call repeats from there until it is null: each job is
+ * visited once, and jobs created meanwhile are left alone).
  */
 import { client, unwrap } from '../../api/client'
 import type { components } from '../../api/schema.gen'
@@ -9,13 +10,15 @@ import type { BulkFilter } from './filters'
 
 export type BulkVerb = 'cancel' | 'retry'
 export type BulkRequest = components['schemas']['JobBulkRequest']
-export type BulkOutcome = components['schemas']['JobBulkOut']
+export type BulkAnswer = components['schemas']['JobBulkOut']
+/** What every call of one bulk action did, added up. */
+export type BulkOutcome = Pick<BulkAnswer, 'affected' | 'skipped' | 'remaining'>
 export type BulkTarget = { ids: readonly string[] } | { filter: BulkFilter }
 
 export const IDS_PER_CALL = 1000
 
 /** One call of the API. */
-export type BulkSend = (verb: BulkVerb, body: BulkRequest) => Promise<BulkOutcome>
+export type BulkSend = (verb: BulkVerb, body: BulkRequest) => Promise<BulkAnswer>
 
 export const sendBulk: BulkSend = (verb, body) =>
   unwrap(client.POST(verb === 'cancel' ? '/api/v1/jobs/cancel' : '/api/v1/jobs/retry', { body }))
@@ -23,7 +26,7 @@ export const sendBulk: BulkSend = (verb, body) =>
 /** Every call the target needs; the totals of what they did (`remaining` from the last). */
 export async function runBulk(verb: BulkVerb, target: BulkTarget, send: BulkSend = sendBulk): Promise<BulkOutcome> {
   const total: BulkOutcome = { affected: 0, skipped: 0, remaining: 0 }
-  const add = (outcome: BulkOutcome) => {
+  const add = (outcome: BulkAnswer) => {
     total.affected += outcome.affected
     total.skipped += outcome.skipped
     total.remaining = outcome.remaining
@@ -34,12 +37,13 @@ export async function runBulk(verb: BulkVerb, target: BulkTarget, send: BulkSend
     }
     return total
   }
-  for (;;) {
-    const outcome = await send(verb, { filter: target.filter, all_matching: true })
-    add(outcome)
-    // Nothing changed yet some remain (e.g. jobs another caller holds): stop, never spin.
-    if (outcome.remaining === 0 || outcome.affected === 0) return total
-  }
+  let cursor: string | null = null
+  do {
+    const answer: BulkAnswer = await send(verb, { filter: target.filter, all_matching: true, ...(cursor ? { cursor } : {}) })
+    add(answer)
+    cursor = answer.next_cursor
+  } while (cursor !== null)
+  return total
 }
 
 const PAST: Record<BulkVerb, string> = { cancel: 'cancelled', retry: 'retried' }
