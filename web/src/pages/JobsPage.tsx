@@ -1,7 +1,5 @@
-import { Button, Group, Stack, Title } from '@mantine/core'
-import { IconPlus } from '@tabler/icons-react'
+import { Stack, Title } from '@mantine/core'
 import { useCallback, useMemo } from 'react'
-import { Link } from 'react-router'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { PageLoader } from '../components/PageLoader'
 import { useMe } from '../session/hooks'
@@ -45,14 +43,8 @@ export default function JobsPage() {
   const filtered = isFiltered(filters)
   return (
     <Stack gap="sm">
-      <Group justify="space-between">
-        <Title order={1}>Jobs</Title>
-        {canCreate && (
-          <Button component={Link} to="/jobs/new" leftSection={<IconPlus size={16} aria-hidden />}>
-            New job
-          </Button>
-        )}
-      </Group>
+      {/* "New job" is in the navigation (one link of that name for the whole shell). */}
+      <Title order={1}>Jobs</Title>
       <JobFiltersBar filters={filters} onChange={setFilters} onClear={clearFilters} />
       <ErrorAlert error={list.error} action="list jobs" />
       {selectable && (
