@@ -42,6 +42,12 @@ RUN_AT_MAX = datetime(3000, 1, 1, tzinfo=UTC)
 PAGE_MAX = 1000
 INVITE_TTL_MAX_S = 90 * 86_400
 BATCH_MAX = 1000
+BULK_IDS_MAX = 1000
+"""Jobs a bulk cancel or retry may name by id."""
+BULK_MAX = 10_000
+"""Jobs one bulk cancel or retry changes at most (by filter: call again for the rest)."""
+SEARCH_MAX = 200
+"""A job search's text (``q``)."""
 SLOTS_MAX = 1024
 EPOCH_MAX_S = 1e11
 """A seconds-since-the-epoch value past this (year 5138) is not a real clock."""

@@ -82,6 +82,19 @@ def _retry(live: Live, api: httpx.Client) -> Expected:
     return "jobs.retry", "job", job_id
 
 
+def _cancel_many(live: Live, api: httpx.Client) -> Expected:
+    job_id = _job(live, api)
+    _ok(api.post("/jobs/cancel", json={"ids": [job_id]}))
+    return "jobs.cancel_many", None, None
+
+
+def _retry_many(live: Live, api: httpx.Client) -> Expected:
+    _job(live, api)
+    _ok(api.post("/jobs/cancel", json={"filter": {"state": ["queued"]}, "all_matching": True}))
+    _ok(api.post("/jobs/retry", json={"filter": {"state": ["cancelled"]}, "all_matching": True}))
+    return "jobs.retry_many", None, None
+
+
 def _drain(live: Live, api: httpx.Client) -> Expected:
     agent_id = live.offer(ECHO, name="to-drain")
     _ok(api.post(f"/agents/{agent_id}/drain"))
@@ -289,6 +302,8 @@ EXERCISES: dict[tuple[str, str], Exercise] = {
     ("POST", "/api/v1/jobs/batch"): _create_batch,
     ("POST", "/api/v1/jobs/{job_id}/cancel"): _cancel,
     ("POST", "/api/v1/jobs/{job_id}/retry"): _retry,
+    ("POST", "/api/v1/jobs/cancel"): _cancel_many,
+    ("POST", "/api/v1/jobs/retry"): _retry_many,
     ("POST", "/api/v1/agents/{agent_id}/drain"): _drain,
     ("PATCH", "/api/v1/queues/{queue}"): _pause,
     ("POST", "/api/v1/teams/{team}/keys"): _create_key,

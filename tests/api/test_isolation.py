@@ -67,6 +67,11 @@ def _team_a(live: Live) -> Objects:
             if (r["team_id"], r["actor_id"]) != (team_b, str(bob.id))
         ] + ([] if rows else [f"no row of B's own ({answer.status_code})"])
 
+    def a_jobs_unchanged() -> bool:
+        with live.client() as admin:
+            found = {j["id"]: j["state"] for j in _ok(admin.get("/jobs"))["items"]}
+        return found == {job["id"]: "succeeded", queued["id"]: "queued"}
+
     def a_queue_not_paused() -> bool:
         with live.client() as admin:
             queues = _ok(admin.get("/queues"))["items"]
@@ -108,6 +113,8 @@ def _team_a(live: Live) -> Objects:
             ("PATCH", "/api/v1/teams/{team}/roles/{role_id}"): {"description": "changed"},
             ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"): b"x",
             ("POST", "/api/v1/events/url"): {"job_id": job["id"]},
+            ("POST", "/api/v1/jobs/cancel"): {"ids": [job["id"], queued["id"]]},
+            ("POST", "/api/v1/jobs/retry"): {"ids": [job["id"], queued["id"]]},
             ("POST", "/api/v1/auth/password"): {
                 "current_password": "not-the-password",
                 "new_password": "a-new-password-never-set",
@@ -133,7 +140,11 @@ def _team_a(live: Live) -> Objects:
             "demo.echo",
             viewer.email,
         ],
-        unchanged={("PATCH", "/api/v1/queues/{queue}"): a_queue_not_paused},
+        unchanged={
+            ("PATCH", "/api/v1/queues/{queue}"): a_queue_not_paused,
+            ("POST", "/api/v1/jobs/cancel"): a_jobs_unchanged,
+            ("POST", "/api/v1/jobs/retry"): a_jobs_unchanged,
+        },
         foreign={("GET", "/api/v1/audit"): not_bobs},
     )
 

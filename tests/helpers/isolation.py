@@ -68,9 +68,12 @@ BODY_OBJECTS: dict[Op, str] = {
 
 NAMESPACED: dict[Op, str] = {
     ("PATCH", "/api/v1/queues/{queue}"): "a queue name is a name in the caller's own team",
+    ("POST", "/api/v1/jobs/cancel"): "ids of another team's jobs are skipped, never touched",
+    ("POST", "/api/v1/jobs/retry"): "ids of another team's jobs are skipped, never touched",
 }
-"""Routes whose path names a name in the caller's team, not an object: B acts on its own;
-the check is that team A's object is unchanged afterwards."""
+"""Routes whose path names a name in the caller's team, not an object, or whose body names
+objects the route looks for in the caller's team only: B acts on its own; the check is
+that team A's objects are unchanged afterwards."""
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PARAM = re.compile(r"{([^}]+)}")

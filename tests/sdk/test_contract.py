@@ -22,6 +22,7 @@ from tests.helpers.contract import load_contract
 RESPONSES = {
     "Job": "JobOut",
     "JobPage": "JobList",
+    "BulkResult": "JobBulkOut",
     "Artifact": "ArtifactOut",
     "Agent": "AgentOut",
     "ActionVersion": "ActionVersionOut",
@@ -39,7 +40,7 @@ RESPONSES = {
     "JoinRequest": "JoinRequestOut",
 }
 """SDK model -> the API schema of the answer it is built from."""
-REQUESTS = {"JobRequest": "JobCreate"}
+REQUESTS = {"JobRequest": "JobCreate", "JobFilter": "JobFilter"}
 """SDK model -> the API schema of the request body it becomes."""
 UNCHECKED = {
     "LogLine": "one entry of a log chunk's `lines`, which the contract leaves free-form",

@@ -12,6 +12,7 @@ from conveyor.cli import (
     agents,
     audit,
     config,
+    job_control,
     jobs,
     keys,
     login,
@@ -41,8 +42,8 @@ app.command("logout")(login.logout)
 app.command("submit")(jobs.submit)
 app.add_typer(jobs.app, name="jobs")
 app.command("logs")(jobs.logs)
-app.command("cancel")(jobs.cancel)
-app.command("retry")(jobs.retry)
+app.command("cancel")(job_control.cancel)
+app.command("retry")(job_control.retry)
 app.command("download")(jobs.download)
 app.add_typer(agents.app, name="agents")
 app.add_typer(queues.app, name="queues")

@@ -1,4 +1,5 @@
-"""``conveyor submit``, ``jobs list|show``, ``logs``, ``cancel``, ``retry``, ``download``.
+"""``conveyor submit``, ``jobs list|show``, ``logs``, ``download`` (``cancel`` and ``retry``
+are in :mod:`conveyor.cli.job_control`).
 
 ``jobs list --watch`` keeps the list on screen, redrawn when the team's event
 stream (``GET /api/v1/events``) says a job changed: no polling.
@@ -19,6 +20,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from conveyor.cli import config
+from conveyor.cli.job_filters import (
+    ActionOption,
+    AgentOption,
+    CreatedAfterOption,
+    CreatedBeforeOption,
+    JobFilters,
+    QueueOption,
+    SearchOption,
+    StateOption,
+)
 from conveyor.cli.output import (
     JSON_HELP,
     build_table,
@@ -124,15 +135,13 @@ def submit(
 @app.command("list")
 @handles_errors
 def list_jobs(
-    state_: Annotated[
-        list[str] | None, typer.Option("--state", help="Only jobs in this state; repeatable.")
-    ] = None,
-    queue: Annotated[
-        str | None, typer.Option(help="Only jobs in this queue.", show_default=False)
-    ] = None,
-    action: Annotated[
-        str | None, typer.Option(help="Only jobs of this action.", show_default=False)
-    ] = None,
+    state_: StateOption = None,
+    queue: QueueOption = None,
+    action: ActionOption = None,
+    agent: AgentOption = None,
+    created_after: CreatedAfterOption = None,
+    created_before: CreatedBeforeOption = None,
+    q: SearchOption = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many jobs, newest first.")] = 20,
     watch: Annotated[
         bool,
@@ -146,7 +155,9 @@ def list_jobs(
     as_json: JsonOption = False,
 ) -> None:
     """List jobs, newest first."""
-    filters = Filters(state_, queue, action, limit)
+    filters = Filters(
+        JobFilters(state_, queue, action, agent, created_after, created_before, q), limit
+    )
     if watch:
         asyncio.run(_watch_jobs(filters, as_json=as_json))
         return
@@ -162,16 +173,13 @@ def list_jobs(
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What ``jobs list`` shows: states, queue, action, how many."""
+    """What ``jobs list`` shows: the jobs the filter options match, how many."""
 
-    states: list[str] | None
-    queue: str | None
-    action: str | None
+    where: JobFilters
     limit: int
 
     def query(self) -> dict[str, Any]:
-        return {"state": self.states, "queue": self.queue, "action": self.action,
-                "limit": self.limit}  # fmt: skip
+        return {**self.where.query(), "limit": self.limit}
 
 
 def _jobs_table(jobs: list[Job]) -> Table:
@@ -293,32 +301,6 @@ def logs(
             sys.stdout.write(text + "\n")
             if follow:
                 sys.stdout.flush()
-
-
-@handles_errors
-def cancel(job_id: JobArg, as_json: JsonOption = False) -> None:
-    """Cancel a job: a waiting one at once, a running one when its agent has stopped it."""
-    with config.client() as client:
-        job = client.cancel(job_id)
-    if as_json:
-        print_json(job)
-    elif job.state == "cancelled":
-        console.print(f"Cancelled job {job.id}.")
-    else:
-        console.print(
-            f"Cancel requested for job {job.id} ({state(job.state)}): its agent is stopping it."
-        )
-
-
-@handles_errors
-def retry(job_id: JobArg, as_json: JsonOption = False) -> None:
-    """Run a dead or cancelled job again, with a fresh set of attempts."""
-    with config.client() as client:
-        job = client.retry(job_id)
-    if as_json:
-        print_json(job)
-    else:
-        console.print(f"Job {job.id} is {state(job.state)} again.")
 
 
 @handles_errors

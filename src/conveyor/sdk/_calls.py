@@ -32,8 +32,10 @@ from conveyor.sdk.models import (
     ApiKey,
     Artifact,
     AuditPage,
+    BulkResult,
     Event,
     Job,
+    JobFilter,
     JobPage,
     JobRequest,
     LogLine,
@@ -181,11 +183,39 @@ def retry(job_id: JobId) -> Call[Job]:
     return Call("POST", f"jobs/{seg(job_id)}/retry", Job.model_validate)
 
 
-def page(*, state: str | Iterable[str] | None, queue: str | None, action: str | None,
-         limit: int, cursor: int | str | None) -> Call[JobPage]:  # fmt: skip
-    params = {"state": states(state) or None, "queue": queue, "action": action,
-              "limit": limit, "cursor": cursor}  # fmt: skip
+def page(where: JobFilter, *, limit: int, cursor: int | str | None) -> Call[JobPage]:
+    params = {**where.body(), "limit": limit, "cursor": cursor}
     return Call("GET", "jobs", JobPage.model_validate, params=params)
+
+
+def job_filter(state: str | Iterable[str] | None, queue: str | None, action: str | None,
+               agent_id: JobId | None, created_after: datetime | None,
+               created_before: datetime | None, q: str | None) -> JobFilter:  # fmt: skip
+    """The filter of the list methods' keywords (``state``: one, several, or comma-separated)."""
+    return JobFilter(
+        state=states(state) or None, queue=queue, action=action,
+        agent_id=uuid.UUID(str(agent_id)) if agent_id is not None else None,
+        created_after=created_after, created_before=created_before, q=q,
+    )  # fmt: skip
+
+
+def bulk(verb: str, ids: Iterable[JobId] | None,
+         where: JobFilter | Mapping[str, Any] | None) -> Call[BulkResult]:  # fmt: skip
+    """``POST jobs/cancel`` or ``jobs/retry``: the jobs by ids, or every job ``where`` matches."""
+    if (ids is None) == (where is None):
+        raise InvalidInput("name the jobs: give either ids or filter=")
+    if ids is not None:
+        body: dict[str, Any] = {"ids": [str(i) for i in ids]}
+    else:
+        found = where if isinstance(where, JobFilter) else JobFilter.model_validate(where)
+        body = {"filter": found.body(), "all_matching": True}
+    return Call("POST", f"jobs/{verb}", BulkResult.model_validate, body=body)
+
+
+def added(total: BulkResult, done: BulkResult) -> BulkResult:
+    """Two bulk answers as one: the counts summed, what remains after the later one."""
+    return BulkResult(affected=total.affected + done.affected,
+                      skipped=total.skipped + done.skipped, remaining=done.remaining)  # fmt: skip
 
 
 def states(state: str | Iterable[str] | None) -> list[str]:

@@ -39,6 +39,7 @@ from conveyor.sdk import _calls, _sse
 from conveyor.sdk._calls import Call, JobId
 from conveyor.sdk._http import AsyncTransport
 from conveyor.sdk.errors import JobFailed, ServerUnreachable
+from conveyor.sdk.job_bulk import AsyncBulkMixin
 from conveyor.sdk.models import (
     Action,
     Agent,
@@ -62,7 +63,7 @@ DEFAULT_RETRY = RetryPolicy()
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(AsyncTeamsMixin):
+class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
     """A connection to one Conveyor server, as one user or API key, in one team (asyncio)."""
 
     def __init__(self, server: str | None = None, token: str | None = None, *,
@@ -173,24 +174,28 @@ class AsyncClient(AsyncTeamsMixin):
         return await self._do(_calls.retry(job_id))
 
     async def page(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
-                   action: str | None = None, limit: int = 50,
+                   action: str | None = None, agent_id: JobId | None = None,
+                   created_after: datetime | None = None, created_before: datetime | None = None,
+                   q: str | None = None, limit: int = 50,
                    cursor: int | str | None = None) -> JobPage:  # fmt: skip
-        """One page of jobs, newest first; pass ``next_cursor`` back for the next page."""
-        return await self._do(
-            _calls.page(state=state, queue=queue, action=action, limit=limit, cursor=cursor)
-        )
+        """One page of jobs, newest first; pass ``next_cursor`` back for the next page.
+
+        The filters are :class:`~conveyor.sdk.models.JobFilter`'s.
+        """
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
+        return await self._do(_calls.page(where, limit=limit, cursor=cursor))
 
     async def list(self, *, state: str | Iterable[str] | None = None,
                    queue: str | None = None, action: str | None = None,
+                   agent_id: JobId | None = None, created_after: datetime | None = None,
+                   created_before: datetime | None = None, q: str | None = None,
                    limit: int | None = None, page_size: int = 50) -> AsyncIterator[Job]:  # fmt: skip
         """Jobs newest first, fetched a page at a time; at most ``limit`` of them."""
-        states = _calls.states(state)
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
         cursor: int | str | None = None
         seen = 0
         while size := _calls.next_page_size(limit, seen, page_size):
-            page = await self.page(
-                state=states, queue=queue, action=action, limit=size, cursor=cursor
-            )
+            page = await self._do(_calls.page(where, limit=size, cursor=cursor))
             for job in page.items:
                 yield job
             seen += len(page.items)

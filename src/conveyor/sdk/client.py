@@ -38,6 +38,7 @@ from conveyor.sdk import _calls, _sse
 from conveyor.sdk._calls import Call, JobId
 from conveyor.sdk._http import Transport
 from conveyor.sdk.errors import JobFailed, ServerUnreachable
+from conveyor.sdk.job_bulk import BulkMixin
 from conveyor.sdk.models import (
     Action,
     Agent,
@@ -61,7 +62,7 @@ DEFAULT_RETRY = RetryPolicy()
 __all__ = ["Client", "JobId"]
 
 
-class Client(TeamsMixin):
+class Client(TeamsMixin, BulkMixin):
     """A connection to one Conveyor server, as one user or API key, in one team."""
 
     def __init__(self, server: str | None = None, token: str | None = None, *,
@@ -169,22 +170,28 @@ class Client(TeamsMixin):
         return self._do(_calls.retry(job_id))
 
     def page(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
-             action: str | None = None, limit: int = 50,
+             action: str | None = None, agent_id: JobId | None = None,
+             created_after: datetime | None = None, created_before: datetime | None = None,
+             q: str | None = None, limit: int = 50,
              cursor: int | str | None = None) -> JobPage:  # fmt: skip
-        """One page of jobs, newest first; pass ``next_cursor`` back for the next page."""
-        return self._do(
-            _calls.page(state=state, queue=queue, action=action, limit=limit, cursor=cursor)
-        )
+        """One page of jobs, newest first; pass ``next_cursor`` back for the next page.
+
+        The filters are :class:`~conveyor.sdk.models.JobFilter`'s.
+        """
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
+        return self._do(_calls.page(where, limit=limit, cursor=cursor))
 
     def list(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
-             action: str | None = None, limit: int | None = None,
+             action: str | None = None, agent_id: JobId | None = None,
+             created_after: datetime | None = None, created_before: datetime | None = None,
+             q: str | None = None, limit: int | None = None,
              page_size: int = 50) -> Iterator[Job]:  # fmt: skip
         """Jobs newest first, fetched a page at a time; at most ``limit`` of them."""
-        states = _calls.states(state)
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
         cursor: int | str | None = None
         seen = 0
         while size := _calls.next_page_size(limit, seen, page_size):
-            page = self.page(state=states, queue=queue, action=action, limit=size, cursor=cursor)
+            page = self._do(_calls.page(where, limit=size, cursor=cursor))
             yield from page.items
             seen += len(page.items)
             if page.next_cursor is None or not page.items:

@@ -78,6 +78,40 @@ class JobRequest(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+class JobFilter(BaseModel):
+    """Which jobs a list or a bulk cancel/retry is about; a field left unset matches any.
+
+    ``created_after`` is inclusive, ``created_before`` exclusive; ``q`` is an id prefix
+    (dashes allowed), or text in the action's name or in the params.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: list[str] | None = None
+    queue: str | None = None
+    action: str | None = None
+    agent_id: uuid.UUID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    q: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON the API takes: only what was given."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class BulkResult(_Answer):
+    """What one bulk cancel or retry did.
+
+    ``affected``: jobs changed; ``skipped``: ids not changed (not in a state it applies
+    to, or not there); ``remaining``: jobs the filter still matches (0 with ids).
+    """
+
+    affected: int
+    skipped: int = 0
+    remaining: int = 0
+
+
 class JobPage(_Answer):
     """One page of ``GET /api/v1/jobs``; pass ``next_cursor`` back for the next one."""
 

@@ -10,7 +10,9 @@ from conveyor.store.migrate import SchemaUpgrade, upgrade_schema
 from conveyor.store.queries.accounts import normalize_email
 from conveyor.store.queries.artifacts import check_artifact_name
 from conveyor.store.queries.audit import AuditEntry, AuditFilter
+from conveyor.store.queries.bulk import BULK_MAX
 from conveyor.store.queries.claim import ClaimRequest
+from conveyor.store.queries.job_filter import JobFilter
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.queries.submit import JobSpec
@@ -20,11 +22,13 @@ from conveyor.store.store import Store
 from conveyor.store.transaction import Committed
 
 __all__ = [
+    "BULK_MAX",
     "CACHED_TOPICS",
     "AuditEntry",
     "AuditFilter",
     "ClaimRequest",
     "Committed",
+    "JobFilter",
     "JobSpec",
     "KeepFinished",
     "Lease",

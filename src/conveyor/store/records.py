@@ -114,6 +114,16 @@ class ChangeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BulkChange:
+    """What one bulk cancel or retry did: how many jobs it changed, how many of those
+    named it left alone, and how many matching jobs a further call would change."""
+
+    affected: int
+    skipped: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     job_id: uuid.UUID
     attempt: int

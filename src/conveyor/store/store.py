@@ -10,7 +10,8 @@ accounts (accounts_store), the audit log and self-service (audit_store), teams
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from conveyor.store.audit_store import AccountsAndAudit
 from conveyor.store.database import Database
 from conveyor.store.fleet_store import FleetStore
 from conveyor.store.queries import (
+    bulk,
     claim,
     control,
     leases,
@@ -33,12 +35,14 @@ from conveyor.store.queries import (
     submit,
     waiting,
 )
-from conveyor.store.queries.audit import AuditEntry, audited
+from conveyor.store.queries.audit import AuditEntry, audited, ids_detail
 from conveyor.store.queries.idempotency import DEFAULT_WINDOW
+from conveyor.store.queries.job_filter import JobFilter, filter_detail
 from conveyor.store.queries.maintenance import DEFAULT_BATCH_LIMIT
 from conveyor.store.read_cache import TOPICS
 from conveyor.store.records import (
     Attempt,
+    BulkChange,
     ChangeResult,
     ClaimedJob,
     Event,
@@ -219,6 +223,44 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
                 "until that one finishes"
             ) from None
 
+    async def job_cancel_many(
+        self,
+        team_id: uuid.UUID,
+        *,
+        ids: list[uuid.UUID] | None = None,
+        where: JobFilter | None = None,
+        limit: int = bulk.BULK_MAX,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
+    ) -> BulkChange:
+        """Cancel the jobs named by ``ids``, or up to ``limit`` of those ``where`` matches
+        (newest first), as :meth:`job_cancel` does; a job it cannot cancel is skipped."""
+        bulk.check_selection(ids, where, limit)
+        op = audited(bulk.cancel_many, audit, _bulk_details(ids, where))
+        return await self.db.write(op, now, team_id, ids, where, limit)
+
+    async def job_retry_many(
+        self,
+        team_id: uuid.UUID,
+        *,
+        ids: list[uuid.UUID] | None = None,
+        where: JobFilter | None = None,
+        limit: int = bulk.BULK_MAX,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
+    ) -> BulkChange:
+        """Retry the dead or cancelled jobs named by ``ids``, or up to ``limit`` of those
+        ``where`` matches (newest first), as :meth:`job_retry` does; others are skipped."""
+        bulk.check_selection(ids, where, limit)
+        op = audited(bulk.retry_many, audit, _bulk_details(ids, where))
+        try:
+            return await self.db.write(op, now, team_id, ids, where, limit)
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                "another unfinished job holds the idempotency key of a job to retry; "
+                "it cannot run again until that one finishes"
+            ) from None
+
     async def job_promote_due(
         self, *, limit: int = DEFAULT_BATCH_LIMIT, now: datetime | None = None
     ) -> list[uuid.UUID]:
@@ -262,14 +304,25 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         queue: str | None = None,
         action: str | None = None,
         agent_id: uuid.UUID | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        q: str | None = None,
+        where: JobFilter | None = None,
         limit: int = 50,
         cursor: int | None = None,
     ) -> JobPage:
-        """Jobs newest first; ``cursor`` is the previous page's ``next_cursor``."""
-        return await self.db.read(
-            listing.list_jobs, None, team_id, states=states, queue=queue, action=action,
-            agent_id=agent_id, limit=limit, cursor=cursor,
-        )  # fmt: skip
+        """Jobs newest first; ``cursor`` is the previous page's ``next_cursor``.
+
+        The filters are :class:`JobFilter`'s (``q``: an id prefix, or text in the
+        action or the params), given one by one or as ``where``.
+        """
+        if where is None:
+            where = JobFilter(
+                tuple(states) if states is not None else None, queue, action, agent_id,
+                created_after, created_before, q,
+            )  # fmt: skip
+        return await self.db.read(listing.list_jobs, None, team_id, where, limit=limit,
+                                  cursor=cursor)  # fmt: skip
 
     async def events_after(
         self,
@@ -325,3 +378,17 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         """Delete up to ``limit`` outbox events older than ``keep``; returns how many."""
         retention.check_limit(limit)
         return await self.db.write(retention.prune_events, now, keep, limit)
+
+
+def _bulk_details(
+    ids: list[uuid.UUID] | None, where: JobFilter | None
+) -> Callable[[AuditEntry, BulkChange], AuditEntry]:
+    """The audit row of a bulk change: how the jobs were chosen and what it did."""
+
+    def describe(entry: AuditEntry, done: BulkChange) -> AuditEntry:
+        chosen = ids_detail(ids) if ids is not None else {"filter": filter_detail(where)}
+        counts = {"affected": done.affected, "skipped": done.skipped, "remaining": done.remaining}
+        mode = "ids" if ids is not None else "filter"
+        return replace(entry, details={"mode": mode, **chosen, **counts})
+
+    return describe

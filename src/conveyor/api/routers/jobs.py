@@ -1,4 +1,5 @@
-"""Jobs: submit (validated against the team's action catalog), list, read, cancel, retry.
+"""Jobs: submit (validated against the team's action catalog), list, read, cancel, retry
+(one job, or many at once).
 
 Submitting is the engine's :class:`~conveyor.engine.Submission` (catalog, params,
 permissions per action, defaults, idempotency): these routes only translate HTTP.
@@ -12,7 +13,7 @@ import base64
 import binascii
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -20,6 +21,17 @@ from conveyor import bounds
 from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
+from conveyor.api.job_filter_models import (
+    CREATED_AFTER,
+    CREATED_BEFORE,
+    Instant,
+    JobBulkOut,
+    JobBulkRequest,
+    JobFilter,
+    Q,
+    SearchText,
+    parse_states,
+)
 from conveyor.api.models import (
     AttemptList,
     AttemptOut,
@@ -112,16 +124,19 @@ async def list_jobs(
     queue: Annotated[Name | None, Query(max_length=bounds.NAME_MAX)] = None,
     action: Annotated[Name | None, Query(max_length=bounds.NAME_MAX)] = None,
     agent_id: uuid.UUID | None = None,
+    created_after: Annotated[Instant | None, Query(description=CREATED_AFTER)] = None,
+    created_before: Annotated[Instant | None, Query(description=CREATED_BEFORE)] = None,
+    q: Annotated[SearchText | None, Query(max_length=bounds.SEARCH_MAX, description=Q)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JobList:
-    states = [s for value in state for s in value.split(",") if s] if state else None
+    where = JobFilter.model_construct(
+        state=parse_states(state), queue=queue, action=action, agent_id=agent_id,
+        created_after=created_after, created_before=created_before, q=q,
+    )  # fmt: skip  # each field is checked above, as the model would
     page = await services(request).store.job_list(
         principal.team_id,
-        states=states or None,
-        queue=queue,
-        action=action,
-        agent_id=agent_id,
+        where=where.for_store(),
         limit=limit,
         cursor=decode_cursor(cursor) if cursor else None,
     )
@@ -148,6 +163,60 @@ def decode_cursor(text: str, kind: str = "j") -> int:
     if match is None or match[1] != kind or int(match[2]) > bounds.INT64_MAX:
         raise InvalidInput("cursor is not one this server gave out", field="cursor")
     return int(match[2])
+
+
+# change many
+
+
+@router.post(
+    "/cancel",
+    operation_id="jobs_cancel_many",
+    responses=responses(401, 403, 422),
+    summary="Cancel many jobs: by ids, or every job a filter matches",
+)
+async def cancel_jobs(
+    body: JobBulkRequest,
+    request: Request,
+    principal: Annotated[Principal, require("jobs:cancel", audit="jobs.cancel_many")],
+) -> JobBulkOut:
+    """Each job as ``POST /jobs/{id}/cancel`` does: a waiting one is cancelled at once, a
+    running one is flagged and its agent told to stop. A job already finished (or asked to
+    stop), another team's or absent is skipped. At most 10,000 per call, newest first:
+    call again while ``remaining`` is not 0. One audit row per call."""
+    store = services(request).store
+    done = await store.job_cancel_many(
+        principal.team_id, **_selection(body), audit=audit_entry(request)
+    )
+    return JobBulkOut.of(done)
+
+
+@router.post(
+    "/retry",
+    operation_id="jobs_retry_many",
+    responses=responses(401, 403, 409, 422),
+    summary="Retry many dead or cancelled jobs: by ids, or every job a filter matches",
+)
+async def retry_jobs(
+    body: JobBulkRequest,
+    request: Request,
+    principal: Annotated[Principal, require("jobs:retry", audit="jobs.retry_many")],
+) -> JobBulkOut:
+    """Each job as ``POST /jobs/{id}/retry`` does: a fresh set of attempts. A job not dead
+    or cancelled, another team's or absent is skipped. At most 10,000 per call, newest
+    first: call again while ``remaining`` is not 0. One audit row per call."""
+    store = services(request).store
+    done = await store.job_retry_many(
+        principal.team_id, **_selection(body), audit=audit_entry(request)
+    )
+    return JobBulkOut.of(done)
+
+
+def _selection(body: JobBulkRequest) -> dict[str, Any]:
+    """The store's ``ids=`` or ``where=``, whichever the body gave."""
+    if body.ids is not None:
+        return {"ids": body.ids}
+    assert body.filter is not None  # the model allows nothing else
+    return {"where": body.filter.for_store()}
 
 
 @router.get(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,6 +19,12 @@ from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
 _CANCELLABLE = sorted(CANCEL_NOW_FROM | CANCEL_REQUEST_FROM)
+RETRYABLE = jobs.c.state.in_(sorted(RETRY_FROM))
+CANCEL_PENDING = sa.or_(
+    jobs.c.state.in_(sorted(CANCEL_NOW_FROM)),
+    sa.and_(jobs.c.state.in_(sorted(CANCEL_REQUEST_FROM)), jobs.c.cancel_requested_at.is_(None)),
+)
+"""Jobs a cancel would still change: waiting ones, and running ones not yet asked to stop."""
 
 
 def cancel_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[ChangeResult]:
@@ -26,45 +34,8 @@ def cancel_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Ch
     once the work has stopped. Cancelling a cancelled job changes nothing; a job
     that already succeeded or died raises :class:`InvalidTransition`.
     """
-    now = at(tx.now)
-    waiting = jobs.c.state.in_(sorted(CANCEL_NOW_FROM))
-    rows = tx.conn.execute(
-        sa.update(jobs)
-        .where(jobs.c.team_id == team_id, jobs.c.id.in_(job_ids), jobs.c.state.in_(_CANCELLABLE))
-        .values(
-            state=sa.case((waiting, JobState.CANCELLED.value), else_=jobs.c.state),
-            cancel_requested_at=sa.case(
-                (
-                    jobs.c.state == JobState.RUNNING.value,
-                    sa.func.coalesce(jobs.c.cancel_requested_at, now),
-                ),
-                else_=jobs.c.cancel_requested_at,
-            ),
-            finished_at=sa.case((waiting, now), else_=jobs.c.finished_at),
-            updated_at=now,
-        )
-        .returning(jobs.c.id, jobs.c.state, jobs.c.agent_id)
-    ).all()
+    rows = cancel_where(tx, team_id, jobs.c.id.in_(job_ids), jobs.c.state.in_(_CANCELLABLE))
     changed = {row.id: row for row in rows}
-    emit_job_changes(
-        tx,
-        (
-            (team_id, row.id, {"state": row.state, "cancel_requested": row.state == JobState.RUNNING,
-                               "agent_id": str(row.agent_id) if row.agent_id else None})
-            for row in rows
-        ),
-    )  # fmt: skip
-    # The replica holding the agent's connection pushes the cancel (hub, on PostgreSQL
-    # through NOTIFY); heartbeat replies repeat it in case that push is lost.
-    emit_events(
-        tx,
-        CONTROL,
-        (
-            (team_id, row.id, {"agent_id": str(row.agent_id), "cancel": True})
-            for row in rows
-            if row.state == JobState.RUNNING and row.agent_id is not None
-        ),
-    )
     results = []
     for job_id, state in _states(tx, team_id, [i for i in job_ids if i not in changed]).items():
         if state != JobState.CANCELLED:
@@ -82,14 +53,77 @@ def cancel_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Ch
     return sorted(results, key=lambda r: order[r.job_id])
 
 
+def cancel_where(
+    tx: Tx, team_id: uuid.UUID, *where: sa.ColumnElement[bool]
+) -> Sequence[sa.Row[Any]]:
+    """Cancel the team's jobs matching ``where`` (which must keep to cancellable states):
+    the one path of every cancel, single or bulk. Returns ``(id, state, agent_id)`` rows.
+
+    A waiting job becomes ``cancelled``; a running one is flagged and the replica
+    holding its agent's connection pushes the cancel (the hub, on PostgreSQL through
+    NOTIFY); heartbeat replies repeat it in case that push is lost.
+    """
+    now = at(tx.now)
+    waiting = jobs.c.state.in_(sorted(CANCEL_NOW_FROM))
+    rows = tx.conn.execute(
+        sa.update(jobs)
+        .where(jobs.c.team_id == team_id, *where)
+        .values(
+            state=sa.case((waiting, JobState.CANCELLED.value), else_=jobs.c.state),
+            cancel_requested_at=sa.case(
+                (
+                    jobs.c.state == JobState.RUNNING.value,
+                    sa.func.coalesce(jobs.c.cancel_requested_at, now),
+                ),
+                else_=jobs.c.cancel_requested_at,
+            ),
+            finished_at=sa.case((waiting, now), else_=jobs.c.finished_at),
+            updated_at=now,
+        )
+        .returning(jobs.c.id, jobs.c.state, jobs.c.agent_id)
+    ).all()
+    emit_job_changes(
+        tx,
+        (
+            (team_id, row.id, {"state": row.state, "cancel_requested": row.state == JobState.RUNNING,
+                               "agent_id": str(row.agent_id) if row.agent_id else None})
+            for row in rows
+        ),
+    )  # fmt: skip
+    emit_events(
+        tx,
+        CONTROL,
+        (
+            (team_id, row.id, {"agent_id": str(row.agent_id), "cancel": True})
+            for row in rows
+            if row.state == JobState.RUNNING and row.agent_id is not None
+        ),
+    )
+    return rows
+
+
 def retry_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[ChangeResult]:
     """Give dead or cancelled jobs a fresh set of attempts; the counter keeps counting."""
+    rows = retry_where(tx, team_id, jobs.c.id.in_(job_ids))
+    retried = {row.id for row in rows}
+    for job_id, state in _states(tx, team_id, [i for i in job_ids if i not in retried]).items():
+        raise InvalidTransition(
+            f"job {job_id} is {state}: only dead or cancelled jobs can be retried",
+            job_id=str(job_id),
+            state=state,
+        )
+    return [ChangeResult(job_id, JobState.QUEUED) for job_id in job_ids]
+
+
+def retry_where(
+    tx: Tx, team_id: uuid.UUID, *where: sa.ColumnElement[bool]
+) -> Sequence[sa.Row[Any]]:
+    """Queue again the team's dead or cancelled jobs matching ``where``: the one path of
+    every retry, single or bulk. Returns ``(id, queue)`` rows."""
     now = at(tx.now)
     rows = tx.conn.execute(
         sa.update(jobs)
-        .where(
-            jobs.c.team_id == team_id, jobs.c.id.in_(job_ids), jobs.c.state.in_(sorted(RETRY_FROM))
-        )
+        .where(jobs.c.team_id == team_id, RETRYABLE, *where)
         .values(
             state=JobState.QUEUED.value,
             attempt_floor=jobs.c.attempt,
@@ -101,17 +135,10 @@ def retry_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Cha
         )
         .returning(jobs.c.id, jobs.c.queue)
     ).all()
-    retried = {row.id for row in rows}
-    for job_id, state in _states(tx, team_id, [i for i in job_ids if i not in retried]).items():
-        raise InvalidTransition(
-            f"job {job_id} is {state}: only dead or cancelled jobs can be retried",
-            job_id=str(job_id),
-            state=state,
-        )
     emit_job_changes(
         tx, ((team_id, row.id, {"state": JobState.QUEUED, "queue": row.queue}) for row in rows)
     )
-    return [ChangeResult(job_id, JobState.QUEUED) for job_id in job_ids]
+    return rows
 
 
 def _states(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, JobState]:

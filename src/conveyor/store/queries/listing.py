@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from conveyor.errors import InvalidInput
-from conveyor.states import JobState
+from conveyor.store.queries.job_filter import JobFilter, job_conditions
 from conveyor.store.queries.outbox import insert_events
 from conveyor.store.records import Event, Job, JobPage
 from conveyor.store.schema import events, jobs
@@ -52,35 +52,12 @@ def _check_limit(limit: int) -> None:
 
 
 def list_jobs(
-    tx: Tx,
-    team_id: uuid.UUID,
-    *,
-    states: list[str] | None,
-    queue: str | None,
-    action: str | None,
-    agent_id: uuid.UUID | None,
-    limit: int,
-    cursor: int | None,
+    tx: Tx, team_id: uuid.UUID, where: JobFilter, *, limit: int, cursor: int | None
 ) -> JobPage:
     """Newest first. The cursor is the last item's ``seq`` and the next page starts
     below it, so jobs submitted between pages appear on no page and shift none."""
     _check_limit(limit)
-    query = sa.select(*_JOB_COLUMNS).where(jobs.c.team_id == team_id)
-    if states is not None:
-        try:
-            wanted = sorted({JobState(s).value for s in states})
-        except ValueError:
-            raise InvalidInput(
-                f"unknown job state in {states!r}; states are {[s.value for s in JobState]}",
-                field="states",
-            ) from None
-        query = query.where(jobs.c.state.in_(wanted))
-    if queue is not None:
-        query = query.where(jobs.c.queue == queue)
-    if action is not None:
-        query = query.where(jobs.c.action == action)
-    if agent_id is not None:
-        query = query.where(jobs.c.agent_id == agent_id)
+    query = sa.select(*_JOB_COLUMNS).where(*job_conditions(team_id, where))
     if cursor is not None:
         query = query.where(jobs.c.seq < cursor)
     rows = tx.conn.execute(query.order_by(jobs.c.seq.desc()).limit(limit + 1)).all()
