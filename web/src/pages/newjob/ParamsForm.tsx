@@ -1,7 +1,7 @@
 import Form, { Templates } from '@rjsf/mantine'
 import type { BaseInputTemplateProps, ErrorSchema, RJSFSchema } from '@rjsf/utils'
-import validator from '@rjsf/validator-ajv8'
 import type { ReactNode } from 'react'
+import { schemaValidator } from './schemaValidator'
 
 const BaseInput = Templates.BaseInputTemplate!
 
@@ -31,10 +31,12 @@ export function ParamsForm({ schema, formData, onChange, onSubmit, extraErrors, 
   return (
     <Form
       schema={schema as RJSFSchema}
-      validator={validator}
+      validator={schemaValidator}
       formData={formData}
       onChange={({ formData: next }) => onChange((next ?? {}) as Params)}
       onSubmit={({ formData: next }) => onSubmit((next ?? {}) as Params)}
+      // The errors show at their fields; without a handler rjsf also logs them to the console.
+      onError={() => undefined}
       extraErrors={extraErrors}
       showErrorList={false}
       noHtml5Validate
