@@ -5,11 +5,11 @@ import { actionNames, agentStatus, runningJobsPath, STATUS_COLOR, type Agent } f
 
 const MAX_SHOWN = 3
 
-function Tags({ items, label }: { items: string[]; label: string }) {
+function Tags({ items }: { items: string[] }) {
   if (!items.length) return <Text size="sm" c="dimmed">none</Text>
   const shown = items.slice(0, MAX_SHOWN)
   return (
-    <Group gap={4} aria-label={label}>
+    <Group gap={4}>
       {shown.map((item) => (
         <Badge key={item} variant="light" color="gray" tt="none">
           {item}
@@ -64,10 +64,10 @@ export function AgentsTable({ agents, canDrain }: { agents: Agent[]; canDrain: b
                 </Table.Td>
                 <Table.Td>{agent.host || <Text size="sm" c="dimmed">unknown</Text>}</Table.Td>
                 <Table.Td>
-                  <Tags items={labels} label={`Labels of ${agent.name}`} />
+                  <Tags items={labels} />
                 </Table.Td>
                 <Table.Td>
-                  <Tags items={actionNames(agent)} label={`Actions of ${agent.name}`} />
+                  <Tags items={actionNames(agent)} />
                 </Table.Td>
                 <Table.Td>
                   <Text size="sm" span>
