@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine clean
+.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL 
 
 bench-engine: $(STAMP) ## engine throughput and claim latency on SQLite and PostgreSQL
 	$(PY) -m bench.engine $(BENCH_ARGS)
+
+bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and PostgreSQL (p50/p95)
+	$(PY) -m bench.jobs_api $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

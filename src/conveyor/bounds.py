@@ -59,6 +59,10 @@ QUEUE_MAX = 100
 """A queue name: the ``jobs.queue`` and ``queues.name`` columns hold 100 characters."""
 AGENT_VERSION_MAX = 50
 """An agent's version string: the ``agents.version`` column holds 50."""
+HOST_MAX = 255
+"""An agent's hostname (a DNS name is at most 253): the ``agents.host`` column holds 255."""
+ACTION_DESCRIPTION_MAX = 4096
+"""What an action does, as its agent describes it: ``actions.description`` holds 4096."""
 LABELS_MAX = 64
 LABEL_KEY_MAX = 100
 LABEL_VALUE_MAX = 200

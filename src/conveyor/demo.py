@@ -43,11 +43,15 @@ def _rows(start: int, end: int) -> str:
     return "".join(lines)
 
 
-@tasks.action(description="Write `rows` generated records (and a header) as export.csv")
+@tasks.action()
 def export_csv(
     rows: Annotated[int, Field(ge=0, le=100_000_000)], ctx: TaskContext
 ) -> dict[str, Any]:
-    """Streams to disk in batches, so a million rows never sit in memory."""
+    """Export `rows` generated customer records (id, name, email, amount, created_at) as
+    a downloadable CSV file, export.csv, reporting progress as it goes.
+
+    Streams to disk in batches, so a million rows never sit in memory.
+    """
     with ctx.open_artifact(EXPORT_NAME, content_type="text/csv") as out:
         out.write(",".join(EXPORT_HEADER) + "\n")
         for start in range(1, rows + 1, _BATCH):
@@ -59,15 +63,18 @@ def export_csv(
     return {"rows": rows, "artifact": EXPORT_NAME}
 
 
-@tasks.action(description="Return the params it was given")
+@tasks.action()
 def echo(**params: Any) -> dict[str, Any]:
+    """Return the params it was given as its result: a quick check that an agent answers."""
     return params
 
 
-@tasks.action(description="Wait `seconds`, logging each second")
+@tasks.action()
 def sleep(
     ctx: TaskContext, seconds: Annotated[float, Field(ge=0, le=86_400)] = 5.0
 ) -> dict[str, float]:
+    """Wait `seconds`, logging a line and reporting progress each second: a job to watch
+    live, or to cancel while it runs."""
     whole = int(seconds)
     for second in range(1, whole + 1):
         ctx.sleep(1)
@@ -77,8 +84,10 @@ def sleep(
     return {"slept": seconds}
 
 
-@tasks.action(description="Fail with `message` (retryable or not)")
+@tasks.action()
 def fail(message: str = "this job fails on purpose", retryable: bool = True) -> None:
+    """Fail with `message`: retried with backoff until its attempts run out (then dead), or
+    dead at once when `retryable` is false. For trying retries and the dead-letter view."""
     if retryable:
         raise RuntimeError(message)
     raise NonRetryable(message)
@@ -104,7 +113,8 @@ def countdown_action() -> ShellAction:
     return shell_action(
         "demo.countdown",
         {
-            "description": "Count down `seconds`, logging a line each second",
+            "description": "Count down `seconds` in a shell script, printing a line each "
+            "second (and a note on stderr every five): a shell job to watch or cancel",
             "argv": ["/bin/sh", "-c", _COUNTDOWN, "countdown", "{seconds}"],
             "timeout_s": 3600,
             "params": {

@@ -100,7 +100,7 @@ class ActionOffer(_Message):
 
     name: ActionName
     params_schema: Annotated[dict[str, Any], AfterValidator(bounds.check_json)]
-    description: Text = Field(default="", max_length=4096)
+    description: Text = Field(default="", max_length=bounds.ACTION_DESCRIPTION_MAX)
     kind: Literal["python", "shell"] = "python"
 
     @property
@@ -120,6 +120,9 @@ class Hello(_Message):
     protocol: int = Field(ge=0, le=bounds.INT32_MAX)
     name: Name = Field(min_length=1, max_length=bounds.NAME_MAX)
     version: Name = Field(default="", max_length=bounds.AGENT_VERSION_MAX)
+    # Added in version 2 without a bump (a version-2 server ignores what it does not know;
+    # an agent that does not send it shows no host).
+    host: Name = Field(default="", max_length=bounds.HOST_MAX)
     labels: Labels = Field(default_factory=dict)
     queues: list[QueueName] = Field(
         default_factory=lambda: ["default"], min_length=1, max_length=100

@@ -45,6 +45,25 @@ def test_decorator_forms_names_and_descriptions() -> None:
         tasks.action(name="app.plain")(lambda: None)
 
 
+def test_the_description_is_the_docstrings_first_paragraph_on_one_line() -> None:
+    tasks = Tasks()
+
+    @tasks.action
+    def wrapped(x: int) -> int:
+        """Export the records of one customer
+        as a CSV file.
+
+        How it works: not part of the description."""
+        return x
+
+    @tasks.action
+    def undocumented() -> None:
+        return None
+
+    assert tasks.get("wrapped").description == "Export the records of one customer as a CSV file."
+    assert tasks.get("undocumented").description == ""
+
+
 def test_schema_and_binding_follow_the_signature() -> None:
     tasks = Tasks()
 

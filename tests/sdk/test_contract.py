@@ -21,6 +21,7 @@ from tests.helpers.contract import load_contract
 
 RESPONSES = {
     "Job": "JobOut",
+    "Submitter": "SubmitterOut",
     "JobPage": "JobList",
     "BulkResult": "JobBulkOut",
     "Artifact": "ArtifactOut",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -49,6 +50,12 @@ def test_export_runs_and_downloads_through_the_client(server: LiveServer, tmp_pa
             rows = list(csv.reader(f))
         assert len(rows) == 20_001 and rows[0][0] == "id"
         assert "wrote 20000 rows to export.csv" in [line.text for line in client.logs(job.id)]
+
+        assert done.created_by is not None and done.created_by.kind == "user"
+        [agent] = client.agents()  # a real agent reports its machine's name
+        assert agent.host == socket.gethostname() and agent.slots == 2
+        described = {a.name: a.description for a in client.actions()}
+        assert described["demo.export_csv"].startswith("Export `rows` generated customer records")
 
         failing = client.submit("demo.fail", {"message": "on purpose", "retryable": False})
         with pytest.raises(JobFailed, match="on purpose") as failed:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import enum
 import random
+import socket
 import ssl
 import time
 import uuid
@@ -32,7 +33,7 @@ from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from conveyor import __version__, protocol
+from conveyor import __version__, bounds, protocol
 from conveyor.agent.connection import (
     AgentRefused,
     Backoff,
@@ -249,6 +250,7 @@ class Agent:
                 protocol=protocol.PROTOCOL_VERSION,
                 name=self.options.name,
                 version=__version__,
+                host=_hostname(),
                 labels=self.options.labels,
                 queues=self.options.queues,
                 slots=self.options.slots,
@@ -356,3 +358,8 @@ def parse_labels(values: Sequence[str]) -> dict[str, str]:
 
 
 __all__ = ["Agent", "AgentOptions", "AgentRefused", "Phase", "parse_labels"]
+
+
+def _hostname() -> str:
+    """This machine's name as the dashboard shows it (cut to what the hello may carry)."""
+    return "".join(c for c in socket.gethostname() if c.isprintable())[: bounds.HOST_MAX]

@@ -54,4 +54,9 @@ JOB_OUT: dict[str, Any] = {
     "concurrency_key": "customer-42",
     "parent_id": None,
     "waiting_reason": None,
+    "created_by": {
+        "kind": "user",
+        "id": "0197a3a1-0c4d-7b2e-9e61-5d7f3a8b1c20",
+        "name": "ada@example.com",
+    },
 }

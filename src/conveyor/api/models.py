@@ -142,6 +142,18 @@ class JobBatchCreate(_Request):
     jobs: list[JobCreate] = Field(min_length=1, max_length=bounds.BATCH_MAX)
 
 
+class SubmitterOut(BaseModel):
+    """Who submitted a job: a user (name: display name, else email) or an API key (its name)."""
+
+    kind: Literal["user", "key"]
+    id: uuid.UUID
+    name: str
+
+    @classmethod
+    def of(cls, who: records.Submitter) -> SubmitterOut:
+        return cls(kind=who.kind, id=who.id, name=who.name)
+
+
 class JobOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [JOB_OUT]})
 
@@ -175,9 +187,19 @@ class JobOut(BaseModel):
         "no_agent_matches_labels, no_agent_takes_queue, agents_draining, concurrency_limit, "
         "agents_busy. Null for other states.",
     )
+    created_by: SubmitterOut | None = Field(
+        default=None,
+        description="Who submitted it; null for a job that does not record it (submitted "
+        "before the server recorded submitters, or by the server itself)",
+    )
 
     @classmethod
-    def of(cls, job: records.Job, waiting_reason: str | None = None) -> JobOut:
+    def of(
+        cls,
+        job: records.Job,
+        waiting_reason: str | None = None,
+        created_by: records.Submitter | None = None,
+    ) -> JobOut:
         return cls(
             id=job.id,
             action=job.action,
@@ -203,6 +225,7 @@ class JobOut(BaseModel):
             concurrency_key=job.concurrency_key,
             parent_id=job.parent_id,
             waiting_reason=waiting_reason,
+            created_by=SubmitterOut.of(created_by) if created_by is not None else None,
         )
 
 
@@ -320,80 +343,6 @@ class EventOut(BaseModel):
         return cls(
             seq=e.seq, kind=e.kind, object_id=e.object_id, data=e.data, created_at=e.created_at
         )
-
-
-# agents and actions
-
-
-class AgentOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    labels: dict[str, str]
-    slots: int
-    version: str
-    queues: list[str]
-    actions: list[dict[str, Any]]
-    connected: bool
-    draining: bool
-    connected_at: datetime | None
-    last_seen_at: datetime | None
-    disconnected_at: datetime | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, a: records.Agent) -> AgentOut:
-        return cls(
-            id=a.id,
-            name=a.name,
-            labels=a.labels,
-            slots=a.slots,
-            version=a.version,
-            queues=a.queues,
-            actions=a.actions,
-            connected=a.connected,
-            draining=a.draining,
-            connected_at=a.connected_at,
-            last_seen_at=a.last_seen_at,
-            disconnected_at=a.disconnected_at,
-            created_at=a.created_at,
-        )
-
-
-class AgentList(BaseModel):
-    items: list[AgentOut]
-
-
-class ActionVersionOut(BaseModel):
-    schema_hash: str
-    params_schema: dict[str, Any]
-    last_seen_at: datetime
-
-
-class ActionOut(BaseModel):
-    """An action of the team's catalog: its schema versions (newest first) and who offers it."""
-
-    name: str
-    versions: list[ActionVersionOut]
-    agents: list[str]
-
-    @classmethod
-    def of(cls, a: records.ActionInfo) -> ActionOut:
-        return cls(
-            name=a.name,
-            versions=[
-                ActionVersionOut(
-                    schema_hash=v.schema_hash,
-                    params_schema=v.params_schema,
-                    last_seen_at=v.last_seen_at,
-                )
-                for v in a.versions
-            ],
-            agents=a.agents,
-        )
-
-
-class ActionList(BaseModel):
-    items: list[ActionOut]
 
 
 # queues

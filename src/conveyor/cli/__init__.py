@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from conveyor.cli import (
+    actions,
     admin,
     agent,
     agents,
@@ -46,6 +47,7 @@ app.command("cancel")(job_control.cancel)
 app.command("retry")(job_control.retry)
 app.command("download")(jobs.download)
 app.add_typer(agents.app, name="agents")
+app.add_typer(actions.app, name="actions")
 app.add_typer(queues.app, name="queues")
 app.add_typer(keys.app, name="keys")
 app.add_typer(teams.app, name="teams")

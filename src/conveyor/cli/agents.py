@@ -38,12 +38,13 @@ def list_agents(as_json: JsonOption = False) -> None:
         console.print("No agents yet: start one with `conveyor agent --server URL --key KEY`.")
         return
     rows = [
-        [str(a.id), escape(a.name), _status(a), str(a.slots), escape(_labels(a.labels)),
+        [str(a.id), escape(a.name), _status(a), f"{a.slots_busy}/{a.slots}",
+         escape(a.host or "-"), escape(a.version or "-"), escape(_labels(a.labels)),
          escape(_actions(a)), when(a.last_seen_at)]
         for a in sorted(found, key=lambda a: (not a.connected, a.name))
     ]  # fmt: skip
-    columns = ["ID", "NAME", "STATUS", "SLOTS", "LABELS", "ACTIONS", "LAST SEEN"]
-    table(columns, rows, wrap={"LABELS", "ACTIONS"}, optional={"ID", "LABELS"})
+    columns = ["ID", "NAME", "STATUS", "BUSY", "HOST", "VERSION", "LABELS", "ACTIONS", "LAST SEEN"]
+    table(columns, rows, wrap={"LABELS", "ACTIONS"}, optional={"ID", "VERSION", "LABELS", "HOST"})
 
 
 @app.command("drain")

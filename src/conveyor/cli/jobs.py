@@ -268,6 +268,7 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
         ("priority", str(job.priority)),
         ("attempt", f"{job.attempt} of {job.max_attempts}"),
         ("agent", str(job.agent_id or "-")),
+        ("submitted by", _submitter(job)),
         ("created", when(job.created_at)),
         ("started", when(job.started_at)),
         ("finished", when(job.finished_at)),
@@ -366,6 +367,13 @@ def _why(job: Job) -> str:
     """Why a waiting job waits, for people: ``no_agent_offers_action`` → ``no agent offers
     action``; empty for a job that is not waiting."""
     return escape((job.waiting_reason or "").replace("_", " "))
+
+
+def _submitter(job: Job) -> str:
+    who = job.created_by
+    if who is None:
+        return "-"
+    return escape(f"{who.name} (API key)" if who.kind == "key" else who.name)
 
 
 def _describe(job: Job) -> str:

@@ -112,6 +112,7 @@ class Submission:
             params=request.params,
             schema_hash=version.schema_hash,
             created_by=caller.user_id,
+            created_by_key=caller.key_id,
             lease_s=self.lease_s,
             **given,
         )

@@ -19,6 +19,14 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class Submitter(_Answer):
+    """Who submitted a job: a user (``name``: display name, else email) or an API key."""
+
+    kind: str  # "user" or "key"; a newer server may add kinds
+    id: uuid.UUID
+    name: str = ""
+
+
 class Job(_Answer):
     """A job as ``GET /api/v1/jobs/{id}`` shows it."""
 
@@ -46,6 +54,7 @@ class Job(_Answer):
     cancel_requested: bool = False
     cancel_requested_at: datetime | None = None
     waiting_reason: str | None = None
+    created_by: Submitter | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -146,7 +155,9 @@ class Agent(_Answer):
     name: str
     labels: dict[str, str] = Field(default_factory=dict)
     slots: int = 0
+    slots_busy: int = 0  # jobs running on it now
     version: str = ""
+    host: str = ""  # the hostname it reported when it connected
     queues: list[str] = Field(default_factory=list)
     actions: list[dict[str, Any]] = Field(default_factory=list)
     connected: bool = False
@@ -169,6 +180,7 @@ class Action(_Answer):
     """An action some agent of the team offers (or offered), with its schemas."""
 
     name: str
+    description: str = ""  # the task's docstring (first paragraph) or the TOML description
     versions: list[ActionVersion] = Field(default_factory=list)
     agents: list[str] = Field(default_factory=list)
 

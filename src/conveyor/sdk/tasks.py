@@ -35,7 +35,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from conveyor import protocol
+from conveyor import bounds, protocol
 from conveyor.sdk.context import TaskCancelled, TaskContext
 
 __all__ = ["NonRetryable", "Retryable", "TaskAction", "TaskCancelled", "Tasks", "is_retryable"]
@@ -196,11 +196,10 @@ def build_action(
         model.model_json_schema()
     except Exception as exc:
         raise TypeError(f"action {name!r}: its params have no JSON Schema: {exc}") from None
-    doc = inspect.getdoc(fn) or ""
     return TaskAction(
         name=name,
         fn=fn,
-        description=description or (doc.splitlines()[0] if doc else ""),
+        description=description or first_paragraph(inspect.getdoc(fn) or ""),
         params_model=model,
         context_param=context_param,
         extra_params=extra,
@@ -245,3 +244,9 @@ def load_tasks(specs: str | list[str]) -> dict[str, TaskAction]:
                 raise ValueError(f"action {action.name!r} is offered twice")
             actions[action.name] = action
     return actions
+
+
+def first_paragraph(doc: str) -> str:
+    """A docstring's first paragraph on one line: what the dashboard shows of an action."""
+    paragraph = doc.strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split())[: bounds.ACTION_DESCRIPTION_MAX]

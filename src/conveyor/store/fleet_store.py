@@ -45,12 +45,14 @@ class FleetStore:
         actions: list[ActionOffer],
         key_id: uuid.UUID | None,
         user_id: uuid.UUID | None,
+        host: str = "",
         now: datetime | None = None,
     ) -> uuid.UUID:
         """Record a (re)connected agent and its offers; the id is stable per (team, name)."""
         return await self.db.write(
             forgetting(CATALOG, agents.connect), now, team_id, name=name, labels=labels, slots=slots,
             version=version, queues=queues, actions=actions, key_id=key_id, user_id=user_id,
+            host=host,
         )  # fmt: skip
 
     async def agent_disconnect(

@@ -46,6 +46,8 @@ class Job:
     started_at: datetime | None
     finished_at: datetime | None
     seq: int
+    created_by: uuid.UUID | None = None  # the user of the login that submitted it
+    created_by_key: uuid.UUID | None = None  # or the API key (see :class:`Submitter`)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Job:
@@ -54,6 +56,16 @@ class Job:
             **{name: m[name] for name in cls.__slots__ if name != "state"},
             state=JobState(m["state"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who submitted a job: a user (``name``: display name, else email) or an API key
+    (``name``: the key's)."""
+
+    kind: Literal["user", "key"]
+    id: uuid.UUID
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +171,8 @@ class Agent:
     last_seen_at: datetime | None
     disconnected_at: datetime | None
     created_at: datetime
+    host: str  # the hostname its hello reported ("" for an agent that reports none)
+    slots_busy: int  # jobs running on it now
 
     @property
     def connected(self) -> bool:
@@ -189,6 +203,7 @@ class ActionInfo:
     name: str
     versions: list[ActionVersion]
     agents: list[str]  # names of connected agents offering it
+    description: str = ""  # what the most recently seen offer said the action does
 
 
 @dataclass(frozen=True, slots=True)

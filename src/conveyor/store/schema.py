@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from conveyor import bounds
 from conveyor.store.types import GUID, BigSerial, JSONDoc, Timestamp
 
 metadata = sa.MetaData(
@@ -202,6 +203,7 @@ agents = sa.Table(
     sa.Column("key_id", GUID()),
     sa.Column("user_id", GUID()),
     sa.Column("disconnected_at", Timestamp()),
+    sa.Column("host", sa.String(bounds.HOST_MAX), nullable=False, server_default=""),  # hello's
 )
 
 # The action catalog: one row per (action, schema version) an agent offered.
@@ -214,6 +216,9 @@ actions = sa.Table(
     sa.Column("params_schema", JSONDoc, nullable=False),
     sa.Column("first_seen_at", Timestamp(), nullable=False),
     sa.Column("last_seen_at", Timestamp(), nullable=False),
+    sa.Column(
+        "description", sa.String(bounds.ACTION_DESCRIPTION_MAX), nullable=False, server_default=""
+    ),
 )
 
 jobs = sa.Table(
@@ -254,11 +259,13 @@ jobs = sa.Table(
     sa.Column("progress", JSONDoc),
     sa.Column("result", JSONDoc),
     sa.Column("error", JSONDoc),
+    # Who submitted it: the user of a login (``created_by``) or the API key (``created_by_key``).
     sa.Column("created_by", GUID()),
     _created_at(),
     sa.Column("updated_at", Timestamp(), nullable=False),
     sa.Column("started_at", Timestamp()),
     sa.Column("finished_at", Timestamp()),
+    sa.Column("created_by_key", GUID()),
     sa.CheckConstraint("priority BETWEEN -100 AND 100", name="priority_range"),
     sa.CheckConstraint(f"state IN {JOB_STATES!r}", name="state_known"),
     sa.CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
@@ -322,6 +329,9 @@ jobs = sa.Table(
         postgresql_where=sa.text(f"idempotency_key IS NOT NULL AND {UNFINISHED}"),
     ),
     sa.Index("ix_jobs_team_state", "team_id", "state", "seq"),
+    # The job list, newest first: a team's page, and a page of one action (revision 0010).
+    sa.Index("ix_jobs_team_seq", "team_id", "seq"),
+    sa.Index("ix_jobs_team_action", "team_id", "action", "seq"),
     # Retention finds old finished jobs without scanning the table.
     sa.Index(
         "ix_jobs_finished",

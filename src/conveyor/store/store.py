@@ -52,6 +52,7 @@ from conveyor.store.records import (
     QueueSummary,
     ReportResult,
     Submitted,
+    Submitter,
 )
 from conveyor.store.team_store import TeamStore
 from conveyor.store.transaction import Publish
@@ -284,6 +285,14 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         if not any(job.state in WAITING for job in page):
             return {}
         return await self.db.read(waiting.waiting_reasons, None, team_id, page)
+
+    async def job_submitters(
+        self, team_id: uuid.UUID, page: list[Job]
+    ) -> dict[uuid.UUID, Submitter]:
+        """Who submitted each job of ``page`` (jobs that do not record it are left out)."""
+        if not any(job.created_by or job.created_by_key for job in page):
+            return {}
+        return await self.db.read(reads.submitters, None, team_id, page)
 
     async def job_count_by_state(self, team_id: uuid.UUID) -> dict[str, int]:
         return await self.db.read(reads.count_by_state, None, team_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
-from conveyor.api.models import ActionList, ActionOut
+from conveyor.api.fleet_models import ActionList, ActionOut
 from conveyor.auth.permissions import Principal
 
 router = APIRouter(prefix="/api/v1/actions", tags=["actions"])

@@ -188,6 +188,7 @@ class Connection:
             labels=hello.labels,
             slots=hello.slots,
             version=hello.version,
+            host=hello.host,
             queues=hello.queues,
             actions=self.offers,
             key_id=self.principal.key_id,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from conveyor.api.audit import audit_entry
 from conveyor.api.deps import require, services
 from conveyor.api.errors import responses
-from conveyor.api.models import AgentList, AgentOut
+from conveyor.api.fleet_models import AgentList, AgentOut
 from conveyor.auth.permissions import Principal
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])

@@ -288,9 +288,11 @@ async def retry_job(
 
 
 async def jobs_out(store: Store, team_id: uuid.UUID, found: list[Job]) -> list[JobOut]:
-    """Jobs as the API shows them, each waiting one with its ``waiting_reason``."""
+    """Jobs as the API shows them, each waiting one with its ``waiting_reason``, each with
+    who submitted it."""
     reasons = await store.job_waiting_reasons(team_id, found)
-    return [JobOut.of(job, reasons.get(job.id)) for job in found]
+    submitters = await store.job_submitters(team_id, found)
+    return [JobOut.of(job, reasons.get(job.id), submitters.get(job.id)) for job in found]
 
 
 async def job_out(store: Store, team_id: uuid.UUID, job_id: uuid.UUID) -> JobOut:

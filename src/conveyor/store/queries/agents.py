@@ -17,11 +17,21 @@ from conveyor.protocol import ActionOffer
 from conveyor.store.queries.catalog import upsert_offers
 from conveyor.store.queries.listing import CONTROL, emit_events
 from conveyor.store.records import Agent
-from conveyor.store.schema import agents
+from conveyor.store.schema import agents, jobs
 from conveyor.store.transaction import Tx
 from conveyor.store.types import at, plus_seconds
 
-_AGENT_COLUMNS = [agents.c[name] for name in Agent.__slots__]
+_SLOTS_BUSY = (  # the jobs running on the agent now (ix_jobs_team_state finds the team's)
+    sa.select(sa.func.count())
+    .where(jobs.c.team_id == agents.c.team_id, jobs.c.state == "running")
+    .where(jobs.c.agent_id == agents.c.id)
+    .scalar_subquery()
+    .label("slots_busy")
+)
+_AGENT_COLUMNS: list[sa.ColumnElement[Any]] = [
+    *(agents.c[name] for name in Agent.__slots__ if name != "slots_busy"),
+    _SLOTS_BUSY,
+]
 
 
 def connect(
@@ -36,6 +46,7 @@ def connect(
     actions: Sequence[ActionOffer],
     key_id: uuid.UUID | None,
     user_id: uuid.UUID | None,
+    host: str = "",
 ) -> uuid.UUID:
     """Upsert the agent by (team, name) and its offers into the catalog.
 
@@ -51,6 +62,7 @@ def connect(
         "labels": labels,
         "slots": slots,
         "version": version,
+        "host": host,
         "queues": list(queues),
         "actions": [
             {"name": a.name, "schema_hash": a.schema_hash, "kind": a.kind} for a in actions
@@ -124,15 +136,15 @@ def get_agent(tx: Tx, team_id: uuid.UUID, agent_id: uuid.UUID) -> Agent:
 
 
 def set_draining(tx: Tx, team_id: uuid.UUID, agent_id: uuid.UUID, draining: bool) -> Agent:
-    row = tx.conn.execute(
+    changed = tx.conn.execute(  # SQLite's RETURNING takes no subquery: read it back
         sa.update(agents)
         .where(agents.c.team_id == team_id, agents.c.id == agent_id)
         .values(draining=draining)
-        .returning(*_AGENT_COLUMNS)
+        .returning(agents.c.id)
     ).first()
-    if row is None:
+    if changed is None:
         raise NotFound(f"agent {agent_id} not found", agent_id=str(agent_id))
-    agent = Agent.from_row(row)
+    agent = get_agent(tx, team_id, agent_id)
     emit_events(tx, "agent", [(team_id, agent_id, {"name": agent.name, "draining": draining})])
     if draining:  # pushed by the replica holding the agent's connection (see the hub)
         emit_events(tx, CONTROL, [(team_id, agent_id, {"agent_id": str(agent_id), "drain": True})])

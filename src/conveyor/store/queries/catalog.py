@@ -27,7 +27,8 @@ def upsert_offers(tx: Tx, team_id: uuid.UUID, offers: Sequence[ActionOffer]) -> 
         return
     rows = [
         {"team_id": team_id, "name": name, "schema_hash": digest,
-         "params_schema": offer.params_schema, "first_seen_at": now, "last_seen_at": now}
+         "params_schema": offer.params_schema, "first_seen_at": now, "last_seen_at": now,
+         "description": offer.description}
         for (name, digest), offer in sorted(unique.items())
     ]  # fmt: skip
     insert = (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(actions)
@@ -35,7 +36,10 @@ def upsert_offers(tx: Tx, team_id: uuid.UUID, offers: Sequence[ActionOffer]) -> 
     tx.conn.execute(
         statement.on_conflict_do_update(
             index_elements=[actions.c.team_id, actions.c.name, actions.c.schema_hash],
-            set_={"last_seen_at": statement.excluded.last_seen_at},
+            set_={
+                "last_seen_at": statement.excluded.last_seen_at,
+                "description": statement.excluded.description,
+            },
         )
     )
 
@@ -44,7 +48,7 @@ def list_actions(tx: Tx, team_id: uuid.UUID) -> list[ActionInfo]:
     """Every action of the team by name, with the connected agents that offer it."""
     rows = tx.conn.execute(
         sa.select(actions.c.name, actions.c.schema_hash, actions.c.params_schema,
-                  actions.c.last_seen_at)
+                  actions.c.last_seen_at, actions.c.description)
         .where(actions.c.team_id == team_id)
         .order_by(actions.c.name, actions.c.last_seen_at.desc(), actions.c.schema_hash)
     ).all()  # fmt: skip
@@ -60,12 +64,14 @@ def list_actions(tx: Tx, team_id: uuid.UUID) -> list[ActionInfo]:
         for offer in offered or []:
             offered_by.setdefault(offer["name"], set()).add(agent_name)
     catalog: dict[str, list[ActionVersion]] = {}
+    described: dict[str, str] = {}  # the newest version's (rows come newest first per name)
     for row in rows:
         catalog.setdefault(row.name, []).append(
             ActionVersion(row.schema_hash, row.params_schema, row.last_seen_at)
         )
+        described.setdefault(row.name, row.description)
     return [
-        ActionInfo(name, versions, sorted(offered_by.get(name, ())))
+        ActionInfo(name, versions, sorted(offered_by.get(name, ())), described[name])
         for name, versions in catalog.items()
     ]
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from conveyor.errors import NotFound
 from conveyor.states import TERMINAL, AttemptOutcome
-from conveyor.store.records import Attempt, Job, QueueSummary
-from conveyor.store.schema import events, job_attempts, jobs, queues, teams
+from conveyor.store.records import Attempt, Job, QueueSummary, Submitter
+from conveyor.store.schema import api_keys, events, job_attempts, jobs, queues, teams, users
 from conveyor.store.transaction import Tx
 
 _JOB_COLUMNS = [jobs.c[name] for name in Job.__slots__]
@@ -33,6 +33,31 @@ def get_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Job]:
     ).all()
     by_id = {row.id: Job.from_row(row) for row in rows}
     return [by_id[i] for i in job_ids if i in by_id]
+
+
+def submitters(tx: Tx, team_id: uuid.UUID, page: list[Job]) -> dict[uuid.UUID, Submitter]:
+    """Who submitted each job of ``page`` that records it: one query for the users, one
+    for the keys, whatever the page's size. A key names the key, not its creator."""
+    user_ids = {job.created_by for job in page if job.created_by and not job.created_by_key}
+    key_ids = {job.created_by_key for job in page if job.created_by_key}
+    found: dict[tuple[str, uuid.UUID], Submitter] = {}
+    if user_ids:
+        people = sa.select(users.c.id, users.c.email, users.c.display_name)
+        for row in tx.conn.execute(people.where(users.c.id.in_(user_ids))):
+            found["user", row.id] = Submitter("user", row.id, row.display_name or row.email)
+    if key_ids:
+        keys = sa.select(api_keys.c.id, api_keys.c.name).where(api_keys.c.team_id == team_id)
+        for key in tx.conn.execute(keys.where(api_keys.c.id.in_(key_ids))):
+            found["key", key.id] = Submitter("key", key.id, key.name)
+    named: dict[uuid.UUID, Submitter] = {}
+    for job in page:
+        if job.created_by_key is not None:
+            who = found.get(("key", job.created_by_key))
+        else:
+            who = found.get(("user", job.created_by)) if job.created_by is not None else None
+        if who is not None:
+            named[job.id] = who
+    return named
 
 
 def list_attempts(tx: Tx, team_id: uuid.UUID, job_id: uuid.UUID) -> list[Attempt]:

@@ -82,7 +82,8 @@ class JobSpec:
     concurrency_limit: int = 1
     schema_hash: str | None = None
     parent_id: uuid.UUID | None = None
-    created_by: uuid.UUID | None = None
+    created_by: uuid.UUID | None = None  # the user of a login
+    created_by_key: uuid.UUID | None = None  # or the API key that submitted it
     max_params_bytes: int = MAX_PARAMS_BYTES
 
     def __post_init__(self) -> None:
@@ -162,6 +163,7 @@ class JobSpec:
             self.concurrency_limit if keyed else None,
             None if self.parent_id is None else str(self.parent_id),
             None if self.created_by is None else str(self.created_by),
+            None if self.created_by_key is None else str(self.created_by_key),
         )  # fmt: skip
 
 
@@ -170,7 +172,7 @@ _STAGE_COLUMNS = (
     "id", "action", "schema_hash", "params", "params_hash", "queue", "priority", "run_at",
     "max_attempts", "backoff_base_s", "backoff_max_s", "timeout_s", "lease_s",
     "cancel_grace_s", "labels", "idempotency_key", "concurrency_key", "concurrency_limit",
-    "parent_id", "created_by",
+    "parent_id", "created_by", "created_by_key",
 )  # fmt: skip
 _ID = _STAGE_COLUMNS.index("id")
 _PARAMS_HASH = _STAGE_COLUMNS.index("params_hash")

@@ -59,7 +59,7 @@ INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
-    attempt, lease_token, lease_expires_at, deadline_at, agent_id, started_at,
+    created_by_key, attempt, lease_token, lease_expires_at, deadline_at, agent_id, started_at,
     created_at, updated_at
 )
 SELECT
@@ -70,7 +70,7 @@ SELECT
     coalesce(v.run_at, coalesce(:now, now())),
     v.max_attempts, v.backoff_base_s, v.backoff_max_s, v.timeout_s, v.lease_s,
     v.cancel_grace_s, v.labels, v.idempotency_key, v.concurrency_key, v.concurrency_limit,
-    v.parent_id, v.created_by,
+    v.parent_id, v.created_by, v.created_by_key,
     -- as claim_apply claims (statement_timestamp: see there)
     CASE WHEN t.claims THEN 1 ELSE 0 END,
     CASE WHEN t.claims THEN gen_random_uuid() END,
@@ -102,7 +102,8 @@ LATERAL (SELECT
     e.r ->> 16 AS concurrency_key,
     CAST(e.r ->> 17 AS int) AS concurrency_limit,
     CAST(e.r ->> 18 AS uuid) AS parent_id,
-    CAST(e.r ->> 19 AS uuid) AS created_by
+    CAST(e.r ->> 19 AS uuid) AS created_by,
+    CAST(e.r ->> 20 AS uuid) AS created_by_key
 ) AS v
 ORDER BY e.ord
 -- Any unique index: a job holding the key (ix_jobs_idempotency_key) is the conflict.

@@ -18,7 +18,7 @@ CREATE TEMP TABLE IF NOT EXISTS submit_stage (
     priority INTEGER, run_at INTEGER, max_attempts INTEGER, backoff_base_s REAL,
     backoff_max_s REAL, timeout_s REAL, lease_s REAL, cancel_grace_s REAL, labels TEXT,
     idempotency_key TEXT, concurrency_key TEXT, concurrency_limit INTEGER, parent_id TEXT,
-    created_by TEXT
+    created_by TEXT, created_by_key TEXT
 )
 
 -- name: submit_stage_clear
@@ -26,7 +26,7 @@ DELETE FROM temp.submit_stage
 
 -- name: submit_stage_add
 -- Positional, in the column order of submit_stage (submit.py's JobSpec.staged).
-INSERT INTO temp.submit_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO temp.submit_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: submit_jobs
 -- The staged batch, in the order it was staged (rowid), so seq follows it.
@@ -34,7 +34,7 @@ INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
-    created_at, updated_at
+    created_by_key, created_at, updated_at
 )
 SELECT
     s.id, :team_id, s.action, s.schema_hash, s.params, s.params_hash, s.queue, s.priority,
@@ -42,7 +42,7 @@ SELECT
     coalesce(s.run_at, :now),
     s.max_attempts, s.backoff_base_s, s.backoff_max_s, s.timeout_s, s.lease_s,
     s.cancel_grace_s, s.labels, s.idempotency_key, s.concurrency_key, s.concurrency_limit,
-    s.parent_id, s.created_by, :now, :now
+    s.parent_id, s.created_by, s.created_by_key, :now, :now
 FROM temp.submit_stage AS s
 WHERE true
 ORDER BY s.rowid
