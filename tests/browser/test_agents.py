@@ -24,8 +24,8 @@ def test_agents_show_host_and_slots_live_and_drain(
     for name in ("browser-1", "browser-2"):
         row = _row(page, name)
         expect(row).to_contain_text("connected")
-        # A2: expect(row).to_contain_text(socket.gethostname())
-        # A2: expect(row).to_contain_text("0 / 2")
+        expect(row).to_contain_text(socket.gethostname())
+        expect(row).to_contain_text("0 / 2")
         expect(row).to_contain_text("browser=yes")
         expect(row).to_contain_text("demo.export_csv")
     expect(page.get_by_text("2 of 2 connected")).to_be_visible()
@@ -53,7 +53,6 @@ def test_agents_show_host_and_slots_live_and_drain(
         api.post(f"/jobs/{job['id']}/cancel")
     assert agents["browser-2"]["id"] == agent_id
     assert running.get_attribute("href") == f"/jobs?agent_id={agent_id}&state=running"
-
 
 
 def test_no_agent_yet_gives_the_command_and_a_key_that_connects_one(

@@ -30,7 +30,8 @@ def test_submit_export_csv_from_the_generated_form(
     picker.fill("export")
     page.get_by_role("option", name=re.compile(r"^demo\.export_csv")).click()
     expect(page).to_have_url(re.compile(r"\?action=demo\.export_csv$"))
-    # A2: expect(page.get_by_text("Write `rows` generated records")).to_be_visible()
+    description = page.get_by_text("Export `rows` generated customer records")
+    expect(description.first).to_be_visible()  # (also in the closed list of options)
 
     page.get_by_label("Rows").fill("25")
     page.get_by_label("Queue").fill("exports")

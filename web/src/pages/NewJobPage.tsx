@@ -104,7 +104,7 @@ export default function NewJobPage() {
         </Alert>
       )}
       {actionName && actions.data && !action && (
-        <Alert color="yellow" title="Unknown action">
+        <Alert color="gray" title="Unknown action">
           This team has no action named “{actionName}” that you may run. Pick one below.
         </Alert>
       )}

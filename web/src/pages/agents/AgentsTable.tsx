@@ -3,7 +3,8 @@ import { Link } from 'react-router'
 import { DrainButton } from './DrainButton'
 import { actionNames, agentStatus, runningJobsPath, STATUS_COLOR, type Agent } from './status'
 
-const MAX_SHOWN = 3
+const MAX_SHOWN = 2
+const NOWRAP = { whiteSpace: 'nowrap' } as const
 
 function Tags({ items }: { items: string[] }) {
   if (!items.length) return <Text size="sm" c="dimmed">none</Text>
@@ -11,7 +12,7 @@ function Tags({ items }: { items: string[] }) {
   return (
     <Group gap={4}>
       {shown.map((item) => (
-        <Badge key={item} variant="light" color="gray" tt="none">
+        <Badge key={item} variant="light" color="gray" tt="none" style={{ flexShrink: 0 }}>
           {item}
         </Badge>
       ))}
@@ -54,11 +55,11 @@ export function AgentsTable({ agents, canDrain }: { agents: Agent[]; canDrain: b
             const labels = Object.entries(agent.labels).map(([key, value]) => `${key}=${value}`)
             return (
               <Table.Tr key={agent.id} data-agent={agent.name}>
-                <Table.Td>
+                <Table.Td style={NOWRAP}>
                   <Text fw={500}>{agent.name}</Text>
                 </Table.Td>
-                <Table.Td>
-                  <Badge color={STATUS_COLOR[status]} variant="light">
+                <Table.Td style={NOWRAP}>
+                  <Badge color={STATUS_COLOR[status]} variant="dot" tt="none" style={{ overflow: 'visible' }}>
                     {status}
                   </Badge>
                 </Table.Td>
@@ -69,7 +70,7 @@ export function AgentsTable({ agents, canDrain }: { agents: Agent[]; canDrain: b
                 <Table.Td>
                   <Tags items={actionNames(agent)} />
                 </Table.Td>
-                <Table.Td>
+                <Table.Td style={NOWRAP}>
                   <Text size="sm" span>
                     {agent.slots_busy} / {agent.slots}
                   </Text>

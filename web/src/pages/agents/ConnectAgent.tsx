@@ -1,4 +1,5 @@
 import { Alert, Button, Code, CopyButton, Group, Paper, Stack, Text, Title } from '@mantine/core'
+import { IconKey } from '@tabler/icons-react'
 import { useMutation } from '@tanstack/react-query'
 import { client, unwrap } from '../../api/client'
 import { ErrorAlert } from '../../components/ErrorAlert'
@@ -52,7 +53,7 @@ export function ConnectAgent({ team, canCreateKey }: ConnectAgentProps) {
           )}
         </Group>
         {secret && (
-          <Alert color="yellow" title="Copy the key now">
+          <Alert color="gray" title="Copy the key now" icon={<IconKey size={18} aria-hidden />}>
             This is the only time the key is shown; it is stored hashed. The command above carries it. Revoke it from the
             keys of the team (<Code>conveyor keys</Code>) if it leaks.
           </Alert>

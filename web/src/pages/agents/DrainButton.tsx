@@ -19,10 +19,10 @@ export function DrainButton({ agent }: { agent: Agent }) {
   })
   return (
     <>
-      <Button size="xs" variant="light" color="orange" onClick={open} aria-label={`Drain ${agent.name}`}>
+      <Button size="xs" variant="default" onClick={open} aria-label={`Drain ${agent.name}`}>
         Drain
       </Button>
-      <Modal opened={opened} onClose={close} title={`Drain ${agent.name}?`} centered>
+      <Modal opened={opened} onClose={close} title={`Drain ${agent.name}?`} centered closeButtonProps={{ 'aria-label': 'Close' }}>
         <Stack>
           <Text size="sm">
             It finishes the jobs it is running and takes no new ones; other agents take the queue. It stays drained after
@@ -33,7 +33,7 @@ export function DrainButton({ agent }: { agent: Agent }) {
             <Button variant="default" onClick={close}>
               Keep it running
             </Button>
-            <Button color="orange" loading={drain.isPending} onClick={() => drain.mutate()}>
+            <Button loading={drain.isPending} onClick={() => drain.mutate()}>
               Drain
             </Button>
           </Group>

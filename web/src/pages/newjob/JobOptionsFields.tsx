@@ -1,4 +1,4 @@
-import { NumberInput, SegmentedControl, SimpleGrid, Stack, TagsInput, Text, TextInput } from '@mantine/core'
+import { Group, NumberInput, Radio, SimpleGrid, Stack, TagsInput, TextInput } from '@mantine/core'
 import type { JobOptionsValue, StartMode } from './options'
 import type { OptionField } from './serverErrors'
 
@@ -40,16 +40,13 @@ export function JobOptionsFields({ value, onChange, errors }: JobOptionsFieldsPr
         />
       </SimpleGrid>
       <Stack gap={4}>
-        <Text size="sm" fw={500} id="start-label">
-          Start
-        </Text>
-        <SegmentedControl
-          aria-labelledby="start-label"
-          data={START_MODES}
-          value={value.start}
-          onChange={(next) => set('start', next as StartMode)}
-          w="fit-content"
-        />
+        <Radio.Group label="Start" value={value.start} onChange={(next) => set('start', next as StartMode)}>
+          <Group gap="lg" mt={4}>
+            {START_MODES.map((mode) => (
+              <Radio key={mode.value} value={mode.value} label={mode.label} />
+            ))}
+          </Group>
+        </Radio.Group>
         {value.start === 'delay' && (
           <NumberInput
             label="Delay (minutes)"
