@@ -74,3 +74,12 @@ def test_jobs_list_filters(cli: Run, live: Live) -> None:
     assert cli("jobs", "list", "--agent", "nope").exit_code == 2
     nobody = "00000000-0000-0000-0000-000000000000"
     assert ids("--agent", nobody) == []
+
+
+def test_all_matching_takes_comma_separated_states_as_jobs_list_does(cli: Run) -> None:
+    job = submitted(cli)
+    listed = cli("jobs", "list", "--state", "queued,scheduled", "--json")
+    assert [j["id"] for j in json.loads(listed.stdout)] == [job]
+    done = cli("cancel", "--all-matching", "--state", "queued,scheduled", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"affected": 1, "skipped": 0, "remaining": 0}

@@ -121,3 +121,19 @@ def test_keys_shared_under_the_old_rule_get_one_holder(blank_db: sa.Engine) -> N
         rows = conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.idempotency_key)).all()
     assert dict(rows) == {older: "k", newer: None}
     blank_db.dispose()
+
+
+def test_a_downgrade_leaves_the_indexes_as_the_older_revision_made_them(
+    blank_db: sa.Engine,
+) -> None:
+    """Stepping down from head re-creates nothing differently: on SQLite a batch that
+    copies ``jobs`` would rebuild ``ix_jobs_claim`` without its ``priority DESC``."""
+    migrations.upgrade(blank_db, "0008")
+    before = _index_sql(blank_db)
+    migrations.upgrade(blank_db)
+    head = _index_sql(blank_db)
+    migrations.downgrade(blank_db, "0008")
+    assert _index_sql(blank_db) == before
+    migrations.upgrade(blank_db)
+    assert _index_sql(blank_db) == head
+    blank_db.dispose()

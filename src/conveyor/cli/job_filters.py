@@ -11,7 +11,9 @@ import typer
 
 StateOption = Annotated[
     list[str] | None,
-    typer.Option("--state", help="Only jobs in this state; repeatable.", show_default=False),
+    typer.Option(
+        "--state", help="Only jobs in this state; repeat or comma-separate.", show_default=False
+    ),
 ]
 QueueOption = Annotated[
     str | None, typer.Option(help="Only jobs in this queue.", show_default=False)
@@ -62,7 +64,7 @@ class JobFilters:
     def query(self) -> dict[str, Any]:
         """The keywords of ``Client.list`` / ``Client.page``."""
         return {
-            "state": self.states, "queue": self.queue, "action": self.action,
+            "state": states(self.states), "queue": self.queue, "action": self.action,
             "agent_id": agent(self.agent_id), "q": self.q,
             "created_after": instant(self.created_after, "--created-after"),
             "created_before": instant(self.created_before, "--created-before"),
@@ -76,6 +78,13 @@ class JobFilters:
     @property
     def empty(self) -> bool:
         return not self.filter()
+
+
+def states(values: list[str] | None) -> list[str] | None:
+    """``--state`` values, each repeated or comma-separated (a bulk filter takes a list only)."""
+    if values is None:
+        return None
+    return [s.strip() for value in values for s in value.split(",") if s.strip()]
 
 
 def agent(text: str | None) -> uuid.UUID | None:

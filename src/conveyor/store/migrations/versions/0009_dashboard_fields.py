@@ -42,5 +42,7 @@ def downgrade() -> None:
         batch.drop_column("description")
     with op.batch_alter_table("agents") as batch:
         batch.drop_column("host")
-    with op.batch_alter_table("jobs") as batch:
+    # Not a copy of the table: SQLite's batch would rebuild ix_jobs_claim without its
+    # ``priority DESC``. SQLite drops a column in place since 3.35 (RETURNING needs it too).
+    with op.batch_alter_table("jobs", recreate="never") as batch:
         batch.drop_column("created_by_key")
