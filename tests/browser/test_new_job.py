@@ -50,6 +50,16 @@ def test_submit_export_csv_from_the_generated_form(
     assert job["labels"] == {"browser": "yes"}
 
 
+def test_submit_on_postgresql(pg_server: LiveServer, admin: Person, page: Page) -> None:
+    _open_form(page, pg_server, admin, "demo.export_csv")
+    page.get_by_label("Rows").fill("3")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page).to_have_url(JOB_URL)
+    with pg_server.client() as api:
+        job = api.get(f"/jobs/{page.url.rsplit('/', 1)[1]}").json()
+    assert job["params"] == {"rows": 3}
+
+
 def test_the_server_message_shows_at_the_param_it_names(
     server: LiveServer, admin: Person, page: Page
 ) -> None:
