@@ -25,7 +25,12 @@ def test_cancel_and_retry_several_ids(cli: Run) -> None:
     ids = [submitted(cli, "-p", f"rows={n}") for n in (1, 2, 3)]
     done = cli("cancel", *ids[:2], ids[0], "--json")
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout) == {"affected": 2, "skipped": 0, "remaining": 0}
+    assert json.loads(done.stdout) == {
+        "affected": 2,
+        "skipped": 0,
+        "remaining": 0,
+        "next_cursor": None,
+    }
     assert states(cli) == {ids[0]: "cancelled", ids[1]: "cancelled", ids[2]: "queued"}
     again = cli("retry", *ids)
     assert again.exit_code == 0, again.output
@@ -52,7 +57,12 @@ def test_all_matching_needs_a_filter_and_loops_until_done(cli: Run, live: Live) 
     assert [j["id"] for j in json.loads(listed.stdout)] == [other]
 
     retried = cli("retry", "--all-matching", "--state", "cancelled", "--json")
-    assert json.loads(retried.stdout) == {"affected": 10_003, "skipped": 0, "remaining": 0}
+    assert json.loads(retried.stdout) == {
+        "affected": 10_003,
+        "skipped": 0,
+        "remaining": 0,
+        "next_cursor": None,
+    }
 
 
 def test_jobs_list_filters(cli: Run, live: Live) -> None:
@@ -82,4 +92,9 @@ def test_all_matching_takes_comma_separated_states_as_jobs_list_does(cli: Run) -
     assert [j["id"] for j in json.loads(listed.stdout)] == [job]
     done = cli("cancel", "--all-matching", "--state", "queued,scheduled", "--json")
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout) == {"affected": 1, "skipped": 0, "remaining": 0}
+    assert json.loads(done.stdout) == {
+        "affected": 1,
+        "skipped": 0,
+        "remaining": 0,
+        "next_cursor": None,
+    }

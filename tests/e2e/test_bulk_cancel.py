@@ -24,6 +24,6 @@ def test_bulk_cancel_by_filter_stops_a_running_job_on_its_agent(
     body = {"filter": {"state": ["queued", "running"]}, "all_matching": True}
     response = api.post("/jobs/cancel", json=body)
     assert response.status_code == 200, response.text
-    assert response.json() == {"affected": 2, "skipped": 0, "remaining": 0}
+    assert response.json() == {"affected": 2, "skipped": 0, "remaining": 0, "next_cursor": None}
     assert wait_states(api, [running, waiting]) == {running: "cancelled", waiting: "cancelled"}
     assert [pid for pid in pids if _pid_alive(pid)] == []

@@ -76,6 +76,67 @@ async def test_retry_by_filter_and_by_ids(store: Store, team: uuid.UUID) -> None
     assert await states(store, team, dead) == ["queued"] * 3
 
 
+async def make_dead(store: Store, team: uuid.UUID, ids: list[uuid.UUID]) -> None:
+    """The queued jobs ``ids`` (and no other) fail for good, as an agent would report."""
+    claimed = await store.job_claim(team, agent_request(limit=len(ids) + 1), now=T0)
+    assert sorted(c.id for c in claimed) == sorted(ids)
+    reports = [Report(c.id, c.lease_token, Outcome.FAILED, retryable=False) for c in claimed]
+    await store.job_report(team, reports)
+
+
+async def test_a_retry_loop_going_on_below_retries_each_job_once(
+    store: Store, team: uuid.UUID
+) -> None:
+    ids = await submit(store, team, 5, max_attempts=1)
+    await make_dead(store, team, ids)
+    where = JobFilter(states=("dead",))
+
+    below: int | None = None
+    retried: list[uuid.UUID] = []
+    batches: list[set[uuid.UUID]] = []
+    while True:
+        done = await store.job_retry_many(team, where=where, limit=2, below=below)
+        now_queued = [i for i, s in zip(ids, await states(store, team, ids), strict=True)
+                      if s == "queued"]  # fmt: skip
+        assert len(now_queued) == done.affected
+        retried += now_queued
+        batches.append(set(now_queued))
+        await make_dead(store, team, now_queued)  # they die again before the next call
+        if done.next_seq is None:
+            assert done.remaining == 0
+            break
+        assert done.remaining == 5 - len(retried)
+        below = done.next_seq
+    assert sorted(retried) == sorted(ids)  # each exactly once, newest first
+    assert batches == [set(ids[3:]), set(ids[1:3]), {ids[0]}]
+
+
+async def test_a_cancel_loop_ends_while_new_jobs_arrive_and_leaves_them(
+    store: Store, team: uuid.UUID
+) -> None:
+    old = await submit(store, team, 5)
+    where = JobFilter(states=("queued",))
+    first = await store.job_cancel_many(team, where=where, limit=2)
+    assert (first.affected, first.remaining) == (2, 3) and first.next_seq is not None
+    arrived = await submit(store, team, 3)
+    second = await store.job_cancel_many(team, where=where, limit=2, below=first.next_seq)
+    assert (second.affected, second.remaining) == (2, 1) and second.next_seq is not None
+    arrived += await submit(store, team, 3)
+    third = await store.job_cancel_many(team, where=where, limit=2, below=second.next_seq)
+    assert (third.affected, third.remaining, third.next_seq) == (1, 0, None)
+    assert await states(store, team, old) == ["cancelled"] * 5
+    assert await states(store, team, arrived) == ["queued"] * 6  # above where the loop began
+
+
+async def test_nothing_below_the_cursor_changes_nothing(store: Store, team: uuid.UUID) -> None:
+    ids = await submit(store, team, 2)
+    first = await store.job_cancel_many(team, where=JobFilter(), limit=1)
+    assert first.next_seq is not None
+    done = await store.job_cancel_many(team, where=JobFilter(), below=first.next_seq - 1000)
+    assert (done.affected, done.remaining, done.next_seq) == (0, 0, None)
+    assert await states(store, team, ids) == ["queued", "cancelled"]
+
+
 async def test_the_audit_row_says_how_the_jobs_were_chosen(store: Store, team: uuid.UUID) -> None:
     ids = await submit(store, team, 2)
     entry = AuditEntry(uuid.uuid4(), team, "user", None, "ann", "jobs.cancel_many", None)
@@ -95,6 +156,7 @@ async def test_the_audit_row_says_how_the_jobs_were_chosen(store: Store, team: u
         {"ids": []},
         {"where": JobFilter(), "limit": 0},
         {"where": JobFilter(), "limit": 10_001},
+        {"ids": [uuid.uuid4()], "below": 10},
     ],
 )
 async def test_a_selection_that_is_not_exactly_one_thing_is_refused(

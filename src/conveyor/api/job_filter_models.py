@@ -86,6 +86,12 @@ class JobBulkRequest(BaseModel):
     all_matching: bool = Field(
         default=False, description="Must be true with `filter`: every job it matches"
     )
+    cursor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="With `filter`: the `next_cursor` of the previous call, to go on below it",
+    )
 
     @model_validator(mode="after")
     def _one_selection(self) -> JobBulkRequest:
@@ -96,6 +102,8 @@ class JobBulkRequest(BaseModel):
                 raise ValueError("all_matching goes with a filter, not with ids")
             if len(set(self.ids)) != len(self.ids):
                 raise ValueError("ids must be distinct")
+            if self.cursor is not None:
+                raise ValueError("cursor continues a filter, not a list of ids")
             return self
         if self.filter is None:
             raise ValueError(
@@ -107,12 +115,19 @@ class JobBulkRequest(BaseModel):
 
 
 class JobBulkOut(BaseModel):
-    """What one bulk call did. ``remaining``: matching jobs still to change (call again)."""
+    """What one bulk call did. ``remaining``: matching jobs still to change: call again
+    with ``cursor`` set to ``next_cursor`` (each job is visited at most once)."""
 
     affected: int = Field(description="Jobs cancelled (or asked to stop) or queued again")
     skipped: int = Field(description="Ids not changed: not in a state it applies to, or absent")
-    remaining: int = Field(description="With a filter: jobs it still matches; 0 with ids")
+    remaining: int = Field(
+        description="With a filter: jobs it still matches below `next_cursor`; 0 with ids"
+    )
+    next_cursor: str | None = Field(
+        description="Where the next call goes on (pass it as `cursor`); null: nothing remains"
+    )
 
     @classmethod
-    def of(cls, done: BulkChange) -> JobBulkOut:
-        return cls(affected=done.affected, skipped=done.skipped, remaining=done.remaining)
+    def of(cls, done: BulkChange, next_cursor: str | None) -> JobBulkOut:
+        return cls(affected=done.affected, skipped=done.skipped, remaining=done.remaining,
+                   next_cursor=next_cursor)  # fmt: skip

@@ -4,7 +4,8 @@ One id keeps the single-job answer (the job, or a 409 for a job it cannot
 change); several ids or ``--all-matching`` use the bulk routes, which skip what
 they cannot change and report counts. ``--all-matching`` needs at least one
 filter, so a bare ``conveyor cancel --all-matching`` never means "everything";
-the SDK asks again while the server says jobs remain (10,000 per request).
+the SDK asks again, below where the last answer left off, while the server says
+jobs remain (10,000 per request): each job at most once, jobs created meanwhile not.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -212,10 +212,16 @@ def bulk(verb: str, ids: Iterable[JobId] | None,
     return Call("POST", f"jobs/{verb}", BulkResult.model_validate, body=body)
 
 
+def bulk_after(call: Call[BulkResult], cursor: str) -> Call[BulkResult]:
+    """The same filter's change again, going on below where the previous answer left off."""
+    return replace(call, body={**call.body, "cursor": cursor})
+
+
 def added(total: BulkResult, done: BulkResult) -> BulkResult:
     """Two bulk answers as one: the counts summed, what remains after the later one."""
     return BulkResult(affected=total.affected + done.affected,
-                      skipped=total.skipped + done.skipped, remaining=done.remaining)  # fmt: skip
+                      skipped=total.skipped + done.skipped, remaining=done.remaining,
+                      next_cursor=done.next_cursor)  # fmt: skip
 
 
 def states(state: str | Iterable[str] | None) -> list[str]:

@@ -3,9 +3,10 @@
 
 Name the jobs by ``ids`` (at most 1,000), or by ``filter=`` (a :class:`JobFilter`
 or a dict of its fields): every job it matches, 10,000 per request, the client
-asking again while the server says some remain. A job the change does not apply
-to (already finished, not dead or cancelled for a retry, absent) is skipped, never
-an error.
+asking again, below where the previous answer left off, while the server says some
+remain. So each matching job is changed at most once, and jobs created after the
+first request are left alone. A job the change does not apply to (already finished,
+not dead or cancelled for a retry, absent) is skipped, never an error.
 """
 
 from __future__ import annotations
@@ -42,11 +43,9 @@ class BulkMixin:
     def _bulk(self, verb: str, ids: Iterable[JobId] | None, where: Where | None) -> BulkResult:
         call = _calls.bulk(verb, ids, where)
         total = self._do(call)
-        while total.remaining and where is not None:
-            done = self._do(call)
+        while total.next_cursor is not None and where is not None:
+            done = self._do(_calls.bulk_after(call, total.next_cursor))
             total = _calls.added(total, done)
-            if not done.affected:
-                break  # what remains changes under us (e.g. retried jobs dying again)
         return total
 
 
@@ -73,9 +72,7 @@ class AsyncBulkMixin:
     ) -> BulkResult:
         call = _calls.bulk(verb, ids, where)
         total = await self._do(call)
-        while total.remaining and where is not None:
-            done = await self._do(call)
+        while total.next_cursor is not None and where is not None:
+            done = await self._do(_calls.bulk_after(call, total.next_cursor))
             total = _calls.added(total, done)
-            if not done.affected:
-                break  # what remains changes under us (e.g. retried jobs dying again)
         return total

@@ -113,12 +113,14 @@ class BulkResult(_Answer):
     """What one bulk cancel or retry did.
 
     ``affected``: jobs changed; ``skipped``: ids not changed (not in a state it applies
-    to, or not there); ``remaining``: jobs the filter still matches (0 with ids).
+    to, or not there); ``remaining``: jobs the filter still matches below ``next_cursor``
+    (0 with ids); ``next_cursor``: where a further request goes on, None when done.
     """
 
     affected: int
     skipped: int = 0
     remaining: int = 0
+    next_cursor: str | None = None
 
 
 class JobPage(_Answer):

@@ -128,11 +128,13 @@ class ChangeResult:
 @dataclass(frozen=True, slots=True)
 class BulkChange:
     """What one bulk cancel or retry did: how many jobs it changed, how many of those
-    named it left alone, and how many matching jobs a further call would change."""
+    named it left alone, and how many matching jobs a further call would change.
+    ``next_seq``: where that call goes on (below it); None when nothing remains."""
 
     affected: int
     skipped: int
     remaining: int
+    next_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,14 +231,16 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         ids: list[uuid.UUID] | None = None,
         where: JobFilter | None = None,
         limit: int = bulk.BULK_MAX,
+        below: int | None = None,
         now: datetime | None = None,
         audit: AuditEntry | None = None,
     ) -> BulkChange:
         """Cancel the jobs named by ``ids``, or up to ``limit`` of those ``where`` matches
-        (newest first), as :meth:`job_cancel` does; a job it cannot cancel is skipped."""
-        bulk.check_selection(ids, where, limit)
+        (newest first; with ``below``, only older than it), as :meth:`job_cancel` does; a
+        job it cannot cancel is skipped."""
+        bulk.check_selection(ids, where, limit, below)
         op = audited(bulk.cancel_many, audit, _bulk_details(ids, where))
-        return await self.db.write(op, now, team_id, ids, where, limit)
+        return await self.db.write(op, now, team_id, ids, where, limit, below)
 
     async def job_retry_many(
         self,
@@ -247,15 +249,17 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
         ids: list[uuid.UUID] | None = None,
         where: JobFilter | None = None,
         limit: int = bulk.BULK_MAX,
+        below: int | None = None,
         now: datetime | None = None,
         audit: AuditEntry | None = None,
     ) -> BulkChange:
         """Retry the dead or cancelled jobs named by ``ids``, or up to ``limit`` of those
-        ``where`` matches (newest first), as :meth:`job_retry` does; others are skipped."""
-        bulk.check_selection(ids, where, limit)
+        ``where`` matches (newest first; with ``below``, only older than it), as
+        :meth:`job_retry` does; others are skipped."""
+        bulk.check_selection(ids, where, limit, below)
         op = audited(bulk.retry_many, audit, _bulk_details(ids, where))
         try:
-            return await self.db.write(op, now, team_id, ids, where, limit)
+            return await self.db.write(op, now, team_id, ids, where, limit, below)
         except sa.exc.IntegrityError:
             raise Conflict(
                 "another unfinished job holds the idempotency key of a job to retry; "

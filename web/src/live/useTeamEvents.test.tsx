@@ -2,38 +2,13 @@ import { MantineProvider } from '@mantine/core'
 import { act, render, screen, waitFor } from '@testing-library/react'
 import { useState } from 'react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { FakeEventSource } from '../test/FakeEventSource'
 import { ReconnectingBanner } from './ReconnectingBanner'
 import { useTeamEvents, type TeamEvent } from './useTeamEvents'
 
-/** Stands in for the browser's EventSource: the test opens, feeds and breaks it. */
-class FakeEventSource {
-  static all: FakeEventSource[] = []
-  readonly url: string
-  closed = false
-  onopen: (() => void) | null = null
-  onerror: (() => void) | null = null
-  private listeners = new Map<string, (event: MessageEvent<string>) => void>()
-
-  constructor(url: string) {
-    this.url = url
-    FakeEventSource.all.push(this)
-  }
-  addEventListener(kind: string, listener: (event: MessageEvent<string>) => void) {
-    this.listeners.set(kind, listener)
-  }
-  close() {
-    this.closed = true
-  }
-  open() {
-    this.onopen?.()
-  }
-  emit(kind: string, seq: number) {
-    const data: TeamEvent = { seq, kind, object_id: '00000000-0000-0000-0000-000000000001', data: {}, created_at: '2026-01-01T00:00:00Z' }
-    this.listeners.get(kind)?.(new MessageEvent(kind, { data: JSON.stringify(data), lastEventId: String(seq) }))
-  }
-  fail() {
-    this.onerror?.()
-  }
+const emit = (source: FakeEventSource, kind: string, seq: number) => {
+  const data: TeamEvent = { seq, kind, object_id: '00000000-0000-0000-0000-000000000001', data: {}, created_at: '2026-01-01T00:00:00Z' }
+  source.send(kind, data, String(seq))
 }
 
 function Probe({ jobId }: { jobId?: string }) {
@@ -77,8 +52,8 @@ describe('useTeamEvents', () => {
 
     act(() => {
       first.open()
-      first.emit('job', 7)
-      first.emit('log', 8)
+      emit(first, 'job', 7)
+      emit(first, 'log', 8)
     })
     expect(screen.getByText('state: open')).toBeInTheDocument()
     expect(screen.getByText('seen: 7,8')).toBeInTheDocument()
@@ -93,7 +68,7 @@ describe('useTeamEvents', () => {
     expect(second.url).toBe('/api/v1/events?sig=2&after=8')
     act(() => {
       second.open()
-      second.emit('agent', 9)
+      emit(second, 'agent', 9)
     })
     expect(screen.getByText('state: open')).toBeInTheDocument()
     expect(screen.getByText('seen: 7,8,9')).toBeInTheDocument()

@@ -46,7 +46,7 @@ from conveyor.bounds import Name
 from conveyor.engine import JobRequest
 from conveyor.errors import InvalidInput
 from conveyor.store import Store
-from conveyor.store.records import Job
+from conveyor.store.records import BulkChange, Job
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -182,12 +182,13 @@ async def cancel_jobs(
     """Each job as ``POST /jobs/{id}/cancel`` does: a waiting one is cancelled at once, a
     running one is flagged and its agent told to stop. A job already finished (or asked to
     stop), another team's or absent is skipped. At most 10,000 per call, newest first:
-    call again while ``remaining`` is not 0. One audit row per call."""
+    call again with ``cursor`` set to ``next_cursor`` until it is null. One audit row per
+    call."""
     store = services(request).store
     done = await store.job_cancel_many(
         principal.team_id, **_selection(body), audit=audit_entry(request)
     )
-    return JobBulkOut.of(done)
+    return _bulk_out(done)
 
 
 @router.post(
@@ -203,20 +204,31 @@ async def retry_jobs(
 ) -> JobBulkOut:
     """Each job as ``POST /jobs/{id}/retry`` does: a fresh set of attempts. A job not dead
     or cancelled, another team's or absent is skipped. At most 10,000 per call, newest
-    first: call again while ``remaining`` is not 0. One audit row per call."""
+    first: call again with ``cursor`` set to ``next_cursor`` until it is null. One audit
+    row per call."""
     store = services(request).store
     done = await store.job_retry_many(
         principal.team_id, **_selection(body), audit=audit_entry(request)
     )
-    return JobBulkOut.of(done)
+    return _bulk_out(done)
+
+
+_BULK = "b"
+"""The kind letter of a bulk change's cursor (a list's cursor is not one)."""
 
 
 def _selection(body: JobBulkRequest) -> dict[str, Any]:
-    """The store's ``ids=`` or ``where=``, whichever the body gave."""
+    """The store's ``ids=``, or ``where=`` and where an earlier call left off."""
     if body.ids is not None:
         return {"ids": body.ids}
     assert body.filter is not None  # the model allows nothing else
-    return {"where": body.filter.for_store()}
+    below = decode_cursor(body.cursor, _BULK) if body.cursor is not None else None
+    return {"where": body.filter.for_store(), "below": below}
+
+
+def _bulk_out(done: BulkChange) -> JobBulkOut:
+    following = encode_cursor(done.next_seq, _BULK) if done.next_seq is not None else None
+    return JobBulkOut.of(done, following)
 
 
 @router.get(
