@@ -133,7 +133,8 @@ describe('the app shell', () => {
     vi.stubGlobal('fetch', server.fetch)
     await server.fetch(new Request('http://localhost/api/v1/auth/login', { method: 'POST', body: JSON.stringify({ password: 'right' }) }))
     await renderApp('/signin?next=%2Fagents')
-    expect(await screen.findByRole('heading', { level: 1, name: 'Agents' })).toBeInTheDocument()
+    // The Agents page is a lazy chunk of its own: importing it can take over findBy's 1 s default.
+    expect(await screen.findByRole('heading', { level: 1, name: 'Agents' }, { timeout: 5000 })).toBeInTheDocument()
     expect(screen.getByLabelText('location')).toHaveTextContent('/agents')
   })
 })
