@@ -75,6 +75,16 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def bare_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server on SQLite with no agent yet (empty states)."""
+    live = _start_server(f"sqlite:///{tmp_path}/conveyor.db", tmp_path)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
 def pg_server(pg_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """The same on PostgreSQL (CONVEYOR_TEST_DATABASE_URL), for a test that needs both."""
     yield from _fleet(_start_server(pg_url, tmp_path))

@@ -13,6 +13,9 @@ type Listener = () => void
 
 export const REFRESH_LOCK = 'conveyor-refresh'
 const TEAM_KEY = 'conveyor.team'
+/** Retry delays of a refresh the server could not answer (unreachable, 5xx). */
+const RETRY_FIRST_MS = 500
+const RETRY_MAX_MS = 10_000
 
 /** Run `fn` holding the cross-tab refresh lock; without Web Locks, just within this tab. */
 export async function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -27,10 +30,13 @@ class Session {
   private token: string | null = null
   private statusValue: SessionStatus = 'unknown'
   private team: string | null = readTeam()
+  private unreachableValue = false
   private inflight: Promise<boolean> | null = null
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private retryDelayMs = RETRY_FIRST_MS
   private listeners = new Set<Listener>()
   /** The snapshot `useSyncExternalStore` compares. */
-  private snap = { status: this.statusValue, team: this.team }
+  private snap = { status: this.statusValue, team: this.team, unreachable: this.unreachableValue }
 
   get accessToken(): string | null {
     return this.token
@@ -42,6 +48,11 @@ class Session {
 
   get teamId(): string | null {
     return this.team
+  }
+
+  /** The last refresh could not reach the server (network error, 5xx): it is being retried. */
+  get unreachable(): boolean {
+    return this.unreachableValue
   }
 
   snapshot = () => this.snap
@@ -60,6 +71,7 @@ class Session {
   /** Signed out, or the session could not be refreshed: forget the token. */
   signOut(): void {
     this.token = null
+    this.stopRetrying()
     this.set('signed-out')
   }
 
@@ -77,7 +89,12 @@ class Session {
   /**
    * Get a fresh access token after `staleToken` was refused. Concurrent callers share
    * one refresh; a caller whose token was already replaced just uses the new one.
-   * Resolves whether the session is usable; on failure the session is signed out.
+   * Resolves whether the session is usable now.
+   *
+   * Only a refusal (the refresher resolves null: a 401 or 403) signs the session out. A
+   * refresh that fails otherwise (the server unreachable or restarting, a 5xx) keeps the
+   * session as it is, marks it `unreachable` and tries again with backoff until the
+   * server answers (a page that loads while the server restarts signs in once it is back).
    */
   refresh(refresher: () => Promise<TokenResponse | null>, staleToken: string | null = this.token): Promise<boolean> {
     if (this.token !== null && this.token !== staleToken) return Promise.resolve(true)
@@ -85,12 +102,15 @@ class Session {
       this.inflight = withRefreshLock(refresher)
         .then(
           (tokens) => {
+            this.stopRetrying()
+            this.setUnreachable(false)
             if (tokens) this.signIn(tokens)
             else this.signOut()
             return tokens !== null
           },
           () => {
-            this.signOut()
+            this.setUnreachable(true)
+            this.retryLater(refresher)
             return false
           },
         )
@@ -101,6 +121,28 @@ class Session {
     return this.inflight
   }
 
+  private retryLater(refresher: () => Promise<TokenResponse | null>): void {
+    if (this.retryTimer !== undefined) return
+    const delay = this.retryDelayMs
+    this.retryDelayMs = Math.min(RETRY_MAX_MS, this.retryDelayMs * 2)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.refresh(refresher, this.token)
+    }, delay)
+  }
+
+  private stopRetrying(): void {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    this.retryDelayMs = RETRY_FIRST_MS
+  }
+
+  private setUnreachable(value: boolean): void {
+    if (value === this.unreachableValue) return
+    this.unreachableValue = value
+    this.emit()
+  }
+
   private set(status: SessionStatus): void {
     if (status === this.statusValue) return
     this.statusValue = status
@@ -108,7 +150,7 @@ class Session {
   }
 
   private emit(): void {
-    this.snap = { status: this.statusValue, team: this.team }
+    this.snap = { status: this.statusValue, team: this.team, unreachable: this.unreachableValue }
     for (const listener of this.listeners) listener()
   }
 }

@@ -6,6 +6,7 @@ import { NavLink as RouterNavLink, Outlet } from 'react-router'
 import { ErrorAlert } from '../components/ErrorAlert'
 import { PageLoader } from '../components/PageLoader'
 import { ReconnectingBanner } from '../live/ReconnectingBanner'
+import { useRefetchOnReconnect } from '../live/useRefetchOnReconnect'
 import { useMe } from '../session/hooks'
 import { ColorSchemeToggle } from './ColorSchemeToggle'
 import { TeamSwitcher } from './TeamSwitcher'
@@ -15,6 +16,7 @@ import { UserMenu } from './UserMenu'
 export function AppLayout() {
   const [opened, { toggle, close }] = useDisclosure()
   const { me, canCreate, error } = useMe()
+  useRefetchOnReconnect()
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
       <AppShell.Header>

@@ -1,9 +1,9 @@
 import { Alert, Loader } from '@mantine/core'
-import { useStreamsDown } from './connection'
+import { useServerDown } from './useRefetchOnReconnect'
 
-/** Shown across the top while any live stream is reconnecting. */
+/** Shown across the top while any live stream, or the session's refresh, waits for the server. */
 export function ReconnectingBanner() {
-  const down = useStreamsDown()
+  const down = useServerDown()
   if (!down) return null
   return (
     <Alert role="status" color="yellow" variant="filled" radius={0} icon={<Loader size="xs" color="white" />}>

@@ -3,6 +3,7 @@ import { Navigate, Outlet, useLocation } from 'react-router'
 import { api } from '../api/client'
 import { session } from '../api/session'
 import { PageLoader } from '../components/PageLoader'
+import { ReconnectingBanner } from '../live/ReconnectingBanner'
 import { useSession } from './hooks'
 import { signInUrl } from './next'
 
@@ -21,7 +22,14 @@ export function RequireAuth() {
   useEffect(() => {
     if (session.status === 'unknown') void bootstrapSession()
   }, [])
-  if (status === 'unknown') return <PageLoader />
+  if (status === 'unknown') {
+    return (
+      <>
+        <ReconnectingBanner />
+        <PageLoader />
+      </>
+    )
+  }
   if (status === 'signed-out') return <Navigate to={signInUrl(location.pathname, location.search)} replace />
   return <Outlet />
 }
