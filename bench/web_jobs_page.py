@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -51,8 +50,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import sqlalchemy as sa
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
+from bench.chromium import CHROMIUM, EMAIL, LAUNCH_ARGS, PASSWORD, free_port, sign_in
 from bench.e2e_procs import Proc, wait_until
 from conveyor.api.ui import PACKAGED_UI
 from conveyor.server.bootstrap import DEFAULT_TEAM_SLUG, bootstrap
@@ -61,13 +61,6 @@ from conveyor.store import JobSpec, Store
 TARGET_S = 1.5
 MARK = "conveyor:jobs-table"
 ROW = "tr[data-job-id]"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-EMAIL = "bench@example.com"
-PASSWORD = "bench password 12345"
 ACTIONS = ("demo.echo", "demo.sleep", "demo.export_csv")
 QUEUES = ("default", "exports")
 BATCH = 1000
@@ -129,16 +122,9 @@ async def fill(url: str, jobs: int) -> float:
         await store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(database_url: str, tmp: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     env |= {"CONVEYOR_DATABASE_URL": database_url, "CONVEYOR_DATA_DIR": str(tmp)}
     argv = [sys.executable, "-m", "conveyor", "server", "--host", "127.0.0.1",
@@ -158,14 +144,6 @@ def serving(database_url: str, tmp: Path) -> Iterator[str]:
         yield base
     finally:
         server.stop()
-
-
-def sign_in(context: BrowserContext, base: str) -> None:
-    """As the sign-in form does: the refresh token lands in the context's cookie."""
-    answer = context.request.post(
-        f"{base}/api/v1/auth/login", data={"email": EMAIL, "password": PASSWORD, "cookie": True}
-    )
-    assert answer.ok, answer.text()
 
 
 def load(page: Page, url: str) -> float:
