@@ -78,12 +78,12 @@ bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL 
 bench-engine: $(STAMP) ## engine throughput and claim latency on SQLite and PostgreSQL
 	$(PY) -m bench.engine $(BENCH_ARGS)
 
-bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and PostgreSQL (p50/p95)
-	$(PY) -m bench.jobs_api $(BENCH_ARGS)
-
 bench-web: $(STAMP) ## the dashboard in headless Chromium: every bench/web_*.py (jobs page, log)
 	$(WEBBUILD)
 	$(PY) -m bench.web $(BENCH_ARGS)
+
+bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and PostgreSQL (p50/p95)
+	$(PY) -m bench.jobs_api $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

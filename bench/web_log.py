@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -43,20 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
+from bench.chromium import CHROMIUM, EMAIL, LAUNCH_ARGS, PASSWORD, free_port, sign_in
 from bench.e2e_procs import Proc, wait_until
 from conveyor.api.ui import PACKAGED_UI
 from conveyor.server.bootstrap import bootstrap
 
 TARGET_S = 1.0
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-EMAIL = "bench@example.com"
-PASSWORD = "bench password 12345"
 ACTION = "bench.lines"
 QUERY = "error"
 # Prints argv[1] lines: a level every 10th (coloured), an ERROR every 100th.
@@ -104,19 +97,12 @@ def say(line: str = "") -> None:
     print(line, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def fleet(tmp: Path) -> Iterator[str]:
     """A server on SQLite with one agent offering the printing action; yields its URL."""
     url = f"sqlite:///{tmp}/conveyor.db"
     boot = asyncio.run(bootstrap(url, email=EMAIL, password=PASSWORD))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     server_env = env | {"CONVEYOR_DATABASE_URL": url, "CONVEYOR_DATA_DIR": str(tmp)}
@@ -170,14 +156,6 @@ def run_job(base: str, lines: int) -> str:
             f"({pages} page(s), {len(page.content) / 1e6:.1f} MB in the last)"
         )
         return str(job["id"])
-
-
-def sign_in(context: BrowserContext, base: str) -> None:
-    """As the sign-in form does: the refresh token lands in the context's cookie."""
-    answer = context.request.post(
-        f"{base}/api/v1/auth/login", data={"email": EMAIL, "password": PASSWORD, "cookie": True}
-    )
-    assert answer.ok, answer.text()
 
 
 @dataclass(frozen=True)

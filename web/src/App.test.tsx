@@ -1,9 +1,7 @@
-import { MantineProvider } from '@mantine/core'
-import { QueryClientProvider } from '@tanstack/react-query'
-import { render, screen, waitFor, within } from '@testing-library/react'
+import { screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
-import { MemoryRouter, useLocation } from 'react-router'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { PAGE_LOAD, renderApp } from './test/app'
 
 const TEAM_A = { id: '00000000-0000-0000-0000-00000000000a', name: 'Acme', slug: 'acme', permissions: [], role: 'viewer' }
 const TEAM_B = { id: '00000000-0000-0000-0000-00000000000b', name: 'Beta', slug: 'beta', permissions: [], role: 'operator' }
@@ -50,28 +48,7 @@ function fakeServer(permissions: Record<string, string[]>) {
   return { fetch, meTeams }
 }
 
-function Where() {
-  const location = useLocation()
-  return <output aria-label="location">{`${location.pathname}${location.search}`}</output>
-}
-
-/** A fresh page load: new modules, so a new in-memory session and bootstrap. */
-async function renderApp(path: string) {
-  vi.resetModules()
-  const { AppRoutes, makeQueryClient } = await import('./App')
-  return render(
-    <MantineProvider env="test">
-      <QueryClientProvider client={makeQueryClient()}>
-        <MemoryRouter initialEntries={[path]}>
-          <AppRoutes />
-          <Where />
-        </MemoryRouter>
-      </QueryClientProvider>
-    </MantineProvider>,
-  )
-}
-
-describe('the app shell', () => {
+describe('the app shell', { timeout: 30_000 }, () => {
   beforeEach(() => localStorage.clear())
   afterEach(() => vi.unstubAllGlobals())
 
@@ -91,7 +68,7 @@ describe('the app shell', () => {
     await user.clear(screen.getByLabelText(/Password/))
     await user.type(screen.getByLabelText(/Password/), 'right')
     await user.click(screen.getByRole('button', { name: 'Sign in' }))
-    expect(await screen.findByRole('heading', { level: 1, name: 'Jobs' })).toBeInTheDocument()
+    expect(await screen.findByRole('heading', { level: 1, name: 'Jobs' }, PAGE_LOAD)).toBeInTheDocument()
     expect(screen.getByLabelText('location')).toHaveTextContent('/jobs?state=failed')
 
     // A viewer: no "New job" in the navigation.
@@ -116,7 +93,7 @@ describe('the app shell', () => {
     const user = userEvent.setup()
     await renderApp('/')
 
-    expect(await screen.findByRole('heading', { level: 1, name: 'Jobs' })).toBeInTheDocument()
+    expect(await screen.findByRole('heading', { level: 1, name: 'Jobs' }, PAGE_LOAD)).toBeInTheDocument()
     expect(screen.getByLabelText('location')).toHaveTextContent('/jobs')
     const nav = screen.getByRole('navigation', { name: 'Main' })
     expect(await within(nav).findByRole('link', { name: 'New job' })).toHaveAttribute('href', '/jobs/new')
@@ -133,8 +110,7 @@ describe('the app shell', () => {
     vi.stubGlobal('fetch', server.fetch)
     await server.fetch(new Request('http://localhost/api/v1/auth/login', { method: 'POST', body: JSON.stringify({ password: 'right' }) }))
     await renderApp('/signin?next=%2Fagents')
-    // The Agents page is a lazy chunk of its own: importing it can take over findBy's 1 s default.
-    expect(await screen.findByRole('heading', { level: 1, name: 'Agents' }, { timeout: 5000 })).toBeInTheDocument()
+    expect(await screen.findByRole('heading', { level: 1, name: 'Agents' }, PAGE_LOAD)).toBeInTheDocument()
     expect(screen.getByLabelText('location')).toHaveTextContent('/agents')
   })
 })
