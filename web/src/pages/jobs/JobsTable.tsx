@@ -12,11 +12,11 @@ const PREFETCH_ROWS = 30
 const COLUMNS = [
   { name: 'ID', width: 92 },
   { name: 'Action', width: undefined },
-  { name: 'State', width: 104 },
-  { name: 'Queue', width: 96 },
+  { name: 'State', width: 128 },
+  { name: 'Queue', width: 90 },
   { name: 'Priority', width: 70 },
   { name: 'Agent', width: 100 },
-  { name: 'Created', width: 120 },
+  { name: 'Created', width: 150 },
   { name: 'Created by', width: 110 },
   { name: 'Progress', width: 100 },
 ]
