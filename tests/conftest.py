@@ -8,6 +8,7 @@ each test gets ``CREATE DATABASE … TEMPLATE`` of it. SQLite: a new file in
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ from conveyor.store import Store
 from conveyor.store import migrate as migrations
 from conveyor.store.database import Database
 from tests.helpers.pg_cluster import pg_cluster  # noqa: F401  (a fixture for every test)
+
+# A shell ignores SIGINT in a command it starts in the background (`make test &` in a
+# script); every process the suite starts would inherit that, and the tests that press
+# Ctrl-C on a CLI or an agent would wait on a process that cannot hear it. Undo it here.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 PG_ADMIN_URL = os.environ.get(
     "CONVEYOR_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
