@@ -45,6 +45,7 @@ from conveyor.cli.output import (
     when,
 )
 from conveyor.cli.params import latest_schema, parse_labels, parse_params
+from conveyor.cli.start_times import AtOption, InOption, start_time
 from conveyor.sdk.async_client import AsyncClient
 from conveyor.sdk.client import Client
 from conveyor.sdk.errors import JobFailed
@@ -99,6 +100,8 @@ def submit(
     concurrency_key: Annotated[
         str | None, typer.Option(help="Run one job per key at a time.", show_default=False)
     ] = None,
+    in_: InOption = None,
+    at: AtOption = None,
     wait: Annotated[
         bool, typer.Option("--wait", "-w", help="Wait for the job to end, with a progress bar.")
     ] = False,
@@ -108,20 +111,25 @@ def submit(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit a job. With --wait, exit non-zero unless it succeeds."""
+    """Submit a job, to start at once or later (--in, --at). With --wait, exit non-zero
+    unless it succeeds."""
+    run_at = start_time(in_, at)
     with config.client() as client:
         schema = latest_schema(client.actions(), action) if param else None
         params = parse_params(param or [], params_json, schema)
         job = client.submit(
-            action, params, queue=queue, priority=priority, max_attempts=max_attempts,
-            timeout_s=run_timeout, labels=parse_labels(label or []),
+            action, params, queue=queue, priority=priority, run_at=run_at,
+            max_attempts=max_attempts, timeout_s=run_timeout, labels=parse_labels(label or []),
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
         )  # fmt: skip
         if not wait:
             if as_json:
                 print_json(job)
             else:
-                console.print(f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}")
+                later = f", starts {when(job.run_at)}" if run_at is not None else ""
+                console.print(
+                    f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}{later}"
+                )
             return
         job = _wait_with_progress(client, job, wait_timeout, quiet=as_json)
     if as_json:
@@ -264,6 +272,7 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
             "state",
             state(job.state) + (f" ({_why(job)})" if job.waiting_reason else ""),
         ),
+        ("run at", when(job.run_at)),
         ("queue", escape(job.queue)),
         ("priority", str(job.priority)),
         ("attempt", f"{job.attempt} of {job.max_attempts}"),

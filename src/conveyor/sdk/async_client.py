@@ -55,6 +55,7 @@ from conveyor.sdk.models import (
     TokenPair,
 )
 from conveyor.sdk.retry import RetryPolicy
+from conveyor.sdk.start_times import Delay, start_time
 from conveyor.sdk.teams import AsyncTeamsMixin
 
 T = TypeVar("T")
@@ -143,14 +144,19 @@ class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
 
     async def submit(self, action: str, params: Any = None, *, queue: str | None = None,
                      priority: int | None = None, run_at: datetime | None = None,
-                     max_attempts: int | None = None, timeout_s: float | None = None,
+                     delay: Delay | None = None, max_attempts: int | None = None,
+                     timeout_s: float | None = None,
                      labels: Mapping[str, str] | None = None,
                      idempotency_key: str | None = None,
                      concurrency_key: str | None = None) -> Job:  # fmt: skip
-        """Submit one job; the server validates ``params`` against the action's schema."""
+        """Submit one job; the server validates ``params`` against the action's schema.
+
+        It starts at ``run_at`` (naive: UTC) or after ``delay`` (a ``timedelta`` or seconds,
+        up to 366 days), not before; give one of them, or neither to start at once."""
         request = JobRequest(
             action=action, params={} if params is None else params, queue=queue,
-            priority=priority, run_at=run_at, max_attempts=max_attempts, timeout_s=timeout_s,
+            priority=priority, run_at=start_time(run_at, delay), max_attempts=max_attempts,
+            timeout_s=timeout_s,
             labels=dict(labels) if labels is not None else None,
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
         )  # fmt: skip
