@@ -27,6 +27,7 @@ from conveyor.cli.job_filters import (
     CreatedBeforeOption,
     JobFilters,
     QueueOption,
+    ScheduleOption,
     SearchOption,
     StateOption,
 )
@@ -78,14 +79,14 @@ def submit(
         ),
     ] = None,
     queue: Annotated[
-        str | None, typer.Option(help="Queue [default: default].", show_default=False)
+        str | None, typer.Option(help="Queue \\[default: default].", show_default=False)
     ] = None,
     priority: Annotated[
-        int | None, typer.Option(help="-100..100, higher first [default: 0].", show_default=False)
+        int | None, typer.Option(help="-100..100, higher first \\[default: 0].", show_default=False)
     ] = None,
     max_attempts: Annotated[
         int | None,
-        typer.Option(help="Attempts before the job is dead [default: 3].", show_default=False),
+        typer.Option(help="Attempts before the job is dead \\[default: 3].", show_default=False),
     ] = None,
     run_timeout: Annotated[
         float | None, typer.Option(help="Seconds one attempt may run.", show_default=False)
@@ -150,6 +151,7 @@ def list_jobs(
     created_after: CreatedAfterOption = None,
     created_before: CreatedBeforeOption = None,
     q: SearchOption = None,
+    schedule: ScheduleOption = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many jobs, newest first.")] = 20,
     watch: Annotated[
         bool,
@@ -164,7 +166,8 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     filters = Filters(
-        JobFilters(state_, queue, action, agent, created_after, created_before, q), limit
+        JobFilters(state_, queue, action, agent, created_after, created_before, q, schedule),
+        limit,
     )
     if watch:
         asyncio.run(_watch_jobs(filters, as_json=as_json))
@@ -282,6 +285,9 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
         ("started", when(job.started_at)),
         ("finished", when(job.finished_at)),
     ]
+    if job.schedule_id is not None:
+        fire = f" (tick of {when(job.schedule_fire_at)})" if job.schedule_fire_at else ""
+        fields.append(("schedule", f"{job.schedule_id}{fire}"))
     if job.progress is not None:
         fields.append(("progress", _progress_text(job.progress)))
     if job.cancel_requested_at and not job.is_terminal:
@@ -322,7 +328,7 @@ def download(
         typer.Option(
             "--output",
             "-o",
-            help="File or directory to write [default: ./NAME].",
+            help="File or directory to write \\[default: ./NAME].",
             show_default=False,
         ),
     ] = None,

@@ -54,6 +54,7 @@ from conveyor.sdk.models import (
     TokenPair,
 )
 from conveyor.sdk.retry import RetryPolicy
+from conveyor.sdk.schedules import Schedules
 from conveyor.sdk.start_times import Delay, start_time
 from conveyor.sdk.teams import TeamsMixin
 
@@ -78,6 +79,8 @@ class Client(TeamsMixin, BulkMixin):
             found.server, token=found.token, refresh_token=found.refresh_token,
             on_tokens=found.on_tokens, team=found.team, timeout=timeout, verify=found.verify,
         )  # fmt: skip
+        self.schedules = Schedules(self._do)
+        """Cron schedules: create, list, pause, run now, ticks (:mod:`conveyor.sdk.schedules`)."""
 
     def _do(self, call: Call[T]) -> T:
         started, failures = time.monotonic(), 0
@@ -178,22 +181,25 @@ class Client(TeamsMixin, BulkMixin):
     def page(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
              action: str | None = None, agent_id: JobId | None = None,
              created_after: datetime | None = None, created_before: datetime | None = None,
-             q: str | None = None, limit: int = 50,
+             q: str | None = None, schedule_id: JobId | None = None, limit: int = 50,
              cursor: int | str | None = None) -> JobPage:  # fmt: skip
         """One page of jobs, newest first; pass ``next_cursor`` back for the next page.
 
         The filters are :class:`~conveyor.sdk.models.JobFilter`'s.
         """
-        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q,
+                                  schedule_id)  # fmt: skip
         return self._do(_calls.page(where, limit=limit, cursor=cursor))
 
     def list(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
              action: str | None = None, agent_id: JobId | None = None,
              created_after: datetime | None = None, created_before: datetime | None = None,
-             q: str | None = None, limit: int | None = None,
+             q: str | None = None, schedule_id: JobId | None = None,
+             limit: int | None = None,
              page_size: int = 50) -> Iterator[Job]:  # fmt: skip
         """Jobs newest first, fetched a page at a time; at most ``limit`` of them."""
-        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q,
+                                  schedule_id)  # fmt: skip
         cursor: int | str | None = None
         seen = 0
         while size := _calls.next_page_size(limit, seen, page_size):
