@@ -1,0 +1,88 @@
+"""``conveyor schedules …`` against a real server: tables for people, ``--json`` for scripts,
+one-line errors with a non-zero exit. The cron fires once a year, never during a test."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from click.testing import Result
+
+from tests.cli.conftest import Run
+
+YEARLY = "30 2 1 1 *"
+
+
+def ok(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_schedules_from_the_command_line(cli: Run) -> None:
+    preview = cli("schedules", "preview", YEARLY, "--tz", "Europe/Berlin", "--count", "3")
+    assert preview.exit_code == 0 and "02:30" in preview.stdout
+    assert len(ok(cli("schedules", "preview", YEARLY, "--json"))["next_fire_times"]) == 5
+
+    made = ok(cli(
+        "schedules", "create", "nightly", "demo.echo", "--cron", YEARLY, "--tz", "Europe/Berlin",
+        "-p", "rows=3", "-p", "message=007", "--misfire", "catch_up", "--catchup-window", "600",
+        "--overlap", "cancel_previous", "--priority", "2", "--json",
+    ))  # fmt: skip
+    assert made["params"] == {"rows": 3, "message": "007"}  # typed by the action's schema
+    assert (made["timezone"], made["misfire_policy"], made["overlap"]) == (
+        "Europe/Berlin", "catch_up", "cancel_previous",
+    )  # fmt: skip
+    assert made["catchup_window_s"] == 600 and made["priority"] == 2
+
+    listed = cli("schedules", "list")
+    assert listed.exit_code == 0
+    for text in ("NAME", "NEXT FIRE", "nightly", YEARLY, "Europe/Berlin", "active"):
+        assert text in listed.stdout, listed.stdout
+    assert [s["id"] for s in ok(cli("schedules", "list", "--json"))] == [made["id"]]
+
+    shown = cli("schedules", "show", "nightly")  # by name
+    assert shown.exit_code == 0 and "catch_up (window 600 s)" in shown.stdout
+    assert ok(cli("schedules", "show", made["id"], "--json"))["name"] == "nightly"
+
+    changed = ok(cli("schedules", "update", "nightly", "-p", "rows=5", "--cron", "0 3 1 1 *",
+                     "--json"))  # fmt: skip
+    assert changed["params"] == {"rows": 5, "message": "007"} and changed["cron"] == "0 3 1 1 *"
+
+    assert ok(cli("schedules", "pause", "nightly", "--json"))["paused"] is True
+    assert "paused" in cli("schedules", "list").stdout
+    assert ok(cli("schedules", "resume", "nightly", "--json"))["paused"] is False
+
+    job = ok(cli("schedules", "run", "nightly", "--json"))
+    assert job["schedule_id"] == made["id"] and job["params"] == {"rows": 5, "message": "007"}
+    ok(cli("submit", "demo.echo", "--json"))  # another job, not the schedule's
+    only = ok(cli("jobs", "list", "--schedule", made["id"], "--json"))
+    assert [j["id"] for j in only] == [job["id"]]
+    assert "schedule" in cli("jobs", "show", job["id"]).stdout
+
+    [tick] = ok(cli("schedules", "ticks", "nightly", "--json"))
+    assert (tick["kind"], tick["outcome"], tick["job_id"]) == ("manual", "submitted", job["id"])
+    ticks = cli("schedules", "ticks", "nightly")
+    assert "manual" in ticks.stdout and "submitted" in ticks.stdout
+
+    assert ok(cli("schedules", "delete", "nightly", "--json"))["deleted"] is True
+    assert ok(cli("schedules", "list", "--json")) == []
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: "), result
+    return lines[0]
+
+
+def test_mistakes_are_one_clear_line_and_a_non_zero_exit(cli: Run) -> None:
+    bad_cron = cli("schedules", "create", "x", "demo.echo", "--cron", "61 * * * *")
+    assert "61" in one_error_line(bad_cron) or "minute" in one_error_line(bad_cron)
+    bad_zone = cli("schedules", "preview", YEARLY, "--tz", "Mars/Olympus_Mons")
+    assert "Mars/Olympus_Mons" in one_error_line(bad_zone)
+    assert "no schedule named 'ghost'" in one_error_line(cli("schedules", "show", "ghost"))
+    ok(cli("schedules", "create", "x", "demo.echo", "--cron", YEARLY, "--json"))
+    nothing = cli("schedules", "update", "x")
+    assert nothing.exit_code == 2 and "nothing to change" in nothing.stderr
+    bad_id = cli("jobs", "list", "--schedule", "nightly")
+    assert bad_id.exit_code == 2 and "is not a schedule id" in bad_id.stderr
+    assert len(ok(cli("schedules", "list", "--json"))) == 1
