@@ -74,9 +74,9 @@ def plan_ticks(
     for tick in due:
         if tick >= on_time or (policy == "catch_up" and tick >= in_window):
             fire.append(tick)
-    if policy == "latest" and late and not more and late[-1] >= in_window:
-        if not any(t >= on_time for t in due):
-            fire.insert(0, late[-1])
+    nothing_on_time = not any(t >= on_time for t in due)
+    if policy == "latest" and late and not more and late[-1] >= in_window and nothing_on_time:
+        fire.insert(0, late[-1])
     fired = set(fire)
     missed += [(t, MISSED) for t in due if t not in fired]
     return Plan(sorted(fire), missed, after, more)

@@ -23,8 +23,12 @@ def schedule_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("id", GUID(), primary_key=True),
         sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), nullable=False),
         sa.Column("name", sa.String(bounds.SCHEDULE_NAME_MAX), nullable=False),
-        sa.Column("description", sa.String(bounds.SCHEDULE_DESCRIPTION_MAX), nullable=False,
-                  server_default=""),  # fmt: skip
+        sa.Column(
+            "description",
+            sa.String(bounds.SCHEDULE_DESCRIPTION_MAX),
+            nullable=False,
+            server_default="",
+        ),
         sa.Column("action", sa.String(200), nullable=False),
         sa.Column("params", JSONDoc, nullable=False),
         sa.Column("queue", sa.String(100), nullable=False),
