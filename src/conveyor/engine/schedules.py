@@ -59,10 +59,16 @@ class Schedules:
     # saving
 
     async def create(
-        self, caller: Principal, values: dict[str, Any], *, audit: AuditEntry | None = None
+        self,
+        caller: Principal,
+        values: dict[str, Any],
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> Schedule:
+        """A new schedule whose first tick is the first fire time after ``now``."""
         cron = await self._check(caller, values)
-        now = await self.store.clock()
+        now = now or await self.store.clock()
         values = {
             **values,
             "cron": cron.expression,
@@ -70,7 +76,7 @@ class Schedules:
             "created_by_key": caller.key_id,
         }
         return await self.store.schedule_create(
-            caller.team_id, values, cron.next_after(now), audit=audit
+            caller.team_id, values, cron.next_after(now), now=now, audit=audit
         )
 
     async def update(
