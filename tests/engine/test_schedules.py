@@ -8,6 +8,7 @@ two replicas racing for the same tick. The real-time, multi-process version is
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ async def test_every_15_minutes_in_new_york_keeps_real_time_across_the_autumn_ch
     await setup.walk(sid, utc(2026, 11, 1, 8))
     times = fired(await setup.ticks(sid))
     assert times[0] == start + timedelta(minutes=15) and times[-1] == utc(2026, 11, 1, 8)
-    assert {b - a for a, b in zip(times, times[1:], strict=False)} == {timedelta(minutes=15)}
+    assert {b - a for a, b in itertools.pairwise(times)} == {timedelta(minutes=15)}
     assert len(times) == 16  # 4 real hours, the repeated 01:00-02:00 included
 
 
