@@ -58,9 +58,13 @@ def test_schedules_from_the_command_line(cli: Run) -> None:
     only = ok(cli("jobs", "list", "--schedule", made["id"], "--json"))
     assert [j["id"] for j in only] == [job["id"]]
     assert "schedule" in cli("jobs", "show", job["id"]).stdout
+    cancelled = ok(cli("cancel", "--all-matching", "--schedule", made["id"], "--json"))
+    assert cancelled["affected"] == 1  # its run only, not the other job
+    assert [j["state"] for j in ok(cli("jobs", "list", "--json"))].count("cancelled") == 1
 
     [tick] = ok(cli("schedules", "ticks", "nightly", "--json"))
     assert (tick["kind"], tick["outcome"], tick["job_id"]) == ("manual", "submitted", job["id"])
+    assert tick["job_state"] == "cancelled"
     ticks = cli("schedules", "ticks", "nightly")
     assert "manual" in ticks.stdout and "submitted" in ticks.stdout
 

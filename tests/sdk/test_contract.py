@@ -43,7 +43,7 @@ RESPONSES = {
     "ScheduleTick": "TickOut",
     "SchedulePage": "ScheduleList",
     "ScheduleTickPage": "TickList",
-    "SchedulePreview": "SchedulePreviewOut",
+    "SchedulePreview": "CronPreviewOut",
 }
 """SDK model -> the API schema of the answer it is built from."""
 REQUESTS = {

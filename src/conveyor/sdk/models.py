@@ -376,30 +376,31 @@ class SchedulePreview(_Answer):
 
 
 class ScheduleRequest(BaseModel):
-    """A new schedule; fields left unset take the server's defaults."""
+    """A new schedule; only the fields given are sent, the others take the server's defaults
+    (shown here)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     action: str
     cron: str
-    params: Any = None
-    description: str | None = None
-    timezone: str | None = None
-    queue: str | None = None
-    priority: int | None = None
-    labels: dict[str, str] | None = None
+    params: Any = Field(default_factory=dict)
+    description: str = ""
+    timezone: str = "UTC"
+    queue: str = "default"
+    priority: int = 0
+    labels: dict[str, str] = Field(default_factory=dict)
     max_attempts: int | None = None
     timeout_s: float | None = None
-    paused: bool | None = None
-    misfire_policy: Literal["catch_up", "latest", "skip"] | None = None
-    catchup_window_s: int | None = None
-    overlap: Literal["allow", "skip", "cancel_previous"] | None = None
+    paused: bool = False
+    misfire_policy: Literal["catch_up", "latest", "skip"] = "latest"
+    catchup_window_s: int = 3600
+    overlap: Literal["allow", "skip", "cancel_previous"] = "skip"
     run_as_key_id: uuid.UUID | None = None
 
     def body(self) -> dict[str, Any]:
         """The JSON the API takes: only what was given."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class ScheduleChange(BaseModel):

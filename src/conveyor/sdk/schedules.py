@@ -42,9 +42,13 @@ PAGE_SIZE = 100
 
 
 def _request(name: str, action: str, cron: str, params: Any, **fields: Any) -> ScheduleRequest:
-    given = {k: dict(v) if isinstance(v, Mapping) else v for k, v in fields.items()}
+    given = {
+        k: dict(v) if isinstance(v, Mapping) else v for k, v in fields.items() if v is not None
+    }
+    if params is not None:
+        given["params"] = params
     try:
-        return ScheduleRequest(name=name, action=action, cron=cron, params=params, **given)
+        return ScheduleRequest(name=name, action=action, cron=cron, **given)
     except ValidationError as exc:
         raise InvalidInput(_said(exc)) from None
 
