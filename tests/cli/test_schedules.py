@@ -8,7 +8,10 @@ from typing import Any
 
 from click.testing import Result
 
+from conveyor.sdk.client import Client
+from tests.api.conftest import Live
 from tests.cli.conftest import Run
+from tests.helpers.live import wait_until
 
 YEARLY = "30 2 1 1 *"
 
@@ -90,3 +93,29 @@ def test_mistakes_are_one_clear_line_and_a_non_zero_exit(cli: Run) -> None:
     bad_id = cli("jobs", "list", "--schedule", "nightly")
     assert bad_id.exit_code == 2 and "is not a schedule id" in bad_id.stderr
     assert len(ok(cli("schedules", "list", "--json"))) == 1
+
+
+def test_cron_ticks_and_overlap_skips_show_in_list_and_ticks(cli: Run, live: Live) -> None:
+    """A per-second schedule whose first job never starts (no agent): the next ticks are
+    skipped for overlap, and the tables say so. (The wait and the pause go through the SDK:
+    the in-process server logs each tick on the stdout a CLI run captures.)"""
+    made = ok(cli("schedules", "create", "every-second", "demo.echo", "--cron", "* * * * * *",
+                  "--json"))  # fmt: skip
+    with Client(live.url, token=live.admin_token) as client:
+
+        def skipped() -> bool:
+            return any(t.outcome == "skipped" for t in client.schedules.ticks(made["id"]))
+
+        wait_until(skipped, timeout=20, what="a tick skipped for overlap")
+        client.schedules.pause(made["id"])
+    ticks = ok(cli("schedules", "ticks", "every-second", "--json"))
+    submitted = [t for t in ticks if t["outcome"] == "submitted"]
+    assert [t["kind"] for t in submitted] == ["cron"]
+    assert any(t["skip_reason"] == "overlap" for t in ticks)
+    [job] = ok(cli("jobs", "list", "--schedule", made["id"], "--json"))
+    assert job["id"] == submitted[0]["job_id"]
+    assert job["schedule_fire_at"] == submitted[0]["fire_at"]
+    table = cli("schedules", "ticks", "every-second")
+    assert "skipped: overlap" in table.stdout and "cron" in table.stdout
+    listed = cli("schedules", "list").stdout
+    assert "paused" in listed and "skipped: overlap" in listed
