@@ -110,12 +110,15 @@ class Schedules:
     async def _check(self, caller: Principal, values: dict[str, Any]) -> Cron:
         cron = Cron.parse(values["cron"], values.get("timezone") or "UTC")
         key_id = values.get("run_as_key_id")
-        if key_id is not None:
+        await self.submission.specs(caller, [job_request(values)])
+        if key_id is not None:  # the key must be able to run it too, now
             try:
-                await acting_principal(self.store, caller.team_id, user_id=None, key_id=key_id)
+                key = await acting_principal(self.store, caller.team_id, user_id=None,
+                                             key_id=key_id)  # fmt: skip
+                if not key.can_submit(values["action"]):
+                    raise PermissionDenied(f"the API key may not run {values['action']!r}")
             except PermissionDenied as exc:
                 raise InvalidInput(f"run_as_key_id: {exc.message}", field="run_as_key_id") from None
-        await self.submission.specs(caller, [job_request(values)])
         return cron
 
     # running
