@@ -4,6 +4,7 @@ one-line errors with a non-zero exit. The cron fires once a year, never during a
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from click.testing import Result
@@ -29,13 +30,13 @@ def test_schedules_from_the_command_line(cli: Run) -> None:
     made = ok(cli(
         "schedules", "create", "nightly", "demo.echo", "--cron", YEARLY, "--tz", "Europe/Berlin",
         "-p", "rows=3", "-p", "message=007", "--misfire", "catch_up", "--catchup-window", "600",
-        "--overlap", "cancel_previous", "--priority", "2", "--json",
+        "--overlap", "cancel_previous", "--priority", "2", "--max-attempts", "4", "--json",
     ))  # fmt: skip
     assert made["params"] == {"rows": 3, "message": "007"}  # typed by the action's schema
     assert (made["timezone"], made["misfire_policy"], made["overlap"]) == (
         "Europe/Berlin", "catch_up", "cancel_previous",
     )  # fmt: skip
-    assert made["catchup_window_s"] == 600 and made["priority"] == 2
+    assert (made["catchup_window_s"], made["priority"], made["max_attempts"]) == (600, 2, 4)
 
     listed = cli("schedules", "list")
     assert listed.exit_code == 0
@@ -50,6 +51,15 @@ def test_schedules_from_the_command_line(cli: Run) -> None:
     changed = ok(cli("schedules", "update", "nightly", "-p", "rows=5", "--cron", "0 3 1 1 *",
                      "--json"))  # fmt: skip
     assert changed["params"] == {"rows": 5, "message": "007"} and changed["cron"] == "0 3 1 1 *"
+
+    key = ok(cli("keys", "create", "--kind", "client", "--name", "cron",
+                 "--scope", "jobs:create:demo.echo", "--json"))  # fmt: skip
+    as_key = ok(cli("schedules", "update", "nightly", "--run-as-key", key["id"], "--json"))
+    assert as_key["run_as_key_id"] == key["id"]
+    assert f"API key {key['id']}" in cli("schedules", "show", "nightly").stdout
+    cleared = ok(cli("schedules", "update", "nightly", "--clear", "run-as-key", "--clear",
+                     "max-attempts", "--json"))  # fmt: skip
+    assert cleared["run_as_key_id"] is None and cleared["max_attempts"] is None
 
     assert ok(cli("schedules", "pause", "nightly", "--json"))["paused"] is True
     assert "paused" in cli("schedules", "list").stdout
@@ -90,6 +100,13 @@ def test_mistakes_are_one_clear_line_and_a_non_zero_exit(cli: Run) -> None:
     ok(cli("schedules", "create", "x", "demo.echo", "--cron", YEARLY, "--json"))
     nothing = cli("schedules", "update", "x")
     assert nothing.exit_code == 2 and "nothing to change" in nothing.stderr
+    not_a_key = cli("schedules", "update", "x", "--run-as-key", str(uuid.uuid4()))
+    assert "not a client key of the team" in one_error_line(not_a_key)
+    both = cli("schedules", "update", "x", "--priority", "1", "--clear", "description")
+    assert both.exit_code == 0, both.output  # different fields: fine
+    twice = cli("schedules", "update", "x", "--queue", "q", "--clear", "labels", "-p", "rows=1",
+                "--clear", "params")  # fmt: skip
+    assert twice.exit_code == 2 and "--clear params and new params" in twice.stderr
     bad_id = cli("jobs", "list", "--schedule", "nightly")
     assert bad_id.exit_code == 2 and "is not a schedule id" in bad_id.stderr
     assert len(ok(cli("schedules", "list", "--json"))) == 1

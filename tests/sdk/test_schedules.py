@@ -3,6 +3,7 @@ and what the server refuses. Crons here fire once a year, never during a test.""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -39,6 +40,10 @@ def test_a_schedule_from_create_to_delete(client: Client) -> None:
                                       max_attempts=None)  # fmt: skip
     assert (changed.cron, changed.params, changed.max_attempts) == ("0 3 1 1 *", {"rows": 4}, None)
     assert changed.priority == 5  # what was not given stays
+
+    key = client.create_key("client", "cron", scopes=["jobs:create:demo.echo"])
+    assert client.schedules.update(made.id, run_as_key_id=key.id).run_as_key_id == key.id
+    assert client.schedules.update(made.id, run_as_key_id=None).run_as_key_id is None
 
     paused = client.schedules.pause(made.id)
     assert paused.paused and paused.next_fire_times == []
@@ -79,6 +84,9 @@ def test_what_the_server_refuses_says_what_is_wrong(client: Client) -> None:
     assert "crn" in typo.value.message
     with pytest.raises(InvalidInput):
         client.schedules.update(made.id, timezone="Nowhere/Special")
+    with pytest.raises(InvalidInput) as not_a_key:
+        client.schedules.update(made.id, run_as_key_id=uuid.uuid4())
+    assert "not a client key of the team" in not_a_key.value.message
     assert client.schedules.get(made.id) == made
     assert [s.name for s in client.schedules.list()] == ["once"]
     assert datetime.now(UTC) < made.next_fire_times[0]

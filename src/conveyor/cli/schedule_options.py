@@ -30,6 +30,30 @@ class Overlap(StrEnum):
     cancel_previous = "cancel_previous"
 
 
+class Clearable(StrEnum):
+    """What ``update --clear`` may empty, by option name; the value is the API's field."""
+
+    description = "description"
+    labels = "labels"
+    params = "params"
+    max_attempts = "max-attempts"
+    run_timeout = "run-timeout"
+    run_as_key = "run-as-key"
+
+    @property
+    def field(self) -> str:
+        return {"max-attempts": "max_attempts", "run-timeout": "timeout_s",
+                "run-as-key": "run_as_key_id"}.get(self.value, self.value)  # fmt: skip
+
+
+ClearOption = Annotated[
+    list[Clearable] | None,
+    typer.Option(
+        "--clear",
+        help="Empty an optional setting (back to the server's default); repeatable.",
+        show_default=False,
+    ),
+]
 ParamOption = Annotated[
     list[str] | None,
     typer.Option(

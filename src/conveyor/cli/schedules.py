@@ -29,6 +29,7 @@ from conveyor.cli.output import (
 from conveyor.cli.params import latest_schema, parse_labels, parse_params
 from conveyor.cli.schedule_options import (
     CatchupOption,
+    ClearOption,
     DescriptionOption,
     LabelOption,
     MaxAttemptsOption,
@@ -169,6 +170,7 @@ def update(
     overlap: OverlapOption = None,
     run_as_key: RunAsKeyOption = None,
     description: DescriptionOption = None,
+    clear: ClearOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change what is given; the rest stays. Params: -p changes one, --params-json all."""
@@ -179,9 +181,15 @@ def update(
         **Policies(tz, misfire, catchup_window, overlap, run_as_key, description).fields(),
     }  # fmt: skip
     changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    for emptied in clear or []:
+        if emptied.field in changes:
+            raise fail(f"--clear {emptied.value} and a new value for it: give one", code=2)
+        changes[emptied.field] = None
     with config.client() as client:
         schedule_id = _resolve(client, schedule)
         if param or params_json is not None:
+            if "params" in changes:
+                raise fail("--clear params and new params: give one", code=2)
             changes["params"] = _params(client, schedule_id, action, param or [], params_json)
         if not changes:
             raise fail("nothing to change: give an option, e.g. --cron or --param", code=2)
