@@ -194,10 +194,7 @@ def update(
         if not changes:
             raise fail("nothing to change: give an option, e.g. --cron or --param", code=2)
         changed = client.schedules.update(schedule_id, **changes)
-    if as_json:
-        print_json(changed)
-    else:
-        console.print(f"Updated schedule {escape(changed.name)}: {cron_text(changed)}.")
+    _answer(changed, as_json, f"Updated schedule {escape(changed.name)}: {cron_text(changed)}.")
 
 
 @app.command("pause")
@@ -206,10 +203,7 @@ def pause(schedule: ScheduleArg, as_json: JsonOption = False) -> None:
     """Pause: no tick fires until it is resumed (missed ones then follow --misfire)."""
     with config.client() as client:
         found = client.schedules.pause(_resolve(client, schedule))
-    if as_json:
-        print_json(found)
-    else:
-        console.print(f"Paused schedule {escape(found.name)}.")
+    _answer(found, as_json, f"Paused schedule {escape(found.name)}.")
 
 
 @app.command("resume")
@@ -218,10 +212,9 @@ def resume(schedule: ScheduleArg, as_json: JsonOption = False) -> None:
     """Resume a paused schedule."""
     with config.client() as client:
         found = client.schedules.resume(_resolve(client, schedule))
-    if as_json:
-        print_json(found)
-    else:
-        console.print(f"Resumed schedule {escape(found.name)}; next fire: {next_fire(found)}.")
+    _answer(
+        found, as_json, f"Resumed schedule {escape(found.name)}; next fire: {next_fire(found)}."
+    )
 
 
 @app.command("delete")
@@ -231,10 +224,8 @@ def delete(schedule: ScheduleArg, as_json: JsonOption = False) -> None:
     with config.client() as client:
         schedule_id = _resolve(client, schedule)
         client.schedules.delete(schedule_id)
-    if as_json:
-        print_json({"id": str(schedule_id), "deleted": True})
-    else:
-        console.print(f"Deleted schedule {escape(schedule)}.")
+    _answer({"id": str(schedule_id), "deleted": True}, as_json,
+            f"Deleted schedule {escape(schedule)}.")  # fmt: skip
 
 
 @app.command("run")
@@ -243,10 +234,7 @@ def run(schedule: ScheduleArg, as_json: JsonOption = False) -> None:
     """Submit the schedule's job now, as you (a manual tick); its cron times stay."""
     with config.client() as client:
         job = client.schedules.run(_resolve(client, schedule))
-    if as_json:
-        print_json(job)
-    else:
-        console.print(f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}")
+    _answer(job, as_json, f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}")
 
 
 @app.command("ticks")
@@ -291,6 +279,14 @@ def preview(
     console.print(escape(found.cron_description))
     for at in found.next_fire_times:
         console.print(f"  {at.isoformat()}  ({when(at)} here)")
+
+
+def _answer(value: Any, as_json: bool, line: str) -> None:
+    """``value`` as JSON with --json, else ``line`` for people."""
+    if as_json:
+        print_json(value)
+    else:
+        console.print(line)
 
 
 def _resolve(client: Client, ref: str) -> uuid.UUID:

@@ -36,6 +36,8 @@ from conveyor.sdk.models import (
 )
 
 T = TypeVar("T")
+Pager = Callable[[int, str | None], Call[Any]]
+"""``page(size, cursor)``: the request for one page (``items``, ``next_cursor``) of a list."""
 Misfire = Literal["catch_up", "latest", "skip"]
 Overlap = Literal["allow", "skip", "cancel_previous"]
 PAGE_SIZE = 100
@@ -71,6 +73,18 @@ class Schedules:
     def __init__(self, do: Callable[[Call[Any]], Any]) -> None:
         self._do = do
 
+    def _all(self, page: Pager, limit: int | None) -> builtins.list[Any]:
+        """Page after page of ``page(size, cursor)`` until the end or ``limit`` items."""
+        found: builtins.list[Any] = []
+        cursor: str | None = None
+        while size := next_page_size(limit, len(found), PAGE_SIZE):
+            got = self._do(page(size, cursor))
+            found += got.items
+            if got.next_cursor is None or not got.items:
+                break
+            cursor = got.next_cursor
+        return found
+
     def create(self, name: str, action: str, cron: str, params: Any = None, *,
                timezone: str = "UTC", description: str | None = None, queue: str | None = None,
                priority: int | None = None, labels: Mapping[str, str] | None = None,
@@ -91,15 +105,7 @@ class Schedules:
 
     def list(self, *, q: str | None = None, limit: int | None = None) -> builtins.list[Schedule]:
         """The team's schedules (``q``: text in a name); at most ``limit`` of them."""
-        found: builtins.list[Schedule] = []
-        cursor: str | None = None
-        while size := next_page_size(limit, len(found), PAGE_SIZE):
-            page = self._do(calls.page(q, size, cursor))
-            found += page.items
-            if page.next_cursor is None or not page.items:
-                break
-            cursor = page.next_cursor
-        return found
+        return self._all(lambda size, cursor: calls.page(q, size, cursor), limit)
 
     def get(self, schedule_id: JobId) -> Schedule:
         found: Schedule = self._do(calls.get(schedule_id))
@@ -131,15 +137,7 @@ class Schedules:
 
     def ticks(self, schedule_id: JobId, *, limit: int | None = 50) -> builtins.list[ScheduleTick]:
         """Its ticks, newest first: each fire time's job, or why it was skipped."""
-        found: builtins.list[ScheduleTick] = []
-        cursor: str | None = None
-        while size := next_page_size(limit, len(found), PAGE_SIZE):
-            page = self._do(calls.ticks(schedule_id, size, cursor))
-            found += page.items
-            if page.next_cursor is None or not page.items:
-                break
-            cursor = page.next_cursor
-        return found
+        return self._all(lambda size, cursor: calls.ticks(schedule_id, size, cursor), limit)
 
     def preview(self, cron: str, timezone: str = "UTC", count: int = 5) -> SchedulePreview:
         """What ``cron`` means in plain words and its next ``count`` (1..20) fire times."""
@@ -152,6 +150,18 @@ class AsyncSchedules:
 
     def __init__(self, do: Callable[[Call[Any]], Awaitable[Any]]) -> None:
         self._do = do
+
+    async def _all(self, page: Pager, limit: int | None) -> builtins.list[Any]:
+        """Page after page of ``page(size, cursor)`` until the end or ``limit`` items."""
+        found: builtins.list[Any] = []
+        cursor: str | None = None
+        while size := next_page_size(limit, len(found), PAGE_SIZE):
+            got = await self._do(page(size, cursor))
+            found += got.items
+            if got.next_cursor is None or not got.items:
+                break
+            cursor = got.next_cursor
+        return found
 
     async def create(self, name: str, action: str, cron: str, params: Any = None, *,
                      timezone: str = "UTC", description: str | None = None,
@@ -175,15 +185,7 @@ class AsyncSchedules:
     async def list(self, *, q: str | None = None,
                    limit: int | None = None) -> builtins.list[Schedule]:  # fmt: skip
         """The team's schedules (``q``: text in a name); at most ``limit`` of them."""
-        found: builtins.list[Schedule] = []
-        cursor: str | None = None
-        while size := next_page_size(limit, len(found), PAGE_SIZE):
-            page = await self._do(calls.page(q, size, cursor))
-            found += page.items
-            if page.next_cursor is None or not page.items:
-                break
-            cursor = page.next_cursor
-        return found
+        return await self._all(lambda size, cursor: calls.page(q, size, cursor), limit)
 
     async def get(self, schedule_id: JobId) -> Schedule:
         found: Schedule = await self._do(calls.get(schedule_id))
@@ -216,15 +218,7 @@ class AsyncSchedules:
     async def ticks(self, schedule_id: JobId, *,
                     limit: int | None = 50) -> builtins.list[ScheduleTick]:  # fmt: skip
         """Its ticks, newest first: each fire time's job, or why it was skipped."""
-        found: builtins.list[ScheduleTick] = []
-        cursor: str | None = None
-        while size := next_page_size(limit, len(found), PAGE_SIZE):
-            page = await self._do(calls.ticks(schedule_id, size, cursor))
-            found += page.items
-            if page.next_cursor is None or not page.items:
-                break
-            cursor = page.next_cursor
-        return found
+        return await self._all(lambda size, cursor: calls.ticks(schedule_id, size, cursor), limit)
 
     async def preview(self, cron: str, timezone: str = "UTC", count: int = 5) -> SchedulePreview:
         """What ``cron`` means in plain words and its next ``count`` (1..20) fire times."""
