@@ -39,6 +39,8 @@ CONCURRENCY_LIMIT_MAX = 10_000
 RUN_AT_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 RUN_AT_MAX = datetime(3000, 1, 1, tzinfo=UTC)
 """Times a client gives (``run_at``, an expiry) stay far from where timestamps overflow."""
+DELAY_MAX_S = 366 * 86_400
+"""A start given as a delay (``--in``, ``delay=``): later starts take a time (``--at``, ``run_at``)."""
 PAGE_MAX = 1000
 INVITE_TTL_MAX_S = 90 * 86_400
 BATCH_MAX = 1000

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from conveyor.sdk.async_client import AsyncClient
+from conveyor.sdk.schedules import AsyncSchedules
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 120.0
@@ -36,6 +37,8 @@ class Blocking:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.wrapped, name)
+        if isinstance(attr, AsyncSchedules):  # a group of methods: blocking the same way
+            return _Group(self, attr)
         if inspect.isasyncgenfunction(attr):
             return lambda *args, **kwargs: self._iterate(attr(*args, **kwargs))
         if inspect.iscoroutinefunction(attr):
@@ -70,3 +73,16 @@ class Blocking:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:  # fmt: skip
         self.close()
+
+
+class _Group:
+    """A group of an :class:`AsyncClient`'s methods (``schedules``), called like a Client's."""
+
+    def __init__(self, client: Blocking, group: object) -> None:
+        self._client, self._group = client, group
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._group, name)
+        if inspect.iscoroutinefunction(attr):
+            return lambda *args, **kwargs: self._client._run(attr(*args, **kwargs))
+        return attr

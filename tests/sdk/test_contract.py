@@ -39,9 +39,19 @@ RESPONSES = {
     "Role": "RoleOut",
     "Invite": "InviteOut",
     "JoinRequest": "JoinRequestOut",
+    "Schedule": "ScheduleOut",
+    "ScheduleTick": "TickOut",
+    "SchedulePage": "ScheduleList",
+    "ScheduleTickPage": "TickList",
+    "SchedulePreview": "CronPreviewOut",
 }
 """SDK model -> the API schema of the answer it is built from."""
-REQUESTS = {"JobRequest": "JobCreate", "JobFilter": "JobFilter"}
+REQUESTS = {
+    "JobRequest": "JobCreate",
+    "JobFilter": "JobFilter",
+    "ScheduleRequest": "ScheduleIn",
+    "ScheduleChange": "SchedulePatch",
+}
 """SDK model -> the API schema of the request body it becomes."""
 UNCHECKED = {
     "LogLine": "one entry of a log chunk's `lines`, which the contract leaves free-form",

@@ -20,6 +20,7 @@ from conveyor.cli import (
     migrate,
     queues,
     roles,
+    schedules,
     server,
     teams,
     up,
@@ -49,6 +50,7 @@ app.command("download")(jobs.download)
 app.add_typer(agents.app, name="agents")
 app.add_typer(actions.app, name="actions")
 app.add_typer(queues.app, name="queues")
+app.add_typer(schedules.app, name="schedules")
 app.add_typer(keys.app, name="keys")
 app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")

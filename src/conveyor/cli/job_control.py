@@ -23,6 +23,7 @@ from conveyor.cli.job_filters import (
     CreatedBeforeOption,
     JobFilters,
     QueueOption,
+    ScheduleOption,
     SearchOption,
     StateOption,
 )
@@ -68,9 +69,12 @@ def _command(verb: str, doc: str) -> Callable[..., None]:
         created_after: CreatedAfterOption = None,
         created_before: CreatedBeforeOption = None,
         q: SearchOption = None,
+        schedule: ScheduleOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        filters = JobFilters(state_, queue, action, agent, created_after, created_before, q)
+        filters = JobFilters(
+            state_, queue, action, agent, created_after, created_before, q, schedule
+        )
         with config.client() as client:
             if _single(job_ids, all_matching, filters):
                 assert job_ids is not None

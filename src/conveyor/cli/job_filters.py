@@ -48,6 +48,11 @@ SearchOption = Annotated[
     ),
 ]
 
+ScheduleOption = Annotated[
+    str | None,
+    typer.Option("--schedule", help="Only jobs this schedule made (its id).", show_default=False),
+]
+
 
 @dataclass(frozen=True, slots=True)
 class JobFilters:
@@ -60,6 +65,7 @@ class JobFilters:
     created_after: str | None = None
     created_before: str | None = None
     q: str | None = None
+    schedule_id: str | None = None
 
     def query(self) -> dict[str, Any]:
         """The keywords of ``Client.list`` / ``Client.page``."""
@@ -68,6 +74,7 @@ class JobFilters:
             "agent_id": agent(self.agent_id), "q": self.q,
             "created_after": instant(self.created_after, "--created-after"),
             "created_before": instant(self.created_before, "--created-before"),
+            "schedule_id": an_id(self.schedule_id, "--schedule", "a schedule"),
         }  # fmt: skip
 
     def filter(self) -> dict[str, Any]:
@@ -88,12 +95,17 @@ def states(values: list[str] | None) -> list[str] | None:
 
 
 def agent(text: str | None) -> uuid.UUID | None:
+    return an_id(text, "--agent", "an agent")
+
+
+def an_id(text: str | None, option: str, what: str) -> uuid.UUID | None:
+    """``--agent`` / ``--schedule``: an id, else a usage error naming the option."""
     if text is None:
         return None
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an agent id", param_hint="--agent") from None
+        raise typer.BadParameter(f"{text!r} is not {what} id", param_hint=option) from None
 
 
 def instant(text: str | None, option: str) -> datetime | None:

@@ -27,6 +27,7 @@ from conveyor.cli.job_filters import (
     CreatedBeforeOption,
     JobFilters,
     QueueOption,
+    ScheduleOption,
     SearchOption,
     StateOption,
 )
@@ -45,6 +46,7 @@ from conveyor.cli.output import (
     when,
 )
 from conveyor.cli.params import latest_schema, parse_labels, parse_params
+from conveyor.cli.start_times import AtOption, InOption, start_time
 from conveyor.sdk.async_client import AsyncClient
 from conveyor.sdk.client import Client
 from conveyor.sdk.errors import JobFailed
@@ -77,14 +79,14 @@ def submit(
         ),
     ] = None,
     queue: Annotated[
-        str | None, typer.Option(help="Queue [default: default].", show_default=False)
+        str | None, typer.Option(help="Queue \\[default: default].", show_default=False)
     ] = None,
     priority: Annotated[
-        int | None, typer.Option(help="-100..100, higher first [default: 0].", show_default=False)
+        int | None, typer.Option(help="-100..100, higher first \\[default: 0].", show_default=False)
     ] = None,
     max_attempts: Annotated[
         int | None,
-        typer.Option(help="Attempts before the job is dead [default: 3].", show_default=False),
+        typer.Option(help="Attempts before the job is dead \\[default: 3].", show_default=False),
     ] = None,
     run_timeout: Annotated[
         float | None, typer.Option(help="Seconds one attempt may run.", show_default=False)
@@ -99,6 +101,8 @@ def submit(
     concurrency_key: Annotated[
         str | None, typer.Option(help="Run one job per key at a time.", show_default=False)
     ] = None,
+    in_: InOption = None,
+    at: AtOption = None,
     wait: Annotated[
         bool, typer.Option("--wait", "-w", help="Wait for the job to end, with a progress bar.")
     ] = False,
@@ -108,20 +112,25 @@ def submit(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit a job. With --wait, exit non-zero unless it succeeds."""
+    """Submit a job, to start at once or later (--in, --at). With --wait, exit non-zero
+    unless it succeeds."""
+    run_at = start_time(in_, at)
     with config.client() as client:
         schema = latest_schema(client.actions(), action) if param else None
         params = parse_params(param or [], params_json, schema)
         job = client.submit(
-            action, params, queue=queue, priority=priority, max_attempts=max_attempts,
-            timeout_s=run_timeout, labels=parse_labels(label or []),
+            action, params, queue=queue, priority=priority, run_at=run_at,
+            max_attempts=max_attempts, timeout_s=run_timeout, labels=parse_labels(label or []),
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
         )  # fmt: skip
         if not wait:
             if as_json:
                 print_json(job)
             else:
-                console.print(f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}")
+                later = f", starts {when(job.run_at)}" if run_at is not None else ""
+                console.print(
+                    f"Submitted job {job.id} ({escape(job.action)}): {state(job.state)}{later}"
+                )
             return
         job = _wait_with_progress(client, job, wait_timeout, quiet=as_json)
     if as_json:
@@ -142,6 +151,7 @@ def list_jobs(
     created_after: CreatedAfterOption = None,
     created_before: CreatedBeforeOption = None,
     q: SearchOption = None,
+    schedule: ScheduleOption = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many jobs, newest first.")] = 20,
     watch: Annotated[
         bool,
@@ -156,7 +166,8 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     filters = Filters(
-        JobFilters(state_, queue, action, agent, created_after, created_before, q), limit
+        JobFilters(state_, queue, action, agent, created_after, created_before, q, schedule),
+        limit,
     )
     if watch:
         asyncio.run(_watch_jobs(filters, as_json=as_json))
@@ -264,6 +275,7 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
             "state",
             state(job.state) + (f" ({_why(job)})" if job.waiting_reason else ""),
         ),
+        ("run at", when(job.run_at)),
         ("queue", escape(job.queue)),
         ("priority", str(job.priority)),
         ("attempt", f"{job.attempt} of {job.max_attempts}"),
@@ -273,6 +285,9 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
         ("started", when(job.started_at)),
         ("finished", when(job.finished_at)),
     ]
+    if job.schedule_id is not None:
+        fire = f" (tick of {when(job.schedule_fire_at)})" if job.schedule_fire_at else ""
+        fields.append(("schedule", f"{job.schedule_id}{fire}"))
     if job.progress is not None:
         fields.append(("progress", _progress_text(job.progress)))
     if job.cancel_requested_at and not job.is_terminal:
@@ -313,7 +328,7 @@ def download(
         typer.Option(
             "--output",
             "-o",
-            help="File or directory to write [default: ./NAME].",
+            help="File or directory to write \\[default: ./NAME].",
             show_default=False,
         ),
     ] = None,

@@ -190,12 +190,14 @@ def page(where: JobFilter, *, limit: int, cursor: int | str | None) -> Call[JobP
 
 def job_filter(state: str | Iterable[str] | None, queue: str | None, action: str | None,
                agent_id: JobId | None, created_after: datetime | None,
-               created_before: datetime | None, q: str | None) -> JobFilter:  # fmt: skip
+               created_before: datetime | None, q: str | None,
+               schedule_id: JobId | None = None) -> JobFilter:  # fmt: skip
     """The filter of the list methods' keywords (``state``: one, several, or comma-separated)."""
     return JobFilter(
         state=states(state) or None, queue=queue, action=action,
         agent_id=uuid.UUID(str(agent_id)) if agent_id is not None else None,
         created_after=created_after, created_before=created_before, q=q,
+        schedule_id=uuid.UUID(str(schedule_id)) if schedule_id is not None else None,
     )  # fmt: skip
 
 

@@ -55,6 +55,8 @@ from conveyor.sdk.models import (
     TokenPair,
 )
 from conveyor.sdk.retry import RetryPolicy
+from conveyor.sdk.schedules import AsyncSchedules
+from conveyor.sdk.start_times import Delay, start_time
 from conveyor.sdk.teams import AsyncTeamsMixin
 
 T = TypeVar("T")
@@ -78,6 +80,8 @@ class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
             found.server, token=found.token, refresh_token=found.refresh_token,
             on_tokens=found.on_tokens, team=found.team, timeout=timeout, verify=found.verify,
         )  # fmt: skip
+        self.schedules = AsyncSchedules(self._do)
+        """Cron schedules: create, list, pause, run now, ticks (:mod:`conveyor.sdk.schedules`)."""
 
     async def _do(self, call: Call[T]) -> T:
         started, failures = time.monotonic(), 0
@@ -143,14 +147,19 @@ class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
 
     async def submit(self, action: str, params: Any = None, *, queue: str | None = None,
                      priority: int | None = None, run_at: datetime | None = None,
-                     max_attempts: int | None = None, timeout_s: float | None = None,
+                     delay: Delay | None = None, max_attempts: int | None = None,
+                     timeout_s: float | None = None,
                      labels: Mapping[str, str] | None = None,
                      idempotency_key: str | None = None,
                      concurrency_key: str | None = None) -> Job:  # fmt: skip
-        """Submit one job; the server validates ``params`` against the action's schema."""
+        """Submit one job; the server validates ``params`` against the action's schema.
+
+        It starts at ``run_at`` (naive: UTC) or after ``delay`` (a ``timedelta`` or seconds,
+        up to 366 days), not before; give one of them, or neither to start at once."""
         request = JobRequest(
             action=action, params={} if params is None else params, queue=queue,
-            priority=priority, run_at=run_at, max_attempts=max_attempts, timeout_s=timeout_s,
+            priority=priority, run_at=start_time(run_at, delay), max_attempts=max_attempts,
+            timeout_s=timeout_s,
             labels=dict(labels) if labels is not None else None,
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
         )  # fmt: skip
@@ -176,22 +185,24 @@ class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
     async def page(self, *, state: str | Iterable[str] | None = None, queue: str | None = None,
                    action: str | None = None, agent_id: JobId | None = None,
                    created_after: datetime | None = None, created_before: datetime | None = None,
-                   q: str | None = None, limit: int = 50,
+                   q: str | None = None, schedule_id: JobId | None = None, limit: int = 50,
                    cursor: int | str | None = None) -> JobPage:  # fmt: skip
         """One page of jobs, newest first; pass ``next_cursor`` back for the next page.
 
         The filters are :class:`~conveyor.sdk.models.JobFilter`'s.
         """
-        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q,
+                                  schedule_id)  # fmt: skip
         return await self._do(_calls.page(where, limit=limit, cursor=cursor))
 
     async def list(self, *, state: str | Iterable[str] | None = None,
                    queue: str | None = None, action: str | None = None,
                    agent_id: JobId | None = None, created_after: datetime | None = None,
                    created_before: datetime | None = None, q: str | None = None,
-                   limit: int | None = None, page_size: int = 50) -> AsyncIterator[Job]:  # fmt: skip
+                   schedule_id: JobId | None = None, limit: int | None = None, page_size: int = 50) -> AsyncIterator[Job]:  # fmt: skip
         """Jobs newest first, fetched a page at a time; at most ``limit`` of them."""
-        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q)
+        where = _calls.job_filter(state, queue, action, agent_id, created_after, created_before, q,
+                                  schedule_id)  # fmt: skip
         cursor: int | str | None = None
         seen = 0
         while size := _calls.next_page_size(limit, seen, page_size):

@@ -55,6 +55,8 @@ class Job(_Answer):
     cancel_requested_at: datetime | None = None
     waiting_reason: str | None = None
     created_by: Submitter | None = None
+    schedule_id: uuid.UUID | None = None  # the schedule whose tick made it, if one did
+    schedule_fire_at: datetime | None = None  # …and that tick's fire time
 
     @property
     def is_terminal(self) -> bool:
@@ -103,6 +105,7 @@ class JobFilter(BaseModel):
     created_after: datetime | None = None
     created_before: datetime | None = None
     q: str | None = None
+    schedule_id: uuid.UUID | None = None  # jobs this schedule's ticks made
 
     def body(self) -> dict[str, Any]:
         """The JSON the API takes: only what was given."""
@@ -308,3 +311,120 @@ class JoinRequest(_Answer):
     role: str | None = None
     created_at: datetime | None = None
     decided_at: datetime | None = None
+
+
+class ScheduleTick(_Answer):
+    """One fire time of a schedule and what came of it: a job, or a skip and why."""
+
+    fire_at: datetime
+    kind: str  # "cron" or "manual" (run now)
+    outcome: str  # "submitted" or "skipped"
+    skip_reason: str | None = None  # overlap, missed, rights_revoked, invalid
+    message: str | None = None
+    job_id: uuid.UUID | None = None
+    job_state: str | None = None
+    created_at: datetime | None = None
+
+
+class Schedule(_Answer):
+    """A cron schedule: which job it submits, when, and what it does about misses and overlaps."""
+
+    id: uuid.UUID
+    name: str
+    description: str = ""
+    action: str
+    params: Any = None
+    queue: str = "default"
+    priority: int = 0
+    labels: dict[str, str] = Field(default_factory=dict)
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    cron: str
+    cron_description: str = ""
+    timezone: str = "UTC"
+    paused: bool = False
+    misfire_policy: str = "latest"  # catch_up, latest or skip
+    catchup_window_s: int = 3600
+    overlap: str = "skip"  # allow, skip or cancel_previous
+    run_as_key_id: uuid.UUID | None = None
+    next_fire_times: list[datetime] = Field(default_factory=list)  # empty while paused
+    created_by: Submitter | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_tick: ScheduleTick | None = None
+
+
+class SchedulePage(_Answer):
+    """One page of ``GET /api/v1/schedules``."""
+
+    items: list[Schedule]
+    next_cursor: str | None = None
+
+
+class ScheduleTickPage(_Answer):
+    """One page of a schedule's ticks, newest first."""
+
+    items: list[ScheduleTick]
+    next_cursor: str | None = None
+
+
+class SchedulePreview(_Answer):
+    """What a cron expression means and when it fires next, before it is saved."""
+
+    cron_description: str
+    next_fire_times: list[datetime] = Field(default_factory=list)
+
+
+class ScheduleRequest(BaseModel):
+    """A new schedule; only the fields given are sent, the others take the server's defaults
+    (shown here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    action: str
+    cron: str
+    params: Any = Field(default_factory=dict)
+    description: str = ""
+    timezone: str = "UTC"
+    queue: str = "default"
+    priority: int = 0
+    labels: dict[str, str] = Field(default_factory=dict)
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    paused: bool = False
+    misfire_policy: Literal["catch_up", "latest", "skip"] = "latest"
+    catchup_window_s: int = 3600
+    overlap: Literal["allow", "skip", "cancel_previous"] = "skip"
+    run_as_key_id: uuid.UUID | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON the API takes: only what was given."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ScheduleChange(BaseModel):
+    """A change to a schedule: only the fields set are sent; ``None`` clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    action: str | None = None
+    cron: str | None = None
+    params: Any = None
+    description: str | None = None
+    timezone: str | None = None
+    queue: str | None = None
+    priority: int | None = None
+    labels: dict[str, str] | None = None
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    paused: bool | None = None
+    misfire_policy: Literal["catch_up", "latest", "skip"] | None = None
+    catchup_window_s: int | None = None
+    overlap: Literal["allow", "skip", "cancel_previous"] | None = None
+    run_as_key_id: uuid.UUID | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON the API takes: exactly the fields given."""
+        return self.model_dump(mode="json", exclude_unset=True)
