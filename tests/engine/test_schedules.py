@@ -19,9 +19,10 @@ import pytest
 
 from conveyor.auth.permissions import Principal, role_permissions
 from conveyor.engine import AgentHub, Engine, Schedules, Submission
+from conveyor.engine.schedules import job_request
 from conveyor.protocol import ActionOffer
 from conveyor.states import JobState
-from conveyor.store import ClaimRequest, Store, Tick
+from conveyor.store import ClaimRequest, Store, Tick, TickIn
 from tests.engine.conftest import QUIET
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "integer"}}}
@@ -281,3 +282,35 @@ def _by_schedule(sid: uuid.UUID) -> Any:
     from conveyor.store import JobFilter
 
     return JobFilter(schedule_id=sid)
+
+
+# a tick recorded before its pass
+
+
+@pytest.mark.parametrize("cause", ["manual_run_at_that_instant", "edit_racing_a_pass"])
+async def test_a_tick_already_recorded_does_not_stop_the_schedule(setup: Setup, cause: str) -> None:
+    """A row at ``next_fire_at`` already (a manual run that read the clock at exactly a
+    cron fire time; an edit that read the clock, lost the race to a pass firing the next
+    tick, then wrote that tick back as ``next_fire_at``): the pass must not fail on the
+    primary key for ever: the tick counts as handled and the schedule goes on."""
+    start = utc(2026, 5, 1)
+    sid = await setup.create(start, cron="* * * * * *")
+    tick = start + SECOND
+    if cause == "manual_run_at_that_instant":
+        [spec] = await setup.schedules.submission.specs(
+            setup.creator(), [job_request(await setup.store.schedule_get(setup.team, sid))]
+        )
+        manual = TickIn(tick, kind="manual", spec=spec)
+        await setup.store.schedule_fire(setup.team, sid, [manual], planned_from=None, now=tick)
+    else:
+        await setup.schedules.fire_due(now=tick)
+        await setup.store.schedule_update(
+            setup.team, sid, {"timezone": "Europe/Berlin"}, next_fire_at=tick, move_next=True
+        )
+    for step in range(2, 5):
+        await setup.schedules.fire_due(now=start + step * SECOND)
+    ticks = await setup.ticks(sid)
+    assert [t.fire_at for t in ticks] == [start + n * SECOND for n in range(1, 5)]
+    assert [t.kind for t in ticks][1:] == ["cron"] * 3
+    schedule = await setup.store.schedule_get(setup.team, sid)
+    assert schedule.next_fire_at == start + 5 * SECOND
