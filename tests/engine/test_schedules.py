@@ -20,6 +20,7 @@ import pytest
 from conveyor.auth.permissions import Principal, role_permissions
 from conveyor.engine import AgentHub, Engine, Schedules, Submission
 from conveyor.engine.schedules import job_request
+from conveyor.errors import StoreUnavailable
 from conveyor.protocol import ActionOffer
 from conveyor.states import JobState
 from conveyor.store import ClaimRequest, Store, Tick, TickIn
@@ -314,3 +315,25 @@ async def test_a_tick_already_recorded_does_not_stop_the_schedule(setup: Setup, 
     assert [t.kind for t in ticks][1:] == ["cron"] * 3
     schedule = await setup.store.schedule_get(setup.team, sid)
     assert schedule.next_fire_at == start + 5 * SECOND
+
+
+async def test_a_store_outage_while_firing_retries_the_tick_instead_of_skipping_it(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreachable database is not an invalid schedule: the tick must not be recorded
+    as skipped (the write may well succeed once the connection is back); the next pass
+    fires it, on time."""
+    start = utc(2026, 6, 1)
+    sid = await setup.create(start, cron="0 * * * *")
+    reachable = setup.store.user_access
+
+    async def unreachable(user_id: uuid.UUID) -> Any:
+        raise StoreUnavailable("the database restarts")  # as the store raises it
+
+    monkeypatch.setattr(setup.store, "user_access", unreachable)
+    await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=1))
+    monkeypatch.setattr(setup.store, "user_access", reachable)
+    assert await setup.ticks(sid) == []
+    await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=2))
+    [tick] = await setup.ticks(sid)
+    assert (tick.fire_at, tick.outcome) == (start + timedelta(hours=1), "submitted")

@@ -23,7 +23,7 @@ from conveyor.auth.permissions import Principal
 from conveyor.engine.cron import Cron
 from conveyor.engine.schedule_plan import MisfirePolicy, plan_ticks
 from conveyor.engine.submission import JobRequest, Submission
-from conveyor.errors import ConveyorError, InvalidInput, NotFound, PermissionDenied
+from conveyor.errors import ConveyorError, InvalidInput, NotFound, PermissionDenied, StoreError
 from conveyor.store import SCHEDULE_FIELDS, AuditEntry, Schedule, Store, Tick, TickIn
 
 log = structlog.get_logger(__name__)
@@ -189,6 +189,8 @@ class Schedules:
             specs = await self.submission.specs(caller, [job_request(schedule)] * len(times))
         except PermissionDenied as exc:
             return [_skipped(at, "rights_revoked", exc) for at in times]
+        except StoreError:  # an outage, not a bad schedule: the next pass tries again
+            raise
         except ConveyorError as exc:
             return [_skipped(at, "invalid", exc) for at in times]
         return [TickIn(at, spec=spec) for at, spec in zip(times, specs, strict=True)]
