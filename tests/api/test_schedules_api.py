@@ -171,3 +171,17 @@ def test_run_as_key_must_be_a_team_client_key_that_may_run_the_action(live: Live
         api.delete(f"/teams/{team}/keys/{runner}")
         cleared = _ok(api.patch(f"/schedules/{made['id']}", json={"run_as_key_id": None}))
         assert cleared["run_as_key_id"] is None
+
+
+def test_a_row_whose_time_zone_this_server_does_not_know_still_reads(live: Live) -> None:
+    """One unreadable row (a zone another host knew) must not make the list a 500."""
+    live.offer(ECHO)
+    with live.client() as api:
+        sid = _ok(api.post("/schedules", json=NIGHTLY), 201)["id"]
+        live.run(live.store.schedule_update(live.team_id, uuid.UUID(sid),
+                                            {"timezone": "Atlantis/Poseidonis"}))  # fmt: skip
+        [item] = _ok(api.get("/schedules"))["items"]
+        assert item["next_fire_times"] == [] and "Atlantis/Poseidonis" in item["cron_description"]
+        assert _ok(api.get(f"/schedules/{sid}"))["timezone"] == "Atlantis/Poseidonis"
+        fixed = _ok(api.patch(f"/schedules/{sid}", json={"timezone": "Europe/Berlin"}))
+        assert len(fixed["next_fire_times"]) == 5

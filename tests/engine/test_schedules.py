@@ -337,3 +337,22 @@ async def test_a_store_outage_while_firing_retries_the_tick_instead_of_skipping_
     await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=2))
     [tick] = await setup.ticks(sid)
     assert (tick.fire_at, tick.outcome) == (start + timedelta(hours=1), "submitted")
+
+
+async def test_a_row_whose_time_zone_this_server_does_not_know_is_skipped_visibly(
+    setup: Setup,
+) -> None:
+    """A row saved where its zone existed (a host with more tz data, an older version):
+    its tick is recorded skipped, saying why, and the schedule stops until it is fixed,
+    instead of failing every pass at the head of the due list, unseen; others fire."""
+    start = utc(2026, 7, 1)
+    bad = await setup.create(start, cron="0 * * * *")
+    good = await setup.create(start, cron="0 * * * *")
+    await setup.store.schedule_update(setup.team, bad, {"timezone": "Atlantis/Poseidonis"})
+    for _ in range(2):
+        await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=1))
+    [tick] = await setup.ticks(bad)
+    assert (tick.outcome, tick.skip_reason) == ("skipped", "invalid")
+    assert "Atlantis/Poseidonis" in (tick.message or "")
+    assert (await setup.store.schedule_get(setup.team, bad)).next_fire_at is None
+    assert fired(await setup.ticks(good)) == [start + timedelta(hours=1)]

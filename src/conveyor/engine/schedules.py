@@ -153,16 +153,21 @@ class Schedules:
         """Handle ``schedule``'s ticks due at ``now``; 0 when another replica was first."""
         if schedule.next_fire_at is None:
             return 0
-        cron = Cron.parse(schedule.cron, schedule.timezone)
-        policy: MisfirePolicy = schedule.misfire_policy  # type: ignore[assignment]
-        plan = plan_ticks(cron, schedule.next_fire_at, now, policy, schedule.catchup_window_s)
-        ticks = [TickIn(at, outcome="skipped", skip_reason="missed", message=message)
-                 for at, message in plan.missed]  # fmt: skip
-        if plan.fire:
-            ticks += await self._firing(schedule, plan.fire, now)
+        try:
+            cron = Cron.parse(schedule.cron, schedule.timezone)
+        except InvalidInput as exc:  # a row saved where its zone existed: stop, saying why
+            ticks, next_fire_at = [_skipped(schedule.next_fire_at, "invalid", exc)], None
+        else:
+            policy: MisfirePolicy = schedule.misfire_policy  # type: ignore[assignment]
+            plan = plan_ticks(cron, schedule.next_fire_at, now, policy, schedule.catchup_window_s)
+            ticks = [TickIn(at, outcome="skipped", skip_reason="missed", message=message)
+                     for at, message in plan.missed]  # fmt: skip
+            if plan.fire:
+                ticks += await self._firing(schedule, plan.fire, now)
+            next_fire_at = plan.next_fire_at
         fired = await self.store.schedule_fire(
             schedule.team_id, schedule.id, sorted(ticks, key=lambda t: t.fire_at),
-            planned_from=schedule.next_fire_at, next_fire_at=plan.next_fire_at,
+            planned_from=schedule.next_fire_at, next_fire_at=next_fire_at,
             overlap=schedule.overlap, now=now,
         )  # fmt: skip
         if fired is None:
