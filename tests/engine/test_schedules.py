@@ -20,7 +20,7 @@ import pytest
 from conveyor.auth.permissions import Principal, role_permissions
 from conveyor.engine import AgentHub, Engine, Schedules, Submission
 from conveyor.engine.schedules import job_request
-from conveyor.errors import StoreUnavailable
+from conveyor.errors import Conflict, StoreUnavailable
 from conveyor.protocol import ActionOffer
 from conveyor.states import JobState
 from conveyor.store import ClaimRequest, Store, Tick, TickIn
@@ -356,3 +356,32 @@ async def test_a_row_whose_time_zone_this_server_does_not_know_is_skipped_visibl
     assert "Atlantis/Poseidonis" in (tick.message or "")
     assert (await setup.store.schedule_get(setup.team, bad)).next_fire_at is None
     assert fired(await setup.ticks(good)) == [start + timedelta(hours=1)]
+
+
+async def test_an_edit_checked_against_a_stale_read_is_refused_not_half_applied(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two edits at once: one moves the schedule to another action (with params for it),
+    the other, checked against what it read before, changes the params for the old
+    action. Applying both would store params the new action refuses, never checked
+    together: the second must be a conflict."""
+    other = {"type": "object", "properties": {"m": {"type": "string"}}, "required": ["m"],
+             "additionalProperties": False}  # fmt: skip
+    await _offer(setup.store, setup.team, ActionOffer(name="demo.other", params_schema=other))
+    start = utc(2026, 8, 1)
+    sid = await setup.create(start, cron="0 * * * *")
+    read = setup.store.schedule_get
+
+    async def read_then_another_edit_lands(team_id: uuid.UUID, schedule_id: uuid.UUID) -> Any:
+        found = await read(team_id, schedule_id)
+        monkeypatch.setattr(setup.store, "schedule_get", read)
+        await setup.schedules.update(
+            setup.creator(), sid, {"action": "demo.other", "params": {"m": "x"}}
+        )
+        return found
+
+    monkeypatch.setattr(setup.store, "schedule_get", read_then_another_edit_lands)
+    with pytest.raises(Conflict):
+        await setup.schedules.update(setup.creator(), sid, {"params": {"n": 2}})
+    schedule = await setup.store.schedule_get(setup.team, sid)
+    assert (schedule.action, schedule.params) == ("demo.other", {"m": "x"})

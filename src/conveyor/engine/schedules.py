@@ -93,7 +93,9 @@ class Schedules:
         if unknown:
             raise InvalidInput(f"unknown fields {sorted(unknown)}")
         merged = {name: getattr(current, name) for name in SCHEDULE_FIELDS} | changes
+        read_at = None  # a pause, a rename: nothing to check together, no conflict
         if set(changes) - {"paused", "name", "description"}:
+            read_at = current.updated_at  # checked whole: applied only if still the row
             cron = await self._check(caller, merged)
             changes = {**changes, "cron": cron.expression} if "cron" in changes else changes
         else:
@@ -104,7 +106,7 @@ class Schedules:
             next_fire_at = cron.next_after(await self.store.clock())
         return await self.store.schedule_update(
             caller.team_id, schedule_id, changes, next_fire_at=next_fire_at, move_next=moved,
-            audit=audit,
+            read_at=read_at, audit=audit,
         )  # fmt: skip
 
     async def _check(self, caller: Principal, values: dict[str, Any]) -> Cron:

@@ -158,9 +158,12 @@ def update_schedule(
     schedule_id: uuid.UUID,
     values: dict[str, Any],
     next_fire_at: datetime | object | None = _KEEP,
+    *,
+    read_at: datetime | None = None,
 ) -> Schedule:
     """Change the given fields (and ``next_fire_at`` when given); :class:`NotFound`, or
-    :class:`Conflict` when the new name is taken."""
+    :class:`Conflict` when the new name is taken, or when ``read_at`` (the
+    ``updated_at`` the change was checked against) is no longer the row's."""
     unknown = set(values) - set(SCHEDULE_FIELDS)
     if unknown:
         raise ValueError(f"not schedule fields: {sorted(unknown)}")
@@ -177,14 +180,16 @@ def update_schedule(
         ).first()  # fmt: skip
         if taken is not None:
             raise _name_taken(name)
-    row = tx.conn.execute(
-        schedules.update()
-        .where(schedules.c.team_id == team_id, schedules.c.id == schedule_id)
-        .values(**changes)
-        .returning(*_SCHEDULE_COLUMNS)
-    ).first()
+    update = schedules.update().where(schedules.c.team_id == team_id, schedules.c.id == schedule_id)
+    if read_at is not None:
+        update = update.where(schedules.c.updated_at == read_at)
+    row = tx.conn.execute(update.values(**changes).returning(*_SCHEDULE_COLUMNS)).first()
     if row is None:
-        raise NotFound(f"schedule {schedule_id} not found", schedule_id=str(schedule_id))
+        get_schedule(tx, team_id, schedule_id)  # NotFound when it is gone
+        raise Conflict(
+            "the schedule changed while this change was being checked: read it again and retry",
+            schedule_id=str(schedule_id),
+        )
     return _schedule(row, _last_ticks(tx, team_id, [schedule_id]).get(schedule_id))
 
 
