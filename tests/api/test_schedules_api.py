@@ -171,3 +171,32 @@ def test_run_as_key_must_be_a_team_client_key_that_may_run_the_action(live: Live
         api.delete(f"/teams/{team}/keys/{runner}")
         cleared = _ok(api.patch(f"/schedules/{made['id']}", json={"run_as_key_id": None}))
         assert cleared["run_as_key_id"] is None
+
+
+def test_a_row_whose_time_zone_this_server_does_not_know_still_reads(live: Live) -> None:
+    """One unreadable row (a zone another host knew) must not make the list a 500."""
+    live.offer(ECHO)
+    with live.client() as api:
+        sid = _ok(api.post("/schedules", json=NIGHTLY), 201)["id"]
+        live.run(live.store.schedule_update(live.team_id, uuid.UUID(sid),
+                                            {"timezone": "Atlantis/Poseidonis"}))  # fmt: skip
+        [item] = _ok(api.get("/schedules"))["items"]
+        assert item["next_fire_times"] == [] and "Atlantis/Poseidonis" in item["cron_description"]
+        assert _ok(api.get(f"/schedules/{sid}"))["timezone"] == "Atlantis/Poseidonis"
+        fixed = _ok(api.patch(f"/schedules/{sid}", json={"timezone": "Europe/Berlin"}))
+        assert len(fixed["next_fire_times"]) == 5
+
+
+def test_run_now_needs_the_right_to_run_that_action(live: Live) -> None:
+    """``jobs:create`` for some other action lets a key past the route, not past the action."""
+    live.offer(ECHO, OTHER)
+    team = str(live.team_id)
+    with live.client() as api:
+        sid = _ok(api.post("/schedules", json=NIGHTLY), 201)["id"]
+        body = {"kind": "client", "name": "other-only", "scopes": ["jobs:create:demo.other"]}
+        secret = _ok(api.post(f"/teams/{team}/keys", json=body), 201)["secret"]
+    with live.client(secret) as key:
+        error = _error(key.post(f"/schedules/{sid}/run"), 403)
+        assert "jobs:create:demo.echo" in error["message"]
+    with live.client() as api:
+        assert _ok(api.get(f"/schedules/{sid}/ticks"))["items"] == []

@@ -33,6 +33,37 @@ def test_a_repeated_local_time_fires_once_at_its_first_occurrence() -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("cron", ["30 2 * * *", "0 30 2 * * *", "15 30 2 * * *"])
+def test_a_fixed_time_fires_once_a_day_across_both_changes_with_or_without_seconds(
+    cron: str,
+) -> None:
+    """The seconds field does not change the DST policy: 02:30 in Berlin fires once on
+    the day it does not exist (at the end of the gap) and once on the day it happens
+    twice (the first), as the 5-field form does."""
+    berlin = Cron.parse(cron, "Europe/Berlin")
+    second = 15 if cron.startswith("15 ") else 0
+    spring = [
+        at.replace(second=second) for at in (utc(2026, 3, 28, 1, 30), utc(2026, 3, 30, 0, 30))
+    ]
+    assert berlin.upcoming(utc(2026, 3, 28), 3) == [spring[0], utc(2026, 3, 29, 1), spring[1]]
+    assert berlin.upcoming(utc(2026, 10, 24), 3) == [
+        at.replace(second=second)
+        for at in (utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30))
+    ]
+    assert berlin.last_before(utc(2026, 10, 25, 2)) == utc(2026, 10, 25, 0, 30, second)
+    assert berlin.last_before(utc(2026, 3, 29, 2)) == utc(2026, 3, 29, 1)
+
+
+def test_the_last_fire_time_before_the_second_pass_of_a_repeated_hour_is_its_first_pass() -> None:
+    """01:30 EDT happened before 01:00 EST (06:00 UTC): the ``latest`` policy needs it."""
+    new_york = Cron.parse("30 1 * * *", "America/New_York")
+    assert new_york.last_before(utc(2026, 11, 1, 6)) == utc(2026, 11, 1, 5, 30)
+    assert new_york.last_before(utc(2026, 11, 1, 5, 30)) == utc(2026, 10, 31, 5, 30)
+    assert Cron.parse("0 30 1 * * *", "America/New_York").last_before(
+        utc(2026, 11, 1, 6, 10)
+    ) == utc(2026, 11, 1, 5, 30)
+
+
 def test_an_interval_keeps_real_time_through_a_repeated_hour() -> None:
     new_york = Cron.parse("*/15 * * * *", "America/New_York")
     times = new_york.upcoming(utc(2026, 11, 1, 4), 16)

@@ -19,9 +19,11 @@ import pytest
 
 from conveyor.auth.permissions import Principal, role_permissions
 from conveyor.engine import AgentHub, Engine, Schedules, Submission
+from conveyor.engine.schedules import job_request
+from conveyor.errors import Conflict, StoreUnavailable
 from conveyor.protocol import ActionOffer
 from conveyor.states import JobState
-from conveyor.store import ClaimRequest, Store, Tick
+from conveyor.store import ClaimRequest, Store, Tick, TickIn
 from tests.engine.conftest import QUIET
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "integer"}}}
@@ -281,3 +283,105 @@ def _by_schedule(sid: uuid.UUID) -> Any:
     from conveyor.store import JobFilter
 
     return JobFilter(schedule_id=sid)
+
+
+# a tick recorded before its pass
+
+
+@pytest.mark.parametrize("cause", ["manual_run_at_that_instant", "edit_racing_a_pass"])
+async def test_a_tick_already_recorded_does_not_stop_the_schedule(setup: Setup, cause: str) -> None:
+    """A row at ``next_fire_at`` already (a manual run that read the clock at exactly a
+    cron fire time; an edit that read the clock, lost the race to a pass firing the next
+    tick, then wrote that tick back as ``next_fire_at``): the pass must not fail on the
+    primary key for ever: the tick counts as handled and the schedule goes on."""
+    start = utc(2026, 5, 1)
+    sid = await setup.create(start, cron="* * * * * *")
+    tick = start + SECOND
+    if cause == "manual_run_at_that_instant":
+        [spec] = await setup.schedules.submission.specs(
+            setup.creator(), [job_request(await setup.store.schedule_get(setup.team, sid))]
+        )
+        manual = TickIn(tick, kind="manual", spec=spec)
+        await setup.store.schedule_fire(setup.team, sid, [manual], planned_from=None, now=tick)
+    else:
+        await setup.schedules.fire_due(now=tick)
+        await setup.store.schedule_update(
+            setup.team, sid, {"timezone": "Europe/Berlin"}, next_fire_at=tick, move_next=True
+        )
+    for step in range(2, 5):
+        await setup.schedules.fire_due(now=start + step * SECOND)
+    ticks = await setup.ticks(sid)
+    assert [t.fire_at for t in ticks] == [start + n * SECOND for n in range(1, 5)]
+    assert [t.kind for t in ticks][1:] == ["cron"] * 3
+    schedule = await setup.store.schedule_get(setup.team, sid)
+    assert schedule.next_fire_at == start + 5 * SECOND
+
+
+async def test_a_store_outage_while_firing_retries_the_tick_instead_of_skipping_it(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreachable database is not an invalid schedule: the tick must not be recorded
+    as skipped (the write may well succeed once the connection is back); the next pass
+    fires it, on time."""
+    start = utc(2026, 6, 1)
+    sid = await setup.create(start, cron="0 * * * *")
+    reachable = setup.store.user_access
+
+    async def unreachable(user_id: uuid.UUID) -> Any:
+        raise StoreUnavailable("the database restarts")  # as the store raises it
+
+    monkeypatch.setattr(setup.store, "user_access", unreachable)
+    await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=1))
+    monkeypatch.setattr(setup.store, "user_access", reachable)
+    assert await setup.ticks(sid) == []
+    await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=2))
+    [tick] = await setup.ticks(sid)
+    assert (tick.fire_at, tick.outcome) == (start + timedelta(hours=1), "submitted")
+
+
+async def test_a_row_whose_time_zone_this_server_does_not_know_is_skipped_visibly(
+    setup: Setup,
+) -> None:
+    """A row saved where its zone existed (a host with more tz data, an older version):
+    its tick is recorded skipped, saying why, and the schedule stops until it is fixed,
+    instead of failing every pass at the head of the due list, unseen; others fire."""
+    start = utc(2026, 7, 1)
+    bad = await setup.create(start, cron="0 * * * *")
+    good = await setup.create(start, cron="0 * * * *")
+    await setup.store.schedule_update(setup.team, bad, {"timezone": "Atlantis/Poseidonis"})
+    for _ in range(2):
+        await setup.schedules.fire_due(now=start + timedelta(hours=1, seconds=1))
+    [tick] = await setup.ticks(bad)
+    assert (tick.outcome, tick.skip_reason) == ("skipped", "invalid")
+    assert "Atlantis/Poseidonis" in (tick.message or "")
+    assert (await setup.store.schedule_get(setup.team, bad)).next_fire_at is None
+    assert fired(await setup.ticks(good)) == [start + timedelta(hours=1)]
+
+
+async def test_an_edit_checked_against_a_stale_read_is_refused_not_half_applied(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two edits at once: one moves the schedule to another action (with params for it),
+    the other, checked against what it read before, changes the params for the old
+    action. Applying both would store params the new action refuses, never checked
+    together: the second must be a conflict."""
+    other = {"type": "object", "properties": {"m": {"type": "string"}}, "required": ["m"],
+             "additionalProperties": False}  # fmt: skip
+    await _offer(setup.store, setup.team, ActionOffer(name="demo.other", params_schema=other))
+    start = utc(2026, 8, 1)
+    sid = await setup.create(start, cron="0 * * * *")
+    read = setup.store.schedule_get
+
+    async def read_then_another_edit_lands(team_id: uuid.UUID, schedule_id: uuid.UUID) -> Any:
+        found = await read(team_id, schedule_id)
+        monkeypatch.setattr(setup.store, "schedule_get", read)
+        await setup.schedules.update(
+            setup.creator(), sid, {"action": "demo.other", "params": {"m": "x"}}
+        )
+        return found
+
+    monkeypatch.setattr(setup.store, "schedule_get", read_then_another_edit_lands)
+    with pytest.raises(Conflict):
+        await setup.schedules.update(setup.creator(), sid, {"params": {"n": 2}})
+    schedule = await setup.store.schedule_get(setup.team, sid)
+    assert (schedule.action, schedule.params) == ("demo.other", {"m": "x"})

@@ -12,6 +12,7 @@ from conveyor import bounds
 from conveyor.api.models import SubmitterOut
 from conveyor.bounds import Json, Labels, Name, Text
 from conveyor.engine.cron import Cron
+from conveyor.errors import InvalidInput
 from conveyor.store import Schedule, Tick
 from conveyor.store.records import Submitter
 
@@ -157,12 +158,17 @@ class ScheduleOut(BaseModel):
 
     @classmethod
     def of(cls, schedule: Schedule, creator: Submitter | None, now: datetime) -> ScheduleOut:
-        cron = Cron(schedule.cron, schedule.timezone)
         upcoming: list[datetime] = []
-        if not schedule.paused and schedule.next_fire_at is not None:
-            first = schedule.next_fire_at
-            upcoming = [first, *cron.upcoming(max(first, now.astimezone(UTC)), UPCOMING - 1)]
-            upcoming = sorted(set(upcoming))[:UPCOMING]
+        try:
+            cron = Cron.parse(schedule.cron, schedule.timezone)
+        except InvalidInput as exc:  # saved where its zone existed: readable, fixable
+            description = f"cannot fire here: {exc.message}"
+        else:
+            description = cron.describe()
+            if not schedule.paused and schedule.next_fire_at is not None:
+                first = schedule.next_fire_at
+                upcoming = [first, *cron.upcoming(max(first, now.astimezone(UTC)), UPCOMING - 1)]
+                upcoming = sorted(set(upcoming))[:UPCOMING]
         return cls(
             id=schedule.id, name=schedule.name, description=schedule.description,
             action=schedule.action, params=schedule.params, queue=schedule.queue,
@@ -172,7 +178,7 @@ class ScheduleOut(BaseModel):
             misfire_policy=schedule.misfire_policy,
             catchup_window_s=schedule.catchup_window_s,
             overlap=schedule.overlap,
-            run_as_key_id=schedule.run_as_key_id, cron_description=cron.describe(),
+            run_as_key_id=schedule.run_as_key_id, cron_description=description,
             next_fire_times=upcoming,
             created_by=SubmitterOut.of(creator) if creator is not None else None,
             created_at=schedule.created_at, updated_at=schedule.updated_at,

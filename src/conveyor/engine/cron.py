@@ -15,6 +15,12 @@ Time zones are IANA names (zoneinfo). Daylight saving time, as cronsim evaluates
 * an expression that names no hour (``*/15 * * * *``) keeps its rhythm in real time:
   across the autumn change in America/New_York it fires every 15 real minutes, through
   both 01:00-01:59 hours.
+
+The first two hold for a *fixed time*: no field among the minute and the hour (and the
+seconds, in 6 fields) starts with ``*`` (Debian cron's rule). cronsim applies it to 5
+fields only; :meth:`Cron._fires` applies it to 6 too, so ``0 30 2 * * *`` behaves as
+``30 2 * * *``. Any other expression runs in real time (``*/30 2 * * *`` has no 02:00
+or 02:30 on the spring day, and both of them twice on the autumn day).
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ FIELDS_HELP = (
     "first, e.g. `30 2 * * *` or `*/10 * * * * *`"
 )
 _ONE_MICRO = timedelta(microseconds=1)
+_ONE_MINUTE = timedelta(minutes=1)
+_DST_SHIFT_MAX = timedelta(hours=3)
+"""More than any zone's clock ever moved back at once."""
+_GAP_MAX_MINUTES = 2 * 24 * 60
+"""Longer than any gap a zone's clock ever jumped (Samoa skipped a day in 2011)."""
 
 
 def zone(name: str) -> ZoneInfo:
@@ -109,15 +120,27 @@ class Cron:
         except Exception:  # explain covers less than the parser; the expression stays valid
             return self.expression
 
+    def _fires(self, instant: datetime, *, reverse: bool = False) -> Iterator[datetime]:
+        """cronsim's fire times from ``instant`` on, in UTC; a 6-field fixed time is
+        walked in wall-clock time and placed as cronsim places a 5-field one."""
+        local = instant.astimezone(self.tz)
+        parts = self.expression.split(" ")
+        if len(parts) == 5 or any(part.startswith("*") for part in parts[:3]):
+            for fire in CronSim(self.expression, local, reverse=reverse):
+                yield fire.astimezone(UTC)
+            return
+        for wall in CronSim(self.expression, local.replace(tzinfo=None), reverse=reverse):
+            yield _placed(wall, self.tz)
+
     def times_after(self, instant: datetime) -> Iterator[datetime]:
         """Fire times strictly after ``instant``, in UTC, ascending (ends at bounds.RUN_AT_MAX)."""
-        local = instant.astimezone(self.tz)
+        last = instant
         try:
-            for fire in CronSim(self.expression, local):
-                at = fire.astimezone(UTC)
+            for at in self._fires(instant):
                 if at >= bounds.RUN_AT_MAX:
                     return
-                if at > instant:  # a repeated hour's wall time may map to the past
+                if at > last:  # a repeated hour's wall time may map to the past, a gap's
+                    last = at  # two to the same instant
                     yield at
         except (StopIteration, CronSimError, OverflowError, ValueError):
             return
@@ -127,10 +150,10 @@ class Cron:
 
     def last_before(self, instant: datetime) -> datetime | None:
         """The last fire time strictly before ``instant``."""
-        local = instant.astimezone(self.tz)
+        # Walked back from a little later: in wall-clock time, 01:00 of a repeated hour's
+        # second pass comes before the 01:30 of its first, which did happen before it.
         try:
-            for fire in CronSim(self.expression, local, reverse=True):
-                at = fire.astimezone(UTC)
+            for at in self._fires(instant + _DST_SHIFT_MAX, reverse=True):
                 if at < instant:
                     return at
         except (StopIteration, CronSimError, OverflowError, ValueError):
@@ -148,6 +171,19 @@ class Cron:
             if len(found) >= count:
                 break
         return found
+
+
+def _placed(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant of the naive local time ``wall``: its first occurrence when it
+    happens twice, the end of the gap when it does not exist (as cronsim places a
+    5-field fixed time)."""
+    for _ in range(_GAP_MAX_MINUTES):
+        at = wall.replace(tzinfo=tz, fold=0)
+        utc = at.astimezone(UTC)
+        if utc.astimezone(tz).replace(tzinfo=None) == wall:
+            return utc
+        wall = wall.replace(second=0, microsecond=0) + _ONE_MINUTE  # gaps end on a minute
+    raise ValueError(f"no local time after {wall} in {tz}")
 
 
 def _plain(exc: CronSimError) -> str:

@@ -23,7 +23,7 @@ from conveyor.auth.permissions import Principal
 from conveyor.engine.cron import Cron
 from conveyor.engine.schedule_plan import MisfirePolicy, plan_ticks
 from conveyor.engine.submission import JobRequest, Submission
-from conveyor.errors import ConveyorError, InvalidInput, NotFound, PermissionDenied
+from conveyor.errors import ConveyorError, InvalidInput, NotFound, PermissionDenied, StoreError
 from conveyor.store import SCHEDULE_FIELDS, AuditEntry, Schedule, Store, Tick, TickIn
 
 log = structlog.get_logger(__name__)
@@ -93,7 +93,9 @@ class Schedules:
         if unknown:
             raise InvalidInput(f"unknown fields {sorted(unknown)}")
         merged = {name: getattr(current, name) for name in SCHEDULE_FIELDS} | changes
+        read_at = None  # a pause, a rename: nothing to check together, no conflict
         if set(changes) - {"paused", "name", "description"}:
+            read_at = current.updated_at  # checked whole: applied only if still the row
             cron = await self._check(caller, merged)
             changes = {**changes, "cron": cron.expression} if "cron" in changes else changes
         else:
@@ -104,7 +106,7 @@ class Schedules:
             next_fire_at = cron.next_after(await self.store.clock())
         return await self.store.schedule_update(
             caller.team_id, schedule_id, changes, next_fire_at=next_fire_at, move_next=moved,
-            audit=audit,
+            read_at=read_at, audit=audit,
         )  # fmt: skip
 
     async def _check(self, caller: Principal, values: dict[str, Any]) -> Cron:
@@ -153,16 +155,21 @@ class Schedules:
         """Handle ``schedule``'s ticks due at ``now``; 0 when another replica was first."""
         if schedule.next_fire_at is None:
             return 0
-        cron = Cron.parse(schedule.cron, schedule.timezone)
-        policy: MisfirePolicy = schedule.misfire_policy  # type: ignore[assignment]
-        plan = plan_ticks(cron, schedule.next_fire_at, now, policy, schedule.catchup_window_s)
-        ticks = [TickIn(at, outcome="skipped", skip_reason="missed", message=message)
-                 for at, message in plan.missed]  # fmt: skip
-        if plan.fire:
-            ticks += await self._firing(schedule, plan.fire, now)
+        try:
+            cron = Cron.parse(schedule.cron, schedule.timezone)
+        except InvalidInput as exc:  # a row saved where its zone existed: stop, saying why
+            ticks, next_fire_at = [_skipped(schedule.next_fire_at, "invalid", exc)], None
+        else:
+            policy: MisfirePolicy = schedule.misfire_policy  # type: ignore[assignment]
+            plan = plan_ticks(cron, schedule.next_fire_at, now, policy, schedule.catchup_window_s)
+            ticks = [TickIn(at, outcome="skipped", skip_reason="missed", message=message)
+                     for at, message in plan.missed]  # fmt: skip
+            if plan.fire:
+                ticks += await self._firing(schedule, plan.fire, now)
+            next_fire_at = plan.next_fire_at
         fired = await self.store.schedule_fire(
             schedule.team_id, schedule.id, sorted(ticks, key=lambda t: t.fire_at),
-            planned_from=schedule.next_fire_at, next_fire_at=plan.next_fire_at,
+            planned_from=schedule.next_fire_at, next_fire_at=next_fire_at,
             overlap=schedule.overlap, now=now,
         )  # fmt: skip
         if fired is None:
@@ -189,6 +196,8 @@ class Schedules:
             specs = await self.submission.specs(caller, [job_request(schedule)] * len(times))
         except PermissionDenied as exc:
             return [_skipped(at, "rights_revoked", exc) for at in times]
+        except StoreError:  # an outage, not a bad schedule: the next pass tries again
+            raise
         except ConveyorError as exc:
             return [_skipped(at, "invalid", exc) for at in times]
         return [TickIn(at, spec=spec) for at, spec in zip(times, specs, strict=True)]

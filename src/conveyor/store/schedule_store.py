@@ -71,15 +71,19 @@ class ScheduleStore:
         *,
         next_fire_at: datetime | None = None,
         move_next: bool = False,
+        read_at: datetime | None = None,
         now: datetime | None = None,
         audit: AuditEntry | None = None,
     ) -> Schedule:
         """Change fields; with ``move_next`` set ``next_fire_at`` too (a new cron, time
-        zone, or a resume: the ticks of the past are not owed)."""
+        zone, or a resume: the ticks of the past are not owed). With ``read_at``, only
+        if the row's ``updated_at`` is still that (:class:`Conflict` otherwise)."""
         op = audited(schedules.update_schedule, audit, _about)
         args: tuple[Any, ...] = (next_fire_at,) if move_next else ()
         try:
-            return await self.db.write(op, now, team_id, schedule_id, values, *args)
+            return await self.db.write(
+                op, now, team_id, schedule_id, values, *args, read_at=read_at
+            )
         except sa.exc.IntegrityError:  # a concurrent rename took the name first
             raise Conflict(f"this team already has a schedule named {values.get('name')!r}",
                            name=values.get("name")) from None  # fmt: skip

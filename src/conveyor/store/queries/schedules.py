@@ -6,7 +6,8 @@ is still the one the caller planned from (``FOR UPDATE SKIP LOCKED`` on PostgreS
 the single writer on SQLite), then inserts each tick row (primary key: schedule,
 fire time) in the same transaction as its job and moves ``next_fire_at`` on. A
 replica that planned from a stale read finds no row to lock and writes nothing; a
-tick already recorded fails the insert and the whole transaction rolls back.
+tick whose row exists already (a manual run at that instant) is left out, and the
+primary key stays the last guard: a duplicate insert rolls the whole transaction back.
 """
 
 from __future__ import annotations
@@ -157,9 +158,12 @@ def update_schedule(
     schedule_id: uuid.UUID,
     values: dict[str, Any],
     next_fire_at: datetime | object | None = _KEEP,
+    *,
+    read_at: datetime | None = None,
 ) -> Schedule:
     """Change the given fields (and ``next_fire_at`` when given); :class:`NotFound`, or
-    :class:`Conflict` when the new name is taken."""
+    :class:`Conflict` when the new name is taken, or when ``read_at`` (the
+    ``updated_at`` the change was checked against) is no longer the row's."""
     unknown = set(values) - set(SCHEDULE_FIELDS)
     if unknown:
         raise ValueError(f"not schedule fields: {sorted(unknown)}")
@@ -176,14 +180,16 @@ def update_schedule(
         ).first()  # fmt: skip
         if taken is not None:
             raise _name_taken(name)
-    row = tx.conn.execute(
-        schedules.update()
-        .where(schedules.c.team_id == team_id, schedules.c.id == schedule_id)
-        .values(**changes)
-        .returning(*_SCHEDULE_COLUMNS)
-    ).first()
+    update = schedules.update().where(schedules.c.team_id == team_id, schedules.c.id == schedule_id)
+    if read_at is not None:
+        update = update.where(schedules.c.updated_at == read_at)
+    row = tx.conn.execute(update.values(**changes).returning(*_SCHEDULE_COLUMNS)).first()
     if row is None:
-        raise NotFound(f"schedule {schedule_id} not found", schedule_id=str(schedule_id))
+        get_schedule(tx, team_id, schedule_id)  # NotFound when it is gone
+        raise Conflict(
+            "the schedule changed while this change was being checked: read it again and retry",
+            schedule_id=str(schedule_id),
+        )
     return _schedule(row, _last_ticks(tx, team_id, [schedule_id]).get(schedule_id))
 
 
@@ -266,6 +272,8 @@ def fire(
         if planned_from is None:
             raise NotFound(f"schedule {schedule_id} not found", schedule_id=str(schedule_id))
         return None
+    if planned_from is not None:
+        ticks = _not_recorded(tx, schedule_id, ticks)
     ticks, cancelled = _apply_overlap(tx, team_id, schedule_id, ticks, overlap)
     firing = [tick for tick in ticks if tick.outcome == "submitted" and tick.spec is not None]
     specs = [tick.spec for tick in firing if tick.spec is not None]
@@ -294,6 +302,25 @@ def fire(
         )
     recorded = [Tick(**{k: v for k, v in row.items() if k != "team_id"}) for row in rows]
     return Fired(recorded, cancelled)
+
+
+def _not_recorded(tx: Tx, schedule_id: uuid.UUID, ticks: list[TickIn]) -> list[TickIn]:
+    """``ticks`` without those whose fire time has a row already: a manual run that took
+    that very instant, or an edit that raced a pass and moved ``next_fire_at`` back onto
+    a tick the pass had fired. They were handled; failing on the primary key instead
+    would roll the pass back on every try, and the schedule would never fire again.
+    Exact: every writer of ticks holds the schedule's row."""
+    if not ticks:
+        return ticks
+    taken = set(
+        tx.conn.execute(
+            sa.select(schedule_ticks.c.fire_at).where(
+                schedule_ticks.c.schedule_id == schedule_id,
+                schedule_ticks.c.fire_at.in_([tick.fire_at for tick in ticks]),
+            )
+        ).scalars()
+    )
+    return [tick for tick in ticks if tick.fire_at not in taken] if taken else ticks
 
 
 def _apply_overlap(
