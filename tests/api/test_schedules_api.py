@@ -173,6 +173,24 @@ def test_run_as_key_must_be_a_team_client_key_that_may_run_the_action(live: Live
         assert cleared["run_as_key_id"] is None
 
 
+def test_only_a_keys_creator_or_a_key_admin_may_name_it(live: Live) -> None:
+    """An operator may not make a schedule act as the admin's stronger key."""
+    live.offer(ECHO)
+    team = str(live.team_id)
+    operator = live.user("operator")
+    body = {"kind": "client", "name": "admins", "scopes": ["jobs:create:demo.echo"]}
+    with live.client() as admin:
+        admins_key = _ok(admin.post(f"/teams/{team}/keys", json=body), 201)["id"]
+    with live.client(operator.token) as api:
+        error = _error(api.post("/schedules", json={**NIGHTLY, "run_as_key_id": admins_key}), 422)
+        assert "only the key's creator" in error["message"]
+        own = _ok(api.post(f"/teams/{team}/keys", json={**body, "name": "mine"}), 201)["id"]
+        made = _ok(api.post("/schedules", json={**NIGHTLY, "run_as_key_id": own}), 201)
+        assert made["run_as_key_id"] == own
+    with live.client() as admin:  # an admin may revoke keys, so may name any of them
+        _ok(admin.patch(f"/schedules/{made['id']}", json={"run_as_key_id": admins_key}))
+
+
 def test_a_row_whose_time_zone_this_server_does_not_know_still_reads(live: Live) -> None:
     """One unreadable row (a zone another host knew) must not make the list a 500."""
     live.offer(ECHO)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from conveyor.auth.authentication import permissions_in
 from conveyor.auth.keys import KIND_AGENT
-from conveyor.auth.permissions import Principal, intersect
+from conveyor.auth.permissions import KEYS_REVOKE, Principal, intersect
 from conveyor.errors import PermissionDenied
 from conveyor.store import Store
 
@@ -61,3 +61,17 @@ async def _key_principal(
             raise PermissionDenied(f"the creator of the API key {key.name!r} is disabled")
         permissions = intersect(permissions, permissions_in(creator, team_id))
     return Principal(team_id, None, key.id, "client_key", permissions, None, key_name=key.name)
+
+
+async def check_may_name_key(store: Store, caller: Principal, key_id: uuid.UUID) -> None:
+    """Naming a key lets a schedule act with that key's rights long after the caller's
+    own are gone, so only the key itself, the member who created it, or a member who
+    may revoke the team's keys may name it; anyone else would borrow a stronger key."""
+    if caller.key_id == key_id or caller.can(KEYS_REVOKE):
+        return
+    key = next((k for k in await store.api_key_list(caller.team_id) if k.id == key_id), None)
+    if key is not None and caller.user_id is not None and key.created_by == caller.user_id:
+        return
+    raise PermissionDenied(
+        "only the key's creator or a member who may revoke the team's keys may name it"
+    )

@@ -12,13 +12,14 @@ the tick rows with their jobs in one transaction, exactly once (see
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import datetime
 from typing import Any
 
 import structlog
 
-from conveyor.auth.delegated import acting_principal
+from conveyor.auth.delegated import acting_principal, check_may_name_key
 from conveyor.auth.permissions import Principal
 from conveyor.engine.cron import Cron
 from conveyor.engine.schedule_plan import MisfirePolicy, plan_ticks
@@ -115,6 +116,7 @@ class Schedules:
         await self.submission.specs(caller, [job_request(values)])
         if key_id is not None:  # the key must be able to run it too, now
             try:
+                await check_may_name_key(self.store, caller, key_id)
                 key = await acting_principal(self.store, caller.team_id, user_id=None,
                                              key_id=key_id)  # fmt: skip
                 if not key.can_submit(values["action"]):
@@ -144,7 +146,11 @@ class Schedules:
         were recorded. Safe on every replica at once."""
         clock = now or await self.store.clock()
         done = 0
-        for schedule in await self.store.schedule_due(limit=DUE_BATCH, now=clock):
+        due = await self.store.schedule_due(limit=DUE_BATCH, now=clock)
+        # Every replica reads the same oldest due schedules; in its own order, each
+        # fires different ones first instead of all queueing on the same row locks.
+        random.shuffle(due)
+        for schedule in due:
             try:
                 done += await self.fire(schedule, clock)
             except Exception:
