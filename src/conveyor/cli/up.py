@@ -44,8 +44,25 @@ def up(
         bool,
         typer.Option(help="From a source checkout: build the web dashboard first if it is missing"),
     ] = True,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="The server's and agents' log level: debug, info, warning, error or critical "
+            "[env: CONVEYOR_LOG_LEVEL; default: info]",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="Their log files' format: json or console [env: CONVEYOR_LOG_FORMAT; "
+            "default: json, as for any output that is not a terminal]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start Conveyor here: server + local agents on SQLite, no other service needed."""
+    _check_log_options(log_level, log_format)
     dashboard = _dashboard(build_ui)
     private_umask()  # the database, its WAL, artifacts and logs: the operator's alone
     data_dir = data_dir.resolve()
@@ -65,6 +82,9 @@ def up(
            f"{ENV_PREFIX}DATA_DIR": str(data_dir)}  # fmt: skip
     for given in ("AGENT_KEY", "AGENT_KEY_FILE", "DATABASE_URL_FILE"):  # up sets its own
         env.pop(f"{ENV_PREFIX}{given}", None)
+    for name, value in (("LOG_LEVEL", log_level), ("LOG_FORMAT", log_format)):
+        if value is not None:  # checked by each child's settings, like the environment's
+            env[f"{ENV_PREFIX}{name}"] = value
     children: list[subprocess.Popen[bytes]] = []
     try:
         children.append(
@@ -109,6 +129,21 @@ def up(
     finally:
         _stop(children)
     typer.echo("Conveyor stopped.")
+
+
+def _check_log_options(log_level: str | None, log_format: str | None) -> None:
+    """A bad value stops ``up`` here, not as a child that exits at once."""
+    from pydantic import ValidationError
+
+    from conveyor.settings import LogSettings
+
+    given = {"log_level": log_level, "log_format": log_format}
+    try:
+        LogSettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.secho(f"error: {problems.replace('_', '-')}", err=True, fg="red")
+        raise typer.Exit(2) from None
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:

@@ -194,6 +194,8 @@ class Connection:
             key_id=self.principal.key_id,
             user_id=self.principal.user_id,
         )
+        # Every line of this connection (its tasks too) names the agent; team_id is bound.
+        structlog.contextvars.bind_contextvars(agent=hello.name, agent_id=str(agent_id))
         record = await store.agent_get(self.team_id, agent_id)
         actions: dict[str, list[str]] = {}
         for offer in self.offers:
