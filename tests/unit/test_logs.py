@@ -159,3 +159,27 @@ async def test_the_request_id_is_bound_and_answered() -> None:
     assert seen == {"request_id": "abc-1"}
     assert (b"x-request-id", b"abc-1") in sent[0]["headers"]
     structlog.contextvars.clear_contextvars()
+
+
+async def test_a_500_answers_its_request_id_and_its_traceback_line_has_it(out: io.StringIO) -> None:
+    import httpx
+
+    from conveyor.api.app import create_app
+    from conveyor.api.deps import public
+    from conveyor.settings import ServerSettings
+
+    logs.configure_logging("info", format="json", stream=out)
+    app = create_app(ServerSettings())
+
+    @app.get("/api/v1/explode", dependencies=[public()])
+    async def explode() -> None:
+        raise RuntimeError("boom")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/api/v1/explode", headers={"X-Request-ID": "trace-me-1"})
+        fine = await client.get("/healthz")
+    assert response.status_code == 500 and response.headers["x-request-id"] == "trace-me-1"
+    assert len(fine.headers["x-request-id"]) == 32
+    [failed] = [line for line in _lines(out) if line["event"] == "unhandled error"]
+    assert failed["request_id"] == "trace-me-1" and "RuntimeError: boom" in failed["exception"]
