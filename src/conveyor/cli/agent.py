@@ -16,6 +16,8 @@ import typer
 
 from conveyor.agent.credits import MAX_WINDOW_S, PREFETCH_PER_SLOT, WINDOW_S
 from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
+from conveyor.cli.log_options import LogFormatOption, LogLevelOption
+from conveyor.cli.log_options import log_settings as options_log_settings
 from conveyor.errors import ConveyorError
 from conveyor.settings import ENV_PREFIX
 
@@ -173,21 +175,8 @@ def agent(
             show_default=False,
         ),
     ] = None,
-    log_level: Annotated[
-        str | None,
-        typer.Option(
-            help="debug, info, warning, error or critical [env: CONVEYOR_LOG_LEVEL; default: info]",
-            show_default=False,
-        ),
-    ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(
-            help="json, console, or auto: console on a terminal, else JSON lines "
-            "[env: CONVEYOR_LOG_FORMAT; default: auto; --json: json]",
-            show_default=False,
-        ),
-    ] = None,
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -198,21 +187,14 @@ def agent(
     ] = False,
 ) -> None:
     """Run an agent: it connects out to the server, so the machine needs no open port."""
-    from pydantic import ValidationError
 
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
     from conveyor.secrets import SecretFileError, env_secret
-    from conveyor.settings import LogSettings
     from conveyor.startup import freeze_startup_objects, run
 
-    given = {"log_level": log_level, "log_format": log_format or ("json" if as_json else None)}
-    try:
-        log_settings = LogSettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
-    except ValidationError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from None
+    log_settings = options_log_settings(log_level, log_format or ("json" if as_json else None))
     configure_logging(log_settings.log_level, format=log_settings.log_format)
     # Asked for JSON (not "auto" off a terminal): stdout's summary lines become log lines too.
     json_logs = log_settings.log_format == "json" and not as_json

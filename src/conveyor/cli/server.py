@@ -6,6 +6,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from conveyor.cli.log_options import LogFormatOption, LogLevelOption
 from conveyor.settings import DEFAULT_DATABASE_URL, ServerSettings
 
 
@@ -46,21 +47,8 @@ def server(
             "--production", help="Refuse default secrets and plain HTTP [env: CONVEYOR_ENV]"
         ),
     ] = False,
-    log_level: Annotated[
-        str | None,
-        typer.Option(
-            help="debug, info, warning, error or critical [env: CONVEYOR_LOG_LEVEL; default: info]",
-            show_default=False,
-        ),
-    ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(
-            help="json, console, or auto: console on a terminal, else JSON lines "
-            "[env: CONVEYOR_LOG_FORMAT; default: auto]",
-            show_default=False,
-        ),
-    ] = None,
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve Conveyor. Run several on one PostgreSQL for more capacity; SQLite needs one.
 

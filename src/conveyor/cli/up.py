@@ -19,6 +19,7 @@ import httpx
 import typer
 
 from conveyor.cli import webbuild
+from conveyor.cli.log_options import LogFormatOption, LogLevelOption, log_settings
 from conveyor.private_files import open_private, private_dir, private_umask
 from conveyor.secrets import env_secret
 from conveyor.settings import ENV_PREFIX
@@ -44,25 +45,11 @@ def up(
         bool,
         typer.Option(help="From a source checkout: build the web dashboard first if it is missing"),
     ] = True,
-    log_level: Annotated[
-        str | None,
-        typer.Option(
-            help="The server's and agents' log level: debug, info, warning, error or critical "
-            "[env: CONVEYOR_LOG_LEVEL; default: info]",
-            show_default=False,
-        ),
-    ] = None,
-    log_format: Annotated[
-        str | None,
-        typer.Option(
-            help="Their log files' format: json or console [env: CONVEYOR_LOG_FORMAT; "
-            "default: json, as for any output that is not a terminal]",
-            show_default=False,
-        ),
-    ] = None,
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Start Conveyor here: server + local agents on SQLite, no other service needed."""
-    _check_log_options(log_level, log_format)
+    log_settings(log_level, log_format)  # a bad value stops here, not as a child that exits
     dashboard = _dashboard(build_ui)
     private_umask()  # the database, its WAL, artifacts and logs: the operator's alone
     data_dir = data_dir.resolve()
@@ -129,21 +116,6 @@ def up(
     finally:
         _stop(children)
     typer.echo("Conveyor stopped.")
-
-
-def _check_log_options(log_level: str | None, log_format: str | None) -> None:
-    """A bad value stops ``up`` here, not as a child that exits at once."""
-    from pydantic import ValidationError
-
-    from conveyor.settings import LogSettings
-
-    given = {"log_level": log_level, "log_format": log_format}
-    try:
-        LogSettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        typer.secho(f"error: {problems.replace('_', '-')}", err=True, fg="red")
-        raise typer.Exit(2) from None
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
