@@ -305,6 +305,8 @@ class Connection:
             log.warning("agent message failed", error=str(task.exception()))
 
     async def _on_log(self, chunk: protocol.LogChunk) -> None:
+        # This message's own task: a line about it (a failure) names the job and the attempt.
+        structlog.contextvars.bind_contextvars(job_id=str(chunk.job_id), attempt=chunk.attempt)
         await self.hub.logs.submit(
             self.team_id,
             LogChunkIn(
@@ -382,6 +384,7 @@ class Connection:
     async def _on_result(
         self, message: protocol.Result | protocol.Release, logs_before: list[asyncio.Task[None]]
     ) -> None:
+        structlog.contextvars.bind_contextvars(job_id=str(message.job_id))  # this task's lines
         if logs_before:
             await asyncio.gather(*logs_before, return_exceptions=True)
         if isinstance(message, protocol.Release):
