@@ -43,7 +43,11 @@ def test_no_secret_in_any_line_of_a_whole_run(tmp_path: Path) -> None:
     new_password = f"new-{uuid.uuid4().hex}"
     wrong_password = f"wrong-{uuid.uuid4().hex}"
     server = LiveServer(
-        f"sqlite:///{tmp_path}/conveyor.db", tmp_path, "--log-level", "debug", log_format="json"
+        f"sqlite:///{tmp_path}/conveyor.db",
+        tmp_path,
+        log_level="debug",
+        log_format="json",
+        log_access="true",
     )
     secrets = [ADMIN_PASSWORD, new_password, wrong_password, param_secret, server.agent_key,
                server.token]  # fmt: skip
