@@ -57,6 +57,8 @@ CATCHUP_WINDOW_MAX_S = 7 * 86_400
 """How far back a schedule may catch up missed ticks (a week)."""
 PREVIEW_MAX = 20
 """Fire times one cron preview lists."""
+REQUEST_ID_MAX_CHARS = 128
+"""An ``X-Request-ID`` a client sends is kept up to this length (letters, digits, ``._:-``)."""
 
 # sizes
 

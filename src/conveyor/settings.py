@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from conveyor.bounds import LEASE_MAX_S
@@ -33,6 +33,27 @@ class _WithSecretFiles(BaseSettings):
         return init_settings, env_settings, files, dotenv_settings, file_secret_settings
 
 
+LogFormat = Literal["auto", "json", "console"]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class LogSettings(BaseSettings):
+    """How a server or an agent logs. Environment: ``CONVEYOR_LOG_FORMAT``, ``CONVEYOR_LOG_LEVEL``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
+
+    # auto: JSON lines unless stderr is a terminal (then readable columns).
+    log_format: LogFormat = "auto"
+    log_level: LogLevel = "info"
+    # One line per HTTP request (uvicorn's access log, with the request id and duration).
+    log_access: bool = True
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
 class StoreSettings(_WithSecretFiles):
     """Where the state lives. ``CONVEYOR_DATABASE_URL``: ``sqlite:///path`` or ``postgresql://…``."""
 
@@ -43,7 +64,7 @@ class StoreSettings(_WithSecretFiles):
     sqlite_synchronous: str = "FULL"
 
 
-class ServerSettings(_WithSecretFiles):
+class ServerSettings(_WithSecretFiles, LogSettings):
     """How ``conveyor server`` runs. Environment: ``CONVEYOR_<NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")

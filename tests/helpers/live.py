@@ -123,11 +123,11 @@ class LiveServer:
                 "CONVEYOR_DATA_DIR": str(data_dir),
                 "CONVEYOR_LEASE_S": "3",
                 "CONVEYOR_HEARTBEAT_S": "0.5",
+                "CONVEYOR_LOG_ACCESS": "false",  # a line per request: too many to read a failure
                 **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
             }
         )
-        self._argv = ["server", "--host", host, "--port", str(self.port),
-                      "--log-level", "warning", *args]  # fmt: skip
+        self._argv = ["server", "--host", host, "--port", str(self.port), *args]
         self._env = env
         self.process = self._start()
         self.token = self.login(ADMIN_EMAIL, ADMIN_PASSWORD)

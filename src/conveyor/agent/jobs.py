@@ -240,6 +240,8 @@ class JobTable:
 
     async def _run(self, job: RunningJob, executor: Executor) -> None:
         a = job.assignment
+        # This job's task: every line logged while it runs names the job and the attempt.
+        structlog.contextvars.bind_contextvars(job_id=str(a.job_id), attempt=a.attempt)
         if await self._take_slot(job):
             job.running = True
             log.debug("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)

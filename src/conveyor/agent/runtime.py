@@ -264,6 +264,8 @@ class Agent:
         if not isinstance(welcome, protocol.Welcome):
             raise AgentRefused(f"unexpected first message from the server: {welcome.type}")
         self.agent_id = welcome.agent_id
+        # This session's task and the jobs it starts log with it (see conveyor.logs).
+        structlog.contextvars.bind_contextvars(agent_id=str(self.agent_id))
         self.heartbeat_s = welcome.heartbeat_s
         self.welcomed = True
         # The server renewed the leases it answers "yours" when it read the hello.

@@ -22,6 +22,7 @@ from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
 from conveyor.api.client_addr import parse_trusted
 from conveyor.api.deps import Services, public, services
+from conveyor.api.request_context import RequestContext
 from conveyor.api.routers import (
     actions,
     agent_ws,
@@ -171,6 +172,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     ui.install(app, DOCS_URL, Path(settings.ui_dir) if settings.ui_dir else None)  # last
     app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost of ours: every line of a request has its id
     return app
 
 

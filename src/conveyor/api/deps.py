@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from fastapi import Depends
 from fastapi.dependencies.models import Dependant
 from starlette.requests import HTTPConnection
@@ -99,6 +100,15 @@ def require(
     return _declare(check, permission, audit)
 
 
+def bind_caller(principal: Principal) -> None:
+    """Every line logged for the rest of the request names its team and who asked
+    (a user's or an API key's id; never the credential)."""
+    who = {"user_id": str(principal.user_id)} if principal.user_id else {}
+    if principal.key_id:
+        who["key_id"] = str(principal.key_id)
+    structlog.contextvars.bind_contextvars(team_id=str(principal.team_id), **who)
+
+
 TEAM_PATH_PARAM = "team"
 """Routes under ``/teams/{team}`` work in the team their path names, whatever the header says."""
 
@@ -116,6 +126,7 @@ def require_team(permission: str | None, *, audit: str | None = None) -> Any:
             principal = await svc.auth.authenticate(bearer_token(conn), team=team)
         except PermissionDenied:
             raise NotFound(f"team {team[:100]!r} not found") from None
+        bind_caller(principal)
         if audit is not None:
             open_audit(conn, audit, principal, svc.settings.trusted_proxies)
         if permission is not None and not principal.can(permission):
@@ -135,6 +146,7 @@ def signed_in(*, audit: str | None = None) -> Any:
     async def check(conn: HTTPConnection) -> User:
         svc = services(conn)
         user = await svc.auth.authenticate_user(bearer_token(conn))
+        structlog.contextvars.bind_contextvars(user_id=str(user.id))
         if audit is not None:
             open_audit(conn, audit, None, svc.settings.trusted_proxies, user=user)
         return user
@@ -166,6 +178,7 @@ async def _authenticate(svc: Services, conn: HTTPConnection, signed: str | None)
         principal = await svc.auth.authenticate(bearer, team=team)
         credential = Credential(bearer, team)
     setattr(conn.state, CREDENTIAL_KEY, credential)
+    bind_caller(principal)
     return principal
 
 
@@ -187,6 +200,7 @@ def authenticated(*, audit: str | None = None) -> Any:
         principal = await svc.auth.authenticate(
             bearer_token(conn), team=conn.headers.get("x-conveyor-team")
         )
+        bind_caller(principal)
         if audit is not None:
             open_audit(conn, audit, principal, svc.settings.trusted_proxies)
         return principal
@@ -204,14 +218,17 @@ def caller() -> Any:
         token, team = bearer_token(conn), conn.headers.get("x-conveyor-team")
         auth = services(conn).auth
         try:
-            return await auth.authenticate(token, team=team)
+            principal = await auth.authenticate(token, team=team)
         except PermissionDenied:
             if team is not None:
                 raise
             user = await auth.authenticate_user(token)
             if (await auth.store.teams_of_user(user.id)) or user.is_superuser:
                 raise
+            structlog.contextvars.bind_contextvars(user_id=str(user.id))
             return user
+        bind_caller(principal)
+        return principal
 
     setattr(check, PERMISSION_ATTR, "authenticated")
     return Depends(check)

@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conveyor import errors
 from conveyor.api.audit import note_error
+from conveyor.api.request_context import HEADER as REQUEST_ID_HEADER
+from conveyor.api.request_context import current_request_id
 
 log = structlog.get_logger(__name__)
 
@@ -131,7 +133,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", path=request.url.path)
     note_error(request, "internal_error")
-    return error_response(500, "internal_error", "internal server error")
+    # Answered outside RequestContext (Starlette's outermost layer): say the id here.
+    request_id = current_request_id()
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return error_response(500, "internal_error", "internal server error", headers=headers)
 
 
 def install(app: FastAPI) -> None:

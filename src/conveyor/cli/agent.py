@@ -9,12 +9,15 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
+import structlog
 import typer
 
 from conveyor.agent.credits import MAX_WINDOW_S, PREFETCH_PER_SLOT, WINDOW_S
 from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
+from conveyor.cli.log_options import LogFormatOption, LogLevelOption
+from conveyor.cli.log_options import log_settings as options_log_settings
 from conveyor.errors import ConveyorError
 from conveyor.settings import ENV_PREFIX
 
@@ -28,12 +31,13 @@ NO_CREDENTIALS = (
 )
 
 
-def describe_agent(runner: Agent, *, as_json: bool = False) -> None:
-    """Say at start what this agent offers and where it connects, for whoever reads its log."""
+def describe_agent(runner: Agent, *, as_json: bool = False, json_logs: bool = False) -> None:
+    """Say at start what this agent offers and where it connects, for whoever reads its log:
+    a JSON line on stdout (``--json``), a log line (JSON logs), or lines for a person."""
     o = runner.options
     life = o.lifecycle
     credentials = "login" if o.login is not None else "key"
-    if as_json:
+    if as_json or json_logs:
         described = {
             "agent": o.name, "slots": o.slots, "queues": o.queues, "labels": o.labels,
             "actions": sorted(offer.name for offer in runner.offers()), "server": o.server,
@@ -41,7 +45,10 @@ def describe_agent(runner: Agent, *, as_json: bool = False) -> None:
             "shutdown_grace_s": life.shutdown_grace_s, "credentials": credentials,
             "team": o.team,
         }  # fmt: skip
-        typer.echo(json.dumps(described))
+        if as_json:
+            typer.echo(json.dumps(described))
+        else:
+            structlog.get_logger(__name__).info("agent starting", **described)
         return
     offered = ", ".join(sorted(offer.name for offer in runner.offers()))
     labels = ", ".join(f"{k}={v}" for k, v in sorted(o.labels.items())) or "none"
@@ -168,6 +175,8 @@ def agent(
             show_default=False,
         ),
     ] = None,
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -178,28 +187,29 @@ def agent(
     ] = False,
 ) -> None:
     """Run an agent: it connects out to the server, so the machine needs no open port."""
+
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
     from conveyor.secrets import SecretFileError, env_secret
     from conveyor.startup import freeze_startup_objects, run
 
-    configure_logging(json=True if as_json else None)
+    log_settings = options_log_settings(log_level, log_format or ("json" if as_json else None))
+    configure_logging(log_settings.log_level, format=log_settings.log_format)
+    # Asked for JSON (not "auto" off a terminal): stdout's summary lines become log lines too.
+    json_logs = log_settings.log_format == "json" and not as_json
     try:
         key = key or env_secret("agent_key")
     except SecretFileError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from None
+        _fail(str(exc), json_logs, 2)
     login = None
     if not key:
         try:
             server, team, login = _login(server, team, ca_bundle)
         except ConveyorError as exc:
-            typer.secho(f"error: {exc.message}", err=True, fg="red")
-            raise typer.Exit(2) from None
+            _fail(exc.message, json_logs, 2)
     if server is None:
-        typer.secho("error: give the server: --server or CONVEYOR_SERVER", err=True, fg="red")
-        raise typer.Exit(2)
+        _fail("give the server: --server or CONVEYOR_SERVER", json_logs, 2)
     # `--tasks mytasks:tasks` finds mytasks.py in the current directory, as `python -m` would.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -209,12 +219,9 @@ def agent(
             tasks=tasks or [], config=config, allow_shell=allow_shell, demo=demo, slots=slots
         )
     except (ValueError, OSError) as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from None
+        _fail(str(exc), json_logs, 2)
     if not executors:
-        typer.secho("error: nothing to offer: give --tasks, --config, --demo or --allow-shell",
-                    err=True, fg="red")  # fmt: skip
-        raise typer.Exit(2)
+        _fail("nothing to offer: give --tasks, --config, --demo or --allow-shell", json_logs, 2)
     options = AgentOptions(
         server=server,
         key=key or "",
@@ -238,9 +245,9 @@ def agent(
     try:
         runner = Agent(options, executors)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        typer.secho(f"error: cannot load the TLS files: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from None
-    describe_agent(runner, as_json=as_json)
+        _fail(f"cannot load the TLS files: {exc}", json_logs, 2)
+    describe_agent(runner, as_json=as_json, json_logs=json_logs)
+    structlog.contextvars.bind_contextvars(agent=options.name)  # on every line from now on
 
     async def main() -> str:
         stop = asyncio.Event()
@@ -260,11 +267,19 @@ def agent(
         reason = run(main())
         if as_json:
             typer.echo(json.dumps({"agent": options.name, "stopped": reason}))
-        else:
+        elif not json_logs:  # JSON logs: the runtime's own "agent stopped" line says it
             typer.echo(f"agent {options.name} stopped ({reason})")
     except AgentRefused as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(3) from None
+        _fail(str(exc), json_logs, 3)
+
+
+def _fail(message: str, json_logs: bool, code: int) -> NoReturn:
+    """Stop with ``code``: a log line when logs are JSON (a collector reads why), else plain."""
+    if json_logs:
+        structlog.get_logger(__name__).error("agent stopped", reason=message)
+    else:
+        typer.secho(f"error: {message}", err=True, fg="red")
+    raise typer.Exit(code)
 
 
 def _login(

@@ -6,6 +6,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from conveyor.cli.log_options import LogFormatOption, LogLevelOption
 from conveyor.settings import DEFAULT_DATABASE_URL, ServerSettings
 
 
@@ -46,7 +47,8 @@ def server(
             "--production", help="Refuse default secrets and plain HTTP [env: CONVEYOR_ENV]"
         ),
     ] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve Conveyor. Run several on one PostgreSQL for more capacity; SQLite needs one.
 
@@ -64,18 +66,22 @@ def server(
         "host": host, "port": port, "database_url": database_url, "data_dir": data_dir,
         "tls_cert": tls_cert, "tls_key": tls_key, "agent_port": agent_port,
         "agent_client_ca": agent_client_ca, "env": "production" if production else None,
+        "log_level": log_level, "log_format": log_format,
     }  # fmt: skip
     overrides = {key: value for key, value in given.items() if value is not None}
     try:
         settings = ServerSettings(**overrides)  # type: ignore[arg-type]
     except (SecretFileError, ValidationError) as exc:
         _fail(str(exc))
+    configure_logging(
+        settings.log_level, format=settings.log_format, access_log=settings.log_access
+    )
     if settings.agent_port is not None and not (
         settings.tls_cert and settings.tls_key and settings.agent_client_ca
     ):
-        _fail("--agent-port needs --tls-cert, --tls-key and --agent-client-ca")
+        _refuse("--agent-port needs --tls-cert, --tls-key and --agent-client-ca")
     if bool(settings.tls_cert) != bool(settings.tls_key):
-        _fail("give both --tls-cert and --tls-key")
+        _refuse("give both --tls-cert and --tls-key")
     if settings.env == "production":
         problems = production_problems(
             database_url=settings.database_url,
@@ -85,15 +91,23 @@ def server(
             admin_password=settings.admin_password,
         )
         if problems:
-            _fail("refusing to start in production mode:\n  - " + "\n  - ".join(problems))
-    configure_logging()
+            _refuse("refusing to start in production mode", problems=problems)
     private_umask()  # the database, its WAL and the artifacts are the server's alone
     try:
-        serve(create_app(settings), settings, log_level=log_level)
+        serve(create_app(settings), settings)
     except TLSConfigError as exc:
-        _fail(str(exc))
+        _refuse(str(exc))
 
 
 def _fail(message: str) -> NoReturn:
+    """Refuse to start before the settings (and so the log format) are known."""
     typer.secho(f"error: {message}", err=True, fg="red")
+    raise typer.Exit(2)
+
+
+def _refuse(message: str, **fields: object) -> NoReturn:
+    """Refuse to start, in the log's own shape (a collector reads why)."""
+    import structlog
+
+    structlog.get_logger("conveyor.server").error(message, **fields)
     raise typer.Exit(2)

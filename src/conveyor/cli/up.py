@@ -19,6 +19,7 @@ import httpx
 import typer
 
 from conveyor.cli import webbuild
+from conveyor.cli.log_options import LogFormatOption, LogLevelOption, log_settings
 from conveyor.private_files import open_private, private_dir, private_umask
 from conveyor.secrets import env_secret
 from conveyor.settings import ENV_PREFIX
@@ -44,8 +45,11 @@ def up(
         bool,
         typer.Option(help="From a source checkout: build the web dashboard first if it is missing"),
     ] = True,
+    log_level: LogLevelOption = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Start Conveyor here: server + local agents on SQLite, no other service needed."""
+    log_settings(log_level, log_format)  # a bad value stops here, not as a child that exits
     dashboard = _dashboard(build_ui)
     private_umask()  # the database, its WAL, artifacts and logs: the operator's alone
     data_dir = data_dir.resolve()
@@ -65,6 +69,9 @@ def up(
            f"{ENV_PREFIX}DATA_DIR": str(data_dir)}  # fmt: skip
     for given in ("AGENT_KEY", "AGENT_KEY_FILE", "DATABASE_URL_FILE"):  # up sets its own
         env.pop(f"{ENV_PREFIX}{given}", None)
+    for name, value in (("LOG_LEVEL", log_level), ("LOG_FORMAT", log_format)):
+        if value is not None:  # checked by each child's settings, like the environment's
+            env[f"{ENV_PREFIX}{name}"] = value
     children: list[subprocess.Popen[bytes]] = []
     try:
         children.append(

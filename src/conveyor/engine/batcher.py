@@ -67,7 +67,8 @@ class Batcher(Generic[Item, Res]):
         try:
             results = await self._flush(team_id, [item for item, _ in entries])
         except Exception as exc:
-            log.warning("batch failed", batcher=self.name, size=len(entries), error=str(exc))
+            log.warning("batch failed", batcher=self.name, team_id=str(team_id), size=len(entries),
+                        error=str(exc))  # fmt: skip
             for _, future in entries:
                 if not future.done():
                     future.set_exception(exc)

@@ -210,7 +210,8 @@ class AgentHub:
         for agent_id, job_ids in cancels.items():
             session = self.sessions.get(agent_id)
             if session is not None:
-                log.info("pushing cancel", agent=session.name, jobs=len(job_ids))
+                log.info("pushing cancel", agent=session.name, agent_id=str(agent_id),
+                         team_id=str(session.team_id), jobs=len(job_ids))  # fmt: skip
                 with contextlib.suppress(Exception):
                     await session.send(protocol.Cancel(job_ids=job_ids))
 
@@ -259,7 +260,8 @@ class AgentHub:
         try:
             return await self._dispatch_to(session)
         except Exception:
-            log.exception("dispatch failed", agent=session.name)
+            log.exception("dispatch failed", agent=session.name, agent_id=str(session.agent_id),
+                          team_id=str(session.team_id))  # fmt: skip
             return 0
 
     async def _dispatch_to(self, session: AgentSession) -> int:
@@ -345,7 +347,8 @@ class AgentHub:
                 try:
                     await self._hand_over(session, claimed)
                 except Exception:  # the submit stands; the jobs went back to the queue
-                    log.warning("handing over submitted jobs failed", agent=session.name)
+                    log.warning("handing over submitted jobs failed", agent=session.name,
+                                agent_id=str(session.agent_id), team_id=str(session.team_id))  # fmt: skip
         return submitted
 
     def _waiting(self, team_id: uuid.UUID) -> list[AgentSession]:
@@ -381,7 +384,7 @@ class AgentHub:
                 if not _transient(exc):
                     raise
                 log.warning("storing a result failed; trying again", job_id=str(report.job_id),
-                            retry_in_s=pause, error=str(exc)[:200])  # fmt: skip
+                            team_id=str(team_id), retry_in_s=pause, error=str(exc)[:200])  # fmt: skip
             await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # backoff, not a state
             pause = min(pause * 2, REPORT_RETRY_MAX_S)
         return await self.reports.submit(team_id, report)

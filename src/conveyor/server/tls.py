@@ -120,11 +120,16 @@ class _Server(uvicorn.Server):
             self.listening.set()
 
 
-def serve(app: Any, settings: ServerSettings, *, log_level: str) -> None:
-    """Run the main listener (HTTP or HTTPS) and, if configured, the mTLS agent listener."""
+def serve(app: Any, settings: ServerSettings) -> None:
+    """Run the main listener (HTTP or HTTPS) and, if configured, the mTLS agent listener.
+
+    uvicorn's loggers are left to :func:`conveyor.logs.configure_logging` (no
+    ``log_config`` of its own), so its lines have the shape of all the others.
+    """
     common: dict[str, Any] = {
         "host": settings.host,
-        "log_level": log_level,
+        "log_config": None,
+        "access_log": settings.log_access,
         "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
         "ws_max_size": AGENT_FRAME_MAX_BYTES,

@@ -194,6 +194,8 @@ class Connection:
             key_id=self.principal.key_id,
             user_id=self.principal.user_id,
         )
+        # Every line of this connection (its tasks too) names the agent; team_id is bound.
+        structlog.contextvars.bind_contextvars(agent=hello.name, agent_id=str(agent_id))
         record = await store.agent_get(self.team_id, agent_id)
         actions: dict[str, list[str]] = {}
         for offer in self.offers:
@@ -303,6 +305,8 @@ class Connection:
             log.warning("agent message failed", error=str(task.exception()))
 
     async def _on_log(self, chunk: protocol.LogChunk) -> None:
+        # This message's own task: a line about it (a failure) names the job and the attempt.
+        structlog.contextvars.bind_contextvars(job_id=str(chunk.job_id), attempt=chunk.attempt)
         await self.hub.logs.submit(
             self.team_id,
             LogChunkIn(
@@ -380,6 +384,7 @@ class Connection:
     async def _on_result(
         self, message: protocol.Result | protocol.Release, logs_before: list[asyncio.Task[None]]
     ) -> None:
+        structlog.contextvars.bind_contextvars(job_id=str(message.job_id))  # this task's lines
         if logs_before:
             await asyncio.gather(*logs_before, return_exceptions=True)
         if isinstance(message, protocol.Release):
