@@ -18,9 +18,8 @@ from typing import Literal
 
 from conveyor.errors import ConveyorError
 from conveyor.private_files import DIR_MODE, SQLITE_COMPANIONS
-from conveyor.secrets import production_problems
 from conveyor.server.tls import ServerTLS, TLSConfigError
-from conveyor.settings import DEFAULT_DATABASE_URL, ServerSettings
+from conveyor.settings import ServerSettings
 from conveyor.store import DatabaseMissing, DatabaseProbe, probe_database
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -137,9 +136,10 @@ def check_clock(probe: DatabaseProbe | None) -> Check:
     if abs(skew) <= SKEW_WARN_S:
         return Check("clock", "ok", said)
     why = (
-        "the database's clock stamps leases, retries and schedules while this machine's "
-        "stamps tokens and signed URLs and times its waits: a skew near the lease (30 s) "
-        "makes live jobs look lost and tokens expired on another replica"
+        "leases, retries and schedules run on the database's clock, access tokens, signed "
+        "URLs and key expiry on each server's: a skew makes those expire early or late from "
+        "one replica to the next, and past the lease (30 s) the lease deadlines this server "
+        "shows are off by more than a whole lease"
     )
     status: Status = "fail" if abs(skew) > SKEW_FAIL_S else "warn"
     return Check(
@@ -300,14 +300,8 @@ def _expiry(cert: str) -> datetime:
 
 
 def check_production(settings: ServerSettings) -> Check:
-    """The server's own production checks (``secrets.production_problems``)."""
-    problems = production_problems(
-        database_url=settings.database_url,
-        default_database_url=DEFAULT_DATABASE_URL,
-        tls_cert=settings.tls_cert,
-        tls_key=settings.tls_key,
-        admin_password=settings.admin_password,
-    )
+    """The server's own production checks (:meth:`ServerSettings.production_problems`)."""
+    problems = settings.production_problems()
     if settings.testing or settings.testing_unfenced_results:
         problems.append("CONVEYOR_TESTING is set: it is for the test suite only")
     if settings.env == "production":
