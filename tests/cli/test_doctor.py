@@ -136,6 +136,19 @@ def test_a_database_at_an_older_migration_names_what_is_pending(
     assert result.exit_code == 1
     assert by_name(result)["migrations"]["status"] == "fail"
     assert "upgrade Conveyor" in by_name(result)["migrations"]["fix"]
+    # An empty database (the wrong one, or a new install): everything pending.
+    engine = Database.sync_engine_for(ready_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
+        migrations.downgrade(engine, "base")
+    finally:
+        engine.dispose()
+    result = run("--database-url", ready_url, "--data-dir", str(server_dir), "--json")
+    checks = by_name(result)
+    assert checks["migrations"]["status"] == "warn"
+    assert "11 pending (the database is empty)" in checks["migrations"]["summary"]
+    assert checks["signing keys"]["status"] == "skip"
 
 
 def test_an_unreachable_or_missing_database_fails_and_skips_what_needs_it(
@@ -161,6 +174,8 @@ def test_an_unreachable_or_missing_database_fails_and_skips_what_needs_it(
 def test_signing_keys_readable_by_others_fail_and_none_yet_warns(
     tmp_path: Path, server_dir: Path
 ) -> None:
+    tmp_path = tmp_path / "a folder #1"  # a path the read-only URI must quote
+    tmp_path.mkdir()
     url = f"sqlite:///{tmp_path}/fresh.db"
     upgrade_schema(url)
     os.chmod(tmp_path / "fresh.db", 0o600)
@@ -192,6 +207,8 @@ def test_tls_files_expiry_and_mismatch(certs: dict[str, Path]) -> None:
     assert tls("valid", "valid-key").status == "warn"
     only_cert = check_tls(str(certs["valid"]), None, None)
     assert only_cert.status == "fail"
+    agents = check_tls(str(certs["valid"]), str(certs["valid-key"]), None, agent_port=8443)
+    assert agents.status == "fail" and "CONVEYOR_AGENT_CLIENT_CA" in (agents.fix or "")
 
 
 def test_artifact_storage(tmp_path: Path, server_dir: Path) -> None:

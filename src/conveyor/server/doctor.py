@@ -69,7 +69,13 @@ def diagnose(settings: ServerSettings, *, now: datetime | None = None) -> Report
         check_clock(probe),
         check_signing_keys(probe),
         check_artifacts(Path(settings.data_dir) / "artifacts"),
-        check_tls(settings.tls_cert, settings.tls_key, settings.agent_client_ca, now=now),
+        check_tls(
+            settings.tls_cert,
+            settings.tls_key,
+            settings.agent_client_ca,
+            agent_port=settings.agent_port,
+            now=now,
+        ),
         check_production(settings),
     ]
     return report
@@ -244,9 +250,23 @@ def check_artifacts(
 
 
 def check_tls(
-    cert: str | None, key: str | None, client_ca: str | None, *, now: datetime | None = None
+    cert: str | None,
+    key: str | None,
+    client_ca: str | None,
+    *,
+    agent_port: int | None = None,
+    now: datetime | None = None,
 ) -> Check:
     """The files the server loads, loaded the way it loads them, and their expiry."""
+    if agent_port is not None and not (cert and key and client_ca):
+        return Check(
+            "tls",
+            "fail",
+            f"the agent listener (port {agent_port}) needs a certificate, its key and the "
+            "agents' client CA: the server refuses to start",
+            "set CONVEYOR_TLS_CERT, CONVEYOR_TLS_KEY and CONVEYOR_AGENT_CLIENT_CA, or unset "
+            "CONVEYOR_AGENT_PORT",
+        )
     if not cert and not key:
         return Check("tls", "ok", "not configured: plain HTTP (production mode refuses it)")
     if not (cert and key):

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -35,7 +36,7 @@ class DatabaseProbe:
 
     dialect: str  # "sqlite" or "postgresql"
     version: str
-    where: str  # the URL without its password
+    where: str  # the URL without its password; a SQLite file's path
     round_trip_s: float
     # The database clock minus this machine's, and how precisely it is known (half the
     # round trip). None on SQLite: it runs in this process, on this machine's clock.
@@ -63,8 +64,10 @@ def probe_database(url: str) -> DatabaseProbe:
         sqlite_path = Path(parsed.database).resolve()
         if not sqlite_path.exists():
             raise DatabaseMissing(f"no SQLite database at {sqlite_path}")
+        where = str(sqlite_path)
         # Read-only: no file, WAL or mode is created or changed by looking.
-        engine = sa.create_engine(f"sqlite:///file:{sqlite_path}?mode=ro&uri=true")
+        ro_uri = f"file:{quote(str(sqlite_path))}?mode=ro"
+        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(ro_uri, uri=True))
     else:
         engine = sa.create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     try:
