@@ -49,8 +49,14 @@ def doctor(
     from pydantic import ValidationError
 
     from conveyor.secrets import SecretFileError
-    from conveyor.server.doctor import diagnose
     from conveyor.settings import ServerSettings
+
+    try:
+        from conveyor.server.doctor import diagnose
+    except ImportError as exc:
+        raise fail(
+            f"doctor needs the server stack: pip install 'conveyor[server]' ({exc})"
+        ) from None
 
     given = {"database_url": database_url, "data_dir": data_dir, "tls_cert": tls_cert,
              "tls_key": tls_key, "env": "production" if production else None}  # fmt: skip
