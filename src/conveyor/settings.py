@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from conveyor.bounds import LEASE_MAX_S
-from conveyor.secrets import FileSecretsSource
+from conveyor.secrets import FileSecretsSource, production_problems
 
 ENV_PREFIX = "CONVEYOR_"
 DEFAULT_DATABASE_URL = "sqlite:///conveyor.db"
@@ -118,6 +118,17 @@ class ServerSettings(_WithSecretFiles, LogSettings):
     def unfenced_results(self) -> bool:
         """Apply stale results: only with both test switches on."""
         return self.testing and self.testing_unfenced_results
+
+    def production_problems(self) -> list[str]:
+        """What stops this server from starting in production mode (``conveyor server``
+        refuses it; ``conveyor doctor`` reports it in any mode)."""
+        return production_problems(
+            database_url=self.database_url,
+            default_database_url=DEFAULT_DATABASE_URL,
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
+            admin_password=self.admin_password,
+        )
 
     @model_validator(mode="after")
     def _no_test_switches_in_production(self) -> ServerSettings:

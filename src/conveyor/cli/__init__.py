@@ -13,6 +13,7 @@ from conveyor.cli import (
     agents,
     audit,
     config,
+    doctor,
     job_control,
     jobs,
     keys,
@@ -38,6 +39,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=True, help=HELP)
 app.command("migrate")(migrate.migrate)
 app.command("up")(up.up)
 app.command("server")(server.server)
+app.command("doctor")(doctor.doctor)
 app.command("agent")(agent.agent)
 app.command("login")(login.login)
 app.command("logout")(login.logout)

@@ -7,7 +7,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from conveyor.cli.log_options import LogFormatOption, LogLevelOption
-from conveyor.settings import DEFAULT_DATABASE_URL, ServerSettings
+from conveyor.settings import ServerSettings
 
 
 def server(
@@ -59,7 +59,7 @@ def server(
     from conveyor.api.app import create_app
     from conveyor.logs import configure_logging
     from conveyor.private_files import private_umask
-    from conveyor.secrets import SecretFileError, production_problems
+    from conveyor.secrets import SecretFileError
     from conveyor.server.tls import TLSConfigError, serve
 
     given = {
@@ -83,13 +83,7 @@ def server(
     if bool(settings.tls_cert) != bool(settings.tls_key):
         _refuse("give both --tls-cert and --tls-key")
     if settings.env == "production":
-        problems = production_problems(
-            database_url=settings.database_url,
-            default_database_url=DEFAULT_DATABASE_URL,
-            tls_cert=settings.tls_cert,
-            tls_key=settings.tls_key,
-            admin_password=settings.admin_password,
-        )
+        problems = settings.production_problems()
         if problems:
             _refuse("refusing to start in production mode", problems=problems)
     private_umask()  # the database, its WAL and the artifacts are the server's alone

@@ -7,6 +7,7 @@ methods take), :mod:`conveyor.store.records` and :mod:`conveyor.store.team_recor
 """
 
 from conveyor.store.migrate import SchemaUpgrade, upgrade_schema
+from conveyor.store.probe import DatabaseMissing, DatabaseProbe, probe_database
 from conveyor.store.queries.accounts import normalize_email
 from conveyor.store.queries.artifacts import check_artifact_name
 from conveyor.store.queries.audit import AuditEntry, AuditFilter
@@ -38,6 +39,8 @@ __all__ = [
     "AuditFilter",
     "ClaimRequest",
     "Committed",
+    "DatabaseMissing",
+    "DatabaseProbe",
     "Fired",
     "JobFilter",
     "JobSpec",
@@ -55,5 +58,6 @@ __all__ = [
     "TickPage",
     "check_artifact_name",
     "normalize_email",
+    "probe_database",
     "upgrade_schema",
 ]

@@ -40,7 +40,33 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return current_revision_of(conn)
+
+
+def current_revision_of(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A migration: its revision id and the first line of its docstring."""
+
+    revision: str
+    title: str
+
+
+def is_known(revision: str) -> bool:
+    """Whether this version of Conveyor has the migration ``revision``."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return any(s.revision == revision for s in scripts.walk_revisions())
+
+
+def pending_revisions(current: str | None) -> list[Revision]:
+    """The migrations after ``current`` (None: an empty database), oldest first."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    steps = scripts.iterate_revisions("heads", current or "base")
+    found = [Revision(s.revision, (s.doc or "").strip().splitlines()[0]) for s in steps]
+    return [r for r in reversed(found) if r.revision != current]
 
 
 def check(engine: Engine) -> None:
