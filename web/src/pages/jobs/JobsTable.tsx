@@ -12,7 +12,7 @@ const PREFETCH_ROWS = 30
 const COLUMNS = [
   { name: 'ID', width: 92 },
   { name: 'Action', width: undefined },
-  { name: 'State', width: 128 },
+  { name: 'State', width: 230 },
   { name: 'Queue', width: 90 },
   { name: 'Priority', width: 70 },
   { name: 'Agent', width: 100 },
