@@ -2,6 +2,7 @@ import { Group, List, Loader, Stack, Text, TextInput } from '@mantine/core'
 import { useDebouncedValue } from '@mantine/hooks'
 import { useQuery } from '@tanstack/react-query'
 import { ApiError } from '../../api/errors'
+import { fieldMessage } from '../newjob/serverErrors'
 import { schedulesApi } from './api'
 import { zonedTime } from './policies'
 
@@ -26,7 +27,7 @@ export function CronField({ value, onChange, timezone, error }: CronFieldProps) 
     staleTime: 60_000,
     retry: false,
   })
-  const refused = preview.error instanceof ApiError && preview.error.status === 422 ? preview.error.message : null
+  const refused = preview.error instanceof ApiError && preview.error.status === 422 ? fieldMessage(preview.error.message, ['cron']) : null
   const shownError = error ?? refused ?? undefined
   return (
     <Stack gap={6}>
