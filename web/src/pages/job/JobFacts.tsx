@@ -1,5 +1,6 @@
-import { Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
+import { Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
 import type { ReactNode } from 'react'
+import { Link } from 'react-router'
 import { waitingLong } from '../../components/waiting'
 import type { Job } from './jobState'
 import { JsonBlock } from './JsonBlock'
@@ -25,8 +26,16 @@ function submitter(job: Job): string {
   return by.kind === 'key' ? `API key ${by.name}` : by.name
 }
 
+/** Fields of the schedules and flow-control branches (issue 22), until they are generated. */
+interface IssueFields {
+  schedule_id?: string | null
+  schedule_fire_at?: string | null
+  rate_key?: string | null
+  fair_key?: string | null
+}
+
 /** What the job is: params, queue, priority, labels, who submitted it, and when it ran. */
-export function JobFacts({ job }: { job: Job }) {
+export function JobFacts({ job }: { job: Job & IssueFields }) {
   const labels = Object.entries(job.labels)
   return (
     <Paper withBorder p="md">
@@ -46,6 +55,15 @@ export function JobFacts({ job }: { job: Job }) {
           {job.timeout_s !== null && <Fact label="Timeout">{job.timeout_s} s</Fact>}
           {job.idempotency_key && <Fact label="Idempotency key">{job.idempotency_key}</Fact>}
           {job.concurrency_key && <Fact label="Concurrency key">{job.concurrency_key}</Fact>}
+          {job.schedule_id && (
+            <Fact label="Schedule">
+              <Anchor component={Link} to={`/schedules/${job.schedule_id}`} size="sm">
+                {job.schedule_fire_at ? `the run of ${formatTime(job.schedule_fire_at)}` : 'run now'}
+              </Anchor>
+            </Fact>
+          )}
+          {job.rate_key && <Fact label="Rate key">{job.rate_key}</Fact>}
+          {job.fair_key && <Fact label="Fair key">{job.fair_key}</Fact>}
         </SimpleGrid>
         <Fact label="Labels">
           {labels.length === 0 ? (
