@@ -103,8 +103,7 @@ export function ScheduleNameFields({ value, onChange, errors }: Omit<Props, 'edi
       <Textarea
         label="Description"
         description="What it is for (optional)"
-        autosize
-        minRows={1}
+        rows={1}
         maxLength={2000}
         value={value.description}
         onChange={(event) => set('description', event.currentTarget.value)}
