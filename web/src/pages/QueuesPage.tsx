@@ -26,7 +26,7 @@ export default function QueuesPage() {
       {queues.data && queues.data.length === 0 && (
         <Text c="dimmed">No queue yet: a queue appears when a job is submitted to it or its limits are set.</Text>
       )}
-      {queues.data && queues.data.length > 0 && <QueuesTable queues={queues.data} canManage={canManage} />}
+      {queues.data && (queues.data.length > 0 || canManage) && <QueuesTable queues={queues.data} canManage={canManage} />}
       <Section title="Action limits">
         <ErrorAlert error={actions.error} action="see the actions" />
         {actions.data && <ActionLimits actions={actions.data as Action[]} canManage={can(ACTIONS_MANAGE)} />}

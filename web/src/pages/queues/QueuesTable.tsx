@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Table, Text } from '@mantine/core'
+import { Badge, Button, Group, Table, Text, TextInput } from '@mantine/core'
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link } from 'react-router'
@@ -30,8 +30,10 @@ function PauseButton({ queue }: { queue: Queue }) {
 /** One row per queue: its jobs per state, paused, its limits; pause/resume and edit for managers. */
 export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage: boolean }) {
   const [editing, setEditing] = useState<Queue | null>(null)
+  const [other, setOther] = useState('')
   return (
     <>
+      {queues.length > 0 && (
       <Table.ScrollContainer minWidth={900}>
         <Table striped highlightOnHover verticalSpacing="sm" aria-label="Queues">
           <Table.Thead>
@@ -91,6 +93,31 @@ export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage:
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
+      )}
+      {canManage && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault()
+            const name = other.trim()
+            if (name) setEditing(queues.find((queue) => queue.name === name) ?? { name, paused: false, counts: {} })
+          }}
+        >
+          <Group gap="xs" align="flex-end">
+            <TextInput
+              label="Another queue"
+              description="Limits can be set before its first job"
+              placeholder="exports"
+              maxLength={100}
+              value={other}
+              onChange={(event) => setOther(event.currentTarget.value)}
+              w={260}
+            />
+            <Button type="submit" variant="default" disabled={!other.trim()}>
+              Set its limits
+            </Button>
+          </Group>
+        </form>
+      )}
       {editing && <QueueLimitsDialog key={editing.name} queue={editing} onClose={() => setEditing(null)} />}
     </>
   )
