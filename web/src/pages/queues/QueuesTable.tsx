@@ -34,65 +34,65 @@ export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage:
   return (
     <>
       {queues.length > 0 && (
-      <Table.ScrollContainer minWidth={900}>
-        <Table striped highlightOnHover verticalSpacing="sm" aria-label="Queues">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Queue</Table.Th>
-              <Table.Th>State</Table.Th>
-              {COUNTED.map((state) => (
-                <Table.Th key={state} style={{ textTransform: 'capitalize' }}>
-                  {state}
-                </Table.Th>
-              ))}
-              <Table.Th>Rate limit</Table.Th>
-              <Table.Th>Concurrency</Table.Th>
-              <Table.Th>Fair</Table.Th>
-              {canManage && <Table.Th>Change</Table.Th>}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {queues.map((queue) => (
-              <Table.Tr key={queue.name} data-queue={queue.name}>
-                <Table.Td style={NOWRAP}>
-                  <Text fw={500}>{queue.name}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <Badge variant="light" radius="sm" c="bright" color={queue.paused ? 'orange' : 'green'}>
-                    {queue.paused ? 'paused' : 'active'}
-                  </Badge>
-                </Table.Td>
+        <Table.ScrollContainer minWidth={900}>
+          <Table striped highlightOnHover verticalSpacing="sm" aria-label="Queues">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Queue</Table.Th>
+                <Table.Th>State</Table.Th>
                 {COUNTED.map((state) => (
-                  <Table.Td key={state}>
-                    {queue.counts[state] ? (
-                      <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}&state=${state}`} aria-label={`${queue.counts[state]} ${state} in ${queue.name}`}>
-                        {queue.counts[state]}
-                      </Link>
-                    ) : (
-                      <Text size="sm" c="dimmed">
-                        0
-                      </Text>
-                    )}
-                  </Table.Td>
+                  <Table.Th key={state} style={{ textTransform: 'capitalize' }}>
+                    {state}
+                  </Table.Th>
                 ))}
-                <Table.Td style={NOWRAP}>{rateText(queue.rate_limit)}</Table.Td>
-                <Table.Td style={NOWRAP}>{concurrencyText(queue.concurrency_limit)}</Table.Td>
-                <Table.Td>{queue.fair ? 'yes' : 'no'}</Table.Td>
-                {canManage && (
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <PauseButton queue={queue} />
-                      <Button size="xs" variant="default" onClick={() => setEditing(queue)} aria-label={`Edit limits of ${queue.name}`}>
-                        Limits
-                      </Button>
-                    </Group>
-                  </Table.Td>
-                )}
+                <Table.Th>Rate limit</Table.Th>
+                <Table.Th>Concurrency</Table.Th>
+                <Table.Th>Fair</Table.Th>
+                {canManage && <Table.Th>Change</Table.Th>}
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+            </Table.Thead>
+            <Table.Tbody>
+              {queues.map((queue) => (
+                <Table.Tr key={queue.name} data-queue={queue.name}>
+                  <Table.Td style={NOWRAP}>
+                    <Text fw={500}>{queue.name}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" radius="sm" c="bright" color={queue.paused ? 'orange' : 'green'}>
+                      {queue.paused ? 'paused' : 'active'}
+                    </Badge>
+                  </Table.Td>
+                  {COUNTED.map((state) => (
+                    <Table.Td key={state}>
+                      {queue.counts[state] ? (
+                        <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}&state=${state}`} aria-label={`${queue.counts[state]} ${state} in ${queue.name}`}>
+                          {queue.counts[state]}
+                        </Link>
+                      ) : (
+                        <Text size="sm" c="dimmed">
+                          0
+                        </Text>
+                      )}
+                    </Table.Td>
+                  ))}
+                  <Table.Td style={NOWRAP}>{rateText(queue.rate_limit)}</Table.Td>
+                  <Table.Td style={NOWRAP}>{concurrencyText(queue.concurrency_limit)}</Table.Td>
+                  <Table.Td>{queue.fair ? 'yes' : 'no'}</Table.Td>
+                  {canManage && (
+                    <Table.Td>
+                      <Group gap="xs" wrap="nowrap">
+                        <PauseButton queue={queue} />
+                        <Button size="xs" variant="default" onClick={() => setEditing(queue)} aria-label={`Edit limits of ${queue.name}`}>
+                          Limits
+                        </Button>
+                      </Group>
+                    </Table.Td>
+                  )}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
       )}
       {canManage && (
         <form
