@@ -51,12 +51,22 @@ SEARCH_MAX = 200
 SLOTS_MAX = 1024
 EPOCH_MAX_S = 1e11
 """A seconds-since-the-epoch value past this (year 5138) is not a real clock."""
+CATCHUP_WINDOW_MAX_S = 7 * 86_400
+"""How far back a schedule may catch up missed ticks (a week)."""
+PREVIEW_MAX = 20
+"""Fire times one cron preview lists."""
 
 # sizes
 
 NAME_MAX = 200
 QUEUE_MAX = 100
 """A queue name: the ``jobs.queue`` and ``queues.name`` columns hold 100 characters."""
+SCHEDULE_NAME_MAX = 100
+SCHEDULE_DESCRIPTION_MAX = 2000
+CRON_MAX = 200
+"""A cron expression (characters)."""
+TIMEZONE_MAX = 64
+"""An IANA time zone name (the longest real one has 32 characters)."""
 AGENT_VERSION_MAX = 50
 """An agent's version string: the ``agents.version`` column holds 50."""
 HOST_MAX = 255

@@ -28,15 +28,18 @@ NOT_AUDITED = {
     ("POST", "/api/v1/auth/refresh"),
     # Agent protocol: recorded as job attempts, not in the audit log.
     ("PUT", "/api/v1/jobs/{job_id}/artifacts/{name}"),
+    # A read by POST: describes a cron expression, changes nothing.
+    ("POST", "/api/v1/schedules/preview"),
 }
 
 CREATED = {
     "jobs.create", "jobs.create_batch", "keys.create", "auth.register", "auth.session",
     "teams.create", "teams.invite", "teams.join_request", "teams.role_create",
+    "schedules.create", "schedules.run",
 }  # fmt: skip
 EMPTY = {
     "keys.revoke", "auth.logout", "auth.password", "teams.member_remove", "teams.leave",
-    "teams.transfer", "teams.invite_revoke", "teams.role_delete",
+    "teams.transfer", "teams.invite_revoke", "teams.role_delete", "schedules.delete",
 }  # fmt: skip
 # action, object type, object id (and the team whose log has the row, when not the live one)
 Expected = tuple[str, str | None, str | None] | tuple[str, str | None, str | None, str]
@@ -54,6 +57,26 @@ def _job(live: Live, api: httpx.Client) -> str:
 def _ok(response: httpx.Response) -> httpx.Response:
     assert response.status_code < 300, response.text
     return response
+
+
+def _schedule(live: Live, api: httpx.Client) -> str:
+    live.offer(ECHO)
+    body = {"name": f"s-{uuid.uuid4().hex[:8]}", "action": "demo.echo", "cron": "0 3 * * *"}
+    schedule_id: str = _ok(api.post("/schedules", json=body)).json()["id"]
+    return schedule_id
+
+
+def _create_schedule(live: Live, api: httpx.Client) -> Expected:
+    return "schedules.create", "schedule", _schedule(live, api)
+
+
+def _schedule_call(method: str, path: str, action: str, **body: Any) -> Exercise:
+    def exercise(live: Live, api: httpx.Client) -> Expected:
+        schedule_id = _schedule(live, api)
+        _ok(api.request(method, f"/schedules/{schedule_id}{path}", json=body or None))
+        return action, "schedule", schedule_id
+
+    return exercise
 
 
 def _create_job(live: Live, api: httpx.Client) -> Expected:
@@ -299,6 +322,20 @@ def _me(api: httpx.Client) -> dict[str, Any]:
 
 EXERCISES: dict[tuple[str, str], Exercise] = {
     ("POST", "/api/v1/jobs"): _create_job,
+    ("POST", "/api/v1/schedules"): _create_schedule,
+    ("PATCH", "/api/v1/schedules/{schedule_id}"): _schedule_call(
+        "PATCH", "", "schedules.update", description="changed"
+    ),
+    ("DELETE", "/api/v1/schedules/{schedule_id}"): _schedule_call("DELETE", "", "schedules.delete"),
+    ("POST", "/api/v1/schedules/{schedule_id}/pause"): _schedule_call(
+        "POST", "/pause", "schedules.pause"
+    ),
+    ("POST", "/api/v1/schedules/{schedule_id}/resume"): _schedule_call(
+        "POST", "/resume", "schedules.resume"
+    ),
+    ("POST", "/api/v1/schedules/{schedule_id}/run"): _schedule_call(
+        "POST", "/run", "schedules.run"
+    ),
     ("POST", "/api/v1/jobs/batch"): _create_batch,
     ("POST", "/api/v1/jobs/{job_id}/cancel"): _cancel,
     ("POST", "/api/v1/jobs/{job_id}/retry"): _retry,

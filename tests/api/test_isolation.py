@@ -20,6 +20,7 @@ from tests.sdk.conftest import claim, finish, upload
 
 ARTIFACT = "report.csv"
 A_QUEUE = "a-only-queue"
+A_SCHEDULE = {"name": "a-only-schedule", "action": "demo.echo", "cron": "0 3 * * *"}
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
@@ -50,6 +51,7 @@ def _team_a(live: Live) -> Objects:
             201,
         )
         invite = _ok(admin.post(f"/teams/{team}/invites", json={"role": "viewer"}), 201)
+        schedule = _ok(admin.post("/schedules", json=A_SCHEDULE), 201)
     viewer = live.user("viewer")
     asker = live.user(None)
     with live.client(asker.token) as api:
@@ -89,12 +91,16 @@ def _team_a(live: Live) -> Objects:
             "role_id": role["id"],
             "invite_id": invite["id"],
             "request_id": asked["id"],
+            "schedule_id": schedule["id"],
         },
         by_context={("/queues/", "queue"): A_QUEUE, ("/artifacts/", "name"): ARTIFACT},
         bodies={
             ("POST", "/api/v1/jobs"): {"action": "demo.echo", "params": {}},
             ("POST", "/api/v1/jobs/batch"): {"jobs": [{"action": "demo.echo"}]},
             ("PATCH", "/api/v1/queues/{queue}"): {"paused": True},
+            ("POST", "/api/v1/schedules"): {**A_SCHEDULE, "name": "never-made"},
+            ("POST", "/api/v1/schedules/preview"): {"cron": "* * * * *"},
+            ("PATCH", "/api/v1/schedules/{schedule_id}"): {"paused": True},
             ("POST", "/api/v1/auth/logout"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/me/sessions"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/teams"): {"slug": "never-made", "name": "Never"},
@@ -136,6 +142,8 @@ def _team_a(live: Live) -> Objects:
             role["id"],
             invite["id"],
             asked["id"],
+            schedule["id"],
+            A_SCHEDULE["name"],
             A_QUEUE,
             "demo.echo",
             viewer.email,

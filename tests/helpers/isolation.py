@@ -58,6 +58,7 @@ READS_BY_POST: dict[Op, str] = {
     ): "a signed URL to an artifact (jobs:read)",
     ("POST", "/api/v1/jobs/{job_id}/logs/stream/url"): "a signed URL to a job's logs (jobs:read)",
     ("POST", "/api/v1/events/url"): "a signed URL to the events (jobs:read)",
+    ("POST", "/api/v1/schedules/preview"): "describes a cron expression (schedules:read)",
 }
 """POSTs that only issue a signed URL for what the caller may read: a viewer gets it."""
 

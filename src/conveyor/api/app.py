@@ -36,11 +36,12 @@ from conveyor.api.routers import (
     me,
     queues,
     roles,
+    schedules,
     teams,
 )
 from conveyor.auth.service import AuthService
 from conveyor.auth.teams import TeamService
-from conveyor.engine import AgentHub, Engine, Submission
+from conveyor.engine import AgentHub, Engine, Schedules, Submission
 from conveyor.engine.engine import EngineConfig
 from conveyor.engine.reaper import REAPER_INTERVAL_S
 from conveyor.errors import StoreError, TooLarge
@@ -56,7 +57,7 @@ DOCS_URL = "/api/v1/docs"
 
 ROUTERS = (
     jobs, auth, me, teams, roles, actions, agents, queues, logs, artifacts, events, keys, audit,
-    agent_ws,
+    schedules, agent_ws,
 )  # fmt: skip
 """Matched in this order, one route after another: the busiest paths (submit, read a
 job) come first. Only ``jobs``, ``logs`` and ``artifacts`` share a prefix, and they keep
@@ -97,6 +98,9 @@ async def open_services(settings: ServerSettings) -> Services:
         poll_s=settings.dispatch_poll_s,
         unfenced_results=settings.unfenced_results,
     )
+    submission = Submission(store, hub, lease_s=settings.lease_s)
+    schedules = Schedules(store, submission)
+    engine.scheduler.fire_schedules = schedules.fire_due
     return Services(
         settings=settings,
         store=store,
@@ -104,7 +108,8 @@ async def open_services(settings: ServerSettings) -> Services:
         teams=TeamService(store),
         engine=engine,
         hub=hub,
-        submission=Submission(store, hub, lease_s=settings.lease_s),
+        submission=submission,
+        schedules=schedules,
         blobs=blobs,
     )
 

@@ -39,6 +39,7 @@ OBJECT_PARAMS = (
     ("user_id", "user"),
     ("agent_id", "agent"),
     ("job_id", "job"),
+    ("schedule_id", "schedule"),
     ("queue", "queue"),
 )
 """Path parameters that name a request's object, most specific first."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from conveyor.api.blobs import BlobStore
     from conveyor.auth.service import AuthService
     from conveyor.auth.teams import TeamService
-    from conveyor.engine import AgentHub, Engine, Submission
+    from conveyor.engine import AgentHub, Engine, Schedules, Submission
     from conveyor.store import Store
     from conveyor.store.records import User
 
@@ -50,6 +50,7 @@ class Services:
     engine: Engine
     hub: AgentHub
     submission: Submission  # every job is created through it
+    schedules: Schedules  # cron schedules: saving (checked) and firing
     blobs: BlobStore
 
 

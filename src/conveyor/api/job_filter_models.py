@@ -41,12 +41,15 @@ class JobFilter(BaseModel):
     created_after: Instant | None = Field(default=None, description=CREATED_AFTER)
     created_before: Instant | None = Field(default=None, description=CREATED_BEFORE)
     q: SearchText | None = Field(default=None, description=Q)
+    schedule_id: uuid.UUID | None = Field(
+        default=None, description="only the jobs this schedule's ticks made"
+    )
 
     def for_store(self) -> StoreFilter:
         return StoreFilter(
             tuple(str(s) for s in self.state) if self.state else None,
             self.queue, self.action, self.agent_id,
-            utc(self.created_after), utc(self.created_before), self.q,
+            utc(self.created_after), utc(self.created_before), self.q, self.schedule_id,
         )  # fmt: skip
 
 

@@ -192,6 +192,12 @@ class JobOut(BaseModel):
         description="Who submitted it; null for a job that does not record it (submitted "
         "before the server recorded submitters, or by the server itself)",
     )
+    schedule_id: uuid.UUID | None = Field(
+        default=None, description="The schedule whose tick made it; null for other jobs"
+    )
+    schedule_fire_at: datetime | None = Field(
+        default=None, description="The fire time of that tick (a manual run: when it was asked)"
+    )
 
     @classmethod
     def of(
@@ -226,6 +232,8 @@ class JobOut(BaseModel):
             parent_id=job.parent_id,
             waiting_reason=waiting_reason,
             created_by=SubmitterOut.of(created_by) if created_by is not None else None,
+            schedule_id=job.schedule_id,
+            schedule_fire_at=job.schedule_fire_at,
         )
 
 

@@ -139,7 +139,7 @@ class Authentication:
         if key.created_by is not None:  # a key does what its scopes allow and its creator still may
             if creator is None or creator.user.disabled:
                 raise Unauthenticated("the user who created this API key is disabled")
-            permissions = intersect(permissions, _permissions_in(creator, key.team_id))
+            permissions = intersect(permissions, permissions_in(creator, key.team_id))
         await self._touch(key.id, now)
         kind: PrincipalKind = "agent_key" if key.kind == keys.KIND_AGENT else "client_key"
         limits = AgentLimits.of(key.limits)
@@ -190,7 +190,7 @@ def _find_membership(memberships: list[Membership], team: str | None) -> Members
     return None
 
 
-def _permissions_in(access: UserAccess, team_id: uuid.UUID) -> frozenset[str]:
+def permissions_in(access: UserAccess, team_id: uuid.UUID) -> frozenset[str]:
     """What a user may do in a team right now (nothing once they left it)."""
     permissions: frozenset[str] = frozenset()
     for membership in access.memberships:

@@ -9,6 +9,7 @@ Public: :class:`Engine`, :class:`EngineConfig`, :class:`EventBus`, the dispatche
 from conveyor.engine.engine import Engine, EngineConfig
 from conveyor.engine.events import EventBus
 from conveyor.engine.hub import AgentHub, AgentSession, HeartbeatReply
+from conveyor.engine.schedules import Schedules
 from conveyor.engine.submission import JobRequest, Submission
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "EventBus",
     "HeartbeatReply",
     "JobRequest",
+    "Schedules",
     "Submission",
 ]

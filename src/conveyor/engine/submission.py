@@ -68,10 +68,13 @@ class Submission:
         idempotency key matches an existing one with the same params comes back as
         that job (``created`` False).
         """
-        specs = await self._specs(caller, requests)
+        specs = await self.specs(caller, requests)
         return await self.hub.submit(caller.team_id, specs, audit=audit)
 
-    async def _specs(self, caller: Principal, requests: Sequence[JobRequest]) -> list[JobSpec]:
+    async def specs(self, caller: Principal, requests: Sequence[JobRequest]) -> list[JobSpec]:
+        """The jobs as the store takes them, every check of :meth:`submit` passed, nothing
+        enqueued: for a caller that inserts them in a transaction of its own (a
+        schedule's tick, with its tick row)."""
         versions: dict[str, ActionVersion | None] = {}
         specs = []
         for index, request in enumerate(requests):

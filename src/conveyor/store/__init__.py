@@ -18,16 +18,27 @@ from conveyor.store.queries.retention import KeepFinished
 from conveyor.store.queries.submit import JobSpec
 from conveyor.store.queries.throttle import Limit
 from conveyor.store.read_cache import TOPICS as CACHED_TOPICS
+from conveyor.store.schedule_records import (
+    SCHEDULE_FIELDS,
+    Fired,
+    Schedule,
+    SchedulePage,
+    Tick,
+    TickIn,
+    TickPage,
+)
 from conveyor.store.store import Store
 from conveyor.store.transaction import Committed
 
 __all__ = [
     "BULK_MAX",
     "CACHED_TOPICS",
+    "SCHEDULE_FIELDS",
     "AuditEntry",
     "AuditFilter",
     "ClaimRequest",
     "Committed",
+    "Fired",
     "JobFilter",
     "JobSpec",
     "KeepFinished",
@@ -35,8 +46,13 @@ __all__ = [
     "Limit",
     "Outcome",
     "Report",
+    "Schedule",
+    "SchedulePage",
     "SchemaUpgrade",
     "Store",
+    "Tick",
+    "TickIn",
+    "TickPage",
     "check_artifact_name",
     "normalize_email",
     "upgrade_schema",

@@ -48,6 +48,8 @@ class Job:
     seq: int
     created_by: uuid.UUID | None = None  # the user of the login that submitted it
     created_by_key: uuid.UUID | None = None  # or the API key (see :class:`Submitter`)
+    schedule_id: uuid.UUID | None = None  # the schedule whose tick made it
+    schedule_fire_at: datetime | None = None  # and that tick's fire time
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Job:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from conveyor import bounds
+from conveyor.store.schedule_schema import schedule_tables
 from conveyor.store.types import GUID, BigSerial, JSONDoc, Timestamp
 
 metadata = sa.MetaData(
@@ -266,6 +267,10 @@ jobs = sa.Table(
     sa.Column("started_at", Timestamp()),
     sa.Column("finished_at", Timestamp()),
     sa.Column("created_by_key", GUID()),
+    # The schedule and fire time whose tick made it (revision 0011; no foreign key:
+    # a schedule may be deleted, its jobs stay).
+    sa.Column("schedule_id", GUID()),
+    sa.Column("schedule_fire_at", Timestamp()),
     sa.CheckConstraint("priority BETWEEN -100 AND 100", name="priority_range"),
     sa.CheckConstraint(f"state IN {JOB_STATES!r}", name="state_known"),
     sa.CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
@@ -346,7 +351,17 @@ jobs = sa.Table(
         sqlite_where=sa.text("parent_id IS NOT NULL"),
         postgresql_where=sa.text("parent_id IS NOT NULL"),
     ),
+    # A schedule's runs, newest first (its live ones: the overlap policy).
+    sa.Index(
+        "ix_jobs_schedule",
+        "schedule_id",
+        "seq",
+        sqlite_where=sa.text("schedule_id IS NOT NULL"),
+        postgresql_where=sa.text("schedule_id IS NOT NULL"),
+    ),
 )
+
+schedules, schedule_ticks = schedule_tables(metadata)
 
 # One row per concurrency key: claimers lock it (PostgreSQL) before counting the
 # key's running jobs, so a limit holds across any number of claimers.

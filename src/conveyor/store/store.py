@@ -4,7 +4,8 @@ Every time-dependent method takes ``now``: None means the database clock; tests
 pass a time to move the clock instead of sleeping. This module holds the jobs,
 their events and retention; the mixins hold the rest, one concern per file:
 accounts (accounts_store), the audit log and self-service (audit_store), teams
-(team_store), agents, catalog, logs and artifacts (fleet_store).
+(team_store), agents, catalog, logs and artifacts (fleet_store), schedules
+(schedule_store).
 """
 
 from __future__ import annotations
@@ -54,11 +55,12 @@ from conveyor.store.records import (
     Submitted,
     Submitter,
 )
+from conveyor.store.schedule_store import ScheduleStore
 from conveyor.store.team_store import TeamStore
 from conveyor.store.transaction import Publish
 
 
-class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore):
+class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStore):
     """Conveyor's durable state on SQLite or PostgreSQL."""
 
     def __init__(self, db: Database, *, idempotency_window: timedelta = DEFAULT_WINDOW) -> None:

@@ -127,12 +127,16 @@ async def list_jobs(
     created_after: Annotated[Instant | None, Query(description=CREATED_AFTER)] = None,
     created_before: Annotated[Instant | None, Query(description=CREATED_BEFORE)] = None,
     q: Annotated[SearchText | None, Query(max_length=bounds.SEARCH_MAX, description=Q)] = None,
+    schedule_id: Annotated[
+        uuid.UUID | None, Query(description="only the jobs this schedule's ticks made")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JobList:
     where = JobFilter.model_construct(
         state=parse_states(state), queue=queue, action=action, agent_id=agent_id,
         created_after=created_after, created_before=created_before, q=q,
+        schedule_id=schedule_id,
     )  # fmt: skip  # each field is checked above, as the model would
     page = await services(request).store.job_list(
         principal.team_id,

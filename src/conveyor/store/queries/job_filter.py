@@ -42,6 +42,7 @@ class JobFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     q: str | None = None
+    schedule_id: uuid.UUID | None = None  # the jobs a schedule's ticks made
 
 
 def filter_detail(where: JobFilter | None) -> dict[str, Any]:
@@ -74,6 +75,8 @@ def job_conditions(team_id: uuid.UUID, where: JobFilter) -> list[sa.ColumnElemen
         found.append(jobs.c.created_at < _aware(where.created_before, "created_before"))
     if where.q is not None:
         found.append(text_match(where.q))
+    if where.schedule_id is not None:
+        found.append(jobs.c.schedule_id == where.schedule_id)
     return found
 
 

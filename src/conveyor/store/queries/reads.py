@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -35,7 +37,18 @@ def get_jobs(tx: Tx, team_id: uuid.UUID, job_ids: list[uuid.UUID]) -> list[Job]:
     return [by_id[i] for i in job_ids if i in by_id]
 
 
-def submitters(tx: Tx, team_id: uuid.UUID, page: list[Job]) -> dict[uuid.UUID, Submitter]:
+class Made(Protocol):
+    """Something a user or an API key made: a job, a schedule."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def created_by(self) -> uuid.UUID | None: ...
+    @property
+    def created_by_key(self) -> uuid.UUID | None: ...
+
+
+def submitters(tx: Tx, team_id: uuid.UUID, page: Sequence[Made]) -> dict[uuid.UUID, Submitter]:
     """Who submitted each job of ``page`` that records it: one query for the users, one
     for the keys, whatever the page's size. A key names the key, not its creator."""
     user_ids = {job.created_by for job in page if job.created_by and not job.created_by_key}
