@@ -1,5 +1,4 @@
-import { Anchor, Badge, Button, Code, Group, List, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
-import { notifications } from '@mantine/notifications'
+import { Alert, Anchor, Badge, Button, Code, Group, List, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
 import { IconPencil, IconPlayerPause, IconPlayerPlay, IconRocket, IconTrash } from '@tabler/icons-react'
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useRef, type ReactNode } from 'react'
@@ -75,10 +74,7 @@ export default function SchedulePage() {
   })
   const run = useMutation({
     mutationFn: () => schedulesApi.run(scheduleId),
-    onSuccess: (job) => {
-      refresh()
-      notifications.show({ title: 'Run started', message: `Job ${job.id.slice(-8)} was submitted.`, color: 'green' })
-    },
+    onSuccess: () => refresh(),
   })
 
   if (schedule.isPending) return <PageLoader />
@@ -142,6 +138,15 @@ export default function SchedulePage() {
       </Group>
       <ErrorAlert error={toggle.error} action={data.paused ? 'resume this schedule' : 'pause this schedule'} />
       <ErrorAlert error={run.error} action="run this schedule now" />
+      {run.data && (
+        <Alert variant="default" withCloseButton closeButtonLabel="Dismiss" onClose={() => run.reset()} role="status" title="Run started">
+          Job{' '}
+          <Anchor component={Link} to={`/jobs/${run.data.id}`} ff="monospace">
+            {run.data.id.slice(-8)}
+          </Anchor>{' '}
+          was submitted; it is listed under Runs.
+        </Alert>
+      )}
       <Paper withBorder p="md">
         <Stack gap="md">
           <SimpleGrid cols={{ base: 2, md: 4 }} spacing="md">

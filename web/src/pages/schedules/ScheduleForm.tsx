@@ -35,7 +35,7 @@ export function ScheduleForm({ schedule, save, onSaved, submitLabel }: Props) {
   const action = allowed.find((candidate) => candidate.name === actionName)
   const schema = useMemo(() => (action ? formSchema(action) : null), [action])
   const [value, setValue] = useState<ScheduleFormValue>(() => (schedule ? formOf(schedule) : emptyForm()))
-  const [params, setParams] = useState<Params>(schedule?.params ?? {})
+  const [params, setParams] = useState<Params>(() => (schedule?.params ?? {}) as Params)
   const [paramErrors, setParamErrors] = useState<ErrorSchema | undefined>()
   const [errors, setErrors] = useState<FormErrors>({})
   const [general, setGeneral] = useState<unknown>(null)

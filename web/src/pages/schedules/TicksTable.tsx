@@ -54,7 +54,7 @@ export function TicksTable({ ticks, hasNextPage, loadingMore, loadMore }: Props)
                 <Table.Td>
                   {tick.job_id ? (
                     <Group gap={6}>
-                      <Anchor component={Link} to={`/jobs/${tick.job_id}`} ff="monospace" size="sm" aria-label={`Job ${tick.job_id}`}>
+                      <Anchor component={Link} to={`/jobs/${tick.job_id}`} ff="monospace" size="sm" title={tick.job_id}>
                         {tick.job_id.slice(-8)}
                       </Anchor>
                       {tick.job_state && (

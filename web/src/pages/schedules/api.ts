@@ -1,8 +1,7 @@
 /** The schedules API, one function per route. */
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
-import { call } from '../../api/loose'
-import type { Job } from '../job/jobState'
-import type { Page, Preview, ScheduleIn, ScheduleOut, TickOut } from './types'
+import { client, unwrap } from '../../api/client'
+import type { ScheduleIn, SchedulePatch } from './types'
 
 export const SCHEDULES_KEY = ['schedules'] as const
 export const scheduleKey = (id: string) => ['schedules', 'one', id] as const
@@ -11,25 +10,21 @@ export const ticksKey = (id: string) => ['schedules', 'ticks', id] as const
 const one = (id: string) => ({ path: { schedule_id: id } })
 
 export const schedulesApi = {
-  list: (cursor?: string | null) =>
-    call<Page<ScheduleOut>>('GET', '/api/v1/schedules', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } } }),
-  get: (id: string) => call<ScheduleOut>('GET', '/api/v1/schedules/{schedule_id}', { params: one(id) }),
-  create: (body: ScheduleIn) => call<ScheduleOut>('POST', '/api/v1/schedules', { body }),
-  update: (id: string, body: Partial<ScheduleIn>) =>
-    call<ScheduleOut>('PATCH', '/api/v1/schedules/{schedule_id}', { params: one(id), body }),
-  remove: (id: string) => call<void>('DELETE', '/api/v1/schedules/{schedule_id}', { params: one(id) }),
-  pause: (id: string) => call<ScheduleOut>('POST', '/api/v1/schedules/{schedule_id}/pause', { params: one(id) }),
-  resume: (id: string) => call<ScheduleOut>('POST', '/api/v1/schedules/{schedule_id}/resume', { params: one(id) }),
-  run: (id: string) => call<Job>('POST', '/api/v1/schedules/{schedule_id}/run', { params: one(id) }),
+  list: (cursor?: string | null) => unwrap(client.GET('/api/v1/schedules', { params: { query: { limit: 100, cursor } } })),
+  get: (id: string) => unwrap(client.GET('/api/v1/schedules/{schedule_id}', { params: one(id) })),
+  create: (body: ScheduleIn) => unwrap(client.POST('/api/v1/schedules', { body })),
+  update: (id: string, body: SchedulePatch) => unwrap(client.PATCH('/api/v1/schedules/{schedule_id}', { params: one(id), body })),
+  remove: (id: string) => unwrap(client.DELETE('/api/v1/schedules/{schedule_id}', { params: one(id) })),
+  pause: (id: string) => unwrap(client.POST('/api/v1/schedules/{schedule_id}/pause', { params: one(id) })),
+  resume: (id: string) => unwrap(client.POST('/api/v1/schedules/{schedule_id}/resume', { params: one(id) })),
+  run: (id: string) => unwrap(client.POST('/api/v1/schedules/{schedule_id}/run', { params: one(id) })),
   ticks: (id: string, cursor?: string | null) =>
-    call<Page<TickOut>>('GET', '/api/v1/schedules/{schedule_id}/ticks', {
-      params: { ...one(id), query: { limit: 50, ...(cursor ? { cursor } : {}) } },
-    }),
+    unwrap(client.GET('/api/v1/schedules/{schedule_id}/ticks', { params: { ...one(id), query: { limit: 50, cursor } } })),
   preview: (cron: string, timezone: string, count = 5) =>
-    call<Preview>('POST', '/api/v1/schedules/preview', { body: { cron, timezone, count } }),
+    unwrap(client.POST('/api/v1/schedules/preview', { body: { cron, timezone, count } })),
 }
 
-/** Every schedule of the team (pages of 100, fetched as the list is scrolled to its end). */
+/** Every schedule of the team (pages of 100, "Load more" for the next). */
 export function useSchedules() {
   return useInfiniteQuery({
     queryKey: SCHEDULES_KEY,
