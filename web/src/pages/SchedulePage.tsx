@@ -211,7 +211,14 @@ export default function SchedulePage() {
           </List>
         )}
       </Section>
-      <Section title="Runs">
+      <Section
+        title="Runs"
+        right={
+          <Anchor component={Link} to={`/jobs?schedule_id=${data.id}`} size="sm">
+            Its jobs on the Jobs page
+          </Anchor>
+        }
+      >
         <ErrorAlert error={ticks.error} action="see this schedule's runs" />
         {ticks.data && (
           <TicksTable
