@@ -14,6 +14,17 @@ from tests.helpers.live import LiveServer
 SCHEDULE_URL = re.compile(r"/schedules/[0-9a-f-]{36}$")
 
 
+def _shoot_and_check(page: Page, name: str) -> None:
+    """Screenshots in light and dark, and axe in each (shoot leaves the light scheme on)."""
+    shoot(page, name)
+    assert_accessible(page)
+    page.emulate_media(color_scheme="dark")
+    expect(page.locator("html")).to_have_attribute("data-mantine-color-scheme", "dark")
+    assert_accessible(page)
+    page.emulate_media(color_scheme="light")
+    expect(page.locator("html")).to_have_attribute("data-mantine-color-scheme", "light")
+
+
 def test_create_pause_and_run_a_schedule_from_the_form(
     server: LiveServer, admin: Person, page: Page
 ) -> None:
@@ -38,8 +49,7 @@ def test_create_pause_and_run_a_schedule_from_the_form(
     expect(preview).to_contain_text("Next (Europe/Berlin)")
     page.get_by_label("Catch up").check()
     page.evaluate("() => window.scrollTo(0, 0)")  # the fixed header stays on top of the shot
-    shoot(page, "web-schedule-form")
-    assert_accessible(page)
+    _shoot_and_check(page, "web-schedule-form")
     page.get_by_role("button", name="Create schedule").click()
 
     expect(page).to_have_url(SCHEDULE_URL)
@@ -71,8 +81,7 @@ def test_create_pause_and_run_a_schedule_from_the_form(
     expect(runs.get_by_role("row")).to_have_count(2)  # header + the run
     expect(runs).to_contain_text("run now")
     expect(runs).to_contain_text("succeeded", timeout=30_000)  # live: the job's state follows
-    shoot(page, "web-schedule")
-    assert_accessible(page)
+    _shoot_and_check(page, "web-schedule")
     with server.client() as api:
         ticks = api.get(f"/schedules/{schedule_id}/ticks").json()["items"]
     assert [(t["kind"], t["outcome"]) for t in ticks] == [("manual", "submitted")]
@@ -82,13 +91,17 @@ def test_create_pause_and_run_a_schedule_from_the_form(
     runs.get_by_role("link", name=job_id[-8:]).click()
     expect(page).to_have_url(f"{server.url}/jobs/{job_id}")
     expect(heading(page, "demo.export_csv")).to_be_visible()
+    page.go_back()
+    page.get_by_role("link", name="Its jobs on the Jobs page").click()
+    expect(page).to_have_url(re.compile(rf"/jobs\?schedule_id={schedule_id}$"))
+    table = page.get_by_role("region", name="Jobs table")
+    expect(table.get_by_role("link", name=job_id[-8:])).to_be_visible()
 
     page.get_by_role("link", name="Schedules").click()
     row = page.get_by_role("row").filter(has=page.get_by_text("nightly export", exact=True))
     expect(row).to_contain_text("paused")
     expect(row).to_contain_text("submitted")
-    shoot(page, "web-schedules")
-    assert_accessible(page)
+    _shoot_and_check(page, "web-schedules")
 
 
 def test_queue_and_action_limits_from_the_queues_page(
@@ -129,5 +142,4 @@ def test_queue_and_action_limits_from_the_queues_page(
     with pg_server.client() as api:
         actions = {a["name"]: a for a in api.get("/actions").json()["items"]}
     assert actions["demo.sleep"]["concurrency_limit"] == 2
-    shoot(page, "web-queues")
-    assert_accessible(page)
+    _shoot_and_check(page, "web-queues")
