@@ -179,9 +179,13 @@ queues = sa.Table(
     sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Column("rate_limit_per_s", sa.Float()),
     sa.Column("concurrency_limit", sa.Integer()),
     _created_at(),
+    # Flow control (revision 0012, queries/flow.py): at most rate_count starts in any
+    # rate_interval_s seconds; a fair queue shares its agents across jobs.fair_key.
+    sa.Column("rate_count", sa.Integer()),
+    sa.Column("rate_interval_s", sa.Float()),
+    sa.Column("fair", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 agents = sa.Table(
@@ -266,6 +270,8 @@ jobs = sa.Table(
     sa.Column("started_at", Timestamp()),
     sa.Column("finished_at", Timestamp()),
     sa.Column("created_by_key", GUID()),
+    sa.Column("rate_key", sa.String(200)),  # rate_limits.key: starts counted per key
+    sa.Column("fair_key", sa.String(200)),  # a fair queue shares its agents across these
     sa.CheckConstraint("priority BETWEEN -100 AND 100", name="priority_range"),
     sa.CheckConstraint(f"state IN {JOB_STATES!r}", name="state_known"),
     sa.CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
@@ -340,6 +346,19 @@ jobs = sa.Table(
         sqlite_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
         postgresql_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
     ),
+    # A fair queue's claim walks its fair keys, each in claim order (revision 0012);
+    # only queued jobs with a fair key.
+    sa.Index(
+        "ix_jobs_fair",
+        "team_id",
+        "queue",
+        "fair_key",
+        sa.text("priority DESC"),
+        "run_at",
+        "seq",
+        sqlite_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
+        postgresql_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
+    ),
     sa.Index(
         "ix_jobs_parent",
         "parent_id",
@@ -355,6 +374,36 @@ concurrency_keys = sa.Table(
     metadata,
     sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
+)
+
+# Flow control (revision 0012, queries/flow.py): a team's concurrency limit per action,
+# its limits per rate key, and the starts of each rate-limited scope's last window
+# (scope "queue:<name>" or "key:<rate key>"). Claimers lock the limit rows (PostgreSQL)
+# before counting, as they lock concurrency_keys.
+action_limits = sa.Table(
+    "action_limits",
+    metadata,
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("action", sa.String(200), primary_key=True),
+    sa.Column("concurrency_limit", sa.Integer(), nullable=False),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("count", sa.Integer(), nullable=False),
+    sa.Column("interval_s", sa.Float(), nullable=False),
+)
+
+rate_starts = sa.Table(
+    "rate_starts",
+    metadata,
+    sa.Column("team_id", GUID(), primary_key=True),
+    sa.Column("scope", sa.String(210), primary_key=True),
+    sa.Column("started_at", Timestamp(), primary_key=True),
+    sa.Column("job_id", GUID(), primary_key=True),
 )
 
 job_dependencies = sa.Table(
