@@ -12,8 +12,7 @@ import pytest
 
 from conveyor.errors import NotFound
 from conveyor.protocol import ActionOffer
-from conveyor.store import JobSpec, Outcome, Report, Store
-from conveyor.store.queries.flow_settings import QueueChange
+from conveyor.store import JobSpec, Outcome, QueueChange, Report, Store
 from conveyor.store.records import ClaimedJob, RateLimit
 from tests.helpers.factories import agent_request
 

@@ -12,6 +12,7 @@ from conveyor.store.queries.artifacts import check_artifact_name
 from conveyor.store.queries.audit import AuditEntry, AuditFilter
 from conveyor.store.queries.bulk import BULK_MAX
 from conveyor.store.queries.claim import ClaimRequest
+from conveyor.store.queries.flow_settings import UNSET, QueueChange
 from conveyor.store.queries.job_filter import JobFilter
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.queries.retention import KeepFinished
@@ -24,6 +25,7 @@ from conveyor.store.transaction import Committed
 __all__ = [
     "BULK_MAX",
     "CACHED_TOPICS",
+    "UNSET",
     "AuditEntry",
     "AuditFilter",
     "ClaimRequest",
@@ -34,6 +36,7 @@ __all__ = [
     "Lease",
     "Limit",
     "Outcome",
+    "QueueChange",
     "Report",
     "SchemaUpgrade",
     "Store",

@@ -346,8 +346,7 @@ jobs = sa.Table(
         sqlite_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
         postgresql_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
     ),
-    # A fair queue's claim walks its fair keys, each in claim order (revision 0012);
-    # only queued jobs with a fair key.
+    # A fair queue's claim walks its fair keys, each in claim order (revision 0012).
     sa.Index(
         "ix_jobs_fair",
         "team_id",
@@ -376,10 +375,8 @@ concurrency_keys = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
 )
 
-# Flow control (revision 0012, queries/flow.py): a team's concurrency limit per action,
-# its limits per rate key, and the starts of each rate-limited scope's last window
-# (scope "queue:<name>" or "key:<rate key>"). Claimers lock the limit rows (PostgreSQL)
-# before counting, as they lock concurrency_keys.
+# Flow control (0012, queries/flow.py): limits per action and rate key, locked by claimers
+# like concurrency_keys; rate_starts: each rate scope's starts in its window.
 action_limits = sa.Table(
     "action_limits",
     metadata,
