@@ -15,6 +15,8 @@ from conveyor.sdk.models import Action, Queue, RateKey
 
 T = TypeVar("T")
 
+__all__ = ["KEEP", "AsyncFlowMixin", "FlowMixin", "RateSpec"]
+
 
 class FlowMixin:
     """Queue settings, action limits and rate keys (blocking)."""
