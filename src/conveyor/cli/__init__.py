@@ -19,6 +19,7 @@ from conveyor.cli import (
     login,
     migrate,
     queues,
+    rate_limits,
     roles,
     server,
     teams,
@@ -49,6 +50,7 @@ app.command("download")(jobs.download)
 app.add_typer(agents.app, name="agents")
 app.add_typer(actions.app, name="actions")
 app.add_typer(queues.app, name="queues")
+app.add_typer(rate_limits.app, name="rate-limits")
 app.add_typer(keys.app, name="keys")
 app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")
