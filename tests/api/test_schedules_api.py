@@ -146,3 +146,28 @@ def test_permissions_and_team_isolation(live: Live) -> None:
             body = {"paused": True} if method == "PATCH" else None
             response = api.request(method, f"/schedules/{sid}{path}", json=body)
             assert response.status_code == 404, (method, path, response.text)
+
+
+def test_run_as_key_must_be_a_team_client_key_that_may_run_the_action(live: Live) -> None:
+    live.offer(ECHO)
+    team = str(live.team_id)
+    with live.client() as api:
+
+        def key(*scopes: str) -> str:
+            body = {"kind": "client", "name": f"k-{uuid.uuid4().hex[:6]}", "scopes": list(scopes)}
+            made: str = _ok(api.post(f"/teams/{team}/keys", json=body), 201)["id"]
+            return made
+
+        reader = key("jobs:read")
+        error = _error(api.post("/schedules", json={**NIGHTLY, "run_as_key_id": reader}), 422)
+        assert "may not run 'demo.echo'" in error["message"]
+        error = _error(
+            api.post("/schedules", json={**NIGHTLY, "run_as_key_id": str(uuid.uuid4())}), 422
+        )
+        assert "not a client key of the team" in error["message"]
+        runner = key("jobs:create:demo.echo")
+        made = _ok(api.post("/schedules", json={**NIGHTLY, "run_as_key_id": runner}), 201)
+        assert made["run_as_key_id"] == runner
+        api.delete(f"/teams/{team}/keys/{runner}")
+        cleared = _ok(api.patch(f"/schedules/{made['id']}", json={"run_as_key_id": None}))
+        assert cleared["run_as_key_id"] is None

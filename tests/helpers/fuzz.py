@@ -55,6 +55,7 @@ LATE = (
     "jobs_cancel",
     "jobs_retry",
     "agents_drain",
+    "schedules_delete",
     "roles_delete",
     "keys_revoke",
     "teams_invites_revoke",
@@ -121,6 +122,9 @@ def seed(live: Live) -> Seeds:
             api.post("/teams/default/roles", json={"name": "fuzzer", "permissions": ["jobs:read"]})
         )
         invite = _ok(api.post("/teams/default/invites", json={"role": "viewer"}))
+        schedule = _ok(
+            api.post("/schedules", json={"name": "fuzz", "action": ECHO.name, "cron": "0 3 * * *"})
+        )
     with live.client(token=live.agent_key) as agent:
         _ok(
             agent.put(
@@ -143,6 +147,7 @@ def seed(live: Live) -> Seeds:
             "request_id": request["id"],
             "user_id": str(member.id),
             "queue": "default",
+            "schedule_id": schedule["id"],
         },
         lease_token=str(claimed.lease_token),
         body={"action": ECHO.name, "user_id": str(member.id), "code": invite["code"]},

@@ -125,6 +125,18 @@ class Cron:
     def next_after(self, instant: datetime) -> datetime | None:
         return next(self.times_after(instant), None)
 
+    def last_before(self, instant: datetime) -> datetime | None:
+        """The last fire time strictly before ``instant``."""
+        local = instant.astimezone(self.tz)
+        try:
+            for fire in CronSim(self.expression, local, reverse=True):
+                at = fire.astimezone(UTC)
+                if at < instant:
+                    return at
+        except (StopIteration, CronSimError, OverflowError, ValueError):
+            return None
+        return None
+
     def next_from(self, instant: datetime) -> datetime | None:
         """The first fire time at or after ``instant``."""
         return self.next_after(instant - _ONE_MICRO)

@@ -51,12 +51,18 @@ def plan_ticks(
     if next_fire_at > now:
         return Plan(next_fire_at=next_fire_at)
     on_time = now - timedelta(seconds=grace_s)
-    in_window = now - timedelta(seconds=window_s) if policy != "skip" else on_time
-    oldest_kept = min(on_time, in_window)
+    window_start = now - timedelta(seconds=window_s)
+    # Ticks before ``keep_from`` are missed; ``latest`` keeps the most recent of them too.
+    keep_from = min(on_time, window_start) if policy == "catch_up" else on_time
+    latest = None
+    if policy == "latest" and next_fire_at < on_time:
+        latest = cron.last_before(on_time)
+        if latest is None or latest < window_start or latest < next_fire_at:
+            latest = None
     missed: list[tuple[datetime, str]] = []
     first: datetime | None = next_fire_at
-    if next_fire_at < oldest_kept:
-        run = _collapse_run(cron, next_fire_at, oldest_kept)
+    if next_fire_at < (latest or keep_from):
+        run = _collapse_run(cron, next_fire_at, latest or keep_from)
         if run is not None:
             missed.append(run[0])
             first = run[1]
@@ -69,17 +75,12 @@ def plan_ticks(
                 break
             due.append(tick)
     more = after is not None and after <= now
-    fire: list[datetime] = []
-    late = [t for t in due if t < on_time]
-    for tick in due:
-        if tick >= on_time or (policy == "catch_up" and tick >= in_window):
-            fire.append(tick)
-    nothing_on_time = not any(t >= on_time for t in due)
-    if policy == "latest" and late and not more and late[-1] >= in_window and nothing_on_time:
-        fire.insert(0, late[-1])
+    fire = [t for t in due if t >= keep_from]
+    if latest in due and not fire and not more:
+        fire = [latest]  # nothing on time: the most recent missed tick, within the window
     fired = set(fire)
     missed += [(t, MISSED) for t in due if t not in fired]
-    return Plan(sorted(fire), missed, after, more)
+    return Plan(fire, missed, after, more)
 
 
 def _ticks_from(cron: Cron, first: datetime) -> Iterator[datetime]:
@@ -104,5 +105,5 @@ def _collapse_run(
         return None
     resume = cron.next_from(before)
     until = before.isoformat()
-    message = f"missed: more than {RUN_OF_MISSED} ticks from this one until {until}"
+    message = f"missed: this tick and every one after it before {until} (over {RUN_OF_MISSED})"
     return (start, message), resume

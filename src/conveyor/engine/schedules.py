@@ -59,10 +59,16 @@ class Schedules:
     # saving
 
     async def create(
-        self, caller: Principal, values: dict[str, Any], *, audit: AuditEntry | None = None
+        self,
+        caller: Principal,
+        values: dict[str, Any],
+        *,
+        now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> Schedule:
+        """A new schedule whose first tick is the first fire time after ``now``."""
         cron = await self._check(caller, values)
-        now = await self.store.clock()
+        now = now or await self.store.clock()
         values = {
             **values,
             "cron": cron.expression,
@@ -70,7 +76,7 @@ class Schedules:
             "created_by_key": caller.key_id,
         }
         return await self.store.schedule_create(
-            caller.team_id, values, cron.next_after(now), audit=audit
+            caller.team_id, values, cron.next_after(now), now=now, audit=audit
         )
 
     async def update(
@@ -104,12 +110,15 @@ class Schedules:
     async def _check(self, caller: Principal, values: dict[str, Any]) -> Cron:
         cron = Cron.parse(values["cron"], values.get("timezone") or "UTC")
         key_id = values.get("run_as_key_id")
-        if key_id is not None:
+        await self.submission.specs(caller, [job_request(values)])
+        if key_id is not None:  # the key must be able to run it too, now
             try:
-                await acting_principal(self.store, caller.team_id, user_id=None, key_id=key_id)
+                key = await acting_principal(self.store, caller.team_id, user_id=None,
+                                             key_id=key_id)  # fmt: skip
+                if not key.can_submit(values["action"]):
+                    raise PermissionDenied(f"the API key may not run {values['action']!r}")
             except PermissionDenied as exc:
                 raise InvalidInput(f"run_as_key_id: {exc.message}", field="run_as_key_id") from None
-        await self.submission.specs(caller, [job_request(values)])
         return cron
 
     # running

@@ -256,10 +256,13 @@ def fire(
     lock = sa.select(schedules.c.id).where(
         schedules.c.team_id == team_id, schedules.c.id == schedule_id
     )
-    if planned_from is not None:
-        lock = lock.where(schedules.c.next_fire_at == planned_from,
-                          schedules.c.paused == sa.false())  # fmt: skip
-    if tx.conn.execute(lock.with_for_update(skip_locked=True)).first() is None:
+    if planned_from is not None:  # a pass: skip a row another replica is firing
+        lock = lock.where(
+            schedules.c.next_fire_at == planned_from, schedules.c.paused == sa.false()
+        ).with_for_update(skip_locked=True)
+    else:  # a manual run: wait for a firing in progress
+        lock = lock.with_for_update()
+    if tx.conn.execute(lock).first() is None:
         if planned_from is None:
             raise NotFound(f"schedule {schedule_id} not found", schedule_id=str(schedule_id))
         return None
