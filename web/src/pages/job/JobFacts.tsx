@@ -26,16 +26,8 @@ function submitter(job: Job): string {
   return by.kind === 'key' ? `API key ${by.name}` : by.name
 }
 
-/** Fields of the schedules and flow-control branches (issue 22), until they are generated. */
-interface IssueFields {
-  schedule_id?: string | null
-  schedule_fire_at?: string | null
-  rate_key?: string | null
-  fair_key?: string | null
-}
-
 /** What the job is: params, queue, priority, labels, who submitted it, and when it ran. */
-export function JobFacts({ job }: { job: Job & IssueFields }) {
+export function JobFacts({ job }: { job: Job }) {
   const labels = Object.entries(job.labels)
   return (
     <Paper withBorder p="md">

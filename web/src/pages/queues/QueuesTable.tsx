@@ -99,7 +99,7 @@ export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage:
           onSubmit={(event) => {
             event.preventDefault()
             const name = other.trim()
-            if (name) setEditing(queues.find((queue) => queue.name === name) ?? { name, paused: false, counts: {} })
+            if (name) setEditing(queues.find((queue) => queue.name === name) ?? { name, paused: false, counts: {}, fair: false })
           }}
         >
           <Group gap="xs" align="flex-end">

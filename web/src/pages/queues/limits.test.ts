@@ -19,10 +19,14 @@ describe('limits as people read and type them', () => {
   })
 
   it('refuses what the server would, saying why', () => {
-    expect(rateOf({ on: true, count: 0, every: 1, unit: 'second' })).toEqual({ error: 'Starts: a whole number, 1 or more' })
+    expect(rateOf({ on: true, count: 0, every: 1, unit: 'second' })).toEqual({ error: 'Starts: a whole number from 1 to 10,000' })
+    expect(rateOf({ on: true, count: 10_001, every: 1, unit: 'second' })).toHaveProperty('error')
+    expect(rateOf({ on: true, count: 5, every: 25, unit: 'hour' })).toEqual({ error: 'Every: at most a day' })
+    expect(rateOf({ on: true, count: 5, every: 24, unit: 'hour' })).toEqual({ limit: { count: 5, interval_s: 86_400 } })
     expect(rateOf({ on: true, count: 2.5, every: 1, unit: 'second' })).toHaveProperty('error')
     expect(rateOf({ on: true, count: 5, every: 0, unit: 'second' })).toEqual({ error: 'Every: a number above 0' })
-    expect(concurrencyOf(true, 0)).toEqual({ error: 'A whole number, 1 or more' })
+    expect(concurrencyOf(true, 0)).toEqual({ error: 'A whole number from 1 to 10,000' })
+    expect(concurrencyOf(true, 10_001)).toHaveProperty('error')
     expect(concurrencyOf(true, '')).toHaveProperty('error')
     expect(concurrencyOf(true, 3)).toEqual({ limit: 3 })
     expect(concurrencyOf(false, 3)).toEqual({ limit: null })

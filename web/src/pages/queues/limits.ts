@@ -2,6 +2,10 @@
 import type { RateLimit } from './types'
 
 export type IntervalUnit = 'second' | 'minute' | 'hour'
+/** The server's bounds (bounds.py): at most this many starts, or running at once… */
+export const LIMIT_MAX = 10_000
+/** …in a window of at most a day. */
+export const INTERVAL_MAX_S = 86_400
 export const UNIT_SECONDS: Record<IntervalUnit, number> = { second: 1, minute: 60, hour: 3600 }
 
 /** "20 per second", "100 per 5 minutes", "no limit". */
@@ -39,16 +43,22 @@ export function rateOf(input: RateInput): { limit: RateLimit | null } | { error:
   if (!input.on) return { limit: null }
   const count = Number(input.count)
   const every = Number(input.every)
-  if (input.count === '' || !Number.isInteger(count) || count < 1) return { error: 'Starts: a whole number, 1 or more' }
+  if (input.count === '' || !Number.isInteger(count) || count < 1 || count > LIMIT_MAX) {
+    return { error: `Starts: a whole number from 1 to ${LIMIT_MAX.toLocaleString('en-US')}` }
+  }
+  const seconds = every * UNIT_SECONDS[input.unit]
   if (input.every === '' || !Number.isFinite(every) || every <= 0) return { error: 'Every: a number above 0' }
-  return { limit: { count, interval_s: every * UNIT_SECONDS[input.unit] } }
+  if (seconds > INTERVAL_MAX_S) return { error: 'Every: at most a day' }
+  return { limit: { count, interval_s: seconds } }
 }
 
 /** A concurrency limit from the form: null for none, or what is wrong. */
 export function concurrencyOf(on: boolean, value: number | string): { limit: number | null } | { error: string } {
   if (!on) return { limit: null }
   const limit = Number(value)
-  if (value === '' || !Number.isInteger(limit) || limit < 1) return { error: 'A whole number, 1 or more' }
+  if (value === '' || !Number.isInteger(limit) || limit < 1 || limit > LIMIT_MAX) {
+    return { error: `A whole number from 1 to ${LIMIT_MAX.toLocaleString('en-US')}` }
+  }
   return { limit }
 }
 

@@ -1,26 +1,8 @@
-/** The flow-control API's shapes (contract of issue 22), beside the generated ones. */
+/** The flow-control API's shapes, from the generated schema. */
 import type { components } from '../../api/schema.gen'
 
-export interface RateLimit {
-  count: number
-  interval_s: number
-}
-
-export type Queue = components['schemas']['QueueOut'] & {
-  rate_limit?: RateLimit | null
-  concurrency_limit?: number | null
-  fair?: boolean
-}
-
-export interface QueuePatch {
-  paused?: boolean
-  rate_limit?: RateLimit | null
-  concurrency_limit?: number | null
-  fair?: boolean
-}
-
-export type Action = components['schemas']['ActionOut'] & { concurrency_limit?: number | null }
-
-export interface RateKey extends RateLimit {
-  key: string
-}
+export type Queue = components['schemas']['QueueOut']
+export type QueuePatch = components['schemas']['QueuePatch']
+export type RateLimit = components['schemas']['RateLimitSpec']
+export type Action = components['schemas']['ActionOut']
+export type RateKey = components['schemas']['RateKeyOut']
