@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Table, Text, TextInput } from '@mantine/core'
+import { Anchor, Badge, Button, Group, Table, Text, TextInput } from '@mantine/core'
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link } from 'react-router'
@@ -55,7 +55,9 @@ export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage:
               {queues.map((queue) => (
                 <Table.Tr key={queue.name} data-queue={queue.name}>
                   <Table.Td style={NOWRAP}>
-                    <Text fw={500}>{queue.name}</Text>
+                    <Text size="sm" fw={500}>
+                      {queue.name}
+                    </Text>
                   </Table.Td>
                   <Table.Td>
                     <Badge variant="light" radius="sm" c="bright" color={queue.paused ? 'orange' : 'green'}>
@@ -65,9 +67,14 @@ export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage:
                   {COUNTED.map((state) => (
                     <Table.Td key={state}>
                       {queue.counts[state] ? (
-                        <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}&state=${state}`} aria-label={`${queue.counts[state]} ${state} in ${queue.name}`}>
+                        <Anchor
+                          component={Link}
+                          to={`/jobs?queue=${encodeURIComponent(queue.name)}&state=${state}`}
+                          size="sm"
+                          title={`The ${state} jobs of ${queue.name}`}
+                        >
                           {queue.counts[state]}
-                        </Link>
+                        </Anchor>
                       ) : (
                         <Text size="sm" c="dimmed">
                           0
@@ -106,7 +113,7 @@ export function QueuesTable({ queues, canManage }: { queues: Queue[]; canManage:
             <TextInput
               label="Another queue"
               description="Limits can be set before its first job"
-              placeholder="exports"
+              placeholder="its name"
               maxLength={100}
               value={other}
               onChange={(event) => setOther(event.currentTarget.value)}
