@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import Person, assert_accessible, heading, shoot, sign_in
-from tests.helpers.live import LiveServer
+from tests.helpers.live import LiveServer, wait_until
 
 SCHEDULE_URL = re.compile(r"/schedules/[0-9a-f-]{36}$")
 
@@ -143,3 +143,22 @@ def test_queue_and_action_limits_from_the_queues_page(
         actions = {a["name"]: a for a in api.get("/actions").json()["items"]}
     assert actions["demo.sleep"]["concurrency_limit"] == 2
     _shoot_and_check(page, "web-queues")
+
+    # A job held back by a rate limit says so, in the jobs table and on its page.
+    with pg_server.client() as api:
+        api.patch("/queues/default", json={"rate_limit": {"count": 1, "interval_s": 3600}})
+        first, second = (
+            api.post("/jobs", json={"action": "demo.echo", "params": {"n": n}}).json()["id"]
+            for n in (1, 2)
+        )
+        # (the list shows the reason as read; the first job's start is what makes it this one)
+        wait_until(
+            lambda: api.get(f"/jobs/{second}").json()["waiting_reason"] == "rate_limit",
+            what="the second job to wait for the rate limit",
+        )
+    page.goto(pg_server.url + "/jobs?state=queued&queue=default")
+    expect(page.locator(f'tr[data-job-id="{second}"]')).to_contain_text("rate limit")
+    page.get_by_role("link", name=second[-8:]).click()
+    expect(page.get_by_text("the rate limit of its queue or rate key")).to_be_visible()
+    with pg_server.client() as api:
+        assert api.get(f"/jobs/{first}").json()["waiting_reason"] != "rate_limit"
