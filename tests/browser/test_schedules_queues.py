@@ -142,6 +142,18 @@ def test_queue_and_action_limits_from_the_queues_page(
     with pg_server.client() as api:
         actions = {a["name"]: a for a in api.get("/actions").json()["items"]}
     assert actions["demo.sleep"]["concurrency_limit"] == 2
+
+    page.get_by_label("Rate key", exact=True).fill("partner-api")
+    page.get_by_label("Starts", exact=True).fill("5")
+    page.get_by_role("button", name="Set limit").click()
+    keys = page.get_by_role("table", name="Rate keys")
+    expect(keys.get_by_role("row").filter(has_text="partner-api")).to_contain_text(
+        "5 starts per second"
+    )
+    with pg_server.client() as api:
+        assert api.get("/rate-limits").json()["items"] == [
+            {"key": "partner-api", "count": 5, "interval_s": 1.0}
+        ]
     _shoot_and_check(page, "web-queues")
 
     # A job held back by a rate limit says so, in the jobs table and on its page.
