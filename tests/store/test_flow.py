@@ -137,6 +137,14 @@ async def test_a_fair_queue_shares_its_slots_across_fair_keys(
     assert order[:4] == ["A", "B", "A", "B"]  # least running first, ties in claim order
 
 
+async def test_a_paused_fair_queue_hands_out_nothing(store: Store, team: uuid.UUID) -> None:
+    await store.queue_update(team, "default", QueueChange(fair=True, paused=True))
+    await store.job_submit_many(team, [JobSpec("demo.echo", fair_key="A")], now=T0)
+    assert await store.job_claim(team, agent_request(), now=T0) == []
+    await store.queue_update(team, "default", QueueChange(paused=False))
+    assert len(await store.job_claim(team, agent_request(), now=T0)) == 1
+
+
 async def test_a_fair_queue_keys_jobs_by_submitter_by_default(
     store: Store, team: uuid.UUID
 ) -> None:

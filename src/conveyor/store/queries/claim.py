@@ -83,6 +83,8 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     rows: list[Candidate] = []
     for name in names:
         queue = limits[name]
+        if queue.paused:  # read under its lock (claim_fair_candidates does not look)
+            continue
         room = rooms[name] = flow.queue_room(tx, team_id, queue, now)
         limit = request.limit if room is None else min(room, request.limit)
         if limit < 1:

@@ -92,6 +92,7 @@ class QueueLimits:
     rate_interval_s: float | None = None
     concurrency_limit: int | None = None
     fair: bool = False
+    paused: bool = False
 
 
 def clock(tx: Tx) -> datetime:
@@ -113,7 +114,7 @@ def lock_queues(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[str, Q
     rows = tx.conn.execute(
         sa.select(
             queues.c.name, queues.c.rate_count, queues.c.rate_interval_s,
-            queues.c.concurrency_limit, queues.c.fair,
+            queues.c.concurrency_limit, queues.c.fair, queues.c.paused,
         )
         .where(queues.c.team_id == team_id, queues.c.name.in_(sorted(set(names))))
         .order_by(queues.c.name)
