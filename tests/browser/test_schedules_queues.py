@@ -170,6 +170,7 @@ def test_queue_and_action_limits_from_the_queues_page(
         )
     page.goto(pg_server.url + "/jobs?state=queued&queue=default")
     expect(page.locator(f'tr[data-job-id="{second}"]')).to_contain_text("rate limit")
+    shoot(page, "web-jobs-waiting")
     page.get_by_role("link", name=second[-8:]).click()
     expect(page.get_by_text("the rate limit of its queue or rate key")).to_be_visible()
     with pg_server.client() as api:

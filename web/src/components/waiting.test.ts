@@ -5,7 +5,8 @@ describe('waiting reasons in words', () => {
   it('says the flow-control reasons plainly', () => {
     expect(waitingShort('rate_limit')).toBe('rate limit')
     expect(waitingLong('rate_limit')).toContain('rate limit of its queue or rate key')
-    expect(waitingShort('fairness')).toBe('its turn (fair queue)')
+    expect(waitingShort('fairness')).toBe('fair turn')
+    expect(waitingLong('fairness')).toContain('shares its agents fairly')
     expect(waitingLong('concurrency_limit')).toContain('queue or action')
   })
 
