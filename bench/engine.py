@@ -38,15 +38,23 @@ What is measured
    queue size stays constant. The bulk load to ``--queued`` goes through the store
    API (``job_submit_many``, batches of 1,000, two concurrent submitters).
 
+4. Flow control (bench/engine_flow.py): ``--flow-jobs`` jobs queued, then drained by
+   ``--workers`` agents at batch 100 (claim, then report), once per variant: plain,
+   and with a queue rate limit, a queue concurrency limit, an action concurrency
+   limit, a rate key on every job, a fair queue over 10 fair keys; each variant's
+   jobs/s beside the plain claim's, measured in the same run.
+
 Targets (printed as PASS/MISS, never asserted): at batch 1,000 at least 10,000
 jobs/s per backend; at batch 100 the engine reaches at least 0.6x "sql"; claim
-p99 with ``--queued`` jobs is at most 1.5x the p99 with 1,000.
+p99 with ``--queued`` jobs is at most 1.5x the p99 with 1,000; with flow limits
+switched on, the drain is at most 1.5x slower than the plain claim's.
 
 Reproduce
 ---------
     make bench-engine                                   # the sizes (slow)
     make bench-engine BENCH_ARGS=--quick                # smoke run, about a minute
     .venv/bin/python -m bench.engine --backends sqlite --jobs 20000 --batches 100
+    .venv/bin/python -m bench.engine --only flow        # the flow-control lines alone
 
 PostgreSQL is reached at ``--pg-url`` (default ``$CONVEYOR_BENCH_PG_URL`` or
 ``postgresql://postgres@127.0.0.1:5432/postgres``); the benchmark creates and
@@ -77,6 +85,7 @@ import psycopg
 import sqlalchemy as sa
 
 from bench.bare_driver import PgConnections, PgLane, SqliteWriter, micros
+from bench.engine_flow import flow_header, measure_flow
 from bench.engine_same_sql import PgSameWrites, SqliteSameWrites
 from conveyor.store import ClaimRequest, JobSpec, Outcome, Report, Store
 from conveyor.store.records import ClaimedJob
@@ -119,6 +128,8 @@ class Config:
     blocked: int
     pg_url: str
     tmpdir: str | None
+    flow_jobs: int = 20_000
+    only: str | None = None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -141,10 +152,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         help="PostgreSQL server (admin database) where conveyor_bench_* databases are made",
     )
     p.add_argument("--tmpdir", default=None, help="where the SQLite files go")
+    p.add_argument("--flow-jobs", type=int, default=20_000, help="jobs per flow-control run")
+    p.add_argument("--only", choices=("flow",), default=None, help="run one section alone")
     p.add_argument("--quick", action="store_true", help="small smoke run (overrides sizes)")
     a = p.parse_args(argv)
     if a.quick:
-        a.jobs, a.queued, a.churn, a.claims = 2_000, 20_000, 20_000, 200
+        a.jobs, a.queued, a.churn, a.claims, a.flow_jobs = 2_000, 20_000, 20_000, 200, 2_000
     backends = tuple(b.strip() for b in a.backends.split(",") if b.strip())
     unknown = set(backends) - set(BACKENDS)
     if unknown:
@@ -162,6 +175,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         blocked=a.blocked,
         pg_url=a.pg_url,
         tmpdir=a.tmpdir,
+        flow_jobs=a.flow_jobs,
+        only=a.only,
     )
 
 
@@ -928,10 +943,20 @@ async def databases(cfg: Config) -> AsyncIterator[Databases]:
                 await pg.stop()
 
 
+async def run_flow(cfg: Config, dbs: Databases) -> None:
+    say("## flow control: claim + complete at batch 100, limits switched on vs plain")
+    say(flow_header())
+    for backend in cfg.backends:
+        await measure_flow(dbs, backend, cfg.flow_jobs, RATIO_BATCH, cfg.workers, say)
+
+
 async def run(cfg: Config) -> None:
     async with databases(cfg) as dbs:
         await print_configuration(cfg, dbs)
         say()
+        if cfg.only == "flow":
+            await run_flow(cfg, dbs)
+            return
         say("## throughput: submit -> claim -> complete, submission overlapping the drain")
         say("(submitted@ = when the last submit returned; backlog = most jobs queued at once;")
         say(" idle = claims that found nothing)")
@@ -939,6 +964,8 @@ async def run(cfg: Config) -> None:
         results: list[Throughput] = []
         for backend in cfg.backends:
             results += await measure_throughput(cfg, dbs, backend)
+        say()
+        await run_flow(cfg, dbs)
         say()
         say("## claim latency")
         latencies: list[Latency] = []

@@ -36,6 +36,9 @@ CANCEL_GRACE_MAX_S = 3600.0
 BACKOFF_MAX_S = 86_400.0
 LEASE_MAX_S = 3600.0
 CONCURRENCY_LIMIT_MAX = 10_000
+RATE_COUNT_MAX = 10_000  # starts per window: each is a row of rate_starts while in it
+RATE_INTERVAL_MIN_S = 0.001
+RATE_INTERVAL_MAX_S = 86_400.0  # a day
 RUN_AT_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 RUN_AT_MAX = datetime(3000, 1, 1, tzinfo=UTC)
 """Times a client gives (``run_at``, an expiry) stay far from where timestamps overflow."""

@@ -40,6 +40,7 @@ CREATED = {
 EMPTY = {
     "keys.revoke", "auth.logout", "auth.password", "teams.member_remove", "teams.leave",
     "teams.transfer", "teams.invite_revoke", "teams.role_delete", "schedules.delete",
+    "rate_limits.delete",
 }  # fmt: skip
 # action, object type, object id (and the team whose log has the row, when not the live one)
 Expected = tuple[str, str | None, str | None] | tuple[str, str | None, str | None, str]
@@ -127,6 +128,23 @@ def _drain(live: Live, api: httpx.Client) -> Expected:
 def _pause(live: Live, api: httpx.Client) -> Expected:
     _ok(api.patch("/queues/reports", json={"paused": True}))
     return "queues.update", "queue", "reports"
+
+
+def _limit_action(live: Live, api: httpx.Client) -> Expected:
+    live.offer(ECHO)
+    _ok(api.patch("/actions/demo.echo", json={"concurrency_limit": 2}))
+    return "actions.update", "action", "demo.echo"
+
+
+def _set_rate_limit(live: Live, api: httpx.Client) -> Expected:
+    _ok(api.put("/rate-limits/partner", json={"count": 5, "interval_s": 1}))
+    return "rate_limits.set", "rate_limit", "partner"
+
+
+def _delete_rate_limit(live: Live, api: httpx.Client) -> Expected:
+    _ok(api.put("/rate-limits/old-partner", json={"count": 5, "interval_s": 1}))
+    _ok(api.delete("/rate-limits/old-partner"))
+    return "rate_limits.delete", "rate_limit", "old-partner"
 
 
 def _create_key(live: Live, api: httpx.Client) -> Expected:
@@ -343,6 +361,9 @@ EXERCISES: dict[tuple[str, str], Exercise] = {
     ("POST", "/api/v1/jobs/retry"): _retry_many,
     ("POST", "/api/v1/agents/{agent_id}/drain"): _drain,
     ("PATCH", "/api/v1/queues/{queue}"): _pause,
+    ("PATCH", "/api/v1/actions/{name}"): _limit_action,
+    ("PUT", "/api/v1/rate-limits/{key}"): _set_rate_limit,
+    ("DELETE", "/api/v1/rate-limits/{key}"): _delete_rate_limit,
     ("POST", "/api/v1/teams/{team}/keys"): _create_key,
     ("DELETE", "/api/v1/teams/{team}/keys/{key_id}"): _revoke_key,
     ("POST", "/api/v1/auth/logout"): _logout,

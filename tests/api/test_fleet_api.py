@@ -42,7 +42,10 @@ def test_queues_are_listed_paused_and_resumed(live: Live) -> None:
         submit(api, params={}, queue="exports")
         submit(api, params={})
         queues = {q["name"]: q for q in api.get("/queues").json()["items"]}
-        assert queues["exports"] == {"name": "exports", "paused": False, "counts": {"queued": 1}}
+        assert queues["exports"] == {
+            "name": "exports", "paused": False, "counts": {"queued": 1},
+            "rate_limit": None, "concurrency_limit": None, "fair": False,
+        }  # fmt: skip
 
         paused = api.patch("/queues/exports", json={"paused": True})
         assert paused.status_code == 200, paused.text
@@ -50,7 +53,10 @@ def test_queues_are_listed_paused_and_resumed(live: Live) -> None:
         assert live.claim(ECHO, queues=("exports",)) == []  # a paused queue hands out nothing
 
         fresh = api.patch("/queues/empty", json={"paused": True}).json()
-        assert fresh == {"name": "empty", "paused": True, "counts": {}}
+        assert fresh == {
+            "name": "empty", "paused": True, "counts": {},
+            "rate_limit": None, "concurrency_limit": None, "fair": False,
+        }  # fmt: skip
         resumed = api.patch("/queues/exports", json={"paused": False}).json()
         assert resumed["paused"] is False
         assert len(live.claim(ECHO, queues=("exports",))) == 1

@@ -85,3 +85,13 @@ def test_a_viewer_sees_no_write_buttons(
     ).to_be_visible()
     expect(page.get_by_role("button", name="Submit job")).to_have_count(0)
     _both_schemes(page, "tour-new-job-viewer")
+
+    page.goto(server.url + "/queues")
+    expect(heading(page, "Queues")).to_be_visible()
+    expect(page.get_by_role("table", name="Action limits")).to_be_visible()
+    expect(
+        page.get_by_role("button", name=re.compile("^(Pause|Edit limits|Edit the limit)"))
+    ).to_have_count(0)
+    page.goto(server.url + "/schedules")
+    expect(heading(page, "Schedules")).to_be_visible()
+    expect(page.get_by_role("link", name="New schedule")).to_have_count(0)

@@ -64,7 +64,10 @@ def test_queues_list_pause_resume(cli: Run, live: Live) -> None:
     assert json.loads(cli("queues", "list", "--json").stdout) == []
     cli("submit", "demo.echo", "--queue", "bulk")
     [bulk] = json.loads(cli("queues", "list", "--json").stdout)
-    assert bulk == {"name": "bulk", "paused": False, "counts": {"queued": 1}}
+    assert bulk == {
+        "name": "bulk", "paused": False, "counts": {"queued": 1},
+        "rate_limit": None, "concurrency_limit": None, "fair": False,
+    }  # fmt: skip
 
     paused = cli("queues", "pause", "bulk", "--json")
     assert paused.exit_code == 0 and json.loads(paused.stdout)["paused"] is True
@@ -150,7 +153,9 @@ def test_completion_is_offered_and_commands_take_json(cli: Run) -> None:
     help_text = cli("--help").stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
     for command in (["jobs", "list"], ["jobs", "show"], ["queues", "list"], ["queues", "pause"],
-                    ["queues", "resume"], ["keys", "list"], ["keys", "create"], ["keys", "revoke"],
+                    ["queues", "resume"], ["queues", "set"], ["actions", "set"],
+                    ["rate-limits", "list"], ["rate-limits", "set"], ["rate-limits", "delete"],
+                    ["keys", "list"], ["keys", "create"], ["keys", "revoke"],
                     ["agents"], ["agents", "drain"], ["download"], ["cancel"], ["retry"], ["logs"],
                     ["submit"], ["login"], ["logout"], ["migrate"], ["admin", "create"],
                     ["admin", "reset-password"], ["agent"]):  # fmt: skip

@@ -39,3 +39,10 @@ def lines(count: int, folder: str) -> int:
         print(f"line {k}", flush=True)
         _wait_for(Path(folder) / f"ack-{k}")
     return count
+
+
+@tasks.action
+def nap(ms: int) -> int:
+    """Work that takes ``ms`` milliseconds (flow-limit tests measure overlaps)."""
+    time.sleep(ms / 1000)
+    return ms

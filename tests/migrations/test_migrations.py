@@ -27,7 +27,7 @@ def _diff(engine: sa.Engine) -> list[object]:
 
 def _comparable(obj: object, name: str | None, type_: str, reflected: bool, other: object) -> bool:
     # Alembic cannot compare expression indexes (priority DESC); _index_sql checks it.
-    return name != "ix_jobs_claim"
+    return name not in ("ix_jobs_claim", "ix_jobs_fair")
 
 
 def _index_sql(engine: sa.Engine) -> set[str]:

@@ -33,6 +33,8 @@ RESPONSES = {
     "ApiKey": "KeyOut",
     "TokenPair": "TokenResponse",
     "Queue": "QueueOut",
+    "RateLimit": "RateLimitOut",
+    "RateKey": "RateKeyOut",
     "Event": "EventOut",
     "Team": "TeamOut",
     "Member": "MemberOut",

@@ -46,6 +46,7 @@ async def test_a_keyed_job_for_an_idle_agent_is_one_statement_and_starts(
     store: Store, team: uuid.UUID
 ) -> None:
     agent = agent_request()
+    await store.flow_config(team)  # read once per team, then cached (queries/flow.py)
     with counting(store) as seen:
         [sub], [[claimed]] = await store.job_submit_and_claim(
             team, [keyed("k")], [agent], audit=_entry(team)

@@ -63,6 +63,7 @@ async def _cycle_counts(store: Store, team: uuid.UUID, n: int) -> dict[str, int]
 async def test_batch_of_1_and_of_500_issue_the_same_statements(
     store: Store, team: uuid.UUID
 ) -> None:
+    await store.flow_config(team)  # read once per team, then cached (queries/flow.py)
     one = await _cycle_counts(store, team, 1)
     many = await _cycle_counts(store, team, 500)
     assert one == many, (one, many)
@@ -99,6 +100,7 @@ async def test_a_job_submitted_to_an_idle_agent_is_one_statement_on_postgresql(
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         sent.append(statement)
 
+    await store.flow_config(team)  # read once per team, then cached (queries/flow.py)
     with counting(store) as seen:
         for engine in store.db.sync_engines():
             event.listen(engine, "before_cursor_execute", record)

@@ -14,6 +14,10 @@ const JobsPage = lazy(() => import('./pages/JobsPage'))
 const JobPage = lazy(() => import('./pages/JobPage'))
 const NewJobPage = lazy(() => import('./pages/NewJobPage'))
 const AgentsPage = lazy(() => import('./pages/AgentsPage'))
+const QueuesPage = lazy(() => import('./pages/QueuesPage'))
+const SchedulesPage = lazy(() => import('./pages/SchedulesPage'))
+const SchedulePage = lazy(() => import('./pages/SchedulePage'))
+const ScheduleEditPage = lazy(() => import('./pages/ScheduleEditPage'))
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'))
 
 const colorSchemeManager = localStorageColorSchemeManager({ key: 'conveyor-color-scheme' })
@@ -42,6 +46,11 @@ export function AppRoutes() {
             <Route path="/jobs/new" element={<NewJobPage />} />
             <Route path="/jobs/:jobId" element={<JobPage />} />
             <Route path="/agents" element={<AgentsPage />} />
+            <Route path="/queues" element={<QueuesPage />} />
+            <Route path="/schedules" element={<SchedulesPage />} />
+            <Route path="/schedules/new" element={<ScheduleEditPage />} />
+            <Route path="/schedules/:scheduleId" element={<SchedulePage />} />
+            <Route path="/schedules/:scheduleId/edit" element={<ScheduleEditPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Route>

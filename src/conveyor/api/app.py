@@ -36,6 +36,7 @@ from conveyor.api.routers import (
     logs,
     me,
     queues,
+    rate_limits,
     roles,
     schedules,
     teams,
@@ -57,8 +58,8 @@ OPENAPI_URL = "/api/v1/openapi.json"
 DOCS_URL = "/api/v1/docs"
 
 ROUTERS = (
-    jobs, auth, me, teams, roles, actions, agents, queues, logs, artifacts, events, keys, audit,
-    schedules, agent_ws,
+    jobs, auth, me, teams, roles, actions, agents, queues, rate_limits, logs, artifacts, events,
+    keys, audit, schedules, agent_ws,
 )  # fmt: skip
 """Matched in this order, one route after another: the busiest paths (submit, read a
 job) come first. Only ``jobs``, ``logs`` and ``artifacts`` share a prefix, and they keep

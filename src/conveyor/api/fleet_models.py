@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor import bounds
 from conveyor.store import records
 
 
@@ -72,6 +73,9 @@ class ActionOut(BaseModel):
     )
     versions: list[ActionVersionOut]
     agents: list[str]
+    concurrency_limit: int | None = Field(
+        default=None, description="At most this many of its jobs run at once; null: no limit"
+    )
 
     @classmethod
     def of(cls, a: records.ActionInfo) -> ActionOut:
@@ -87,7 +91,16 @@ class ActionOut(BaseModel):
                 for v in a.versions
             ],
             agents=a.agents,
+            concurrency_limit=a.concurrency_limit,
         )
+
+
+class ActionPatch(BaseModel):
+    """An action's settings: its concurrency limit (null lifts it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency_limit: int | None = Field(ge=1, le=bounds.CONCURRENCY_LIMIT_MAX)
 
 
 class ActionList(BaseModel):

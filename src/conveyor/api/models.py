@@ -134,6 +134,14 @@ class JobCreate(_Request):
     idempotency_key: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
     concurrency_key: Name | None = Field(default=None, min_length=1, max_length=bounds.NAME_MAX)
     concurrency_limit: int | None = Field(default=None, ge=1, le=bounds.CONCURRENCY_LIMIT_MAX)
+    rate_key: Name | None = Field(
+        default=None, min_length=1, max_length=bounds.NAME_MAX,
+        description="Its starts count against this key's rate limit (PUT /api/v1/rate-limits)",
+    )  # fmt: skip
+    fair_key: Name | None = Field(
+        default=None, min_length=1, max_length=bounds.NAME_MAX,
+        description="A fair queue shares its agents across these; default: the submitter",
+    )  # fmt: skip
 
 
 class JobBatchCreate(_Request):
@@ -179,13 +187,15 @@ class JobOut(BaseModel):
     cancel_requested_at: datetime | None
     idempotency_key: str | None
     concurrency_key: str | None
+    rate_key: str | None = None
+    fair_key: str | None = None
     parent_id: uuid.UUID | None
     waiting_reason: str | None = Field(
         default=None,
         description="Why a pending, scheduled or queued job has not started: dependencies, "
         "scheduled, retry_backoff, queue_paused, no_agent_offers_action, "
         "no_agent_matches_labels, no_agent_takes_queue, agents_draining, concurrency_limit, "
-        "agents_busy. Null for other states.",
+        "rate_limit, fairness, agents_busy. Null for other states.",
     )
     created_by: SubmitterOut | None = Field(
         default=None,
@@ -229,6 +239,8 @@ class JobOut(BaseModel):
             cancel_requested_at=job.cancel_requested_at,
             idempotency_key=job.idempotency_key,
             concurrency_key=job.concurrency_key,
+            rate_key=job.rate_key,
+            fair_key=job.fair_key,
             parent_id=job.parent_id,
             waiting_reason=waiting_reason,
             created_by=SubmitterOut.of(created_by) if created_by is not None else None,
@@ -356,10 +368,43 @@ class EventOut(BaseModel):
 # queues
 
 
+class RateLimitSpec(_Request):
+    """At most ``count`` starts in any window of ``interval_s`` seconds (a sliding window)."""
+
+    count: int = Field(ge=1, le=bounds.RATE_COUNT_MAX)
+    interval_s: float = Field(ge=bounds.RATE_INTERVAL_MIN_S, le=bounds.RATE_INTERVAL_MAX_S)
+
+
+class RateLimitOut(BaseModel):
+    count: int
+    interval_s: float
+
+
+class RateKeyOut(BaseModel):
+    """A rate key's limit: its jobs start at most ``count`` times per ``interval_s``."""
+
+    key: str
+    count: int
+    interval_s: float
+
+
+class RateKeyList(BaseModel):
+    items: list[RateKeyOut]
+
+
 class QueueOut(BaseModel):
     name: str
     paused: bool
     counts: dict[str, int]
+    rate_limit: RateLimitOut | None = Field(
+        default=None, description="At most count starts per interval_s; null: none"
+    )
+    concurrency_limit: int | None = Field(
+        default=None, description="At most this many of its jobs run at once; null: no limit"
+    )
+    fair: bool = Field(
+        default=False, description="Its agents are shared fairly across the jobs' fair_key"
+    )
 
 
 class QueueList(BaseModel):
@@ -367,7 +412,12 @@ class QueueList(BaseModel):
 
 
 class QueuePatch(_Request):
-    paused: bool
+    """The settings to change; a field left out stays as it is, null clears a limit."""
+
+    paused: bool | None = None
+    rate_limit: RateLimitSpec | None = None
+    concurrency_limit: int | None = Field(default=None, ge=1, le=bounds.CONCURRENCY_LIMIT_MAX)
+    fair: bool | None = None
 
 
 # keys

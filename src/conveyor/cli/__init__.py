@@ -20,6 +20,7 @@ from conveyor.cli import (
     login,
     migrate,
     queues,
+    rate_limits,
     roles,
     schedules,
     server,
@@ -53,6 +54,7 @@ app.add_typer(agents.app, name="agents")
 app.add_typer(actions.app, name="actions")
 app.add_typer(queues.app, name="queues")
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(rate_limits.app, name="rate-limits")
 app.add_typer(keys.app, name="keys")
 app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")

@@ -1,4 +1,5 @@
-"""``conveyor actions [list]``: what the team's agents can run, and what each action does."""
+"""``conveyor actions [list]``: what the team's agents can run, and what each action does;
+``actions set NAME --concurrency N``: how many of its jobs run at once."""
 
 from __future__ import annotations
 
@@ -38,12 +39,45 @@ def list_actions(as_json: JsonOption = False) -> None:
         return
     rows = [
         [escape(a.name), escape(a.description or "-"), escape(", ".join(a.agents) or "-"),
-         str(len(a.versions))]
+         str(len(a.versions)), str(a.concurrency_limit or "-")]
         for a in found
     ]  # fmt: skip
     table(
-        ["NAME", "DESCRIPTION", "OFFERED BY", "VERSIONS"],
+        ["NAME", "DESCRIPTION", "OFFERED BY", "VERSIONS", "CONCURRENCY"],
         rows,
         wrap={"DESCRIPTION", "OFFERED BY"},
-        optional={"VERSIONS"},
+        optional={"VERSIONS", "CONCURRENCY"},
     )
+
+
+@app.command("set")
+@handles_errors
+def set_limit(
+    name: Annotated[str, typer.Argument(help="The action's name.", show_default=False)],
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="At most this many of its jobs run at once.",
+            show_default=False,
+        ),
+    ] = None,
+    no_concurrency: Annotated[
+        bool, typer.Option("--no-concurrency", help="Lift the concurrency limit.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Limit how many jobs of an action run at once across the team's agents."""
+    if (concurrency is None) == (not no_concurrency):
+        raise typer.BadParameter("give --concurrency N or --no-concurrency")
+    with config.client() as client:
+        action = client.set_action_limit(name, concurrency)
+    if as_json:
+        print_json(action)
+    else:
+        limit = action.concurrency_limit
+        console.print(
+            f"Action {escape(action.name)}: "
+            + (f"at most {limit} running." if limit else "no concurrency limit.")
+        )

@@ -103,6 +103,14 @@ def submit(
     ] = None,
     in_: InOption = None,
     at: AtOption = None,
+    rate_key: Annotated[
+        str | None,
+        typer.Option(help="Count its start against this key's rate limit.", show_default=False),
+    ] = None,
+    fair_key: Annotated[
+        str | None,
+        typer.Option(help="On a fair queue, whose turn it is [default: you].", show_default=False),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", "-w", help="Wait for the job to end, with a progress bar.")
     ] = False,
@@ -122,6 +130,7 @@ def submit(
             action, params, queue=queue, priority=priority, run_at=run_at,
             max_attempts=max_attempts, timeout_s=run_timeout, labels=parse_labels(label or []),
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
+            rate_key=rate_key, fair_key=fair_key,
         )  # fmt: skip
         if not wait:
             if as_json:
@@ -277,6 +286,7 @@ def show(job_id: JobArg, as_json: JsonOption = False) -> None:
         ),
         ("run at", when(job.run_at)),
         ("queue", escape(job.queue)),
+        *[(name, escape(value)) for name, value in _flow_keys(job)],
         ("priority", str(job.priority)),
         ("attempt", f"{job.attempt} of {job.max_attempts}"),
         ("agent", str(job.agent_id or "-")),
@@ -376,6 +386,13 @@ def _state_and_progress(job: Job) -> str:
     """The state, with how far along a running job is."""
     fraction = progress_fraction(job.progress) if job.state == "running" else None
     return state(job.state) + (f" {fraction:.0%}" if fraction is not None else "")
+
+
+def _flow_keys(job: Job) -> list[tuple[str, str]]:
+    """The job's concurrency, rate and fair keys, those it has."""
+    keys = [("concurrency key", job.concurrency_key), ("rate key", job.rate_key),
+            ("fair key", job.fair_key)]  # fmt: skip
+    return [(name, value) for name, value in keys if value is not None]
 
 
 def _why(job: Job) -> str:

@@ -244,15 +244,16 @@ class AgentHub:
             self.parked, parked = Signal(), self.parked
             parked.fire()
             try:
-                await asyncio.wait(
-                    waits,
-                    timeout=self.poll_s * random.uniform(0.5, 1.5),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                timeout = self.poll_s * random.uniform(0.5, 1.5)
+                retry_in_s = self.store.flow_retry_in()  # a rate limit frees a start
+                if retry_in_s is not None:
+                    timeout = min(timeout, retry_in_s + 0.001)
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waits:
                     waiter.cancel()
-            if work.fired or not credits.fired:  # new work, or the safety-net poll
+            self.store.flow_retry_done()
+            if work.fired or not credits.fired:  # new work, the safety-net poll, a rate limit
                 for session in self.sessions.values():
                     session.hungry = False
 

@@ -40,6 +40,8 @@ class JobRequest:
     idempotency_key: str | None = None
     concurrency_key: str | None = None
     concurrency_limit: int | None = None
+    rate_key: str | None = None
+    fair_key: str | None = None
 
 
 _OPTIONS = tuple(f.name for f in fields(JobRequest) if f.name not in ("action", "params"))

@@ -39,6 +39,7 @@ from conveyor.sdk import _calls, _sse
 from conveyor.sdk._calls import Call, JobId
 from conveyor.sdk._http import AsyncTransport
 from conveyor.sdk.errors import JobFailed, ServerUnreachable
+from conveyor.sdk.flow import AsyncFlowMixin
 from conveyor.sdk.job_bulk import AsyncBulkMixin
 from conveyor.sdk.models import (
     Action,
@@ -65,7 +66,7 @@ DEFAULT_RETRY = RetryPolicy()
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
+class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin, AsyncFlowMixin):
     """A connection to one Conveyor server, as one user or API key, in one team (asyncio)."""
 
     def __init__(self, server: str | None = None, token: str | None = None, *,
@@ -151,17 +152,21 @@ class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin):
                      timeout_s: float | None = None,
                      labels: Mapping[str, str] | None = None,
                      idempotency_key: str | None = None,
-                     concurrency_key: str | None = None) -> Job:  # fmt: skip
+                     concurrency_key: str | None = None, rate_key: str | None = None,
+                     fair_key: str | None = None) -> Job:  # fmt: skip
         """Submit one job; the server validates ``params`` against the action's schema.
 
         It starts at ``run_at`` (naive: UTC) or after ``delay`` (a ``timedelta`` or seconds,
-        up to 366 days), not before; give one of them, or neither to start at once."""
+        up to 366 days), not before; give one of them, or neither to start at once.
+        ``rate_key``: its start counts against that key's rate limit; ``fair_key``: on a
+        fair queue, whose turn it is (default: the submitter)."""
         request = JobRequest(
             action=action, params={} if params is None else params, queue=queue,
             priority=priority, run_at=start_time(run_at, delay), max_attempts=max_attempts,
             timeout_s=timeout_s,
             labels=dict(labels) if labels is not None else None,
             idempotency_key=idempotency_key, concurrency_key=concurrency_key,
+            rate_key=rate_key, fair_key=fair_key,
         )  # fmt: skip
         return await self._do(_calls.submit(request))
 

@@ -50,6 +50,8 @@ class Job(_Answer):
     labels: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = None
     concurrency_key: str | None = None
+    rate_key: str | None = None  # its starts count against this key's rate limit
+    fair_key: str | None = None  # a fair queue shares its agents across these
     parent_id: uuid.UUID | None = None
     cancel_requested: bool = False
     cancel_requested_at: datetime | None = None
@@ -83,6 +85,8 @@ class JobRequest(BaseModel):
     labels: dict[str, str] | None = None
     idempotency_key: str | None = None
     concurrency_key: str | None = None
+    rate_key: str | None = None
+    fair_key: str | None = None
 
     def body(self) -> dict[str, Any]:
         """The JSON the API takes: only what was given."""
@@ -188,6 +192,7 @@ class Action(_Answer):
     description: str = ""  # the task's docstring (first paragraph) or the TOML description
     versions: list[ActionVersion] = Field(default_factory=list)
     agents: list[str] = Field(default_factory=list)
+    concurrency_limit: int | None = None  # at most this many of its jobs run at once
 
 
 class AuditEvent(_Answer):
@@ -242,12 +247,31 @@ class TokenPair(_Answer):
     expires_in: int | None = None
 
 
+class RateLimit(_Answer):
+    """At most ``count`` starts in any window of ``interval_s`` seconds."""
+
+    count: int
+    interval_s: float
+
+
+class RateKey(_Answer):
+    """A rate key's limit: the jobs naming it start at most ``count`` times per ``interval_s``."""
+
+    key: str
+    count: int
+    interval_s: float
+
+
 class Queue(_Answer):
-    """A queue of the team: paused or not, with its unfinished jobs counted by state."""
+    """A queue of the team: paused or not, its limits and fairness, with its unfinished
+    jobs counted by state."""
 
     name: str
     paused: bool = False
     counts: dict[str, int] = Field(default_factory=dict)
+    rate_limit: RateLimit | None = None
+    concurrency_limit: int | None = None
+    fair: bool = False
 
 
 class Event(_Answer):

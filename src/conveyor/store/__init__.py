@@ -13,6 +13,7 @@ from conveyor.store.queries.artifacts import check_artifact_name
 from conveyor.store.queries.audit import AuditEntry, AuditFilter
 from conveyor.store.queries.bulk import BULK_MAX
 from conveyor.store.queries.claim import ClaimRequest
+from conveyor.store.queries.flow_settings import UNSET, QueueChange
 from conveyor.store.queries.job_filter import JobFilter
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.queries.retention import KeepFinished
@@ -35,6 +36,7 @@ __all__ = [
     "BULK_MAX",
     "CACHED_TOPICS",
     "SCHEDULE_FIELDS",
+    "UNSET",
     "AuditEntry",
     "AuditFilter",
     "ClaimRequest",
@@ -48,6 +50,7 @@ __all__ = [
     "Lease",
     "Limit",
     "Outcome",
+    "QueueChange",
     "Report",
     "Schedule",
     "SchedulePage",

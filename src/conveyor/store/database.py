@@ -25,7 +25,7 @@ from sqlalchemy.util import greenlet_spawn
 from conveyor.errors import StoreError
 from conveyor.store import postgresql, sqlite_writer
 from conveyor.store.failures import unavailable_as_store_error
-from conveyor.store.read_cache import CATALOG, TOPICS, ReadCache
+from conveyor.store.read_cache import CATALOG, FLOW, TOPICS, ReadCache
 from conveyor.store.sqlite_writer import SqliteWriter, sqlite_engine
 from conveyor.store.transaction import Op, Publish, Tx, json_dumps
 
@@ -52,7 +52,7 @@ class Database:
         self.sync_url = sa.make_url(self.url)
         self.dialect = self.sync_url.get_backend_name()
         self._publish: Publish | None = None
-        self.cache = ReadCache(topics=TOPICS if self.dialect == "postgresql" else (CATALOG,))
+        self.cache = ReadCache(topics=TOPICS if self.dialect == "postgresql" else (CATALOG, FLOW))
         if self.dialect == "sqlite":
             self._writer = SqliteWriter(
                 sqlite_engine(self.url, synchronous=sqlite_synchronous, pool_size=1)

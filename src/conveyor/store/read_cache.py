@@ -17,8 +17,9 @@ says so (:func:`conveyor.store.queries.forget.forget`):
 
 On SQLite nothing tells the server about another process's writes at once (its
 control loop polls), and ``conveyor admin disable`` must stop a user at once, so
-there only the catalog (which only the server writes) is kept; authentication
-reads the database on every request.
+there only the catalog (which only the server writes) and the flow settings (a
+stale copy of which only delays a claim: see queries/flow.py) are kept;
+authentication reads the database on every request.
 
 A copy read while a forget happened is not kept (each topic counts its forgets), so
 no copy outlives the change it missed. ``max_age_s`` bounds a copy's life anyway;
@@ -36,7 +37,9 @@ ACCESS: Final = "access"
 """Who may do what: API keys, users, memberships, roles (what authentication reads)."""
 CATALOG: Final = "catalog"
 """The actions agents offer (what a submit validates its params against)."""
-TOPICS: Final = (ACCESS, CATALOG)
+FLOW: Final = "flow"
+"""Which queues and actions have flow settings (what routes a claim: queries/flow.py)."""
+TOPICS: Final = (ACCESS, CATALOG, FLOW)
 
 DEFAULT_MAX_AGE_S = 60.0
 DEFAULT_MAX_ENTRIES = 10_000

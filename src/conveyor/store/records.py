@@ -50,6 +50,8 @@ class Job:
     created_by_key: uuid.UUID | None = None  # or the API key (see :class:`Submitter`)
     schedule_id: uuid.UUID | None = None  # the schedule whose tick made it
     schedule_fire_at: datetime | None = None  # and that tick's fire time
+    rate_key: str | None = None  # its starts count against this key's rate limit
+    fair_key: str | None = None  # a fair queue shares its agents across these
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Job:
@@ -208,6 +210,7 @@ class ActionInfo:
     versions: list[ActionVersion]
     agents: list[str]  # names of connected agents offering it
     description: str = ""  # what the most recently seen offer said the action does
+    concurrency_limit: int | None = None  # at most this many of its jobs run at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +294,19 @@ class QueueSummary:
     name: str
     paused: bool
     counts: dict[str, int]
+    rate_limit: RateLimit | None = None  # at most count starts per interval_s
+    concurrency_limit: int | None = None  # at most this many of its jobs run at once
+    fair: bool = False  # its agents are shared across the jobs' fair keys
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` starts in any ``interval_s`` seconds (a sliding window); for a
+    queue, or for the jobs of a rate key (``key``)."""
+
+    count: int
+    interval_s: float
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

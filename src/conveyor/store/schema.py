@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from conveyor import bounds
+from conveyor.store.flow_schema import flow_tables
 from conveyor.store.schedule_schema import schedule_tables
 from conveyor.store.types import GUID, BigSerial, JSONDoc, Timestamp
 
@@ -180,9 +181,13 @@ queues = sa.Table(
     sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Column("rate_limit_per_s", sa.Float()),
     sa.Column("concurrency_limit", sa.Integer()),
     _created_at(),
+    # Flow control (revision 0012, queries/flow.py): at most rate_count starts in any
+    # rate_interval_s seconds; a fair queue shares its agents across jobs.fair_key.
+    sa.Column("rate_count", sa.Integer()),
+    sa.Column("rate_interval_s", sa.Float()),
+    sa.Column("fair", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 agents = sa.Table(
@@ -271,6 +276,8 @@ jobs = sa.Table(
     # a schedule may be deleted, its jobs stay).
     sa.Column("schedule_id", GUID()),
     sa.Column("schedule_fire_at", Timestamp()),
+    sa.Column("rate_key", sa.String(200)),  # rate_limits.key: starts counted per key
+    sa.Column("fair_key", sa.String(200)),  # a fair queue shares its agents across these
     sa.CheckConstraint("priority BETWEEN -100 AND 100", name="priority_range"),
     sa.CheckConstraint(f"state IN {JOB_STATES!r}", name="state_known"),
     sa.CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
@@ -345,6 +352,18 @@ jobs = sa.Table(
         sqlite_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
         postgresql_where=sa.text("state IN ('succeeded', 'cancelled', 'dead')"),
     ),
+    # A fair queue's claim walks its fair keys, each in claim order (revision 0012).
+    sa.Index(
+        "ix_jobs_fair",
+        "team_id",
+        "queue",
+        "fair_key",
+        sa.text("priority DESC"),
+        "run_at",
+        "seq",
+        sqlite_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
+        postgresql_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
+    ),
     sa.Index(
         "ix_jobs_parent",
         "parent_id",
@@ -371,6 +390,9 @@ concurrency_keys = sa.Table(
     sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
 )
+
+# Flow control (0012, queries/flow.py): limits per action and rate key; rate_starts.
+action_limits, rate_limits, rate_starts = flow_tables(metadata)
 
 job_dependencies = sa.Table(
     "job_dependencies",

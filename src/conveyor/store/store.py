@@ -5,7 +5,7 @@ pass a time to move the clock instead of sleeping. This module holds the jobs,
 their events and retention; the mixins hold the rest, one concern per file:
 accounts (accounts_store), the audit log and self-service (audit_store), teams
 (team_store), agents, catalog, logs and artifacts (fleet_store), schedules
-(schedule_store).
+(schedule_store), flow control (flow_store).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from conveyor.store.accounts_store import AccountsStore
 from conveyor.store.audit_store import AccountsAndAudit
 from conveyor.store.database import Database
 from conveyor.store.fleet_store import FleetStore
+from conveyor.store.flow_store import FlowStore
 from conveyor.store.queries import (
     bulk,
     claim,
@@ -60,7 +61,7 @@ from conveyor.store.team_store import TeamStore
 from conveyor.store.transaction import Publish
 
 
-class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStore):
+class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStore, FlowStore):
     """Conveyor's durable state on SQLite or PostgreSQL."""
 
     def __init__(self, db: Database, *, idempotency_window: timedelta = DEFAULT_WINDOW) -> None:
@@ -167,7 +168,8 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
         """
         if not specs:
             return [], [[] for _ in requests]
-        taker = claim.taker_for(self.db.dialect, specs, requests)
+        config = await self.flow_config(team_id)
+        taker = claim.taker_for(self.db.dialect, specs, requests, config)
         if taker is not None:
             try:
                 submitted, taken = await self.db.write_statement(
@@ -178,17 +180,24 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
         if taker is None:
             op = claim.submit_and_claim
             window = self.idempotency_window
-            return await self.db.write(op, now, team_id, specs, audit, requests, window)
+            return await self.db.write(op, now, team_id, specs, audit, requests, window, config)
         if taken:
             return submitted, [taken] + [[] for _ in requests[1:]]
         # Something queued comes first, or the queue is paused: claim as usual.
-        claims = await self.db.write(claim.claim_submitted, now, team_id, submitted, requests)
+        claims = await self.db.write(
+            claim.claim_submitted, now, team_id, submitted, requests, config
+        )
         return submitted, claims
 
     async def job_claim(
         self, team_id: uuid.UUID, request: claim.ClaimRequest, *, now: datetime | None = None
     ) -> list[ClaimedJob]:
-        return await self.db.write(claim.claim_jobs, now, team_id, request)
+        config = await self.flow_config(team_id)
+        op = claim.claim_noting_retry
+        claimed, retry_in_s = await self.db.write(op, now, team_id, request, config)
+        if retry_in_s is not None:
+            self.note_flow_retry(retry_in_s)
+        return claimed
 
     async def lease_extend(
         self, team_id: uuid.UUID, held: list[leases.Lease], *, now: datetime | None = None
@@ -198,7 +207,8 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
     async def job_report(
         self, team_id: uuid.UUID, reports: list[leases.Report], *, now: datetime | None = None
     ) -> list[ReportResult]:
-        return await self.db.write(leases.apply_reports, now, team_id, reports)
+        config = await self.flow_config(team_id)
+        return await self.db.write(leases.apply_reports, now, team_id, reports, config)
 
     async def job_cancel(
         self,
@@ -285,12 +295,13 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
         return await self.db.read(reads.get_jobs, None, team_id, job_ids)
 
     async def job_waiting_reasons(
-        self, team_id: uuid.UUID, page: list[Job]
+        self, team_id: uuid.UUID, page: list[Job], *, now: datetime | None = None
     ) -> dict[uuid.UUID, str]:
-        """Why each waiting job of ``page`` waits (see :class:`waiting.WaitingReason`)."""
+        """Why each waiting job of ``page`` waits (see :class:`waiting.WaitingReason`);
+        ``now`` is the time rate limits are judged at."""
         if not any(job.state in WAITING for job in page):
             return {}
-        return await self.db.read(waiting.waiting_reasons, None, team_id, page)
+        return await self.db.read(waiting.waiting_reasons, now, team_id, page)
 
     async def job_submitters(
         self, team_id: uuid.UUID, page: list[Job]

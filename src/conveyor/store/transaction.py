@@ -46,6 +46,9 @@ class Tx:
     notify_in_statement: bool = True
     notified: tuple[int, bool] | None = None
     forget: set[str] = field(default_factory=set)  # read-cache topics this changes
+    # A claim under a rate limit: in how many seconds a start leaves its window, so a
+    # job passed over now may start then (queries/flow.py; the dispatcher's timer).
+    retry_in_s: float | None = None
 
     def q(self, name: str) -> sa.TextClause:
         return statement(self.dialect, name)

@@ -26,3 +26,8 @@ export function canCreateSomeJob(held: Iterable<string>): boolean {
   }
   return false
 }
+export const QUEUES_READ = 'queues:read'
+export const QUEUES_MANAGE = 'queues:manage'
+export const ACTIONS_MANAGE = 'actions:manage'
+export const SCHEDULES_READ = 'schedules:read'
+export const SCHEDULES_MANAGE = 'schedules:manage'

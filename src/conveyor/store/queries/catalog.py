@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.protocol import ActionOffer
 from conveyor.store.records import ActionInfo, ActionVersion
-from conveyor.store.schema import actions, agents
+from conveyor.store.schema import action_limits, actions, agents
 from conveyor.store.transaction import Tx
 from conveyor.store.types import at
 
@@ -70,8 +70,17 @@ def list_actions(tx: Tx, team_id: uuid.UUID) -> list[ActionInfo]:
             ActionVersion(row.schema_hash, row.params_schema, row.last_seen_at)
         )
         described.setdefault(row.name, row.description)
+    limits = dict(
+        tx.conn.execute(
+            sa.select(action_limits.c.action, action_limits.c.concurrency_limit).where(
+                action_limits.c.team_id == team_id
+            )
+        ).all()
+    )
     return [
-        ActionInfo(name, versions, sorted(offered_by.get(name, ())), described[name])
+        ActionInfo(
+            name, versions, sorted(offered_by.get(name, ())), described[name], limits.get(name)
+        )
         for name, versions in catalog.items()
     ]
 

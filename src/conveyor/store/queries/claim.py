@@ -1,9 +1,8 @@
-"""Claim jobs for an agent: atomically, in claim order, within concurrency limits."""
+"""Claim jobs for an agent: atomically, in claim order, within concurrency and flow limits."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
@@ -13,8 +12,10 @@ import orjson
 
 from conveyor.states import JobState
 from conveyor.store.ids import uuid4_many
+from conveyor.store.queries import flow
 from conveyor.store.queries._encode import array, batch_ids, items
 from conveyor.store.queries.audit import AuditEntry
+from conveyor.store.queries.flow import NO_FLOW, FlowConfig
 from conveyor.store.queries.idempotency import DEFAULT_WINDOW
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.queries.rows import Candidate, ClaimedColumns, ClaimedRow, NextRow
@@ -39,21 +40,79 @@ class ClaimRequest:
     limit: int = 1
 
 
-def claim_jobs(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
+def claim_jobs(
+    tx: Tx, team_id: uuid.UUID, request: ClaimRequest, config: FlowConfig = NO_FLOW
+) -> list[ClaimedJob]:
     """Claim up to ``request.limit`` jobs: one candidate query per queue, then a fixed few.
 
     On PostgreSQL a claim from one queue takes one statement (claim_next) unless
-    candidates have concurrency keys. Ids travel between the statements as the
-    driver returns them (text on SQLite); only what is handed back becomes UUIDs
-    and datetimes.
+    candidates have concurrency or rate keys. Ids travel between the statements as
+    the driver returns them (text on SQLite); only what is handed back becomes UUIDs
+    and datetimes. A claim of a queue or action with flow settings (``config``, the
+    team's as the store last read it) takes :func:`_claim_flow` instead.
     """
     if request.limit < 1 or not request.queues or not request.actions:
         return []
+    if config.applies(request.queues, request.actions):
+        return _claim_flow(tx, team_id, request)
     if tx.dialect == "postgresql" and len(set(request.queues)) == 1:
         return _claim_next(tx, team_id, request)
     candidates = _candidates(tx, team_id, request)
-    admitted = _within_concurrency_limits(tx, team_id, candidates)
-    return _apply(tx, request, admitted)
+    admission = flow.admit(tx, team_id, candidates, request.limit)
+    return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+
+
+def claim_noting_retry(
+    tx: Tx, team_id: uuid.UUID, request: ClaimRequest, config: FlowConfig = NO_FLOW
+) -> tuple[list[ClaimedJob], float | None]:
+    """:func:`claim_jobs`, and in how many seconds a rate limit it met frees a start
+    (None: it met none), when the dispatcher should claim again."""
+    return claim_jobs(tx, team_id, request, config), tx.retry_in_s
+
+
+def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
+    """A claim under flow control (:mod:`.flow`): lock the queues' rows, read their
+    room, take candidates (a fair queue's interleaved by fair key), admit them under
+    every limit's lock, claim, and count the starts of the rate-limited ones."""
+    names = list(dict.fromkeys(request.queues))
+    limits = flow.lock_queues(tx, team_id, names)
+    rated = any(q.rate_count is not None for q in limits.values())
+    now = flow.clock(tx) if rated else tx.now
+    params = _candidate_params(tx, team_id, request) | {"now": now, "unkeyed": False}
+    rooms: dict[str, int | None] = {}
+    rows: list[Candidate] = []
+    for name in names:
+        queue = limits[name]
+        if queue.paused:  # read under its lock (claim_fair_candidates does not look)
+            continue
+        room = rooms[name] = flow.queue_room(tx, team_id, queue, now)
+        limit = request.limit if room is None else min(room, request.limit)
+        if limit < 1:
+            continue
+        at = params | {"queue": name, "limit": limit}
+        if not queue.fair:
+            rows += tx.named_rows("claim_flow_candidates", at, Candidate)
+            continue
+        found = tx.named_rows("claim_fair_candidates", at, Candidate)
+        if len(found) < limit:  # jobs queued before the queue was fair, if any
+            found += tx.named_rows("claim_flow_candidates", at | {"unkeyed": True}, Candidate)
+        rows += flow.fair_order(tx, team_id, name, found, limit)
+    if len(names) > 1 and not any(q.fair for q in limits.values()):
+        rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
+    rate_queues = {
+        name: q.rate_interval_s
+        for name, q in limits.items()
+        if q.rate_count is not None and q.rate_interval_s is not None
+    }
+    admission = flow.admit(tx, team_id, rows, request.limit, rooms, rate_queues, check_actions=True)
+    return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+
+
+def _started(
+    tx: Tx, team_id: uuid.UUID, admission: flow.Admission, claimed: list[ClaimedJob]
+) -> list[ClaimedJob]:
+    flow.record_starts(tx, team_id, admission, claimed)
+    return claimed
 
 
 def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
@@ -69,10 +128,13 @@ def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     claimed = [row for row in rows if row.id is not None]
     note_events(tx, claimed)
     jobs = {row.id: _claimed_postgresql(row, row.lease_token) for row in claimed}
-    keyed = [row.candidate() for row in rows if row.id is None]
+    keyed = [row.candidate(request.queues[0]) for row in rows if row.id is None]
     if keyed:
-        admitted = _within_concurrency_limits(tx, team_id, keyed)
-        jobs |= {job.id: job for job in _apply(tx, request, admitted)}
+        admission = flow.admit(tx, team_id, keyed, len(keyed))
+        jobs |= {
+            job.id: job
+            for job in _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+        }
     return [jobs[row.candidate_id] for row in rows if row.candidate_id in jobs]  # claim order
 
 
@@ -117,11 +179,20 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
 
 
 def taker_for(
-    dialect: str, specs: list[JobSpec], requests: Sequence[ClaimRequest]
+    dialect: str,
+    specs: list[JobSpec],
+    requests: Sequence[ClaimRequest],
+    config: FlowConfig = NO_FLOW,
 ) -> ClaimRequest | None:
     """The waiting agent a PostgreSQL insert may hand ``specs`` to (:func:`submit_to`):
-    the first one asked, if it may run every one of them now (:func:`_takes_all`)."""
-    if dialect == "postgresql" and requests and _takes_all(requests[0], specs):
+    the first one asked, if it may run every one of them now (:func:`_takes_all`) and
+    no queue or action of theirs has flow settings (the insert checks those again)."""
+    if (
+        dialect == "postgresql"
+        and requests
+        and not config.applies({s.queue for s in specs}, {s.action for s in specs})
+        and _takes_all(requests[0], specs)
+    ):
         return requests[0]
     return None
 
@@ -158,24 +229,26 @@ def submit_and_claim(
     audit: AuditEntry | None,
     requests: Sequence[ClaimRequest],
     window: timedelta = DEFAULT_WINDOW,
+    config: FlowConfig = NO_FLOW,
 ) -> tuple[list[Submitted], list[list[ClaimedJob]]]:
     """Submit, then claim the new jobs for agents waiting with free credits, in one
     transaction (:func:`claim_submitted`). ``window``: see :mod:`.idempotency`."""
     tx.notify_in_statement = False  # the claims may take all the work the insert announces
     submitted = insert_jobs(tx, team_id, specs, audit, None, window)[0]
-    return submitted, claim_submitted(tx, team_id, submitted, requests)
+    return submitted, claim_submitted(tx, team_id, submitted, requests, config)
 
 
 def _takes_all(request: ClaimRequest, specs: list[JobSpec]) -> bool:
     """Whether the ordinary claim would give this agent every one of ``specs``, were
     nothing queued ahead of them: it has room for all, each is queued at once (no
-    delay), has no concurrency key (counted under a lock), and the agent listens on
+    delay), has no concurrency or rate key (counted under a lock), and the agent listens on
     its queue, offers its action at its schema version and carries its labels (as
     claim_candidates matches them). An idempotency key is no obstacle: the insert
     that hands jobs over fails whole on a held key (:func:`submit_to`)."""
     return len(specs) <= request.limit and all(
         spec.run_at is None
         and spec.concurrency_key is None
+        and spec.rate_key is None
         and spec.queue in request.queues
         and spec.action in request.actions
         and (spec.schema_hash is None or spec.schema_hash in request.actions[spec.action])
@@ -185,13 +258,17 @@ def _takes_all(request: ClaimRequest, specs: list[JobSpec]) -> bool:
 
 
 def claim_submitted(
-    tx: Tx, team_id: uuid.UUID, submitted: list[Submitted], requests: Sequence[ClaimRequest]
+    tx: Tx,
+    team_id: uuid.UUID,
+    submitted: list[Submitted],
+    requests: Sequence[ClaimRequest],
+    config: FlowConfig = NO_FLOW,
 ) -> list[list[ClaimedJob]]:
     """Right after a submit, in its transaction: claim for agents waiting with free credits.
 
     The job starts without a second transaction and a wake-up in between. Each
-    request is an ordinary claim (claim order, concurrency limits, pause, labels all
-    apply), asked for no more than the new jobs still unclaimed. When every new job
+    request is an ordinary claim (claim order, concurrency and flow limits, pause,
+    labels all apply), asked for no more than the new jobs still unclaimed. When every new job
     is taken, the transaction announces no new work: nobody else need look.
     """
     new = {s.id for s in submitted if s.created and s.state == JobState.QUEUED}
@@ -200,7 +277,8 @@ def claim_submitted(
         if not new:
             claims.append([])
             continue
-        claimed = claim_jobs(tx, team_id, replace(request, limit=min(request.limit, len(new))))
+        asked = replace(request, limit=min(request.limit, len(new)))
+        claimed = claim_jobs(tx, team_id, asked, config)
         new.difference_update(job.id for job in claimed)
         claims.append(claimed)
     if not new:
@@ -259,39 +337,9 @@ def _candidate_params(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> dict
     versions = [f"{name}@{h}" for name, hashes in request.actions.items() for h in hashes]
     return {
         "team_id": team_id,
+        "now": tx.now,
         "actions": array(d, list(request.actions)),
         "action_versions": array(d, versions),
         "agent_labels": json_dumps(request.labels),
         "limit": request.limit,
     }
-
-
-def _within_concurrency_limits(
-    tx: Tx, team_id: uuid.UUID, candidates: Sequence[Candidate]
-) -> list[Any]:
-    """Admit candidates in order while their key has room.
-
-    The running count is read after the key rows are locked (PostgreSQL), so two
-    claimers can never both take the last slot of a key; keys locked by another
-    claimer are left for a later claim.
-    """
-    keys = sorted({c.concurrency_key for c in candidates if c.concurrency_key is not None})
-    if not keys:
-        return [c.id for c in candidates]
-    params = {"team_id": team_id, "keys": array(tx.dialect, keys)}
-    locked = {row.key for row in tx.conn.execute(tx.q("claim_lock_keys"), params)}
-    running: Counter[str] = Counter(
-        {
-            row.concurrency_key: row.running
-            for row in tx.conn.execute(tx.q("running_per_key"), params)
-        }
-    )
-    admitted = []
-    for candidate in candidates:
-        key, limit = candidate.concurrency_key, candidate.concurrency_limit
-        if key is None:
-            admitted.append(candidate.id)
-        elif key in locked and limit is not None and running[key] < limit:
-            running[key] += 1
-            admitted.append(candidate.id)
-    return admitted

@@ -9,6 +9,7 @@ from typing import Any
 
 from conveyor.states import STATE_OF, AttemptOutcome, JobState
 from conveyor.store.queries._encode import batch_ids, id_key, items, json_text
+from conveyor.store.queries.flow import NO_FLOW, FlowConfig
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
 from conveyor.store.queries.rows import AppliedRow
 from conveyor.store.records import HeartbeatResult, ReportResult
@@ -82,7 +83,9 @@ def extend_leases(tx: Tx, team_id: uuid.UUID, leases: list[Lease]) -> HeartbeatR
     )
 
 
-def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
+def apply_reports(
+    tx: Tx, team_id: uuid.UUID, reports: list[Report], config: FlowConfig = NO_FLOW
+) -> list[ReportResult]:
     """Apply results per item: a stale token fails that item only.
 
     Four statements per batch (results, attempts, artifacts of successes, outbox).
@@ -101,12 +104,15 @@ def apply_reports(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[Rep
         seen[index].add(report.job_id)
     outcome: dict[int, ReportResult] = {}
     for batch in rounds:
-        for report, result in zip(batch, _apply_distinct(tx, team_id, batch), strict=True):
+        applied = _apply_distinct(tx, team_id, batch, config)
+        for report, result in zip(batch, applied, strict=True):
             outcome[id(report)] = result
     return [outcome[id(r)] for r in reports]
 
 
-def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
+def _apply_distinct(
+    tx: Tx, team_id: uuid.UUID, reports: list[Report], config: FlowConfig
+) -> list[ReportResult]:
     if not reports:
         return []
     d = tx.dialect
@@ -131,6 +137,7 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
                 ),
             }
             | batch_ids(d, (r.job_id for r in reports))
+            | {"flow_work": bool(config.actions), "flow_queues": sorted(config.queues)}
             | notify_in_statement(tx),
             AppliedRow,
         )  # fmt: skip
@@ -139,8 +146,15 @@ def _apply_distinct(tx: Tx, team_id: uuid.UUID, reports: list[Report]) -> list[R
     by_key = {key(r.job_id): r for r in reports}
     applied = {id(by_key[row.id]): STATE_OF[row.state] for row in rows}  # report -> new state
     # A job back in the queue is new work; so are the jobs waiting on the concurrency
-    # limit of a key whose job just left running. Both wake the agents' claims.
-    work = any(row.state == JobState.QUEUED or row.concurrency_key is not None for row in rows)
+    # limit of a key, queue or action whose job just left running (a fair queue's
+    # too). All wake the agents' claims.
+    work = any(
+        row.state == JobState.QUEUED
+        or row.concurrency_key is not None
+        or bool(config.actions)
+        or row.queue in config.queues
+        for row in rows
+    )
     if d == "sqlite":
         _close_attempts(tx, rows, by_key)
         emit_job_changes(

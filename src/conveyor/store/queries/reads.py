@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from conveyor.errors import NotFound
 from conveyor.states import TERMINAL, AttemptOutcome
-from conveyor.store.records import Attempt, Job, QueueSummary, Submitter
+from conveyor.store.records import Attempt, Job, QueueSummary, RateLimit, Submitter
 from conveyor.store.schema import api_keys, events, job_attempts, jobs, queues, teams, users
 from conveyor.store.transaction import Tx
 
@@ -114,11 +114,15 @@ def team_by_slug(tx: Tx, slug: str) -> uuid.UUID | None:
 
 def queue_overview(tx: Tx, team_id: uuid.UUID) -> list[QueueSummary]:
     """Configured queues and those with unfinished jobs, by name, with per-state counts."""
-    paused = dict(
-        tx.conn.execute(
-            sa.select(queues.c.name, queues.c.paused).where(queues.c.team_id == team_id)
-        ).all()
-    )
+    configured = {
+        row.name: row
+        for row in tx.conn.execute(
+            sa.select(
+                queues.c.name, queues.c.paused, queues.c.rate_count, queues.c.rate_interval_s,
+                queues.c.concurrency_limit, queues.c.fair,
+            ).where(queues.c.team_id == team_id)
+        )
+    }  # fmt: skip
     counts: dict[str, dict[str, int]] = {}
     rows = tx.conn.execute(
         sa.select(jobs.c.queue, jobs.c.state, sa.func.count())
@@ -128,6 +132,15 @@ def queue_overview(tx: Tx, team_id: uuid.UUID) -> list[QueueSummary]:
     for queue, state, n in rows:
         counts.setdefault(queue, {})[state] = int(n)
     return [
-        QueueSummary(name, bool(paused.get(name, False)), counts.get(name, {}))
-        for name in sorted(set(paused) | set(counts))
+        _summary(name, configured.get(name), counts.get(name, {}))
+        for name in sorted(set(configured) | set(counts))
     ]
+
+
+def _summary(name: str, row: Any, counts: dict[str, int]) -> QueueSummary:
+    if row is None:
+        return QueueSummary(name, False, counts)
+    rate = None
+    if row.rate_count is not None and row.rate_interval_s is not None:
+        rate = RateLimit(row.rate_count, row.rate_interval_s)
+    return QueueSummary(name, bool(row.paused), counts, rate, row.concurrency_limit, bool(row.fair))

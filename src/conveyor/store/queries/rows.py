@@ -15,9 +15,13 @@ from typing import Any, NamedTuple
 
 
 class Candidate(NamedTuple):
-    """A claimable job (claim_candidates), in claim order."""
+    """A claimable job (claim_candidates and flow.py's candidates), in claim order."""
 
     id: Any
+    queue: str
+    action: str
+    rate_key: str | None
+    fair_key: str | None
     concurrency_key: str | None
     concurrency_limit: int | None
     priority: int
@@ -50,9 +54,12 @@ class ClaimedRow(NamedTuple):
 
 class NextRow(NamedTuple):
     """A candidate of PostgreSQL's claim_next, and its claim when it took it (else the
-    claim's columns are None: a candidate with a concurrency key, still locked)."""
+    claim's columns are None: a candidate with a concurrency or rate key, still locked)."""
 
     candidate_id: Any
+    candidate_action: str
+    rate_key: str | None
+    fair_key: str | None
     concurrency_key: str | None
     concurrency_limit: int | None
     candidate_priority: int
@@ -77,10 +84,11 @@ class NextRow(NamedTuple):
     notified: int | None
     newest_event: int | None
 
-    def candidate(self) -> Candidate:
+    def candidate(self, queue: str) -> Candidate:
         return Candidate(
-            self.candidate_id, self.concurrency_key, self.concurrency_limit,
-            self.candidate_priority, self.run_at, self.seq,
+            self.candidate_id, queue, self.candidate_action, self.rate_key, self.fair_key,
+            self.concurrency_key, self.concurrency_limit, self.candidate_priority,
+            self.run_at, self.seq,
         )  # fmt: skip
 
 

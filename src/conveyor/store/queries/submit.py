@@ -84,6 +84,8 @@ class JobSpec:
     parent_id: uuid.UUID | None = None
     created_by: uuid.UUID | None = None  # the user of a login
     created_by_key: uuid.UUID | None = None  # or the API key that submitted it
+    rate_key: str | None = None  # its starts count against rate_limits[rate_key]
+    fair_key: str | None = None  # a fair queue shares its agents across these (flow.py)
     max_params_bytes: int = MAX_PARAMS_BYTES
 
     def __post_init__(self) -> None:
@@ -126,6 +128,9 @@ class JobSpec:
                 )
         if self.idempotency_key is not None:
             _require_name("idempotency_key", self.idempotency_key)
+        for name in ("rate_key", "fair_key"):
+            if getattr(self, name) is not None:
+                _require_name(name, getattr(self, name))
         _check_storable(self.params)
         size = len(self.params_json)
         if size > self.max_params_bytes:
@@ -164,6 +169,7 @@ class JobSpec:
             None if self.parent_id is None else str(self.parent_id),
             None if self.created_by is None else str(self.created_by),
             None if self.created_by_key is None else str(self.created_by_key),
+            self.rate_key, self.fair_key,
         )  # fmt: skip
 
 
@@ -172,7 +178,7 @@ _STAGE_COLUMNS = (
     "id", "action", "schema_hash", "params", "params_hash", "queue", "priority", "run_at",
     "max_attempts", "backoff_base_s", "backoff_max_s", "timeout_s", "lease_s",
     "cancel_grace_s", "labels", "idempotency_key", "concurrency_key", "concurrency_limit",
-    "parent_id", "created_by", "created_by_key",
+    "parent_id", "created_by", "created_by_key", "rate_key", "fair_key",
 )  # fmt: skip
 _ID = _STAGE_COLUMNS.index("id")
 _PARAMS_HASH = _STAGE_COLUMNS.index("params_hash")
@@ -313,11 +319,12 @@ def insert_jobs(
 def _taker_params(specs: list[JobSpec], taker: Taker | None) -> dict[str, Any]:
     """The parameters of submit_jobs' hand-over on PostgreSQL (all NULL without a taker)."""
     if taker is None:
-        return {"agent_id": None, "new_queues": None, "agent_queues": None,
-                "lowest_priority": None}  # fmt: skip
+        return {"agent_id": None, "new_queues": None, "new_actions": None,
+                "agent_queues": None, "lowest_priority": None}  # fmt: skip
     return {
         "agent_id": taker.agent_id,
         "new_queues": sorted({spec.queue for spec in specs}),
+        "new_actions": sorted({spec.action for spec in specs}),
         "agent_queues": list(taker.queues),
         "lowest_priority": min(spec.priority for spec in specs),
     }

@@ -47,8 +47,13 @@ WITH taker AS (
     SELECT CAST(:agent_id AS uuid) IS NOT NULL
         AND NOT EXISTS (
             SELECT 1 FROM queues q
-            WHERE q.team_id = :team_id AND q.paused
+            WHERE q.team_id = :team_id
+              AND (q.paused OR q.fair OR q.rate_count IS NOT NULL
+                   OR q.concurrency_limit IS NOT NULL)
               AND q.name = ANY(CAST(:new_queues AS text[])))
+        AND NOT EXISTS (  -- flow control (flow.py) is the ordinary claim's
+            SELECT 1 FROM action_limits al
+            WHERE al.team_id = :team_id AND al.action = ANY(CAST(:new_actions AS text[])))
         AND NOT EXISTS (
             SELECT 1 FROM jobs j
             WHERE j.team_id = :team_id AND j.state = 'queued'
@@ -59,7 +64,7 @@ INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
-    created_by_key, attempt, lease_token, lease_expires_at, deadline_at, agent_id, started_at,
+    created_by_key, rate_key, fair_key, attempt, lease_token, lease_expires_at, deadline_at, agent_id, started_at,
     created_at, updated_at
 )
 SELECT
@@ -70,7 +75,11 @@ SELECT
     coalesce(v.run_at, coalesce(:now, now())),
     v.max_attempts, v.backoff_base_s, v.backoff_max_s, v.timeout_s, v.lease_s,
     v.cancel_grace_s, v.labels, v.idempotency_key, v.concurrency_key, v.concurrency_limit,
-    v.parent_id, v.created_by, v.created_by_key,
+    v.parent_id, v.created_by, v.created_by_key, v.rate_key,
+    -- a job of a fair queue without a fair key is its submitter's (flow.py)
+    coalesce(v.fair_key, CASE WHEN EXISTS (
+        SELECT 1 FROM queues q WHERE q.team_id = :team_id AND q.name = v.queue AND q.fair)
+        THEN CAST(coalesce(v.created_by_key, v.created_by) AS text) END),
     -- as claim_apply claims (statement_timestamp: see there)
     CASE WHEN t.claims THEN 1 ELSE 0 END,
     CASE WHEN t.claims THEN gen_random_uuid() END,
@@ -103,7 +112,9 @@ LATERAL (SELECT
     CAST(e.r ->> 17 AS int) AS concurrency_limit,
     CAST(e.r ->> 18 AS uuid) AS parent_id,
     CAST(e.r ->> 19 AS uuid) AS created_by,
-    CAST(e.r ->> 20 AS uuid) AS created_by_key
+    CAST(e.r ->> 20 AS uuid) AS created_by_key,
+    e.r ->> 21 AS rate_key,
+    e.r ->> 22 AS fair_key
 ) AS v
 ORDER BY e.ord
 -- Any unique index: a job holding the key (ix_jobs_idempotency_key) is the conflict.
@@ -165,12 +176,16 @@ ON CONFLICT DO NOTHING
 -- name: claim_candidates
 -- The next jobs this agent can run, in claim order, locked. Rows that other
 -- claimers hold are skipped (SKIP LOCKED), so claimers never wait on each other.
--- A job whose concurrency key is already at its limit is passed over here; the
--- exact check happens under the key's lock (claim_lock_keys).
+-- A job whose concurrency key is already at its limit, or whose rate key has no
+-- start left in its window, is passed over here; the exact check happens under the
+-- key's lock (claim_lock_keys; flow.py for rate keys). The plain claim: a queue with
+-- flow settings (a rate or concurrency limit, fair) and an action with a
+-- concurrency limit are claimed by claim_flow_candidates (flow.py).
 -- One queue per call (claim.py merges queues): with the queue fixed, ix_jobs_claim
 -- yields rows in claim order and the scan stops at the limit; `queue = ANY(array)`
 -- on the index's second column cannot, so every queued job was read and sorted.
-SELECT j.id, j.concurrency_key, j.concurrency_limit, j.priority, j.run_at, j.seq
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
   AND j.state = 'queued'
@@ -180,25 +195,32 @@ WHERE j.team_id = :team_id
        OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
   AND j.labels <@ CAST(:agent_labels AS jsonb)
   AND NOT EXISTS (
-      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue
+        AND (q.paused OR q.fair OR q.rate_count IS NOT NULL OR q.concurrency_limit IS NOT NULL))
+  AND NOT EXISTS (
+      SELECT 1 FROM action_limits al WHERE al.team_id = j.team_id AND al.action = j.action)
   AND (j.concurrency_key IS NULL OR (
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
+  AND (j.rate_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM rate_limits rl
+      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
+        AND rl.count <= (SELECT count(*) FROM rate_starts s
+            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
+              AND s.started_at > coalesce(:now, statement_timestamp())
+                                 - make_interval(secs => rl.interval_s))))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
 
--- name: claim_next
--- claim_candidates and claim_apply in one statement, for a claim from one queue
--- (claim.py): one round trip instead of two. Each candidate comes back in claim
--- order. One without a concurrency key is claimed here (its lease token made
--- here too), its columns after the candidate's; one with a key comes back
--- unclaimed and still locked, for the exact check under the key's lock
--- (claim_lock_keys, then claim_apply). The NOTIFY is sent here only when nothing
--- is left for claim_apply.
-WITH candidates AS (
-SELECT j.id, j.concurrency_key, j.concurrency_limit, j.priority, j.run_at, j.seq
+-- name: claim_flow_candidates
+-- claim_candidates for a claim flow.py makes: the queue may have flow settings (its
+-- limits were checked under its lock), and a job whose action is at its concurrency
+-- limit is passed over, so other actions keep flowing. With :unkeyed, only jobs
+-- without a fair key (see claim_fair_candidates).
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
   AND j.state = 'queued'
@@ -209,10 +231,114 @@ WHERE j.team_id = :team_id
   AND j.labels <@ CAST(:agent_labels AS jsonb)
   AND NOT EXISTS (
       SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+  AND (NOT CAST(:unkeyed AS boolean) OR j.fair_key IS NULL)
+  AND NOT EXISTS (
+      SELECT 1 FROM action_limits al
+      WHERE al.team_id = j.team_id AND al.action = j.action
+        AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
+            WHERE r.team_id = j.team_id AND r.state = 'running' AND r.action = j.action))
   AND (j.concurrency_key IS NULL OR (
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
+  AND (j.rate_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM rate_limits rl
+      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
+        AND rl.count <= (SELECT count(*) FROM rate_starts s
+            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
+              AND s.started_at > coalesce(:now, statement_timestamp())
+                                 - make_interval(secs => rl.interval_s))))
+ORDER BY j.priority DESC, j.run_at, j.seq
+LIMIT :limit
+FOR UPDATE OF j SKIP LOCKED
+
+-- name: claim_fair_candidates
+-- A fair queue's heads: the first :limit claimable jobs of each fair key with queued
+-- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
+-- ix_jobs_fair one probe each (at most 1,000 per claim), each key's heads read from
+-- it in claim order, never by reading every queued job. Not locked (window and
+-- recursive queries cannot be): the claimer holds the queue's row, and claim_apply
+-- takes only jobs still queued. Jobs without a fair key (queued before the queue
+-- became fair, whose keys that change filled in, or submitted while it did) are
+-- claim_flow_candidates' with :unkeyed.
+WITH RECURSIVE fair_keys(k) AS (
+    SELECT (SELECT min(x.fair_key) FROM jobs x
+            WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
+              AND x.fair_key IS NOT NULL)
+    UNION ALL
+    SELECT (SELECT min(x.fair_key) FROM jobs x
+            WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
+              AND x.fair_key > f.k)
+    FROM fair_keys f WHERE f.k IS NOT NULL
+)
+SELECT h.* FROM (SELECT k FROM fair_keys WHERE k IS NOT NULL LIMIT 1000) AS f
+CROSS JOIN LATERAL (
+    SELECT c.id, c.queue, c.action, c.rate_key, c.fair_key, c.concurrency_key,
+        c.concurrency_limit, c.priority, c.run_at, c.seq
+    FROM jobs c
+        WHERE c.team_id = :team_id
+          AND c.state = 'queued'
+          AND c.queue = :queue
+          AND c.fair_key = f.k
+          AND c.action = ANY(CAST(:actions AS text[]))
+          AND (c.schema_hash IS NULL
+               OR (c.action || '@' || c.schema_hash) = ANY(CAST(:action_versions AS text[])))
+          AND c.labels <@ CAST(:agent_labels AS jsonb)
+          AND NOT EXISTS (
+              SELECT 1 FROM action_limits al
+              WHERE al.team_id = c.team_id AND al.action = c.action
+                AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
+                    WHERE r.team_id = c.team_id AND r.state = 'running' AND r.action = c.action))
+          AND (c.concurrency_key IS NULL OR (
+              SELECT count(*) FROM jobs r
+              WHERE r.team_id = c.team_id AND r.concurrency_key = c.concurrency_key
+                AND r.state = 'running') < c.concurrency_limit)
+          AND (c.rate_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM rate_limits rl
+              WHERE rl.team_id = c.team_id AND rl.key = c.rate_key
+                AND rl.count <= (SELECT count(*) FROM rate_starts s
+                    WHERE s.team_id = c.team_id AND s.scope = 'key:' || c.rate_key
+                      AND s.started_at > coalesce(:now, statement_timestamp())
+                                         - make_interval(secs => rl.interval_s))))
+        ORDER BY c.priority DESC, c.run_at, c.seq
+        LIMIT :limit
+) AS h
+
+-- name: claim_next
+-- claim_candidates and claim_apply in one statement, for a claim from one queue
+-- (claim.py): one round trip instead of two. Each candidate comes back in claim
+-- order. One without a concurrency or rate key is claimed here (its lease token
+-- made here too), its columns after the candidate's; one with a key comes back
+-- unclaimed and still locked, for the exact check under the key's lock
+-- (claim_lock_keys, then claim_apply). The NOTIFY is sent here only when nothing
+-- is left for claim_apply.
+WITH candidates AS (
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
+FROM jobs j
+WHERE j.team_id = :team_id
+  AND j.state = 'queued'
+  AND j.queue = :queue
+  AND j.action = ANY(CAST(:actions AS text[]))
+  AND (j.schema_hash IS NULL
+       OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
+  AND j.labels <@ CAST(:agent_labels AS jsonb)
+  AND NOT EXISTS (
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue
+        AND (q.paused OR q.fair OR q.rate_count IS NOT NULL OR q.concurrency_limit IS NOT NULL))
+  AND NOT EXISTS (
+      SELECT 1 FROM action_limits al WHERE al.team_id = j.team_id AND al.action = j.action)
+  AND (j.concurrency_key IS NULL OR (
+      SELECT count(*) FROM jobs r
+      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+        AND r.state = 'running') < j.concurrency_limit)
+  AND (j.rate_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM rate_limits rl
+      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
+        AND rl.count <= (SELECT count(*) FROM rate_starts s
+            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
+              AND s.started_at > coalesce(:now, statement_timestamp())
+                                 - make_interval(secs => rl.interval_s))))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
@@ -228,7 +354,7 @@ UPDATE jobs SET
     started_at = coalesce(:now, statement_timestamp()),
     updated_at = coalesce(:now, statement_timestamp())
 FROM candidates c
-WHERE jobs.id = c.id AND c.concurrency_key IS NULL
+WHERE jobs.id = c.id AND c.concurrency_key IS NULL AND c.rate_key IS NULL
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
@@ -244,7 +370,8 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
     FROM claimed ORDER BY seq
     RETURNING seq
 )
-SELECT c.id AS candidate_id, c.concurrency_key, c.concurrency_limit,
+SELECT c.id AS candidate_id, c.action AS candidate_action, c.rate_key, c.fair_key,
+    c.concurrency_key, c.concurrency_limit,
     c.priority AS candidate_priority, c.run_at, c.seq,
     k.id, k.team_id, k.action, k.schema_hash, k.params, k.queue, k.priority, k.attempt,
     k.max_attempts, k.lease_token, k.lease_expires_at, k.deadline_at, k.timeout_s, k.lease_s,
@@ -252,7 +379,8 @@ SELECT c.id AS candidate_id, c.concurrency_key, c.concurrency_limit,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
      WHERE CAST(:notify AS boolean) AND EXISTS (SELECT 1 FROM announced)
-       AND NOT EXISTS (SELECT 1 FROM candidates WHERE concurrency_key IS NOT NULL)) AS notified,
+       AND NOT EXISTS (SELECT 1 FROM candidates
+                       WHERE concurrency_key IS NOT NULL OR rate_key IS NOT NULL)) AS notified,
     (SELECT max(seq) FROM announced) AS newest_event
 FROM candidates c LEFT JOIN claimed k ON k.id = c.id
 ORDER BY c.priority DESC, c.run_at, c.seq
@@ -416,7 +544,11 @@ SELECT id, team_id, state, attempt, queue, concurrency_key,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced),
         'work', EXISTS (
-            SELECT 1 FROM applied WHERE state = 'queued' OR concurrency_key IS NOT NULL))::text))
+            SELECT 1 FROM applied
+            WHERE state = 'queued' OR concurrency_key IS NOT NULL
+               -- a limit of its queue or action (flow.py) may have room now
+               OR CAST(:flow_work AS boolean)
+               OR queue = ANY(CAST(:flow_queues AS text[]))))::text))
      WHERE CAST(:notify AS boolean)) AS notified,
     (SELECT max(seq) FROM announced) AS newest_event
 FROM applied

@@ -18,7 +18,7 @@ CREATE TEMP TABLE IF NOT EXISTS submit_stage (
     priority INTEGER, run_at INTEGER, max_attempts INTEGER, backoff_base_s REAL,
     backoff_max_s REAL, timeout_s REAL, lease_s REAL, cancel_grace_s REAL, labels TEXT,
     idempotency_key TEXT, concurrency_key TEXT, concurrency_limit INTEGER, parent_id TEXT,
-    created_by TEXT, created_by_key TEXT
+    created_by TEXT, created_by_key TEXT, rate_key TEXT, fair_key TEXT
 )
 
 -- name: submit_stage_clear
@@ -26,15 +26,16 @@ DELETE FROM temp.submit_stage
 
 -- name: submit_stage_add
 -- Positional, in the column order of submit_stage (submit.py's JobSpec.staged).
-INSERT INTO temp.submit_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO temp.submit_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: submit_jobs
 -- The staged batch, in the order it was staged (rowid), so seq follows it.
+-- A job of a fair queue without a fair key is its submitter's (queries/flow.py).
 INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
-    created_by_key, created_at, updated_at
+    created_by_key, rate_key, fair_key, created_at, updated_at
 )
 SELECT
     s.id, :team_id, s.action, s.schema_hash, s.params, s.params_hash, s.queue, s.priority,
@@ -42,7 +43,11 @@ SELECT
     coalesce(s.run_at, :now),
     s.max_attempts, s.backoff_base_s, s.backoff_max_s, s.timeout_s, s.lease_s,
     s.cancel_grace_s, s.labels, s.idempotency_key, s.concurrency_key, s.concurrency_limit,
-    s.parent_id, s.created_by, s.created_by_key, :now, :now
+    s.parent_id, s.created_by, s.created_by_key, s.rate_key,
+    coalesce(s.fair_key, CASE WHEN EXISTS (
+        SELECT 1 FROM queues q WHERE q.team_id = :team_id AND q.name = s.queue AND q.fair)
+        THEN coalesce(s.created_by_key, s.created_by) END),
+    :now, :now
 FROM temp.submit_stage AS s
 WHERE true
 ORDER BY s.rowid
@@ -59,7 +64,12 @@ ON CONFLICT DO NOTHING
 -- name: claim_candidates
 -- One queue per call (claim.py merges queues): with the queue fixed, ix_jobs_claim
 -- yields rows in claim order and the scan stops at the limit, no temp B-tree sort.
-SELECT j.id, j.concurrency_key, j.concurrency_limit, j.priority, j.run_at, j.seq
+-- The plain claim: a queue with flow settings (a rate or concurrency limit, fair) and
+-- an action with a concurrency limit are claimed by claim_flow_candidates (flow.py).
+-- A job whose rate key has no start left in its window is passed over; the exact
+-- check happens under the rate limit's lock, like a concurrency key's.
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
   AND j.state = 'queued'
@@ -73,13 +83,115 @@ WHERE j.team_id = :team_id
           SELECT 1 FROM json_each(:agent_labels) AS has
           WHERE has.key = wanted.key AND has.value = wanted.value))
   AND NOT EXISTS (
-      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue
+        AND (q.paused OR q.fair OR q.rate_count IS NOT NULL OR q.concurrency_limit IS NOT NULL))
+  AND NOT EXISTS (
+      SELECT 1 FROM action_limits al WHERE al.team_id = j.team_id AND al.action = j.action)
   AND (j.concurrency_key IS NULL OR (
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
+  AND (j.rate_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM rate_limits rl
+      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
+        AND rl.count <= (SELECT count(*) FROM rate_starts s
+            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
+              AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
+
+-- name: claim_flow_candidates
+-- claim_candidates for a claim flow.py makes: the queue may have flow settings (its
+-- limits were checked under its lock), and a job whose action is at its concurrency
+-- limit is passed over, so other actions keep flowing. With :unkeyed, only jobs
+-- without a fair key (see claim_fair_candidates).
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
+FROM jobs j
+WHERE j.team_id = :team_id
+  AND j.state = 'queued'
+  AND j.queue = :queue
+  AND j.action IN (SELECT value FROM json_each(:actions))
+  AND (j.schema_hash IS NULL
+       OR (j.action || '@' || j.schema_hash) IN (SELECT value FROM json_each(:action_versions)))
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(j.labels) AS wanted
+      WHERE NOT EXISTS (
+          SELECT 1 FROM json_each(:agent_labels) AS has
+          WHERE has.key = wanted.key AND has.value = wanted.value))
+  AND (:unkeyed = 0 OR j.fair_key IS NULL)
+  AND NOT EXISTS (
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+  AND NOT EXISTS (
+      SELECT 1 FROM action_limits al
+      WHERE al.team_id = j.team_id AND al.action = j.action
+        AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
+            WHERE r.team_id = j.team_id AND r.state = 'running' AND r.action = j.action))
+  AND (j.concurrency_key IS NULL OR (
+      SELECT count(*) FROM jobs r
+      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+        AND r.state = 'running') < j.concurrency_limit)
+  AND (j.rate_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM rate_limits rl
+      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
+        AND rl.count <= (SELECT count(*) FROM rate_starts s
+            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
+              AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))))
+ORDER BY j.priority DESC, j.run_at, j.seq
+LIMIT :limit
+
+-- name: claim_fair_candidates
+-- A fair queue's heads: the first :limit claimable jobs of each fair key with queued
+-- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
+-- ix_jobs_fair one probe each (at most 1,000 per claim), and each key's heads read
+-- from it in claim order, never by reading every queued job. Jobs without a fair
+-- key (queued before the queue became fair, whose keys the change filled in, or
+-- submitted while it did) are claim_flow_candidates' with :unkeyed.
+WITH RECURSIVE fair_keys(k) AS (
+    SELECT (SELECT min(x.fair_key) FROM jobs x
+            WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
+              AND x.fair_key IS NOT NULL)
+    UNION ALL
+    SELECT (SELECT min(x.fair_key) FROM jobs x
+            WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
+              AND x.fair_key > f.k)
+    FROM fair_keys f WHERE f.k IS NOT NULL
+    LIMIT 1000
+)
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
+FROM fair_keys f JOIN jobs j ON j.id IN (
+    SELECT c.id FROM jobs c
+    WHERE c.team_id = :team_id
+      AND c.state = 'queued'
+      AND c.queue = :queue
+      AND c.fair_key = f.k
+      AND c.action IN (SELECT value FROM json_each(:actions))
+      AND (c.schema_hash IS NULL
+           OR (c.action || '@' || c.schema_hash) IN (SELECT value FROM json_each(:action_versions)))
+      AND NOT EXISTS (
+          SELECT 1 FROM json_each(c.labels) AS wanted
+          WHERE NOT EXISTS (
+              SELECT 1 FROM json_each(:agent_labels) AS has
+              WHERE has.key = wanted.key AND has.value = wanted.value))
+      AND NOT EXISTS (
+          SELECT 1 FROM action_limits al
+          WHERE al.team_id = c.team_id AND al.action = c.action
+            AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
+                WHERE r.team_id = c.team_id AND r.state = 'running' AND r.action = c.action))
+      AND (c.concurrency_key IS NULL OR (
+          SELECT count(*) FROM jobs r
+          WHERE r.team_id = c.team_id AND r.concurrency_key = c.concurrency_key
+            AND r.state = 'running') < c.concurrency_limit)
+      AND (c.rate_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM rate_limits rl
+          WHERE rl.team_id = c.team_id AND rl.key = c.rate_key
+            AND rl.count <= (SELECT count(*) FROM rate_starts s
+                WHERE s.team_id = c.team_id AND s.scope = 'key:' || c.rate_key
+                  AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))))
+    ORDER BY c.priority DESC, c.run_at, c.seq
+    LIMIT :limit)
+WHERE f.k IS NOT NULL
 
 -- name: claim_next
 -- PostgreSQL only: there a claim from one queue takes its candidates and claims

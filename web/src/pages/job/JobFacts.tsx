@@ -1,5 +1,7 @@
-import { Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
+import { Anchor, Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
 import type { ReactNode } from 'react'
+import { Link } from 'react-router'
+import { waitingLong } from '../../components/waiting'
 import type { Job } from './jobState'
 import { JsonBlock } from './JsonBlock'
 import { formatDuration, formatTime } from './time'
@@ -41,10 +43,19 @@ export function JobFacts({ job }: { job: Job }) {
           <Fact label="Started">{formatTime(job.started_at)}</Fact>
           <Fact label="Finished">{formatTime(job.finished_at)}</Fact>
           <Fact label="Duration">{job.started_at ? formatDuration(job.started_at, job.finished_at) : '—'}</Fact>
-          {job.waiting_reason && <Fact label="Waiting for">{job.waiting_reason.replaceAll('_', ' ')}</Fact>}
+          {job.waiting_reason && <Fact label="Waiting for">{waitingLong(job.waiting_reason)}</Fact>}
           {job.timeout_s !== null && <Fact label="Timeout">{job.timeout_s} s</Fact>}
           {job.idempotency_key && <Fact label="Idempotency key">{job.idempotency_key}</Fact>}
           {job.concurrency_key && <Fact label="Concurrency key">{job.concurrency_key}</Fact>}
+          {job.schedule_id && (
+            <Fact label="Schedule">
+              <Anchor component={Link} to={`/schedules/${job.schedule_id}`} size="sm">
+                {job.schedule_fire_at ? `the run of ${formatTime(job.schedule_fire_at)}` : 'run now'}
+              </Anchor>
+            </Fact>
+          )}
+          {job.rate_key && <Fact label="Rate key">{job.rate_key}</Fact>}
+          {job.fair_key && <Fact label="Fair key">{job.fair_key}</Fact>}
         </SimpleGrid>
         <Fact label="Labels">
           {labels.length === 0 ? (

@@ -1,4 +1,4 @@
-import { Button, type ComboboxData, Group, MultiSelect, Select, TextInput } from '@mantine/core'
+import { Button, type ComboboxData, Group, MultiSelect, Pill, Select, TextInput } from '@mantine/core'
 import { useDebouncedCallback } from '@mantine/hooks'
 import { IconSearch } from '@tabler/icons-react'
 import { lazy, Suspense, useState } from 'react'
@@ -50,6 +50,11 @@ export function JobFiltersBar({ filters, onChange, onClear }: Props) {
       <Suspense fallback={<TextInput label="Created before" placeholder="Any time" disabled w={180} />}>
         <TimeFilter label="Created before" value={filters.created_before} onChange={(created_before) => onChange({ created_before })} />
       </Suspense>
+      {filters.schedule_id && (
+        <Pill size="lg" withRemoveButton onRemove={() => onChange({ schedule_id: null })} removeButtonProps={{ 'aria-label': 'Show the jobs of every schedule' }} mb={4}>
+          Runs of schedule …{filters.schedule_id.slice(-8)}
+        </Pill>
+      )}
       {isFiltered(filters) && (
         <Button variant="subtle" onClick={onClear}>
           Clear filters

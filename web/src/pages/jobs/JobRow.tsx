@@ -3,10 +3,13 @@ import { memo } from 'react'
 import { Link } from 'react-router'
 import { JobStateBadge } from '../../components/JobStateBadge'
 import { RelativeTime } from '../../components/RelativeTime'
+import { waitingLong, waitingShort } from '../../components/waiting'
 import type { Job } from './cache'
 import classes from './JobRow.module.css'
 
 export const ROW_HEIGHT = 41
+/** A live event may move a job on before its reason is read again: only waiting jobs show one. */
+const WAITING = new Set(['pending', 'scheduled', 'queued'])
 
 /** The id as the table shows it: its last 8 digits (ids are UUIDv7, whose first digits are
  * the creation time, shared by jobs submitted together). */
@@ -61,6 +64,11 @@ export const JobRow = memo(function JobRow({ job, agentName, selectable, selecte
       <td>{job.action}</td>
       <td>
         <JobStateBadge state={job.state} stopping={job.cancel_requested} />
+        {job.waiting_reason && WAITING.has(job.state) && (
+          <span className={classes.waiting} title={`Waiting for ${waitingLong(job.waiting_reason)}`}>
+            {waitingShort(job.waiting_reason)}
+          </span>
+        )}
       </td>
       <td>{job.queue}</td>
       <td>{job.priority}</td>

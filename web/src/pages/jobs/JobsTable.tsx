@@ -10,15 +10,16 @@ export const TABLE_MARK = 'conveyor:jobs-table'
 /** Fetch the next page when this few loaded rows remain below the view. */
 const PREFETCH_ROWS = 30
 const COLUMNS = [
-  { name: 'ID', width: 92 },
+  { name: 'ID', width: 88 },
   { name: 'Action', width: undefined },
-  { name: 'State', width: 128 },
+  // Wide enough for a waiting job's reason beside its state ("scheduled  concurrency").
+  { name: 'State', width: 180 },
   { name: 'Queue', width: 90 },
   { name: 'Priority', width: 70 },
-  { name: 'Agent', width: 100 },
+  { name: 'Agent', width: 90 },
   { name: 'Created', width: 150 },
-  { name: 'Created by', width: 110 },
-  { name: 'Progress', width: 100 },
+  { name: 'Created by', width: 100 },
+  { name: 'Progress', width: 80 },
 ]
 
 interface Props {

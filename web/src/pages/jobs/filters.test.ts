@@ -4,13 +4,14 @@ import { filtersFromParams, filtersToApi, filtersToParams, isFiltered, NO_FILTER
 describe('job filters <-> URL', () => {
   it('reads every filter, repeated or comma-separated states in the canonical order', () => {
     const params = new URLSearchParams(
-      'state=dead,running&state=queued&queue=exports&action=demo.fail&agent_id=a1&q=%20abc%20&created_after=2026-12-01T10:00:00Z',
+      'state=dead,running&state=queued&queue=exports&action=demo.fail&agent_id=a1&schedule_id=s1&q=%20abc%20&created_after=2026-12-01T10:00:00Z',
     )
     expect(filtersFromParams(params)).toEqual({
       state: ['queued', 'running', 'dead'],
       queue: 'exports',
       action: 'demo.fail',
       agent_id: 'a1',
+      schedule_id: 's1',
       created_after: '2026-12-01T10:00:00.000Z',
       created_before: null,
       q: 'abc',
@@ -37,5 +38,7 @@ describe('job filters <-> URL', () => {
     const filters = { ...NO_FILTERS, state: ['running' as const], q: 'abc' }
     expect(filtersToApi(filters)).toEqual({ state: ['running'], q: 'abc' })
     expect(isFiltered(filters)).toBe(true)
+    const runs = filtersFromParams(new URLSearchParams('schedule_id=01a25052-1157-7181-ab95-bbcae0b547ad'))
+    expect(filtersToApi(runs)).toEqual({ schedule_id: '01a25052-1157-7181-ab95-bbcae0b547ad' })
   })
 })

@@ -16,6 +16,8 @@ export interface JobFilters {
   queue: string | null
   action: string | null
   agent_id: string | null
+  /** The schedule whose runs these are (a link from the schedule's page). */
+  schedule_id: string | null
   /** ISO 8601 instants. */
   created_after: string | null
   created_before: string | null
@@ -27,12 +29,13 @@ export const NO_FILTERS: JobFilters = {
   queue: null,
   action: null,
   agent_id: null,
+  schedule_id: null,
   created_after: null,
   created_before: null,
   q: null,
 }
 
-const TEXT_KEYS = ['queue', 'action', 'agent_id', 'q'] as const
+const TEXT_KEYS = ['queue', 'action', 'agent_id', 'schedule_id', 'q'] as const
 const TIME_KEYS = ['created_after', 'created_before'] as const
 /** The URL keys this page owns (others in the URL are left alone). */
 export const FILTER_KEYS = ['state', ...TEXT_KEYS, ...TIME_KEYS] as const
