@@ -107,22 +107,33 @@ def clock(tx: Tx) -> datetime:
 
 
 def lock_queues(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[str, QueueLimits]:
-    """Lock the rows of the claim's queues, in name order, and read their settings.
+    """Read the settings of the claim's queues, and lock (in name order) and read again
+    the rows of those with a rate or concurrency limit.
 
     Blocking, not SKIP LOCKED: a claim of a limited queue waits its turn rather than
-    leave an idle agent without the queue's jobs.
+    leave an idle agent without the queue's jobs. A queue that is only fair is not
+    locked: fairness orders the claims, it limits nothing, and its claims skip the
+    jobs other claimers hold (claim_fair_candidates), so they run side by side.
     """
-    rows = tx.conn.execute(
+    found = {row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, names, lock=False)}
+    limited = [q.name for q in found.values() if q.rate_count or q.concurrency_limit]
+    if limited and tx.dialect == "postgresql":
+        found |= {
+            row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, limited, lock=True)
+        }
+    return {name: found.get(name, QueueLimits(name)) for name in names}
+
+
+def _queue_rows(tx: Tx, team_id: uuid.UUID, names: Sequence[str], *, lock: bool) -> Any:
+    query = (
         sa.select(
             queues.c.name, queues.c.rate_count, queues.c.rate_interval_s,
             queues.c.concurrency_limit, queues.c.fair, queues.c.paused,
         )
         .where(queues.c.team_id == team_id, queues.c.name.in_(sorted(set(names))))
         .order_by(queues.c.name)
-        .with_for_update()
-    ).all()  # fmt: skip
-    found = {row.name: QueueLimits(*row) for row in rows}
-    return {name: found.get(name, QueueLimits(name)) for name in names}
+    )  # fmt: skip
+    return tx.conn.execute(query.with_for_update() if lock else query).all()
 
 
 def queue_room(tx: Tx, team_id: uuid.UUID, limits: QueueLimits, now: datetime | None) -> int | None:

@@ -255,9 +255,9 @@ FOR UPDATE OF j SKIP LOCKED
 -- A fair queue's heads: the first :limit claimable jobs of each fair key with queued
 -- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), each key's heads read from
--- it in claim order, never by reading every queued job. Not locked (window and
--- recursive queries cannot be): the claimer holds the queue's row, and claim_apply
--- takes only jobs still queued. Jobs without a fair key (queued before the queue
+-- it in claim order, never by reading every queued job. Each key's heads are
+-- locked, those other claimers hold skipped (SKIP LOCKED), so claims of a fair
+-- queue run side by side; the ones not chosen are released at commit. Jobs without a fair key (queued before the queue
 -- became fair, whose keys that change filled in, or submitted while it did) are
 -- claim_flow_candidates' with :unkeyed.
 WITH RECURSIVE exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
@@ -298,6 +298,7 @@ CROSS JOIN LATERAL (
           AND (c.rate_key IS NULL OR c.rate_key NOT IN (SELECT key FROM exhausted))
         ORDER BY c.priority DESC, c.run_at, c.seq
         LIMIT :limit
+        FOR UPDATE OF c SKIP LOCKED
 ) AS h
 
 -- name: claim_next
