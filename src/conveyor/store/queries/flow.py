@@ -253,7 +253,7 @@ def admit(
         and not any(room is not None for room in rooms.values())
     ):
         return Admission([c.id for c in candidates[:limit]], {}, {})
-    key_room = _key_room(tx, team_id, keyed)
+    key_running = _key_running(tx, team_id, keyed)
     now = clock(tx) if rated or rate_queues else None
     rate_room, intervals = _rate_room(tx, team_id, rated, now) if now is not None else ({}, {})
     intervals |= {f"queue:{name}": s for name, s in rate_queues.items()}
@@ -265,16 +265,20 @@ def admit(
         budgets = [
             (rooms, c.queue),
             (action_room, c.action),
-            (key_room, c.concurrency_key),
             (rate_room, f"key:{c.rate_key}"),
         ]
-        if c.concurrency_key is not None and c.concurrency_key not in key_room:
-            continue  # another claimer holds the key
+        key = c.concurrency_key
+        if key is not None and (  # another claimer holds the key, or it is full for this job
+            key not in key_running or key_running[key] >= (c.concurrency_limit or 1)
+        ):
+            continue
         if any(room.get(name) == 0 for room, name in budgets):
             continue
         for room, name in budgets:
             if room.get(name) is not None:
                 room[name] -= 1  # type: ignore[operator]
+        if key is not None:
+            key_running[key] += 1
         admitted.append(c.id)
         scopes[c.id] = [
             scope for scope in (f"queue:{c.queue}", f"key:{c.rate_key}") if scope in intervals
@@ -282,17 +286,18 @@ def admit(
     return Admission(admitted, scopes, intervals)
 
 
-def _key_room(tx: Tx, team_id: uuid.UUID, keyed: Sequence[Candidate]) -> dict[Any, int | None]:
+def _key_running(tx: Tx, team_id: uuid.UUID, keyed: Sequence[Candidate]) -> Counter[str]:
+    """The running jobs of the candidates' concurrency keys that this claim could lock
+    (a key another claimer holds is left out), read after the locks are held."""
     keys = sorted({c.concurrency_key for c in keyed if c.concurrency_key is not None})
     if not keys:
-        return {}
+        return Counter()
     params = {"team_id": team_id, "keys": array(tx.dialect, keys)}
     locked = {row.key for row in tx.conn.execute(tx.q("claim_lock_keys"), params)}
     running = {
         row.concurrency_key: row.running for row in tx.conn.execute(tx.q("running_per_key"), params)
     }
-    limits = {c.concurrency_key: c.concurrency_limit or 1 for c in keyed}
-    return {key: max(0, limits[key] - running.get(key, 0)) for key in locked}
+    return Counter({key: running.get(key, 0) for key in locked})
 
 
 def lock_actions(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[Any, int | None]:
