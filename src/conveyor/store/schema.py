@@ -357,7 +357,7 @@ jobs = sa.Table(
         "seq",
         sqlite_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
         postgresql_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
-    ),
+    ),  # fmt: skip
     sa.Index(
         "ix_jobs_parent",
         "parent_id",
@@ -378,30 +378,25 @@ concurrency_keys = sa.Table(
 # Flow control (0012, queries/flow.py): limits per action and rate key, locked by claimers
 # like concurrency_keys; rate_starts: each rate scope's starts in its window.
 action_limits = sa.Table(
-    "action_limits",
-    metadata,
+    "action_limits", metadata,
     sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("action", sa.String(200), primary_key=True),
     sa.Column("concurrency_limit", sa.Integer(), nullable=False),
-)
-
+)  # fmt: skip
 rate_limits = sa.Table(
-    "rate_limits",
-    metadata,
+    "rate_limits", metadata,
     sa.Column("team_id", GUID(), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("count", sa.Integer(), nullable=False),
     sa.Column("interval_s", sa.Float(), nullable=False),
-)
-
+)  # fmt: skip
 rate_starts = sa.Table(
-    "rate_starts",
-    metadata,
+    "rate_starts", metadata,
     sa.Column("team_id", GUID(), primary_key=True),
     sa.Column("scope", sa.String(210), primary_key=True),
     sa.Column("started_at", Timestamp(), primary_key=True),
     sa.Column("job_id", GUID(), primary_key=True),
-)
+)  # fmt: skip
 
 job_dependencies = sa.Table(
     "job_dependencies",
