@@ -357,7 +357,7 @@ jobs = sa.Table(
         "seq",
         sqlite_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
         postgresql_where=sa.text("state = 'queued' AND fair_key IS NOT NULL"),
-    ),  # fmt: skip
+    ),
     sa.Index(
         "ix_jobs_parent",
         "parent_id",
