@@ -21,6 +21,7 @@ from tests.sdk.conftest import claim, finish, upload
 ARTIFACT = "report.csv"
 A_QUEUE = "a-only-queue"
 A_SCHEDULE = {"name": "a-only-schedule", "action": "demo.echo", "cron": "0 3 * * *"}
+A_RATE_KEY = "a-only-partner"
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
@@ -52,6 +53,7 @@ def _team_a(live: Live) -> Objects:
         )
         invite = _ok(admin.post(f"/teams/{team}/invites", json={"role": "viewer"}), 201)
         schedule = _ok(admin.post("/schedules", json=A_SCHEDULE), 201)
+        _ok(admin.put(f"/rate-limits/{A_RATE_KEY}", json={"count": 5, "interval_s": 1}))
     viewer = live.user("viewer")
     asker = live.user(None)
     with live.client(asker.token) as api:
@@ -79,6 +81,14 @@ def _team_a(live: Live) -> Objects:
             queues = _ok(admin.get("/queues"))["items"]
         return any(q["name"] == A_QUEUE and not q["paused"] for q in queues)
 
+    def a_flow_unchanged() -> bool:
+        with live.client() as admin:
+            limits = _ok(admin.get("/rate-limits"))["items"]
+            actions = _ok(admin.get("/actions"))["items"]
+        return limits == [{"key": A_RATE_KEY, "count": 5, "interval_s": 1.0}] and all(
+            a["concurrency_limit"] is None for a in actions
+        )
+
     return Objects(
         url=live.url,
         team_a=live.team_id,
@@ -93,7 +103,12 @@ def _team_a(live: Live) -> Objects:
             "request_id": asked["id"],
             "schedule_id": schedule["id"],
         },
-        by_context={("/queues/", "queue"): A_QUEUE, ("/artifacts/", "name"): ARTIFACT},
+        by_context={
+            ("/queues/", "queue"): A_QUEUE,
+            ("/artifacts/", "name"): ARTIFACT,
+            ("/actions/", "name"): "demo.echo",
+            ("/rate-limits/", "key"): A_RATE_KEY,
+        },
         bodies={
             ("POST", "/api/v1/jobs"): {"action": "demo.echo", "params": {}},
             ("POST", "/api/v1/jobs/batch"): {"jobs": [{"action": "demo.echo"}]},
@@ -101,6 +116,8 @@ def _team_a(live: Live) -> Objects:
             ("POST", "/api/v1/schedules"): {**A_SCHEDULE, "name": "never-made"},
             ("POST", "/api/v1/schedules/preview"): {"cron": "* * * * *"},
             ("PATCH", "/api/v1/schedules/{schedule_id}"): {"paused": True},
+            ("PATCH", "/api/v1/actions/{name}"): {"concurrency_limit": 1},
+            ("PUT", "/api/v1/rate-limits/{key}"): {"count": 1, "interval_s": 1},
             ("POST", "/api/v1/auth/logout"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/me/sessions"): {"refresh_token": "not-a-token"},
             ("POST", "/api/v1/teams"): {"slug": "never-made", "name": "Never"},
@@ -145,11 +162,15 @@ def _team_a(live: Live) -> Objects:
             schedule["id"],
             A_SCHEDULE["name"],
             A_QUEUE,
+            A_RATE_KEY,
             "demo.echo",
             viewer.email,
         ],
         unchanged={
             ("PATCH", "/api/v1/queues/{queue}"): a_queue_not_paused,
+            ("PATCH", "/api/v1/actions/{name}"): a_flow_unchanged,
+            ("PUT", "/api/v1/rate-limits/{key}"): a_flow_unchanged,
+            ("DELETE", "/api/v1/rate-limits/{key}"): a_flow_unchanged,
             ("POST", "/api/v1/jobs/cancel"): a_jobs_unchanged,
             ("POST", "/api/v1/jobs/retry"): a_jobs_unchanged,
         },

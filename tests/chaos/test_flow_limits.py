@@ -67,7 +67,7 @@ def _spans(db_url: str, ids: list[str]) -> list[tuple[datetime, datetime | None,
             ).all()
     finally:
         engine.dispose()
-    return sorted((row[0], row[1], str(row[2])) for row in rows)
+    return sorted(((row[0], row[1], str(row[2])) for row in rows), key=lambda r: (r[0], r[2]))
 
 
 def _peak(spans: list[tuple[datetime, datetime | None, str]]) -> int:

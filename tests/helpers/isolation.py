@@ -69,6 +69,8 @@ BODY_OBJECTS: dict[Op, str] = {
 
 NAMESPACED: dict[Op, str] = {
     ("PATCH", "/api/v1/queues/{queue}"): "a queue name is a name in the caller's own team",
+    ("PUT", "/api/v1/rate-limits/{key}"): "a rate key is a name in the caller's own team",
+    ("DELETE", "/api/v1/rate-limits/{key}"): "a rate key is a name in the caller's own team",
     ("POST", "/api/v1/jobs/cancel"): "ids of another team's jobs are skipped, never touched",
     ("POST", "/api/v1/jobs/retry"): "ids of another team's jobs are skipped, never touched",
 }

@@ -59,7 +59,7 @@ async def set_rate_limit(
     "/{key}",
     operation_id="rate_limits_delete",
     status_code=204,
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 422),
     summary="Lift a rate key's limit",
 )
 async def delete_rate_limit(

@@ -71,14 +71,19 @@ def claim_noting_retry(
 
 
 def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
-    """A claim under flow control (:mod:`.flow`): lock the queues' rows, read their
-    room, take candidates (a fair queue's interleaved by fair key), admit them under
-    every limit's lock, claim, and count the starts of the rate-limited ones."""
+    """A claim under flow control (:mod:`.flow`): lock the queues' and the actions'
+    limit rows, read their room, take candidates (a fair queue's interleaved by fair
+    key), admit them under every limit's lock, claim, and count the starts of the
+    rate-limited ones."""
     names = list(dict.fromkeys(request.queues))
     limits = flow.lock_queues(tx, team_id, names)
+    action_room = flow.lock_actions(tx, team_id, list(request.actions))
+    full = [name for name, room in action_room.items() if room == 0]
     rated = any(q.rate_count is not None for q in limits.values())
     now = flow.clock(tx) if rated else tx.now
-    params = _candidate_params(tx, team_id, request) | {"now": now, "unkeyed": False}
+    params = _candidate_params(tx, team_id, request) | {
+        "now": now, "unkeyed": False, "full_actions": array(tx.dialect, full)
+    }  # fmt: skip
     rooms: dict[str, int | None] = {}
     rows: list[Candidate] = []
     for name in names:
@@ -104,7 +109,7 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         for name, q in limits.items()
         if q.rate_count is not None and q.rate_interval_s is not None
     }
-    admission = flow.admit(tx, team_id, rows, request.limit, rooms, rate_queues, check_actions=True)
+    admission = flow.admit(tx, team_id, rows, request.limit, rooms, rate_queues, action_room)
     return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
 
 

@@ -34,7 +34,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,8 +43,9 @@ from conveyor.states import JobState
 from conveyor.store.queries._encode import array
 from conveyor.store.queries.rows import Candidate
 from conveyor.store.records import ClaimedJob
-from conveyor.store.schema import action_limits, jobs, queues, rate_limits, rate_starts
+from conveyor.store.schema import action_limits, jobs, queues, rate_limits
 from conveyor.store.transaction import Tx
+from conveyor.store.types import from_micros
 
 FAIR_KEYS_PER_CLAIM = 1000
 """A fair claim looks at most at this many fair keys with queued jobs (claim_fair_candidates)."""
@@ -106,22 +107,33 @@ def clock(tx: Tx) -> datetime:
 
 
 def lock_queues(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[str, QueueLimits]:
-    """Lock the rows of the claim's queues, in name order, and read their settings.
+    """Read the settings of the claim's queues, and lock (in name order) and read again
+    the rows of those with a rate or concurrency limit.
 
     Blocking, not SKIP LOCKED: a claim of a limited queue waits its turn rather than
-    leave an idle agent without the queue's jobs.
+    leave an idle agent without the queue's jobs. A queue that is only fair is not
+    locked: fairness orders the claims, it limits nothing, and its claims skip the
+    jobs other claimers hold (claim_fair_candidates), so they run side by side.
     """
-    rows = tx.conn.execute(
+    found = {row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, names, lock=False)}
+    limited = [q.name for q in found.values() if q.rate_count or q.concurrency_limit]
+    if limited and tx.dialect == "postgresql":
+        found |= {
+            row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, limited, lock=True)
+        }
+    return {name: found.get(name, QueueLimits(name)) for name in names}
+
+
+def _queue_rows(tx: Tx, team_id: uuid.UUID, names: Sequence[str], *, lock: bool) -> Any:
+    query = (
         sa.select(
             queues.c.name, queues.c.rate_count, queues.c.rate_interval_s,
             queues.c.concurrency_limit, queues.c.fair, queues.c.paused,
         )
         .where(queues.c.team_id == team_id, queues.c.name.in_(sorted(set(names))))
         .order_by(queues.c.name)
-        .with_for_update()
-    ).all()  # fmt: skip
-    found = {row.name: QueueLimits(*row) for row in rows}
-    return {name: found.get(name, QueueLimits(name)) for name in names}
+    )  # fmt: skip
+    return tx.conn.execute(query.with_for_update() if lock else query).all()
 
 
 def queue_room(tx: Tx, team_id: uuid.UUID, limits: QueueLimits, now: datetime | None) -> int | None:
@@ -148,14 +160,10 @@ def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime, interval_s: f
     """The starts of ``scope`` in the window ending ``now``. Notes on ``tx`` when the
     oldest of them leaves the window (:attr:`Tx.retry_in_s`): a claim passed over for
     want of a start is tried again then, whatever else happens."""
-    since = now - timedelta(seconds=interval_s)
-    count, oldest = tx.conn.execute(
-        sa.select(sa.func.count(), sa.func.min(rate_starts.c.started_at)).where(
-            rate_starts.c.team_id == team_id,
-            rate_starts.c.scope == scope,
-            rate_starts.c.started_at > since,
-        )
-    ).one()
+    params = {"team_id": team_id, "scope": scope, "now": now, "interval_s": interval_s}
+    [(count, oldest)] = tx.rows("rate_starts_window", params)
+    if oldest is not None and tx.dialect == "sqlite":
+        oldest = from_micros(oldest)
     freed = ((oldest or now) - now).total_seconds() + interval_s
     if tx.retry_in_s is None or freed < tx.retry_in_s:
         tx.retry_in_s = max(0.0, freed)
@@ -222,29 +230,30 @@ def admit(
     limit: int,
     rooms: dict[str, int | None] | None = None,
     rate_queues: dict[str, float] | None = None,
-    check_actions: bool = False,
+    action_room: dict[Any, int | None] | None = None,
 ) -> Admission:
     """Admit candidates in order while every limit they fall under has room.
 
     ``rooms``: what each queue may still start (:func:`queue_room`); ``rate_queues``:
-    the rate-limited queues' windows. Concurrency keys are locked SKIP LOCKED (a key
-    another claimer holds is left for a later claim), action and rate-key limits
-    blocking, each in name order, and their counts read after the locks are held,
-    so two claimers never both take the last slot of any limit.
+    the rate-limited queues' windows; ``action_room``: what each limited action may
+    still start (:func:`lock_actions`). Rate-key limits are locked blocking, in name
+    order, concurrency keys SKIP LOCKED (a key another claimer holds is left for a
+    later claim), and their counts read after the locks are held, so two claimers
+    never both take the last slot of any limit.
     """
     rooms = rooms or {}
     rate_queues = rate_queues or {}
+    action_room = dict(action_room or {})
     keyed = [c for c in candidates if c.concurrency_key is not None]
     rated = sorted({c.rate_key for c in candidates if c.rate_key is not None})
     if (
         not keyed
         and not rated
-        and not check_actions
+        and not action_room
         and not any(room is not None for room in rooms.values())
     ):
         return Admission([c.id for c in candidates[:limit]], {}, {})
-    key_room = _key_room(tx, team_id, keyed)
-    action_room = _action_room(tx, team_id, candidates) if check_actions else {}
+    key_running = _key_running(tx, team_id, keyed)
     now = clock(tx) if rated or rate_queues else None
     rate_room, intervals = _rate_room(tx, team_id, rated, now) if now is not None else ({}, {})
     intervals |= {f"queue:{name}": s for name, s in rate_queues.items()}
@@ -256,16 +265,20 @@ def admit(
         budgets = [
             (rooms, c.queue),
             (action_room, c.action),
-            (key_room, c.concurrency_key),
             (rate_room, f"key:{c.rate_key}"),
         ]
-        if c.concurrency_key is not None and c.concurrency_key not in key_room:
-            continue  # another claimer holds the key
+        key = c.concurrency_key
+        if key is not None and (  # another claimer holds the key, or it is full for this job
+            key not in key_running or key_running[key] >= (c.concurrency_limit or 1)
+        ):
+            continue
         if any(room.get(name) == 0 for room, name in budgets):
             continue
         for room, name in budgets:
             if room.get(name) is not None:
                 room[name] -= 1  # type: ignore[operator]
+        if key is not None:
+            key_running[key] += 1
         admitted.append(c.id)
         scopes[c.id] = [
             scope for scope in (f"queue:{c.queue}", f"key:{c.rate_key}") if scope in intervals
@@ -273,23 +286,28 @@ def admit(
     return Admission(admitted, scopes, intervals)
 
 
-def _key_room(tx: Tx, team_id: uuid.UUID, keyed: Sequence[Candidate]) -> dict[Any, int | None]:
+def _key_running(tx: Tx, team_id: uuid.UUID, keyed: Sequence[Candidate]) -> Counter[str]:
+    """The running jobs of the candidates' concurrency keys that this claim could lock
+    (a key another claimer holds is left out), read after the locks are held."""
     keys = sorted({c.concurrency_key for c in keyed if c.concurrency_key is not None})
     if not keys:
-        return {}
+        return Counter()
     params = {"team_id": team_id, "keys": array(tx.dialect, keys)}
     locked = {row.key for row in tx.conn.execute(tx.q("claim_lock_keys"), params)}
     running = {
         row.concurrency_key: row.running for row in tx.conn.execute(tx.q("running_per_key"), params)
     }
-    limits = {c.concurrency_key: c.concurrency_limit or 1 for c in keyed}
-    return {key: max(0, limits[key] - running.get(key, 0)) for key in locked}
+    return Counter({key: running.get(key, 0) for key in locked})
 
 
-def _action_room(
-    tx: Tx, team_id: uuid.UUID, candidates: Sequence[Candidate]
-) -> dict[Any, int | None]:
-    names = sorted({c.action for c in candidates})
+def lock_actions(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[Any, int | None]:
+    """Lock the limit rows of the claim's actions that have one, in name order, and
+    read what each may still start (its limit minus its running jobs).
+
+    Blocking, like the queues' rows; taken before the candidates are chosen, so the
+    actions at their limit are passed over in the candidates' SQL (:full_actions).
+    """
+    names = sorted(set(names))
     limits = dict(
         tx.conn.execute(
             sa.select(action_limits.c.action, action_limits.c.concurrency_limit)
@@ -300,17 +318,8 @@ def _action_room(
     )
     if not limits:
         return {}
-    running: dict[str, int] = dict(
-        tx.conn.execute(
-            sa.select(jobs.c.action, sa.func.count())
-            .where(
-                jobs.c.team_id == team_id,
-                jobs.c.state == JobState.RUNNING.value,
-                jobs.c.action.in_(sorted(limits)),
-            )
-            .group_by(jobs.c.action)
-        ).all()
-    )
+    params = {"team_id": team_id, "actions": array(tx.dialect, sorted(limits))}
+    running: dict[str, int] = dict(tx.rows("running_per_action", params))
     return {name: max(0, limit - running.get(name, 0)) for name, limit in limits.items()}
 
 
@@ -342,20 +351,15 @@ def record_starts(
     if not admission.intervals:
         return
     by_text = {str(i): scopes for i, scopes in admission.scopes.items()}
-    rows: list[dict[str, Any]] = [
-        {"team_id": team_id, "scope": scope, "started_at": job.started_at, "job_id": job.id}
-        for job in claimed
-        for scope in by_text.get(str(job.id), [])
-    ]
-    if not rows:
+    per_scope: dict[str, list[str]] = {}
+    for job in claimed:
+        for scope in by_text.get(str(job.id), []):
+            per_scope.setdefault(scope, []).append(str(job.id))
+    if not per_scope:
         return
-    tx.conn.execute(sa.insert(rate_starts), rows)
     newest = max(job.started_at for job in claimed)
-    for scope in sorted({str(row["scope"]) for row in rows}):
-        tx.conn.execute(
-            sa.delete(rate_starts).where(
-                rate_starts.c.team_id == team_id,
-                rate_starts.c.scope == scope,
-                rate_starts.c.started_at <= newest - timedelta(seconds=admission.intervals[scope]),
-            )
-        )
+    for scope, ids in sorted(per_scope.items()):
+        params = {"team_id": team_id, "scope": scope}
+        tx.rows("rate_starts_record", params | {"ids": array(tx.dialect, ids)})
+        interval_s = admission.intervals[scope]
+        tx.rows("rate_starts_prune", params | {"now": newest, "interval_s": interval_s})

@@ -184,6 +184,13 @@ ON CONFLICT DO NOTHING
 -- One queue per call (claim.py merges queues): with the queue fixed, ix_jobs_claim
 -- yields rows in claim order and the scan stops at the limit; `queue = ANY(array)`
 -- on the index's second column cannot, so every queued job was read and sorted.
+WITH exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > coalesce(:now, statement_timestamp())
+                               - make_interval(secs => rl.interval_s)))
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
@@ -203,13 +210,7 @@ WHERE j.team_id = :team_id
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
-  AND (j.rate_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM rate_limits rl
-      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
-        AND rl.count <= (SELECT count(*) FROM rate_starts s
-            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
-              AND s.started_at > coalesce(:now, statement_timestamp())
-                                 - make_interval(secs => rl.interval_s))))
+  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
@@ -217,8 +218,16 @@ FOR UPDATE OF j SKIP LOCKED
 -- name: claim_flow_candidates
 -- claim_candidates for a claim flow.py makes: the queue may have flow settings (its
 -- limits were checked under its lock), and a job whose action is at its concurrency
--- limit is passed over, so other actions keep flowing. With :unkeyed, only jobs
+-- limit (:full_actions, counted under the limits' locks) is passed over, so other
+-- actions keep flowing. With :unkeyed, only jobs
 -- without a fair key (see claim_fair_candidates).
+WITH exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > coalesce(:now, statement_timestamp())
+                               - make_interval(secs => rl.interval_s)))
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
@@ -232,22 +241,12 @@ WHERE j.team_id = :team_id
   AND NOT EXISTS (
       SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
   AND (NOT CAST(:unkeyed AS boolean) OR j.fair_key IS NULL)
-  AND NOT EXISTS (
-      SELECT 1 FROM action_limits al
-      WHERE al.team_id = j.team_id AND al.action = j.action
-        AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
-            WHERE r.team_id = j.team_id AND r.state = 'running' AND r.action = j.action))
+  AND NOT (j.action = ANY(CAST(:full_actions AS text[])))
   AND (j.concurrency_key IS NULL OR (
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
-  AND (j.rate_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM rate_limits rl
-      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
-        AND rl.count <= (SELECT count(*) FROM rate_starts s
-            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
-              AND s.started_at > coalesce(:now, statement_timestamp())
-                                 - make_interval(secs => rl.interval_s))))
+  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
@@ -256,12 +255,19 @@ FOR UPDATE OF j SKIP LOCKED
 -- A fair queue's heads: the first :limit claimable jobs of each fair key with queued
 -- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), each key's heads read from
--- it in claim order, never by reading every queued job. Not locked (window and
--- recursive queries cannot be): the claimer holds the queue's row, and claim_apply
--- takes only jobs still queued. Jobs without a fair key (queued before the queue
+-- it in claim order, never by reading every queued job. Each key's heads are
+-- locked, those other claimers hold skipped (SKIP LOCKED), so claims of a fair
+-- queue run side by side; the ones not chosen are released at commit. Jobs without a fair key (queued before the queue
 -- became fair, whose keys that change filled in, or submitted while it did) are
 -- claim_flow_candidates' with :unkeyed.
-WITH RECURSIVE fair_keys(k) AS (
+WITH RECURSIVE exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > coalesce(:now, statement_timestamp())
+                               - make_interval(secs => rl.interval_s))),
+fair_keys(k) AS (
     SELECT (SELECT min(x.fair_key) FROM jobs x
             WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
               AND x.fair_key IS NOT NULL)
@@ -284,24 +290,15 @@ CROSS JOIN LATERAL (
           AND (c.schema_hash IS NULL
                OR (c.action || '@' || c.schema_hash) = ANY(CAST(:action_versions AS text[])))
           AND c.labels <@ CAST(:agent_labels AS jsonb)
-          AND NOT EXISTS (
-              SELECT 1 FROM action_limits al
-              WHERE al.team_id = c.team_id AND al.action = c.action
-                AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
-                    WHERE r.team_id = c.team_id AND r.state = 'running' AND r.action = c.action))
+          AND NOT (c.action = ANY(CAST(:full_actions AS text[])))
           AND (c.concurrency_key IS NULL OR (
               SELECT count(*) FROM jobs r
               WHERE r.team_id = c.team_id AND r.concurrency_key = c.concurrency_key
                 AND r.state = 'running') < c.concurrency_limit)
-          AND (c.rate_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM rate_limits rl
-              WHERE rl.team_id = c.team_id AND rl.key = c.rate_key
-                AND rl.count <= (SELECT count(*) FROM rate_starts s
-                    WHERE s.team_id = c.team_id AND s.scope = 'key:' || c.rate_key
-                      AND s.started_at > coalesce(:now, statement_timestamp())
-                                         - make_interval(secs => rl.interval_s))))
+          AND (c.rate_key IS NULL OR c.rate_key NOT IN (SELECT key FROM exhausted))
         ORDER BY c.priority DESC, c.run_at, c.seq
         LIMIT :limit
+        FOR UPDATE OF c SKIP LOCKED
 ) AS h
 
 -- name: claim_next
@@ -312,7 +309,14 @@ CROSS JOIN LATERAL (
 -- unclaimed and still locked, for the exact check under the key's lock
 -- (claim_lock_keys, then claim_apply). The NOTIFY is sent here only when nothing
 -- is left for claim_apply.
-WITH candidates AS (
+WITH exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > coalesce(:now, statement_timestamp())
+                               - make_interval(secs => rl.interval_s))),
+candidates AS (
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
@@ -332,13 +336,7 @@ WHERE j.team_id = :team_id
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
-  AND (j.rate_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM rate_limits rl
-      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
-        AND rl.count <= (SELECT count(*) FROM rate_starts s
-            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
-              AND s.started_at > coalesce(:now, statement_timestamp())
-                                 - make_interval(secs => rl.interval_s))))
+  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
@@ -687,3 +685,29 @@ WHERE seq IN (
     WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT :limit)
       AND created_at <= coalesce(:now, now()) - make_interval(secs => CAST(:keep_s AS float8))
     FOR UPDATE SKIP LOCKED)
+
+-- name: rate_starts_record
+-- Flow control (flow.py): the starts of jobs just claimed, counted in a rate scope
+-- ("queue:<name>" or "key:<rate key>") for one window, then pruned.
+INSERT INTO rate_starts (team_id, scope, started_at, job_id)
+SELECT :team_id, :scope, j.started_at, j.id FROM jobs j
+WHERE j.id = ANY(CAST(:ids AS uuid[]))
+
+-- name: rate_starts_prune
+DELETE FROM rate_starts
+WHERE team_id = :team_id AND scope = :scope
+  AND started_at <= CAST(:now AS timestamptz) - make_interval(secs => :interval_s)
+
+-- name: rate_starts_window
+-- A scope's starts in the window ending :now, and the oldest of them.
+SELECT count(*) AS started, min(started_at) AS oldest FROM rate_starts
+WHERE team_id = :team_id AND scope = :scope
+  AND started_at > CAST(:now AS timestamptz) - make_interval(secs => :interval_s)
+
+-- name: running_per_action
+-- `action || ''`: count the team's running jobs (ix_jobs_team_state), never read every
+-- job of the action (ix_jobs_team_action).
+SELECT action, count(*) AS running FROM jobs
+WHERE team_id = :team_id AND state = 'running'
+  AND (action || '') = ANY(CAST(:actions AS text[]))
+GROUP BY action

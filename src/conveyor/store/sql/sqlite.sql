@@ -68,6 +68,12 @@ ON CONFLICT DO NOTHING
 -- an action with a concurrency limit are claimed by claim_flow_candidates (flow.py).
 -- A job whose rate key has no start left in its window is passed over; the exact
 -- check happens under the rate limit's lock, like a concurrency key's.
+WITH exhausted(key) AS (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER)))
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
@@ -91,20 +97,22 @@ WHERE j.team_id = :team_id
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
-  AND (j.rate_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM rate_limits rl
-      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
-        AND rl.count <= (SELECT count(*) FROM rate_starts s
-            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
-              AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))))
+  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 
 -- name: claim_flow_candidates
 -- claim_candidates for a claim flow.py makes: the queue may have flow settings (its
 -- limits were checked under its lock), and a job whose action is at its concurrency
--- limit is passed over, so other actions keep flowing. With :unkeyed, only jobs
+-- limit (:full_actions, counted under the limits' locks) is passed over, so other
+-- actions keep flowing. With :unkeyed, only jobs
 -- without a fair key (see claim_fair_candidates).
+WITH exhausted(key) AS (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER)))
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
@@ -122,21 +130,12 @@ WHERE j.team_id = :team_id
   AND (:unkeyed = 0 OR j.fair_key IS NULL)
   AND NOT EXISTS (
       SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
-  AND NOT EXISTS (
-      SELECT 1 FROM action_limits al
-      WHERE al.team_id = j.team_id AND al.action = j.action
-        AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
-            WHERE r.team_id = j.team_id AND r.state = 'running' AND r.action = j.action))
+  AND j.action NOT IN (SELECT value FROM json_each(:full_actions))
   AND (j.concurrency_key IS NULL OR (
       SELECT count(*) FROM jobs r
       WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
         AND r.state = 'running') < j.concurrency_limit)
-  AND (j.rate_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM rate_limits rl
-      WHERE rl.team_id = j.team_id AND rl.key = j.rate_key
-        AND rl.count <= (SELECT count(*) FROM rate_starts s
-            WHERE s.team_id = j.team_id AND s.scope = 'key:' || j.rate_key
-              AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))))
+  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
 ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 
@@ -147,7 +146,13 @@ LIMIT :limit
 -- from it in claim order, never by reading every queued job. Jobs without a fair
 -- key (queued before the queue became fair, whose keys the change filled in, or
 -- submitted while it did) are claim_flow_candidates' with :unkeyed.
-WITH RECURSIVE fair_keys(k) AS (
+WITH RECURSIVE exhausted(key) AS (  -- rate keys with no start left in their window, read once
+    SELECT rl.key FROM rate_limits rl
+    WHERE rl.team_id = :team_id
+      AND rl.count <= (SELECT count(*) FROM rate_starts s
+          WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
+            AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))),
+fair_keys(k) AS (
     SELECT (SELECT min(x.fair_key) FROM jobs x
             WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
               AND x.fair_key IS NOT NULL)
@@ -174,21 +179,12 @@ FROM fair_keys f JOIN jobs j ON j.id IN (
           WHERE NOT EXISTS (
               SELECT 1 FROM json_each(:agent_labels) AS has
               WHERE has.key = wanted.key AND has.value = wanted.value))
-      AND NOT EXISTS (
-          SELECT 1 FROM action_limits al
-          WHERE al.team_id = c.team_id AND al.action = c.action
-            AND al.concurrency_limit <= (SELECT count(*) FROM jobs r
-                WHERE r.team_id = c.team_id AND r.state = 'running' AND r.action = c.action))
+      AND c.action NOT IN (SELECT value FROM json_each(:full_actions))
       AND (c.concurrency_key IS NULL OR (
           SELECT count(*) FROM jobs r
           WHERE r.team_id = c.team_id AND r.concurrency_key = c.concurrency_key
             AND r.state = 'running') < c.concurrency_limit)
-      AND (c.rate_key IS NULL OR NOT EXISTS (
-          SELECT 1 FROM rate_limits rl
-          WHERE rl.team_id = c.team_id AND rl.key = c.rate_key
-            AND rl.count <= (SELECT count(*) FROM rate_starts s
-                WHERE s.team_id = c.team_id AND s.scope = 'key:' || c.rate_key
-                  AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER))))
+      AND (c.rate_key IS NULL OR c.rate_key NOT IN (SELECT key FROM exhausted))
     ORDER BY c.priority DESC, c.run_at, c.seq
     LIMIT :limit)
 WHERE f.k IS NOT NULL
@@ -409,3 +405,29 @@ WHERE seq IN (
     SELECT seq FROM (SELECT seq, created_at FROM events ORDER BY seq LIMIT :limit)
     WHERE created_at <= :now - CAST(:keep_s * 1000000 AS INTEGER))
   AND seq < (SELECT max(seq) FROM events)
+
+-- name: rate_starts_record
+-- Flow control (flow.py): the starts of jobs just claimed, counted in a rate scope
+-- ("queue:<name>" or "key:<rate key>") for one window, then pruned.
+INSERT INTO rate_starts (team_id, scope, started_at, job_id)
+SELECT :team_id, :scope, j.started_at, j.id FROM jobs j
+WHERE j.id IN (SELECT value FROM json_each(:ids))
+
+-- name: rate_starts_prune
+DELETE FROM rate_starts
+WHERE team_id = :team_id AND scope = :scope
+  AND started_at <= :now - CAST(:interval_s * 1000000 AS INTEGER)
+
+-- name: rate_starts_window
+-- A scope's starts in the window ending :now, and the oldest of them.
+SELECT count(*) AS started, min(started_at) AS oldest FROM rate_starts
+WHERE team_id = :team_id AND scope = :scope
+  AND started_at > :now - CAST(:interval_s * 1000000 AS INTEGER)
+
+-- name: running_per_action
+-- Unary +: count the team's running jobs (ix_jobs_team_state), never read every job
+-- of the action (ix_jobs_team_action).
+SELECT action, count(*) AS running FROM jobs
+WHERE team_id = :team_id AND state = 'running'
+  AND +action IN (SELECT value FROM json_each(:actions))
+GROUP BY action
