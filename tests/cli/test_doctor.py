@@ -118,7 +118,9 @@ def test_a_database_at_an_older_migration_names_what_is_pending(
     assert result.exit_code == 0  # the server migrates at start: a warning
     migration = by_name(result)["migrations"]
     assert migration["status"] == "warn"
-    assert "2 pending" in migration["summary"] and "at 0009" in migration["summary"]
+    versions = Path(migrations.__file__).parent / "migrations" / "versions"
+    newer = {path.name[:4] for path in versions.glob("[0-9]*.py")} - {f"{n:04}" for n in range(10)}
+    assert f"{len(newer)} pending" in migration["summary"] and "at 0009" in migration["summary"]
     assert "0010 indexes for the job list" in migration["summary"]
     assert "0011 cron schedules" in migration["summary"]
     assert "conveyor migrate" in migration["fix"]
