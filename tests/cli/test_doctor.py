@@ -106,6 +106,12 @@ def test_a_healthy_production_server_is_all_ok(
     )
 
 
+def _revisions() -> list[str]:
+    """Every revision this code has, by the numbers its files start with."""
+    versions = Path(migrations.__file__).parent / "migrations" / "versions"
+    return sorted(path.name[:4] for path in versions.glob("[0-9]*.py"))
+
+
 def test_a_database_at_an_older_migration_names_what_is_pending(
     ready_url: str, server_dir: Path
 ) -> None:
@@ -118,8 +124,7 @@ def test_a_database_at_an_older_migration_names_what_is_pending(
     assert result.exit_code == 0  # the server migrates at start: a warning
     migration = by_name(result)["migrations"]
     assert migration["status"] == "warn"
-    versions = Path(migrations.__file__).parent / "migrations" / "versions"
-    newer = {path.name[:4] for path in versions.glob("[0-9]*.py")} - {f"{n:04}" for n in range(10)}
+    newer = [name for name in _revisions() if name > "0009"]
     assert f"{len(newer)} pending" in migration["summary"] and "at 0009" in migration["summary"]
     assert "0010 indexes for the job list" in migration["summary"]
     assert "0011 cron schedules" in migration["summary"]
@@ -149,7 +154,7 @@ def test_a_database_at_an_older_migration_names_what_is_pending(
     result = run("--database-url", ready_url, "--data-dir", str(server_dir), "--json")
     checks = by_name(result)
     assert checks["migrations"]["status"] == "warn"
-    assert "11 pending (the database is empty)" in checks["migrations"]["summary"]
+    assert f"{len(_revisions())} pending (the database is empty)" in checks["migrations"]["summary"]
     assert checks["signing keys"]["status"] == "skip"
 
 
