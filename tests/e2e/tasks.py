@@ -39,3 +39,11 @@ def lines(count: int, folder: str) -> int:
         print(f"line {k}", flush=True)
         _wait_for(Path(folder) / f"ack-{k}")
     return count
+
+
+@tasks.action
+def flaky(succeed_on: int, ctx: TaskContext) -> int:
+    """Fail every attempt before ``succeed_on`` (a retry's and a dead job's figures)."""
+    if ctx.attempt < succeed_on:
+        raise RuntimeError(f"attempt {ctx.attempt} fails on purpose")
+    return ctx.attempt

@@ -8,6 +8,7 @@ from types import TracebackType
 
 from conveyor.engine.events import EventBus
 from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
+from conveyor.engine.metrics import Metrics
 from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
 from conveyor.engine.retention import (
     KEEP_EVENTS,
@@ -61,10 +62,14 @@ class Engine:
         self.store = store
         self.config = config or EngineConfig()
         self.bus = EventBus()
+        self.metrics = Metrics()  # this replica's own registry, served at /metrics
         store.on_commit(self._published)
         self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
         self.reaper = Reaper(
-            store, self.config.reaper_interval_s, grace_s=self.config.reaper_grace_s
+            store,
+            self.config.reaper_interval_s,
+            grace_s=self.config.reaper_grace_s,
+            on_reaped=self.metrics.on_reaped,
         )
         self.retention = Retention(
             store,

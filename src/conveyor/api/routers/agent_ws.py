@@ -207,6 +207,7 @@ class Connection:
             labels=hello.labels,
             queues=hello.queues,
             actions=actions,
+            slots=hello.slots,
             send=self.send,
             close=self.close,
             last_heard=asyncio.get_running_loop().time(),
@@ -219,6 +220,7 @@ class Connection:
             slots=hello.slots,
             client_cert_cn=self.cert_cn,
         )
+        self.hub.metrics.websockets.inc()
         try:
             await self.send(await self._welcome(session))
             if session.draining:
@@ -230,6 +232,7 @@ class Connection:
         except FrameRefused as exc:
             await _close_refused(self.ws, exc)
         finally:
+            self.hub.metrics.websockets.dec()
             self.hub.detach(session)
             for task in list(self._tasks):
                 task.cancel()

@@ -1,0 +1,147 @@
+"""``/metrics`` during a real run: the counters and histograms agree with the store.
+
+A real server (with a metrics token) and a real agent run :data:`JOBS` jobs on two
+queues, some retried once, some dying; the scrape, parsed with prometheus_client's
+own parser, must count what the ``jobs`` and ``job_attempts`` tables hold.
+``CONVEYOR_METRICS_JOBS=1000`` runs the issue's full size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from conveyor.engine.metrics import LABEL_CAP
+from conveyor.store import Store
+from tests.e2e.conftest import python_agent, wait_states
+from tests.helpers.live import LiveServer
+
+JOBS = int(os.environ.get("CONVEYOR_METRICS_JOBS", "200"))
+TOKEN = "a-scrape-token-for-the-test"
+
+
+@pytest.fixture
+def metered(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    live = LiveServer(db_url, tmp_path, metrics_token=TOKEN)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def _jobs() -> list[dict[str, Any]]:
+    """Most succeed at once; one in ten fails once then succeeds; one in twenty dies."""
+    jobs: list[dict[str, Any]] = []
+    for i in range(JOBS):
+        queue = "default" if i % 2 else "fast"
+        if i % 20 == 0:
+            jobs.append({"action": "e2e.flaky", "params": {"succeed_on": 9}, "queue": queue,
+                         "max_attempts": 2})  # fmt: skip
+        elif i % 10 == 5:
+            jobs.append({"action": "e2e.flaky", "params": {"succeed_on": 2}, "queue": queue})
+        else:
+            jobs.append({"action": "e2e.add", "params": {"a": i, "b": 1}, "queue": queue})
+    return jobs
+
+
+def scrape(server: LiveServer, token: str | None = TOKEN) -> dict[str, list[Sample]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.get(f"{server.url}/metrics", headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
+
+
+def total(samples: list[Sample], name: str, **labels: str) -> float:
+    return sum(
+        s.value
+        for s in samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def _tables(database_url: str) -> tuple[Counter[str], Counter[str]]:
+    """Job states and attempt outcomes, read straight from the tables."""
+    store = await Store.open(database_url)
+    try:
+        engine = sa.create_engine(store.url)  # the same database, read synchronously
+        with engine.connect() as conn:
+            states = _grouped(conn, "SELECT state, count(*) FROM jobs GROUP BY state")
+            outcomes = _grouped(conn, "SELECT outcome, count(*) FROM job_attempts GROUP BY outcome")
+        engine.dispose()
+    finally:
+        await store.close()
+    return states, outcomes
+
+
+def _grouped(conn: sa.Connection, sql: str) -> Counter[str]:
+    return Counter({str(key): int(count) for key, count in conn.execute(sa.text(sql))})
+
+
+def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) -> None:
+    unauthorized = httpx.get(f"{metered.url}/metrics", timeout=10)
+    assert unauthorized.status_code == 401
+    assert unauthorized.json()["error"]["code"] == "unauthenticated"
+    wrong = httpx.get(
+        f"{metered.url}/metrics", headers={"Authorization": "Bearer nope"}, timeout=10
+    )
+    assert wrong.status_code == 401
+
+    agent = python_agent(metered, "meter", "--queue", "default", "--queue", "fast", slots=4)
+    try:
+        with metered.client() as api:
+            ids: list[str] = []
+            jobs = _jobs()
+            for start in range(0, len(jobs), 100):
+                response = api.post("/jobs/batch", json={"jobs": jobs[start : start + 100]})
+                assert response.status_code == 201, response.text
+                ids += [job["id"] for job in response.json()["items"]]
+            final = wait_states(api, ids, timeout=180)
+        families = scrape(metered)
+        live = families["conveyor_agents_connected"]
+        assert live[0].value == 1
+        assert families["conveyor_slots_total"][0].value == 4
+        assert families["conveyor_websocket_connections"][0].value == 1
+    finally:
+        agent.process.kill()
+
+    states, outcomes = asyncio.run(_tables(metered.database_url))
+    assert Counter(final.values()) == states
+    assert states["succeeded"] == JOBS - len(range(0, JOBS, 20))
+    assert states["dead"] == len(range(0, JOBS, 20))
+
+    submitted = families["conveyor_jobs_submitted"]
+    assert total(submitted, "conveyor_jobs_submitted_total") == JOBS
+    assert total(submitted, "conveyor_jobs_submitted_total", queue="fast") == (JOBS + 1) // 2
+    started = families["conveyor_jobs_started"]
+    assert total(started, "conveyor_jobs_started_total") == sum(outcomes.values())
+    finished = families["conveyor_jobs_finished"]
+    for outcome, count in outcomes.items():
+        assert total(finished, "conveyor_jobs_finished_total", outcome=outcome) == count, outcome
+    run = families["conveyor_job_run_seconds"]
+    ended = outcomes["succeeded"] + outcomes["failed"]
+    assert total(run, "conveyor_job_run_seconds_count") == ended
+    assert total(families["conveyor_job_retries"], "conveyor_job_retries_total") == (
+        outcomes["failed"] - states["dead"]
+    )
+    assert total(families["conveyor_jobs_dead"], "conveyor_jobs_dead_total") == states["dead"]
+    # Labels stay bounded: no job id anywhere, every action and queue one we used.
+    for samples in families.values():
+        for sample in samples:
+            assert not any(v in ids for v in sample.labels.values())
+    actions = {s.labels["action"] for s in started if "action" in s.labels}
+    assert actions <= {"e2e.add", "e2e.flaky"}
+    http = families["conveyor_http_request_duration_seconds"]
+    routes = {s.labels["route"] for s in http}
+    assert "/api/v1/jobs/batch" in routes
+    assert not any(job_id in route for route in routes for job_id in ids)
+    assert LABEL_CAP >= 2
