@@ -109,6 +109,8 @@ class ServerSettings(_WithSecretFiles, LogSettings):
     trusted_proxies: str = ""
     # /metrics is public when empty; otherwise it wants `Authorization: Bearer <token>`.
     metrics_token: str = ""
+    # Seconds between two counts of unfinished jobs by queue and state (conveyor_queue_depth).
+    metrics_depth_s: float = Field(default=15.0, gt=0)
     # The built web dashboard to serve at / (a folder with index.html). Empty: the one
     # built into the package (conveyor/ui); a page saying how to build it when missing.
     ui_dir: str = ""

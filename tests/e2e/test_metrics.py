@@ -24,7 +24,7 @@ from prometheus_client.samples import Sample
 from conveyor.engine.metrics import LABEL_CAP
 from conveyor.store import Store
 from tests.e2e.conftest import python_agent, wait_states
-from tests.helpers.live import LiveServer
+from tests.helpers.live import LiveServer, wait_until
 
 JOBS = int(os.environ.get("CONVEYOR_METRICS_JOBS", "200"))
 TOKEN = "a-scrape-token-for-the-test"
@@ -32,7 +32,7 @@ TOKEN = "a-scrape-token-for-the-test"
 
 @pytest.fixture
 def metered(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(db_url, tmp_path, metrics_token=TOKEN)
+    live = LiveServer(db_url, tmp_path, metrics_token=TOKEN, metrics_depth_s="0.2")
     try:
         yield live
     finally:
@@ -61,6 +61,14 @@ def scrape(server: LiveServer, token: str | None = TOKEN) -> dict[str, list[Samp
     return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
 
 
+def _depth(server: LiveServer) -> dict[str, float]:
+    """The exported queue depth by state (all queues), leaving out states at zero."""
+    found: dict[str, float] = {}
+    for sample in scrape(server).get("conveyor_queue_depth", []):
+        found[sample.labels["state"]] = found.get(sample.labels["state"], 0) + sample.value
+    return {state: n for state, n in found.items() if n}
+
+
 def total(samples: list[Sample], name: str, **labels: str) -> float:
     return sum(
         s.value
@@ -87,6 +95,39 @@ def _grouped(conn: sa.Connection, sql: str) -> Counter[str]:
     return Counter({str(key): int(count) for key, count in conn.execute(sa.text(sql))})
 
 
+def _submit_while_nothing_runs(server: LiveServer) -> list[str]:
+    """Submit every job with no agent on their queues: the periodic count sees them wait."""
+    with server.client() as api:
+        ids: list[str] = []
+        jobs = _jobs()
+        for start in range(0, len(jobs), 100):
+            response = api.post("/jobs/batch", json={"jobs": jobs[start : start + 100]})
+            assert response.status_code == 201, response.text
+            ids += [job["id"] for job in response.json()["items"]]
+        # No agent yet: every job waits, and the periodic count says so.
+        wait_until(lambda: _depth(server) == {"queued": JOBS}, 30, "the queue depth")
+        fast = scrape(server)["conveyor_queue_depth"]
+        assert total(fast, "conveyor_queue_depth", queue="fast") == (JOBS + 1) // 2
+    return ids
+
+
+def _run(server: LiveServer, ids: list[str]) -> tuple[dict[str, list[Sample]], dict[str, str]]:
+    """An agent on both queues runs every job; then the depth falls to nothing."""
+    agent = python_agent(server, "meter", "--queue", "default", "--queue", "fast", slots=4)
+    try:
+        with server.client() as api:
+            final = wait_states(api, ids, timeout=180)
+        wait_until(lambda: _depth(server) == {}, 30, "the queue depth to fall to nothing")
+        families = scrape(server)
+        live = families["conveyor_agents_connected"]
+        assert live[0].value == 2
+        assert families["conveyor_slots_total"][0].value == 5
+        assert families["conveyor_websocket_connections"][0].value == 2
+    finally:
+        agent.process.kill()
+    return families, final
+
+
 def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) -> None:
     unauthorized = httpx.get(f"{metered.url}/metrics", timeout=10)
     assert unauthorized.status_code == 401
@@ -96,24 +137,13 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
     )
     assert wrong.status_code == 401
 
-    agent = python_agent(metered, "meter", "--queue", "default", "--queue", "fast", slots=4)
+    # An agent on another queue offers the actions (a submit needs them) but takes nothing.
+    idle = python_agent(metered, "idle", "--queue", "elsewhere", slots=1)
     try:
-        with metered.client() as api:
-            ids: list[str] = []
-            jobs = _jobs()
-            for start in range(0, len(jobs), 100):
-                response = api.post("/jobs/batch", json={"jobs": jobs[start : start + 100]})
-                assert response.status_code == 201, response.text
-                ids += [job["id"] for job in response.json()["items"]]
-            final = wait_states(api, ids, timeout=180)
-        families = scrape(metered)
-        live = families["conveyor_agents_connected"]
-        assert live[0].value == 1
-        assert families["conveyor_slots_total"][0].value == 4
-        assert families["conveyor_websocket_connections"][0].value == 1
+        ids = _submit_while_nothing_runs(metered)
+        families, final = _run(metered, ids)
     finally:
-        agent.process.kill()
-
+        idle.process.kill()
     states, outcomes = asyncio.run(_tables(metered.database_url))
     assert Counter(final.values()) == states
     assert states["succeeded"] == JOBS - len(range(0, JOBS, 20))

@@ -88,6 +88,7 @@ async def open_services(settings: ServerSettings) -> Services:
             reaper_interval_s=min(REAPER_INTERVAL_S, settings.lease_s / 3),
             reaper_grace_s=settings.lease_s,  # a lease's time to reconnect after a restart
             keep_offline_agents=settings.agent_prune_after,
+            depth_interval_s=settings.metrics_depth_s,
         ),
         on_artifacts_deleted=delete_blobs,
     )

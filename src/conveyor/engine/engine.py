@@ -8,7 +8,7 @@ from types import TracebackType
 
 from conveyor.engine.events import EventBus
 from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
-from conveyor.engine.metrics import Metrics
+from conveyor.engine.metrics import DEPTH_INTERVAL_S, Metrics, QueueDepths
 from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
 from conveyor.engine.retention import (
     KEEP_EVENTS,
@@ -38,6 +38,7 @@ class EngineConfig:
     keep_events: timedelta | None = KEEP_EVENTS
     keep_offline_agents: timedelta | None = KEEP_OFFLINE_AGENTS  # then the agent row goes
     retention_interval_s: float = RETENTION_INTERVAL_S
+    depth_interval_s: float = DEPTH_INTERVAL_S  # /metrics' queue depth: one count this often
     retention_batch: int = RETENTION_BATCH
 
 
@@ -80,6 +81,7 @@ class Engine:
             batch=self.config.retention_batch,
             on_artifacts_deleted=on_artifacts_deleted,
         )
+        self.depths = QueueDepths(store, self.metrics, self.config.depth_interval_s)
         self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
@@ -97,7 +99,7 @@ class Engine:
 
     @property
     def services(self) -> list[Service]:
-        return [self.scheduler, self.reaper, self.retention, self.poller]
+        return [self.scheduler, self.reaper, self.retention, self.poller, self.depths]
 
     async def start(self) -> None:
         self.bus.last_seq = await self.store.event_last_seq()

@@ -20,7 +20,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from conveyor.engine.service import Service
 from conveyor.states import JobState
+from conveyor.store import Store
 
 LABEL_CAP = 50
 """Distinct values kept per bounded label (action, queue) before ``other``."""
@@ -29,6 +31,8 @@ INFLIGHT_CAP = 100_000
 """Jobs remembered between their claim and their result (the oldest are forgotten)."""
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 HTTP_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+DEPTH_INTERVAL_S = 15.0
+"""How often a replica counts unfinished jobs by queue and state (not per scrape)."""
 RETRIED = frozenset({JobState.QUEUED, JobState.SCHEDULED})
 
 
@@ -126,6 +130,13 @@ class Metrics:
         )
         self._live = _Live(lambda: (0, 0, 0))
         r.register(self._live)
+        self.depth = Gauge(
+            "conveyor_queue_depth",
+            "Unfinished jobs by queue and state, all teams; counted every few seconds by "
+            "each replica: the same figure on every replica (aggregate with max()).",
+            ["queue", "state"],
+            registry=r,
+        )
         self.websockets = Gauge(
             "conveyor_websocket_connections",
             "Agent WebSocket connections open on this replica.",
@@ -171,6 +182,16 @@ class Metrics:
         elif state in RETRIED and not released:
             self.retries.inc()
 
+    def on_depths(self, rows: list[tuple[str, str, int]]) -> None:
+        """Replace the queue depths with a new count; queues past the cap add up in other."""
+        depths: dict[tuple[str, str], int] = {}
+        for queue, state, count in rows:
+            key = (self.queue(queue), state)
+            depths[key] = depths.get(key, 0) + count
+        self.depth.clear()
+        for (queue, state), count in depths.items():
+            self.depth.labels(queue, state).set(count)
+
     def on_http(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_seconds.labels(method, route, f"{status // 100}xx").observe(seconds)
 
@@ -181,3 +202,19 @@ class Metrics:
 
 def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+class QueueDepths(Service):
+    """Refresh ``conveyor_queue_depth`` with one grouped count every ``interval_s``."""
+
+    name = "queue-depths"
+
+    def __init__(self, store: Store, metrics: Metrics, interval_s: float) -> None:
+        super().__init__(interval_s)
+        self.store = store
+        self.metrics = metrics
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        rows = await self.store.job_depths()
+        self.metrics.on_depths(rows)
+        return 0

@@ -303,6 +303,10 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
     async def job_count_by_state(self, team_id: uuid.UUID) -> dict[str, int]:
         return await self.db.read(reads.count_by_state, None, team_id)
 
+    async def job_depths(self) -> list[tuple[str, str, int]]:
+        """(queue, state, count) of unfinished jobs across all teams: for /metrics."""
+        return await self.db.read(reads.depths, None)
+
     async def attempt_list(self, team_id: uuid.UUID, job_id: uuid.UUID) -> list[Attempt]:
         return await self.db.read(reads.list_attempts, None, team_id, job_id)
 
