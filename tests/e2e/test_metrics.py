@@ -128,6 +128,20 @@ def _run(server: LiveServer, ids: list[str]) -> tuple[dict[str, list[Sample]], d
     return families, final
 
 
+def _sse_clients_counted(server: LiveServer) -> None:
+    def open_streams() -> float:
+        return total(scrape(server)["conveyor_sse_clients"], "conveyor_sse_clients")
+
+    assert open_streams() == 0
+    with (
+        server.client() as api,
+        api.stream("GET", "/events", params={"after": 0}, timeout=30) as response,
+    ):
+        assert response.status_code == 200
+        wait_until(lambda: open_streams() == 1, 30, "the stream to be counted")
+    wait_until(lambda: open_streams() == 0, 30, "the closed stream to be uncounted")
+
+
 def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) -> None:
     unauthorized = httpx.get(f"{metered.url}/metrics", timeout=10)
     assert unauthorized.status_code == 401
@@ -144,6 +158,7 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
         families, final = _run(metered, ids)
     finally:
         idle.process.kill()
+    _sse_clients_counted(metered)
     states, outcomes = asyncio.run(_tables(metered.database_url))
     assert Counter(final.values()) == states
     assert states["succeeded"] == JOBS - len(range(0, JOBS, 20))

@@ -11,7 +11,7 @@ import hmac
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor.api.deps import public, services
@@ -54,17 +54,31 @@ class HttpMetrics:
             return
         start = Metrics.clock()
         status = 500
+        svc = getattr(scope["app"].state, "services", None)
+        stream: Gauge | None = None
 
         async def seen(message: Message) -> None:
-            nonlocal status
+            nonlocal status, stream
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if svc is not None and _is_stream(message):
+                    stream = svc.engine.metrics.sse_clients
+                    stream.inc()
             await send(message)
 
         try:
             await self.app(scope, receive, seen)
         finally:
-            svc = getattr(scope["app"].state, "services", None)
+            if stream is not None:
+                stream.dec()
             if svc is not None:
                 route = getattr(scope.get("route"), "path", None) or UNMATCHED
                 svc.engine.metrics.on_http(scope["method"], route, status, Metrics.clock() - start)
+
+
+def _is_stream(start: Message) -> bool:
+    """An SSE answer: counted as an open client until it ends."""
+    return any(
+        name == b"content-type" and value.startswith(b"text/event-stream")
+        for name, value in start.get("headers", ())
+    )

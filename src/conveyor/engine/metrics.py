@@ -137,6 +137,11 @@ class Metrics:
             ["queue", "state"],
             registry=r,
         )
+        self.sse_clients = Gauge(
+            "conveyor_sse_clients",
+            "Server-sent event streams open on this replica (events, live logs).",
+            registry=r,
+        )
         self.websockets = Gauge(
             "conveyor_websocket_connections",
             "Agent WebSocket connections open on this replica.",
