@@ -317,10 +317,10 @@ class AgentHub:
             await session.send(protocol.Assign(jobs=jobs))
         except Exception:
             # The agent is gone: hand the jobs back at once rather than wait for leases.
-            await self.store.job_report(
-                session.team_id,
-                [Report(job.id, job.lease_token, Outcome.RELEASED) for job in claimed],
-            )
+            releases = [Report(job.id, job.lease_token, Outcome.RELEASED) for job in claimed]
+            results = await self.store.job_report(session.team_id, releases)
+            for release, result in zip(releases, results, strict=True):
+                self._count_report(release, result)
             raise
 
     # submit with direct dispatch
