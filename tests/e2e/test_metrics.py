@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from conveyor.store import Store
 from tests.e2e.conftest import python_agent, wait_states
 from tests.helpers.live import LiveServer, wait_until
 
+DEPLOY = Path(__file__).parents[2] / "deploy"
+SERIES_SUFFIX = re.compile(r"_(total|bucket|sum|count)$")
 JOBS = int(os.environ.get("CONVEYOR_METRICS_JOBS", "200"))
 TOKEN = "a-scrape-token-for-the-test"
 
@@ -121,7 +124,7 @@ def _run(server: LiveServer, ids: list[str]) -> tuple[dict[str, list[Sample]], d
         families = scrape(server)
         live = families["conveyor_agents_connected"]
         assert live[0].value == 2
-        assert families["conveyor_slots_total"][0].value == 5
+        assert families["conveyor_agent_slots"][0].value == 5
         assert families["conveyor_websocket_connections"][0].value == 2
     finally:
         agent.process.kill()
@@ -142,6 +145,17 @@ def _sse_clients_counted(server: LiveServer) -> None:
     wait_until(lambda: open_streams() == 0, 30, "the closed stream to be uncounted")
 
 
+def _deploy_names_exist(families: dict[str, list[Sample]]) -> None:
+    """Every metric the Grafana dashboard and the alert rules query is one /metrics serves."""
+    named: set[str] = set()
+    for path in DEPLOY.rglob("*"):
+        if path.suffix in {".json", ".yml", ".yaml"}:
+            named |= set(re.findall(r"\bconveyor_[a-z_]+", path.read_text()))
+    assert len(named) > 10
+    missing = {name for name in named if SERIES_SUFFIX.sub("", name) not in families}
+    assert not missing, f"named in deploy/ but not served: {sorted(missing)}"
+
+
 def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) -> None:
     unauthorized = httpx.get(f"{metered.url}/metrics", timeout=10)
     assert unauthorized.status_code == 401
@@ -159,6 +173,7 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
     finally:
         idle.process.kill()
     _sse_clients_counted(metered)
+    _deploy_names_exist(families)
     states, outcomes = asyncio.run(_tables(metered.database_url))
     assert Counter(final.values()) == states
     assert states["succeeded"] == JOBS - len(range(0, JOBS, 20))

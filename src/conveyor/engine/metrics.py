@@ -64,10 +64,10 @@ class _Live(Collector):
             "conveyor_agents_connected", "Agents connected to this replica.", value=agents
         )
         yield GaugeMetricFamily(
-            "conveyor_slots_total", "Slots of the agents connected to this replica.", value=total
+            "conveyor_agent_slots", "Slots of the agents connected to this replica.", value=total
         )
         yield GaugeMetricFamily(
-            "conveyor_slots_busy",
+            "conveyor_agent_slots_busy",
             "Slots of this replica's agents not offered for new work (running or starting).",
             value=busy,
         )
