@@ -205,3 +205,58 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
     assert "/api/v1/jobs/batch" in routes
     assert not any(job_id in route for route in routes for job_id in ids)
     assert LABEL_CAP >= 2
+
+
+REPLICA_JOBS = 60
+
+
+@pytest.fixture
+def two_replicas(pg_url: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
+    started: list[LiveServer] = []
+    try:
+        for name in "ab":
+            (tmp_path / name).mkdir()
+            started.append(LiveServer(pg_url, tmp_path / name, metrics_depth_s="0.2"))
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def test_each_replica_counts_what_it_does_and_shares_the_depth(
+    two_replicas: list[LiveServer],
+) -> None:
+    """Jobs submitted through b, run by an agent on a: b counts the submits, a the attempts;
+    both export the same queue depth (max(), not sum())."""
+    a, b = two_replicas
+    key = b.agent_key  # each start made a fresh key and revoked the one before
+    idle = python_agent(b, "idle", "--queue", "elsewhere", key=key, slots=1)
+    try:
+        with b.client() as api:
+            batch = [{"action": "e2e.add", "params": {"a": i, "b": 1}} for i in range(REPLICA_JOBS)]
+            response = api.post("/jobs/batch", json={"jobs": batch})
+            assert response.status_code == 201, response.text
+            ids = [job["id"] for job in response.json()["items"]]
+        for replica in (a, b):
+            wait_until(lambda r=replica: _depth(r) == {"queued": REPLICA_JOBS}, 30, "depth")
+        worker = python_agent(a, "worker", key=key, slots=4)
+        try:
+            with b.client() as api:
+                assert set(wait_states(api, ids, timeout=120).values()) == {"succeeded"}
+        finally:
+            worker.process.kill()
+    finally:
+        idle.process.kill()
+    for replica in (a, b):
+        wait_until(lambda r=replica: _depth(r) == {}, 30, "the depth to fall to nothing")
+    scraped = {name: scrape(replica, None) for name, replica in zip("ab", (a, b), strict=True)}
+
+    def count(name: str, metric: str) -> float:
+        return total(scraped[name][metric], f"{metric}_total")
+
+    assert count("b", "conveyor_jobs_submitted") == REPLICA_JOBS
+    assert count("a", "conveyor_jobs_submitted") == 0
+    assert count("a", "conveyor_jobs_started") == REPLICA_JOBS
+    assert count("b", "conveyor_jobs_started") == 0
+    finished = sum(count(name, "conveyor_jobs_finished") for name in "ab")
+    assert finished == REPLICA_JOBS
