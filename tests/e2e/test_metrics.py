@@ -174,6 +174,11 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
         idle.process.kill()
     _sse_clients_counted(metered)
     _deploy_names_exist(families)
+    pools = families["conveyor_db_pool_size"]
+    assert pools and all(s.value >= 1 for s in pools)
+    store_calls = families["conveyor_store_call_duration_seconds"]
+    writes = total(store_calls, "conveyor_store_call_duration_seconds_count", kind="write")
+    assert writes >= JOBS // 100  # at least the submits' batches
     states, outcomes = asyncio.run(_tables(metered.database_url))
     assert Counter(final.values()) == states
     assert states["succeeded"] == JOBS - len(range(0, JOBS, 20))

@@ -28,6 +28,8 @@ def reference() -> str:
     }
     rows = ["| metric | type | labels | what it counts |", "|---|---|---|---|"]
     for family in sorted(metrics.registry.collect(), key=lambda f: f.name):
+        if family.name not in labels:  # a collector's family (read at each scrape)
+            labels[family.name] = ", ".join(f"`{n}`" for n in getattr(family, "_labelnames", ()))
         suffix = SUFFIX.get(family.type, "")
         name = f"`{family.name}{suffix}`" if "(" not in suffix else f"`{family.name}`{suffix}"
         rows.append(

@@ -64,6 +64,7 @@ class Engine:
         self.config = config or EngineConfig()
         self.bus = EventBus()
         self.metrics = Metrics()  # this replica's own registry, served at /metrics
+        self.metrics.watch_store(store)
         store.on_commit(self._published)
         self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
         self.reaper = Reaper(

@@ -73,6 +73,26 @@ class _Live(Collector):
         )
 
 
+class _Pools(Collector):
+    """The store's connection pools: their size and the connections in use."""
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        size = GaugeMetricFamily(
+            "conveyor_db_pool_size", "Connections a store pool keeps.", labels=["pool"]
+        )
+        used = GaugeMetricFamily(
+            "conveyor_db_pool_in_use", "Connections of a store pool in use now.", labels=["pool"]
+        )
+        for pool, total, in_use in self.store.pool_use() if self.store else []:
+            size.add_metric([pool], total)
+            used.add_metric([pool], in_use)
+        yield size
+        yield used
+
+
 class Metrics:
     """The counters, histograms and gauges one replica exports at ``/metrics``."""
 
@@ -130,11 +150,21 @@ class Metrics:
         )
         self._live = _Live(lambda: (0, 0, 0))
         r.register(self._live)
+        self._pools = _Pools()
+        r.register(self._pools)
         self.depth = Gauge(
             "conveyor_queue_depth",
             "Unfinished jobs by queue and state, all teams; counted every few seconds by "
             "each replica: the same figure on every replica (aggregate with max()).",
             ["queue", "state"],
+            registry=r,
+        )
+        self.store_seconds = Histogram(
+            "conveyor_store_call_duration_seconds",
+            "Store calls as their caller waits for them (queueing for the SQLite writer or a "
+            "pool connection included), by kind (read, write) and operation.",
+            ["kind", "operation"],
+            buckets=HTTP_SECONDS,
             registry=r,
         )
         self.sse_clients = Gauge(
@@ -147,6 +177,14 @@ class Metrics:
             "Agent WebSocket connections open on this replica.",
             registry=r,
         )
+
+    def watch_store(self, store: Store) -> None:
+        """Time every store call, and export its pools' use as read at each scrape."""
+        store.observe_calls(self.on_store_call)
+        self._pools.store = store
+
+    def on_store_call(self, kind: str, operation: str, seconds: float) -> None:
+        self.store_seconds.labels(kind, operation).observe(seconds)
 
     def watch(self, read: Callable[[], tuple[int, int, int]]) -> None:
         """Export (agents connected, slots total, slots busy) as read at each scrape."""

@@ -103,6 +103,14 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
         """The database URL, with the driver the store picked."""
         return self.db.url
 
+    def observe_calls(self, observe: Callable[[str, str, float], None]) -> None:
+        """Be told (read or write, operation, seconds) after every store call (metrics)."""
+        self.db.observe = observe
+
+    def pool_use(self) -> list[tuple[str, int, int]]:
+        """(pool, size, connections in use) of each of the store's connection pools."""
+        return self.db.pool_use()
+
     def on_commit(self, publish: Publish) -> None:
         self.db.on_commit(publish)
 
