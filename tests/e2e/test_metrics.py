@@ -64,6 +64,10 @@ def scrape(server: LiveServer, token: str | None = TOKEN) -> dict[str, list[Samp
     return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
 
 
+def _busy(server: LiveServer) -> float:
+    return total(scrape(server)["conveyor_agent_slots_busy"], "conveyor_agent_slots_busy")
+
+
 def _depth(server: LiveServer) -> dict[str, float]:
     """The exported queue depth by state (all queues), leaving out states at zero."""
     found: dict[str, float] = {}
@@ -121,6 +125,7 @@ def _run(server: LiveServer, ids: list[str]) -> tuple[dict[str, list[Sample]], d
         with server.client() as api:
             final = wait_states(api, ids, timeout=180)
         wait_until(lambda: _depth(server) == {}, 30, "the queue depth to fall to nothing")
+        wait_until(lambda: _busy(server) == 0, 30, "the agents' next heartbeats")
         families = scrape(server)
         live = families["conveyor_agents_connected"]
         assert live[0].value == 2

@@ -77,6 +77,7 @@ class AgentSession:
     send: Callable[[BaseModel], Awaitable[None]]
     close: Callable[[str], Awaitable[None]]
     slots: int = 0
+    held: int = 0  # jobs it held at its last heartbeat
     credits: int = 0
     draining: bool = False
     hungry: bool = False  # its last claim found less than it asked for: wait for new work
@@ -163,10 +164,10 @@ class AgentHub:
             del self.sessions[session.agent_id]
 
     def _slot_gauges(self) -> tuple[int, int, int]:
-        """Agents connected here, their slots, and the slots not offered as credits."""
+        """Agents connected here, their slots, and those busy as of each one's last heartbeat."""
         sessions = list(self.sessions.values())
         total = sum(s.slots for s in sessions)
-        return len(sessions), total, sum(max(s.slots - s.credits, 0) for s in sessions)
+        return len(sessions), total, sum(min(s.held, s.slots) for s in sessions)
 
     def connected_ids(self) -> set[uuid.UUID]:
         return set(self.sessions)

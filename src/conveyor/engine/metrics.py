@@ -68,7 +68,7 @@ class _Live(Collector):
         )
         yield GaugeMetricFamily(
             "conveyor_agent_slots_busy",
-            "Slots of this replica's agents not offered for new work (running or starting).",
+            "Slots of this replica's agents holding a job, as of each agent's last heartbeat.",
             value=busy,
         )
 

@@ -288,6 +288,7 @@ class Connection:
                 self._writes_before_results.add(task)
                 task.add_done_callback(self._writes_before_results.discard)
             elif isinstance(message, protocol.Heartbeat):
+                session.held = len(message.jobs)  # every job it holds: the busy-slot gauge
                 self._spawn(self._on_heartbeat(session, message))
             elif isinstance(message, protocol.Result | protocol.Release):
                 self._spawn(self._on_result(message, list(self._writes_before_results)))
