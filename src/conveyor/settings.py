@@ -68,7 +68,9 @@ class ServerSettings(_WithSecretFiles, LogSettings):
     """How ``conveyor server`` runs. Environment: ``CONVEYOR_<NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"database_url", "admin_password"})
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"database_url", "admin_password", "metrics_token"}
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     sqlite_synchronous: str = "FULL"
@@ -105,6 +107,10 @@ class ServerSettings(_WithSecretFiles, LogSettings):
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR
     # networks (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the socket peer is the client.
     trusted_proxies: str = ""
+    # /metrics is public when empty; otherwise it wants `Authorization: Bearer <token>`.
+    metrics_token: str = ""
+    # Seconds between two counts of unfinished jobs by queue and state (conveyor_queue_depth).
+    metrics_depth_s: float = Field(default=15.0, gt=0)
     # The built web dashboard to serve at / (a folder with index.html). Empty: the one
     # built into the package (conveyor/ui); a page saying how to build it when missing.
     ui_dir: str = ""

@@ -15,6 +15,7 @@ FRAMEWORK_ROUTES = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets
 PUBLIC_ROUTES = {
     "/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/auth/refresh",
     "/api/v1/auth/register",
+    "/metrics",  # public unless metrics_token is set (its own bearer check)
 }  # fmt: skip
 
 

@@ -46,3 +46,11 @@ def nap(ms: int) -> int:
     """Work that takes ``ms`` milliseconds (flow-limit tests measure overlaps)."""
     time.sleep(ms / 1000)
     return ms
+
+
+@tasks.action
+def flaky(succeed_on: int, ctx: TaskContext) -> int:
+    """Fail every attempt before ``succeed_on`` (a retry's and a dead job's figures)."""
+    if ctx.attempt < succeed_on:
+        raise RuntimeError(f"attempt {ctx.attempt} fails on purpose")
+    return ctx.attempt

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conveyor import __version__
-from conveyor.api import docs, errors, openapi, ui
+from conveyor.api import docs, errors, metrics, openapi, ui
 from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
 from conveyor.api.client_addr import parse_trusted
@@ -89,6 +89,7 @@ async def open_services(settings: ServerSettings) -> Services:
             reaper_interval_s=min(REAPER_INTERVAL_S, settings.lease_s / 3),
             reaper_grace_s=settings.lease_s,  # a lease's time to reconnect after a restart
             keep_offline_agents=settings.agent_prune_after,
+            depth_interval_s=settings.metrics_depth_s,
         ),
         on_artifacts_deleted=delete_blobs,
     )
@@ -170,9 +171,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise StoreError(f"the database does not answer: {type(exc).__name__}") from None
         return {"status": "ready"}
 
+    metrics.install(app)
     ui.install(app, DOCS_URL, Path(settings.ui_dir) if settings.ui_dir else None)  # last
     app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.HttpMetrics)  # inside the request id: sees every answer
     app.add_middleware(RequestContext)  # outermost of ours: every line of a request has its id
     return app
 

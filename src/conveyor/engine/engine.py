@@ -8,6 +8,7 @@ from types import TracebackType
 
 from conveyor.engine.events import EventBus
 from conveyor.engine.listener import POLL_INTERVAL_S, Listener, OutboxPoller
+from conveyor.engine.metrics import DEPTH_INTERVAL_S, Metrics, QueueDepths
 from conveyor.engine.reaper import REAPER_INTERVAL_S, Reaper
 from conveyor.engine.retention import (
     KEEP_EVENTS,
@@ -37,6 +38,7 @@ class EngineConfig:
     keep_events: timedelta | None = KEEP_EVENTS
     keep_offline_agents: timedelta | None = KEEP_OFFLINE_AGENTS  # then the agent row goes
     retention_interval_s: float = RETENTION_INTERVAL_S
+    depth_interval_s: float = DEPTH_INTERVAL_S  # /metrics' queue depth: one count this often
     retention_batch: int = RETENTION_BATCH
 
 
@@ -61,10 +63,15 @@ class Engine:
         self.store = store
         self.config = config or EngineConfig()
         self.bus = EventBus()
+        self.metrics = Metrics()  # this replica's own registry, served at /metrics
+        self.metrics.watch_store(store)
         store.on_commit(self._published)
         self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
         self.reaper = Reaper(
-            store, self.config.reaper_interval_s, grace_s=self.config.reaper_grace_s
+            store,
+            self.config.reaper_interval_s,
+            grace_s=self.config.reaper_grace_s,
+            on_reaped=self.metrics.on_reaped,
         )
         self.retention = Retention(
             store,
@@ -75,6 +82,7 @@ class Engine:
             batch=self.config.retention_batch,
             on_artifacts_deleted=on_artifacts_deleted,
         )
+        self.depths = QueueDepths(store, self.metrics, self.config.depth_interval_s)
         self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
@@ -92,7 +100,7 @@ class Engine:
 
     @property
     def services(self) -> list[Service]:
-        return [self.scheduler, self.reaper, self.retention, self.poller]
+        return [self.scheduler, self.reaper, self.retention, self.poller, self.depths]
 
     async def start(self) -> None:
         self.bus.last_seq = await self.store.event_last_seq()

@@ -76,6 +76,8 @@ class AgentSession:
     actions: dict[str, list[str]]
     send: Callable[[BaseModel], Awaitable[None]]
     close: Callable[[str], Awaitable[None]]
+    slots: int = 0
+    held: int = 0  # jobs it held at its last heartbeat
     credits: int = 0
     draining: bool = False
     hungry: bool = False  # its last claim found less than it asked for: wait for new work
@@ -109,7 +111,9 @@ class AgentHub:
         # An agent silent for this long (frozen, half-open socket) gets no new work.
         self.silence_limit_s = heartbeat_s * 3
         self.store = engine.store
+        self.metrics = engine.metrics
         self.sessions: dict[uuid.UUID, AgentSession] = {}
+        self.metrics.watch(self._slot_gauges)
         self._credits = Signal()
         self.parked = Signal()  # fires when the dispatcher next goes idle; replaced each time
         self._turn = 0  # rotates which waiting agent a submit offers its jobs first
@@ -158,6 +162,12 @@ class AgentHub:
     def detach(self, session: AgentSession) -> None:
         if self.sessions.get(session.agent_id) is session:
             del self.sessions[session.agent_id]
+
+    def _slot_gauges(self) -> tuple[int, int, int]:
+        """Agents connected here, their slots, and those busy as of each one's last heartbeat."""
+        sessions = list(self.sessions.values())
+        total = sum(s.slots for s in sessions)
+        return len(sessions), total, sum(min(s.held, s.slots) for s in sessions)
 
     def connected_ids(self) -> set[uuid.UUID]:
         return set(self.sessions)
@@ -303,14 +313,16 @@ class AgentHub:
             )
             for job in claimed
         ]
+        for job in claimed:
+            self.metrics.on_started(job.id, job.action, job.queue, job.started_at)
         try:
             await session.send(protocol.Assign(jobs=jobs))
         except Exception:
             # The agent is gone: hand the jobs back at once rather than wait for leases.
-            await self.store.job_report(
-                session.team_id,
-                [Report(job.id, job.lease_token, Outcome.RELEASED) for job in claimed],
-            )
+            releases = [Report(job.id, job.lease_token, Outcome.RELEASED) for job in claimed]
+            results = await self.store.job_report(session.team_id, releases)
+            for release, result in zip(releases, results, strict=True):
+                self._count_report(release, result)
             raise
 
     # submit with direct dispatch
@@ -327,7 +339,9 @@ class AgentHub:
         """
         takers = self._waiting(team_id)
         if not takers:
-            return await self.store.job_submit_many(team_id, specs, audit=audit)
+            submitted = await self.store.job_submit_many(team_id, specs, audit=audit)
+            self._count_submitted(specs, submitted)
+            return submitted
         for session in takers:
             session.claiming = True
         try:
@@ -342,6 +356,7 @@ class AgentHub:
                 for session in takers:
                     session.passed_over = False
                 self._wake_dispatcher()
+        self._count_submitted(specs, submitted)
         for session, claimed in zip(takers, claims, strict=True):
             if claimed:
                 session.credits -= len(claimed)
@@ -351,6 +366,13 @@ class AgentHub:
                     log.warning("handing over submitted jobs failed", agent=session.name,
                                 agent_id=str(session.agent_id), team_id=str(session.team_id))  # fmt: skip
         return submitted
+
+    def _count_submitted(self, specs: list[JobSpec], submitted: list[Submitted]) -> None:
+        self.metrics.on_submitted(
+            (spec.action, spec.queue)
+            for spec, done in zip(specs, submitted, strict=True)
+            if done.created
+        )
 
     def _waiting(self, team_id: uuid.UUID) -> list[AgentSession]:
         """The team's agents here that could take work now, rotated for a fair first pick."""
@@ -380,7 +402,7 @@ class AgentHub:
         pause = REPORT_RETRY_S
         for _ in range(REPORT_RETRIES):
             try:
-                return await self.reports.submit(team_id, report)
+                return self._count_report(report, await self.reports.submit(team_id, report))
             except Exception as exc:
                 if not _transient(exc):
                     raise
@@ -388,7 +410,12 @@ class AgentHub:
                             team_id=str(team_id), retry_in_s=pause, error=str(exc)[:200])  # fmt: skip
             await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # backoff, not a state
             pause = min(pause * 2, REPORT_RETRY_MAX_S)
-        return await self.reports.submit(team_id, report)
+        return self._count_report(report, await self.reports.submit(team_id, report))
+
+    def _count_report(self, report: Report, result: ReportResult) -> ReportResult:
+        if result.applied:
+            self.metrics.on_reported(report.job_id, str(report.outcome), result.state)
+        return result
 
     async def _flush_reports(self, team_id: uuid.UUID, reports: list[Report]) -> list[ReportResult]:
         # A report that makes work claimable (a job back in the queue, room under a

@@ -11,11 +11,13 @@ grace longer than its lease (see ``docs/engine.md``).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from conveyor.engine.service import Service
 from conveyor.errors import StoreUnavailable
+from conveyor.states import JobState
 from conveyor.store import Store
 
 REAPER_INTERVAL_S = 1.0
@@ -32,6 +34,7 @@ class Reaper(Service):
         *,
         grace_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        on_reaped: Callable[[list[tuple[uuid.UUID, JobState]]], None] | None = None,
     ) -> None:
         super().__init__(interval_s)
         self.store = store
@@ -39,6 +42,7 @@ class Reaper(Service):
         self.grace_s = grace_s
         self._clock = clock  # tests move it instead of waiting out a grace
         self._reaps_from = 0.0  # on the clock: when this replica's grace ends
+        self._on_reaped = on_reaped  # metrics: lease expiries, retries, dead jobs
 
     def start(self) -> None:
         self._hold()
@@ -48,7 +52,10 @@ class Reaper(Service):
         return self._clock() < self._reaps_from
 
     async def run_once(self, now: datetime | None = None) -> int:
-        return len(await self.store.job_reap_expired(limit=self.batch, now=now))
+        reaped = await self.store.job_reap_expired(limit=self.batch, now=now)
+        if reaped and self._on_reaped is not None:
+            self._on_reaped(reaped)
+        return len(reaped)
 
     async def _pass(self) -> int:
         """Reap, unless in the grace; a store that cannot be reached starts the grace over.

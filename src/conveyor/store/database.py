@@ -12,7 +12,8 @@ retried. After commit, what the operation recorded on ``tx`` is published.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
@@ -52,6 +53,8 @@ class Database:
         self.sync_url = sa.make_url(self.url)
         self.dialect = self.sync_url.get_backend_name()
         self._publish: Publish | None = None
+        # Metrics: told (kind, operation, seconds) after every store call; None: not timed.
+        self.observe: Callable[[str, str, float], None] | None = None
         self.cache = ReadCache(topics=TOPICS if self.dialect == "postgresql" else (CATALOG, FLOW))
         if self.dialect == "sqlite":
             self._writer = SqliteWriter(
@@ -72,6 +75,17 @@ class Database:
             postgresql.cache_the_parse_of_every_statement()
         else:
             raise StoreError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
+
+    def pool_use(self) -> list[tuple[str, int, int]]:
+        """(pool, size, connections in use) of each connection pool: for the metrics."""
+        names = ("writer", "readers") if self.dialect == "sqlite" else ("transactions", "reads")
+        found = []
+        for name, engine in zip(names, self.sync_engines(), strict=True):
+            pool = engine.pool
+            size = pool.size() if isinstance(pool, sa.pool.QueuePool) else 0
+            used = pool.checkedout() if isinstance(pool, sa.pool.QueuePool) else 0
+            found.append((name, size, used))
+        return found
 
     def sync_engines(self) -> list[Engine]:
         """Every engine whose connections run the store's statements."""
@@ -106,11 +120,16 @@ class Database:
         A database that cannot be reached raises :class:`StoreUnavailable` (so do
         :meth:`write_statement` and :meth:`read`): see :mod:`conveyor.store.failures`.
         """
-        with unavailable_as_store_error():
-            if self.dialect == "sqlite":
-                result, tx = await self._writer.run(op, now, args, kwargs)
-            else:
-                result, tx = await self._write_pg(op, now, args, kwargs)
+        start = time.perf_counter()
+        try:
+            with unavailable_as_store_error():
+                if self.dialect == "sqlite":
+                    result, tx = await self._writer.run(op, now, args, kwargs)
+                else:
+                    result, tx = await self._write_pg(op, now, args, kwargs)
+        finally:
+            if self.observe is not None:
+                self.observe("write", _name(op), time.perf_counter() - start)
         self._published(tx)
         return result
 
@@ -128,8 +147,13 @@ class Database:
         """
         if self.dialect != "postgresql":
             raise StoreError("write_statement runs on PostgreSQL only")
-        with unavailable_as_store_error():
-            done = await self._write_statement_pg(op, now, args, kwargs)
+        start = time.perf_counter()
+        try:
+            with unavailable_as_store_error():
+                done = await self._write_statement_pg(op, now, args, kwargs)
+        finally:
+            if self.observe is not None:
+                self.observe("write", _name(op), time.perf_counter() - start)
         self._published(done[1])
         return done[0]
 
@@ -184,8 +208,13 @@ class Database:
         self, op: Op[P, R], now: datetime | None, /, *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run ``op`` in a read-only transaction."""
-        with unavailable_as_store_error():
-            return await self._read(op, self._now(now), args, kwargs)
+        start = time.perf_counter()
+        try:
+            with unavailable_as_store_error():
+                return await self._read(op, self._now(now), args, kwargs)
+        finally:
+            if self.observe is not None:
+                self.observe("read", _name(op), time.perf_counter() - start)
 
     async def _read(self, op: Op[P, R], now: datetime | None, args: Any, kwargs: Any) -> R:
         if self.dialect == "sqlite":
@@ -231,3 +260,8 @@ class Database:
         else:
             await self._async_engine.dispose()
             await self._autocommit_engine.dispose()
+
+
+def _name(op: object) -> str:
+    """An operation's function name: a bounded label (the store's own functions)."""
+    return str(getattr(op, "__name__", "other"))

@@ -104,6 +104,14 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
         """The database URL, with the driver the store picked."""
         return self.db.url
 
+    def observe_calls(self, observe: Callable[[str, str, float], None]) -> None:
+        """Be told (read or write, operation, seconds) after every store call (metrics)."""
+        self.db.observe = observe
+
+    def pool_use(self) -> list[tuple[str, int, int]]:
+        """(pool, size, connections in use) of each of the store's connection pools."""
+        return self.db.pool_use()
+
     def on_commit(self, publish: Publish) -> None:
         self.db.on_commit(publish)
 
@@ -313,6 +321,10 @@ class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStor
 
     async def job_count_by_state(self, team_id: uuid.UUID) -> dict[str, int]:
         return await self.db.read(reads.count_by_state, None, team_id)
+
+    async def job_depths(self) -> list[tuple[str, str, int]]:
+        """(queue, state, count) of unfinished jobs across all teams: for /metrics."""
+        return await self.db.read(reads.depths, None)
 
     async def attempt_list(self, team_id: uuid.UUID, job_id: uuid.UUID) -> list[Attempt]:
         return await self.db.read(reads.list_attempts, None, team_id, job_id)

@@ -207,6 +207,7 @@ class Connection:
             labels=hello.labels,
             queues=hello.queues,
             actions=actions,
+            slots=hello.slots,
             send=self.send,
             close=self.close,
             last_heard=asyncio.get_running_loop().time(),
@@ -219,6 +220,7 @@ class Connection:
             slots=hello.slots,
             client_cert_cn=self.cert_cn,
         )
+        self.hub.metrics.websockets.inc()
         try:
             await self.send(await self._welcome(session))
             if session.draining:
@@ -230,6 +232,7 @@ class Connection:
         except FrameRefused as exc:
             await _close_refused(self.ws, exc)
         finally:
+            self.hub.metrics.websockets.dec()
             self.hub.detach(session)
             for task in list(self._tasks):
                 task.cancel()
@@ -285,6 +288,7 @@ class Connection:
                 self._writes_before_results.add(task)
                 task.add_done_callback(self._writes_before_results.discard)
             elif isinstance(message, protocol.Heartbeat):
+                session.held = len(message.jobs)  # every job it holds: the busy-slot gauge
                 self._spawn(self._on_heartbeat(session, message))
             elif isinstance(message, protocol.Result | protocol.Release):
                 self._spawn(self._on_result(message, list(self._writes_before_results)))

@@ -95,6 +95,19 @@ def count_by_state(tx: Tx, team_id: uuid.UUID) -> dict[str, int]:
     return {state: n for state, n in rows}
 
 
+def depths(tx: Tx) -> list[tuple[str, str, int]]:
+    """Unfinished jobs by queue and state, every team together (the metrics' queue depth).
+
+    Finished jobs are never counted: the grouped count reads only the rows still in play.
+    """
+    rows = tx.conn.execute(
+        sa.select(jobs.c.queue, jobs.c.state, sa.func.count())
+        .where(jobs.c.state.not_in(sorted(TERMINAL)))
+        .group_by(jobs.c.queue, jobs.c.state)
+    )
+    return [(str(queue), str(state), int(n)) for queue, state, n in rows]
+
+
 def last_event_seq(tx: Tx) -> int:
     return int(
         tx.conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0))).scalar_one()
