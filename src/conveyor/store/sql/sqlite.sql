@@ -426,8 +426,9 @@ WHERE team_id = :team_id AND scope = :scope
 
 -- name: running_per_action
 -- Unary +: count the team's running jobs (ix_jobs_team_state), never read every job
--- of the action (ix_jobs_team_action).
+-- of the action (ix_jobs_team_action). Also in GROUP BY: grouping by the bare column
+-- let SQLite walk ix_jobs_team_action for its order, reading all the team's jobs.
 SELECT action, count(*) AS running FROM jobs
 WHERE team_id = :team_id AND state = 'running'
   AND +action IN (SELECT value FROM json_each(:actions))
-GROUP BY action
+GROUP BY +action
