@@ -137,6 +137,29 @@ async def test_a_fair_queue_shares_its_slots_across_fair_keys(
     assert order[:4] == ["A", "B", "A", "B"]  # least running first, ties in claim order
 
 
+async def test_a_fair_claim_gives_a_key_more_than_its_share_when_the_others_run_more(
+    store: Store, team: uuid.UUID
+) -> None:
+    # The claim first reads twice each key's even share (6 over 3 keys: 4 per key); C,
+    # with nothing running beside 6 each of A and B, is owed all 6: it runs dry at 4,
+    # and the claim reads again in full.
+    await _offer(store, team, "demo.echo")
+    await store.queue_update(team, "default", QueueChange(fair=True))
+    for key in "ABC":
+        await store.job_submit_many(
+            team, [JobSpec("demo.echo", {"k": key}, fair_key=key)] * 20, now=T0
+        )
+    busy = await store.job_claim(team, agent_request(limit=18), now=T0)
+    assert sorted(Counter(job.params["k"] for job in busy).items()) == [
+        ("A", 6),
+        ("B", 6),
+        ("C", 6),
+    ]
+    await _finish(store, team, [job for job in busy if job.params["k"] == "C"], T0)
+    got = await store.job_claim(team, agent_request(limit=6), now=T0)
+    assert [job.params["k"] for job in got] == ["C"] * 6
+
+
 async def test_a_paused_fair_queue_hands_out_nothing(store: Store, team: uuid.UUID) -> None:
     await store.queue_update(team, "default", QueueChange(fair=True, paused=True))
     await store.job_submit_many(team, [JobSpec("demo.echo", fair_key="A")], now=T0)

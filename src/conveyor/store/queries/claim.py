@@ -18,7 +18,13 @@ from conveyor.store.queries.audit import AuditEntry
 from conveyor.store.queries.flow import NO_FLOW, FlowConfig
 from conveyor.store.queries.idempotency import DEFAULT_WINDOW
 from conveyor.store.queries.outbox import emit_job_changes, note_events, notify_in_statement
-from conveyor.store.queries.rows import Candidate, ClaimedColumns, ClaimedRow, NextRow
+from conveyor.store.queries.rows import (
+    Candidate,
+    ClaimedColumns,
+    ClaimedRow,
+    FairCandidate,
+    NextRow,
+)
 from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
 from conveyor.store.records import ClaimedJob, Submitted
 from conveyor.store.transaction import Tx, json_dumps
@@ -98,10 +104,7 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         if not queue.fair:
             rows += tx.named_rows("claim_flow_candidates", at, Candidate)
             continue
-        found = tx.named_rows("claim_fair_candidates", at, Candidate)
-        if len(found) < limit:  # jobs queued before the queue was fair, if any
-            found += tx.named_rows("claim_flow_candidates", at | {"unkeyed": True}, Candidate)
-        rows += flow.fair_order(tx, team_id, name, found, limit)
+        rows += _fair_rows(tx, team_id, at)
     if len(names) > 1 and not any(q.fair for q in limits.values()):
         rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
     rate_queues = {
@@ -111,6 +114,27 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     }
     admission = flow.admit(tx, team_id, rows, request.limit, rooms, rate_queues, action_room)
     return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+
+
+def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate]:
+    """A fair queue's candidates in fair order: first each key's heads up to twice its
+    even share of the claim (claim_fair_candidates with :spread), read again up to the
+    whole claim only when a key ran dry at that cap (:func:`flow.ran_dry`), so the
+    allocation is the one a full read gives, for about 2x limit rows instead of
+    keys x limit."""
+    queue, limit = at["queue"], at["limit"]
+    heads = tx.named_rows("claim_fair_candidates", at | {"spread": True}, FairCandidate)
+    per_key = heads[0].per_key if heads else limit
+    found = [row.candidate() for row in heads]
+    unkeyed: list[Candidate] = []
+    if len(found) < limit:  # jobs queued before the queue was fair, if any
+        unkeyed = tx.named_rows("claim_flow_candidates", at | {"unkeyed": True}, Candidate)
+    ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit)
+    if per_key < limit and flow.ran_dry(found, ordered, per_key):
+        heads = tx.named_rows("claim_fair_candidates", at | {"spread": False}, FairCandidate)
+        found = [row.candidate() for row in heads]
+        ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit)
+    return ordered
 
 
 def _started(

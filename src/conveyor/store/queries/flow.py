@@ -214,6 +214,15 @@ def fair_order(
     return ordered
 
 
+def ran_dry(found: Sequence[Candidate], ordered: Sequence[Candidate], per_key: int) -> bool:
+    """Whether :func:`fair_order` handed out every one of a key's ``per_key`` heads:
+    that key may have more jobs the allocation would have given it (read with the
+    whole claim's limit then). A key with fewer heads than ``per_key`` had no more."""
+    read = Counter(row.fair_key for row in found)
+    given = Counter(row.fair_key for row in ordered)
+    return any(n >= per_key and given[key] >= n for key, n in read.items())
+
+
 @dataclass
 class Admission:
     """What :func:`admit` found: the admitted ids, and the rate scopes their starts count in."""

@@ -29,6 +29,26 @@ class Candidate(NamedTuple):
     seq: int
 
 
+class FairCandidate(NamedTuple):
+    """A fair queue's candidate (claim_fair_candidates): a :class:`Candidate`, and how
+    many heads per fair key the statement read."""
+
+    id: Any
+    queue: str
+    action: str
+    rate_key: str | None
+    fair_key: str | None
+    concurrency_key: str | None
+    concurrency_limit: int | None
+    priority: int
+    run_at: Any
+    seq: int
+    per_key: int
+
+    def candidate(self) -> Candidate:
+        return Candidate(*self[:-1])
+
+
 class ClaimedRow(NamedTuple):
     """A job just claimed (claim_apply)."""
 

@@ -252,10 +252,13 @@ LIMIT :limit
 FOR UPDATE OF j SKIP LOCKED
 
 -- name: claim_fair_candidates
--- A fair queue's heads: the first :limit claimable jobs of each fair key with queued
+-- A fair queue's heads: the first per_key claimable jobs of each fair key with queued
 -- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), each key's heads read from
--- it in claim order, never by reading every queued job. Each key's heads are
+-- it in claim order, never by reading every queued job. per_key is :limit, or with
+-- :spread twice the keys' even share of it (a claim then reads and locks about
+-- 2 × :limit rows, not keys × :limit); flow.py reads again with :limit when a key ran
+-- dry at per_key, so the allocation is the same. Each key's heads are
 -- locked, those other claimers hold skipped (SKIP LOCKED), so claims of a fair
 -- queue run side by side; the ones not chosen are released at commit. Jobs without a fair key (queued before the queue
 -- became fair, whose keys that change filled in, or submitted while it did) are
@@ -276,8 +279,15 @@ fair_keys(k) AS (
             WHERE x.team_id = :team_id AND x.queue = :queue AND x.state = 'queued'
               AND x.fair_key > f.k)
     FROM fair_keys f WHERE f.k IS NOT NULL
+),
+walked AS (SELECT k FROM fair_keys WHERE k IS NOT NULL LIMIT 1000),
+share AS (
+    SELECT CASE WHEN CAST(:spread AS boolean)
+                THEN least(CAST(:limit AS bigint), 2 * ((CAST(:limit AS bigint) + n - 1) / n))
+                ELSE CAST(:limit AS bigint) END AS n
+    FROM (SELECT greatest(count(*), 1) AS n FROM walked) AS keys
 )
-SELECT h.* FROM (SELECT k FROM fair_keys WHERE k IS NOT NULL LIMIT 1000) AS f
+SELECT h.*, (SELECT n FROM share) AS per_key FROM walked AS f
 CROSS JOIN LATERAL (
     SELECT c.id, c.queue, c.action, c.rate_key, c.fair_key, c.concurrency_key,
         c.concurrency_limit, c.priority, c.run_at, c.seq
@@ -297,7 +307,7 @@ CROSS JOIN LATERAL (
                 AND r.state = 'running') < c.concurrency_limit)
           AND (c.rate_key IS NULL OR c.rate_key NOT IN (SELECT key FROM exhausted))
         ORDER BY c.priority DESC, c.run_at, c.seq
-        LIMIT :limit
+        LIMIT (SELECT n FROM share)
         FOR UPDATE OF c SKIP LOCKED
 ) AS h
 

@@ -140,12 +140,15 @@ ORDER BY j.priority DESC, j.run_at, j.seq
 LIMIT :limit
 
 -- name: claim_fair_candidates
--- A fair queue's heads: the first :limit claimable jobs of each fair key with queued
+-- A fair queue's heads: the first per_key claimable jobs of each fair key with queued
 -- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), and each key's heads read
--- from it in claim order, never by reading every queued job. Jobs without a fair
--- key (queued before the queue became fair, whose keys the change filled in, or
--- submitted while it did) are claim_flow_candidates' with :unkeyed.
+-- from it in claim order, never by reading every queued job. per_key is :limit, or
+-- with :spread twice the keys' even share of it (a claim then reads about 2 × :limit
+-- rows, not keys × :limit); flow.py reads again with :limit when a key ran dry at
+-- per_key, so the allocation is the same. Jobs without a fair key (queued before the
+-- queue became fair, whose keys the change filled in, or submitted while it did) are
+-- claim_flow_candidates' with :unkeyed.
 WITH RECURSIVE exhausted(key) AS (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
@@ -162,9 +165,14 @@ fair_keys(k) AS (
               AND x.fair_key > f.k)
     FROM fair_keys f WHERE f.k IS NOT NULL
     LIMIT 1000
+),
+share(n) AS (
+    SELECT CASE WHEN :spread THEN min(:limit, 2 * ((:limit + keys.n - 1) / keys.n))
+                ELSE :limit END
+    FROM (SELECT max(count(*), 1) AS n FROM fair_keys WHERE k IS NOT NULL) AS keys
 )
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
-    j.concurrency_limit, j.priority, j.run_at, j.seq
+    j.concurrency_limit, j.priority, j.run_at, j.seq, (SELECT n FROM share) AS per_key
 FROM fair_keys f JOIN jobs j ON j.id IN (
     SELECT c.id FROM jobs c
     WHERE c.team_id = :team_id
@@ -186,7 +194,7 @@ FROM fair_keys f JOIN jobs j ON j.id IN (
             AND r.state = 'running') < c.concurrency_limit)
       AND (c.rate_key IS NULL OR c.rate_key NOT IN (SELECT key FROM exhausted))
     ORDER BY c.priority DESC, c.run_at, c.seq
-    LIMIT :limit)
+    LIMIT (SELECT n FROM share))
 WHERE f.k IS NOT NULL
 
 -- name: claim_next
@@ -426,8 +434,9 @@ WHERE team_id = :team_id AND scope = :scope
 
 -- name: running_per_action
 -- Unary +: count the team's running jobs (ix_jobs_team_state), never read every job
--- of the action (ix_jobs_team_action).
+-- of the action (ix_jobs_team_action). Also in GROUP BY: grouping by the bare column
+-- let SQLite walk ix_jobs_team_action for its order, reading all the team's jobs.
 SELECT action, count(*) AS running FROM jobs
 WHERE team_id = :team_id AND state = 'running'
   AND +action IN (SELECT value FROM json_each(:actions))
-GROUP BY action
+GROUP BY +action
