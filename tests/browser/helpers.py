@@ -76,6 +76,7 @@ def assert_accessible(page: Page, *, disable: tuple[str, ...] = ()) -> None:
     # page's own Content-Security-Policy, which stays on to be tested too.
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE.read_text() + "\n;undefined")
+    _settle_animations(page)
     options = {"rules": {rule: {"enabled": False} for rule in disable}}
     result = page.evaluate(
         "async (options) => await axe.run(document, {...options, resultTypes: ['violations']})",
@@ -83,6 +84,30 @@ def assert_accessible(page: Page, *, disable: tuple[str, ...] = ()) -> None:
     )
     blocking = [v for v in result["violations"] if v.get("impact") in BLOCKING_IMPACTS]
     assert not blocking, f"accessibility violations on {page.url}:\n" + _readable(blocking)
+
+
+# Waits until no finite animation or CSS transition runs, checking again after a frame
+# and a task so one that a component starts late (Mantine's Transition) is caught too.
+_SETTLE_JS = """async () => {
+  const deadline = performance.now() + 5000;
+  const finite = () => document.getAnimations().filter((a) => {
+    const end = a.effect && a.effect.getComputedTiming().endTime;
+    return a.playState === "running" && Number.isFinite(end);
+  });
+  for (;;) {
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    const running = finite();
+    if (running.length === 0 || performance.now() > deadline) return running.length;
+    await Promise.all(running.map((a) => a.finished.catch(() => undefined)));
+  }
+}"""
+
+
+def _settle_animations(page: Page) -> None:
+    """A dialog caught half-faded-in has half-transparent text: axe would measure its
+    contrast mid-transition and fail at random. Judge the page as it comes to rest."""
+    still_running = page.evaluate(_SETTLE_JS)
+    assert still_running == 0, f"{still_running} animations still running after 5 s on {page.url}"
 
 
 def _readable(violations: list[dict[str, Any]]) -> str:
