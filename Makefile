@@ -23,11 +23,11 @@ $(UV):
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/uv.txt
 
 $(RUN_STAMP): $(UV) pyproject.toml $(RUN_LOCK)
-	$(UV) pip install --quiet --python $(PY) -c $(RUN_LOCK) -e '.[server]'
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(RUN_LOCK) -e '.[server]'
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP) $(DEV_LOCK)
-	$(UV) pip install --quiet --python $(PY) -c $(DEV_LOCK) -e '.[server,dev]'
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(DEV_LOCK) -e '.[server,dev]'
 	touch $(STAMP)
 
 venv-run: $(RUN_STAMP) ## create the virtual environment with what running needs (no dev tools)
@@ -92,7 +92,7 @@ fuzz: $(STAMP) ## fuzz the whole API longer than CI does (FUZZ_EXAMPLES per oper
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/api/test_fuzz.py $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP) $(DEV_LOCK)
-	$(UV) pip install --quiet --python $(PY) -c $(DEV_LOCK) -e '.[server,dev,bench]'
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(DEV_LOCK) -e '.[server,dev,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL vs Celery/Redis; first start

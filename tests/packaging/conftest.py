@@ -53,7 +53,8 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         venv = tmp_path_factory.mktemp("venv")
         run(sys.executable, "-m", "venv", "--without-pip", venv)
         python = venv / "bin" / "python"
-        args = (UV, "pip", "install", "--quiet", "--python", python, "-c", RUN_LOCK, requirement)
+        args = (UV, "pip", "install", "--quiet", "--compile-bytecode", "--python", python,
+                "-c", RUN_LOCK, requirement)  # fmt: skip
         offline = subprocess.run([str(a) for a in (*args, "--offline")], capture_output=True)
         if offline.returncode != 0:  # a package not in uv's cache yet: fetch it
             run(*args)
