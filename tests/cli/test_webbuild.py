@@ -55,8 +55,25 @@ def _age(path: Path, seconds: float) -> None:
 def test_a_fresh_checkout_installs_then_builds(project: tuple[Path, Path, Path]) -> None:
     web, ui, calls = project
     assert webbuild.build(web, ui, say=lambda _: None)
-    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund", "run bundle"]
+    assert calls.read_text().splitlines() == [
+        "ci --prefer-offline --no-audit --no-fund --omit=dev",
+        "run bundle",
+    ]
     assert webbuild.is_built(ui) and not webbuild.build_is_stale(web, ui)
+
+
+def test_the_checks_install_what_a_build_left_out(project: tuple[Path, Path, Path]) -> None:
+    """A build installs without the dev packages; ``make web-check`` needs them all."""
+    web, ui, calls = project
+    webbuild.build(web, ui, say=lambda _: None)
+    assert not webbuild.deps_are_stale(web, dev=False)
+    assert webbuild.deps_are_stale(web)
+    calls.write_text("")
+    webbuild.install_deps(web, say=lambda _: None)
+    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund"]
+    assert not webbuild.deps_are_stale(web)
+    webbuild.install_deps(web, dev=False, say=lambda _: None)  # all there: a build needs no more
+    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund"]
 
 
 def test_an_up_to_date_build_is_left_alone(project: tuple[Path, Path, Path]) -> None:
@@ -85,10 +102,10 @@ def test_a_newer_lockfile_reinstalls_the_packages(project: tuple[Path, Path, Pat
     web, ui, calls = project
     webbuild.build(web, ui, say=lambda _: None)
     _age(web / "node_modules" / ".package-lock.json", 60)
-    assert webbuild.deps_are_stale(web)
+    assert webbuild.deps_are_stale(web, dev=False)
     calls.write_text("")
-    webbuild.install_deps(web, say=lambda _: None)
-    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund"]
+    webbuild.install_deps(web, dev=False, say=lambda _: None)
+    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund --omit=dev"]
 
 
 def test_the_committed_contract_is_a_source_too(project: tuple[Path, Path, Path]) -> None:
