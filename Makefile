@@ -1,21 +1,44 @@
 # Everything a developer and CI run. `make help` lists the targets.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+# Two stamps: what running needs (`make up`), and the dev tools on top (tests, checks).
+RUN_STAMP := $(VENV)/.run-installed
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+# Exact pins (make lock) for reproducible installs; pyproject.toml holds the ranges.
+RUN_LOCK := requirements/run.txt
+DEV_LOCK := requirements/dev.txt
+LOCK_ARGS := --universal --python-version 3.11 --quiet
 
-.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web clean
+.PHONY: help venv venv-run lock web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web bench-first-start clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# uv installs from the lock in seconds with a warm cache (pip re-downloads every wheel
+# when the index sends no cache headers); it is pinned in requirements/uv.txt.
+$(UV):
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/uv.txt
+
+$(RUN_STAMP): $(UV) pyproject.toml $(RUN_LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(RUN_LOCK) -e '.[server]'
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) $(DEV_LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(DEV_LOCK) -e '.[server,dev]'
 	touch $(STAMP)
 
+venv-run: $(RUN_STAMP) ## create the virtual environment with what running needs (no dev tools)
+
 venv: $(STAMP) ## create the virtual environment and install Conveyor with its dev tools
+
+lock: $(UV) ## refresh requirements/*.txt (the exact pins) within pyproject.toml's ranges
+	$(UV) pip compile pyproject.toml --extra server $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
+	$(UV) pip compile requirements/uv.in $(LOCK_ARGS) --upgrade -o requirements/uv.txt
+	$(UV) pip compile pyproject.toml --extra server --extra dev --extra bench $(LOCK_ARGS) \
+		--upgrade -c $(RUN_LOCK) -o $(DEV_LOCK)
 
 # The web dashboard (web/ -> src/conveyor/ui, never committed): Node.js 20.19 or later.
 WEBBUILD := python3 src/conveyor/cli/webbuild.py
@@ -30,7 +53,7 @@ web-check: web-deps ## lint, type-check and unit-test the web dashboard
 	npm --prefix web run check
 	npm --prefix web test
 
-up: $(STAMP) ## set up and start Conveyor here: server + 2 local agents on SQLite
+up: $(RUN_STAMP) ## set up and start Conveyor here: server + 2 local agents on SQLite
 	$(WEBBUILD) --if-missing
 	$(VENV)/bin/conveyor up $(UP_ARGS)
 
@@ -68,12 +91,16 @@ FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP) ## fuzz the whole API longer than CI does (FUZZ_EXAMPLES per operation and mode)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/api/test_fuzz.py $(PYTEST_ARGS)
 
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+$(BENCH_STAMP): $(STAMP) $(DEV_LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(DEV_LOCK) -e '.[server,dev,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL vs Celery/Redis
+bench: $(BENCH_STAMP) ## end to end: server + 2 agents on SQLite and PostgreSQL vs Celery/Redis; first start
 	$(PY) -m bench.e2e $(BENCH_ARGS)
+	$(PY) -m bench.first_start
+
+bench-first-start: $(STAMP) ## clone, run the README's `make up`, time the banner: fresh clone and second start
+	$(PY) -m bench.first_start $(BENCH_ARGS)
 
 bench-engine: $(STAMP) ## engine throughput and claim latency on SQLite and PostgreSQL
 	$(PY) -m bench.engine $(BENCH_ARGS)

@@ -2,7 +2,7 @@
 
 Public and stable: ``Client`` (submit jobs, wait, follow logs, download artifacts),
 ``AsyncClient`` (the same for asyncio) and the error tree rooted at ``ConveyorError``. The server-side core lives in
-``conveyor.store`` and ``conveyor.engine`` (the ``conveyor[server]`` extra); this
+``conveyor.store`` and ``conveyor.engine`` (the ``conveyor-jobs[server]`` extra); this
 module imports none of it, and loads the SDK only when a name is first used.
 """
 

@@ -1,5 +1,5 @@
 """Building the web dashboard only when needed: ``npm ci`` when the packages are missing
-or older than the lockfile, ``npm run build`` when the build is missing or older than a
+or older than the lockfile, ``npm run bundle`` when the build is missing or older than a
 source. ``node`` and ``npm`` are small scripts on PATH here that record their calls."""
 
 from __future__ import annotations
@@ -55,8 +55,25 @@ def _age(path: Path, seconds: float) -> None:
 def test_a_fresh_checkout_installs_then_builds(project: tuple[Path, Path, Path]) -> None:
     web, ui, calls = project
     assert webbuild.build(web, ui, say=lambda _: None)
-    assert calls.read_text().splitlines() == ["ci --no-audit --no-fund", "run build"]
+    assert calls.read_text().splitlines() == [
+        "ci --prefer-offline --no-audit --no-fund --omit=dev",
+        "run bundle",
+    ]
     assert webbuild.is_built(ui) and not webbuild.build_is_stale(web, ui)
+
+
+def test_the_checks_install_what_a_build_left_out(project: tuple[Path, Path, Path]) -> None:
+    """A build installs without the dev packages; ``make web-check`` needs them all."""
+    web, ui, calls = project
+    webbuild.build(web, ui, say=lambda _: None)
+    assert not webbuild.deps_are_stale(web, dev=False)
+    assert webbuild.deps_are_stale(web)
+    calls.write_text("")
+    webbuild.install_deps(web, say=lambda _: None)
+    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund"]
+    assert not webbuild.deps_are_stale(web)
+    webbuild.install_deps(web, dev=False, say=lambda _: None)  # all there: a build needs no more
+    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund"]
 
 
 def test_an_up_to_date_build_is_left_alone(project: tuple[Path, Path, Path]) -> None:
@@ -78,17 +95,17 @@ def test_a_changed_source_builds_again_without_reinstalling(
     calls.write_text("")
     assert webbuild.build_is_stale(web, ui)
     assert webbuild.build(web, ui, say=lambda _: None)
-    assert calls.read_text().splitlines() == ["run build"]
+    assert calls.read_text().splitlines() == ["run bundle"]
 
 
 def test_a_newer_lockfile_reinstalls_the_packages(project: tuple[Path, Path, Path]) -> None:
     web, ui, calls = project
     webbuild.build(web, ui, say=lambda _: None)
     _age(web / "node_modules" / ".package-lock.json", 60)
-    assert webbuild.deps_are_stale(web)
+    assert webbuild.deps_are_stale(web, dev=False)
     calls.write_text("")
-    webbuild.install_deps(web, say=lambda _: None)
-    assert calls.read_text().splitlines() == ["ci --no-audit --no-fund"]
+    webbuild.install_deps(web, dev=False, say=lambda _: None)
+    assert calls.read_text().splitlines() == ["ci --prefer-offline --no-audit --no-fund --omit=dev"]
 
 
 def test_the_committed_contract_is_a_source_too(project: tuple[Path, Path, Path]) -> None:

@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -142,3 +143,21 @@ def test_conveyor_up_keeps_its_files_private_and_a_given_password_unprinted(
         output, _ = up.communicate(timeout=60)
     assert up.returncode == 0, output
     assert secret not in output
+
+
+def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """Not an agent's HTTP 401 from polling whatever listens there: the port, and the fix."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        up = subprocess.run(
+            [sys.executable, "-m", "conveyor", "up", "--port", str(port),
+             "--data-dir", str(tmp_path / "data")],
+            env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert up.returncode == 1
+    assert up.stderr.strip() == (
+        f"error: port {port} is in use by another process: stop it or pass --port N"
+    )
+    assert "401" not in up.stdout + up.stderr
+    assert not (tmp_path / "data").exists(), "something started before the check"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from conveyor import __version__
 from conveyor.cli import (
     actions,
     admin,
@@ -14,6 +15,7 @@ from conveyor.cli import (
     audit,
     config,
     doctor,
+    extras,
     job_control,
     jobs,
     keys,
@@ -62,8 +64,15 @@ app.add_typer(admin.app, name="admin")
 app.command("audit")(audit.audit)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"conveyor {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     ca_bundle: Annotated[
         str | None,
         typer.Option(
@@ -79,8 +88,16 @@ def _root(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     """Conveyor: run background work on a fleet of agents."""
+    if ctx.invoked_subcommand is not None:
+        extras.require_server_extra(ctx.invoked_subcommand)
     config.CA_BUNDLE = ca_bundle
     config.TEAM = team
 

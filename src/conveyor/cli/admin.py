@@ -159,7 +159,7 @@ def _run(database_url: str | None, work: Callable[[Store, AuthService], Awaitabl
         from conveyor.store import Store
     except ImportError as exc:
         raise fail(
-            f"admin commands need the server stack: pip install 'conveyor[server]' ({exc})"
+            f"admin commands need the server stack: pip install 'conveyor-jobs[server]' ({exc})"
         ) from None
 
     private_umask()  # a SQLite database made here holds the signing keys

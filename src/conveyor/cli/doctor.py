@@ -55,7 +55,7 @@ def doctor(
         from conveyor.server.doctor import diagnose
     except ImportError as exc:
         raise fail(
-            f"doctor needs the server stack: pip install 'conveyor[server]' ({exc})"
+            f"doctor needs the server stack: pip install 'conveyor-jobs[server]' ({exc})"
         ) from None
 
     given = {"database_url": database_url, "data_dir": data_dir, "tls_cert": tls_cert,

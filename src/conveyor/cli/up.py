@@ -7,8 +7,10 @@ WebSocket with a key, exactly as agents on other machines do.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +52,7 @@ def up(
 ) -> None:
     """Start Conveyor here: server + local agents on SQLite, no other service needed."""
     log_settings(log_level, log_format)  # a bad value stops here, not as a child that exits
+    _check_port(host, port)
     dashboard = _dashboard(build_ui)
     private_umask()  # the database, its WAL, artifacts and logs: the operator's alone
     data_dir = data_dir.resolve()
@@ -116,6 +119,20 @@ def up(
     finally:
         _stop(children)
     typer.echo("Conveyor stopped.")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Name a taken port before anything starts: else the agents would poll whatever
+    listens there and fail on its HTTP 401, hiding the cause."""
+    try:
+        socket.create_server((host, port)).close()  # SO_REUSEADDR, as the server binds
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is in use by another process: stop it or pass --port N"
+        else:
+            reason = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        typer.secho(f"error: {reason}", err=True, fg="red")
+        raise typer.Exit(1) from None
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
