@@ -17,15 +17,13 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY . .
 COPY --from=web /src/src/conveyor/ui/ src/conveyor/ui/
-# The exact pins live in requirements/ when the checkout has them (a constraints
-# file per extra); without them the ranges in pyproject.toml are used.
+# The exact pins of the server install are requirements/run.txt (`make lock`), used
+# as constraints; a checkout without it installs within pyproject.toml's ranges.
 RUN python -m pip install build==1.3.0 \
  && python -m build --wheel --outdir /dist . \
  && python -m venv /opt/conveyor \
  && set -- \
- && for lock in requirements/server.txt requirements/constraints.txt; do \
-      if [ -f "$lock" ]; then set -- -c "$lock"; break; fi; \
-    done \
+ && if [ -f requirements/run.txt ]; then set -- -c requirements/run.txt; fi \
  && /opt/conveyor/bin/pip install "$@" "$(ls /dist/*.whl)[server]"
 
 # ---- 3. the runtime: the virtual environment, a non-root user, no build tools ----

@@ -3,8 +3,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+DOCS_STAMP := $(VENV)/.docs-installed
+# helm for the chart's checks (tests/deploy): not in Debian or PyPI, see the script.
+HELM := $(VENV)/bin/helm
 
-.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web clean
+.PHONY: help venv web web-deps web-check up test test-browser test-deploy docs chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,8 +49,9 @@ typecheck: $(STAMP)
 openapi: $(STAMP) ## write openapi.json, the API contract, from the app (commit it with the change)
 	$(PY) -m conveyor.api.contract openapi.json
 
-test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
+test: $(STAMP) $(HELM) ## set up and run the checks, the docs build and the whole test suite (SQLite + PostgreSQL)
 	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory web
 	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-browser
@@ -56,6 +60,20 @@ test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + P
 # asyncio tests after it would trip over.
 test-browser: $(STAMP) ## the browser tests: headless Chromium against a real server and agents
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+$(HELM):
+	deploy/tools/install-helm $(VENV)/bin
+
+test-deploy: $(STAMP) $(HELM) ## the static checks of the Dockerfile, compose.yaml, the Helm chart and every YAML file
+	$(PY) -m pytest tests/deploy -q $(PYTEST_ARGS)
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+# Never --quiet: it hides the warnings that --strict counts, and nothing fails.
+docs: $(DOCS_STAMP) ## build the docs site into site/ (MkDocs, Material); a broken link fails it
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 chaos: $(STAMP) ## the fault scenarios at full size; prints each scenario's recovery time
 	CONVEYOR_CHAOS_SCALE=full $(PY) -m pytest tests/chaos -q $(PYTEST_ARGS)
@@ -86,4 +104,4 @@ bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and Postg
 	$(PY) -m bench.jobs_api $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-from tests.deploy.tools import DEPLOY, ROOT, run
+from tests.deploy.tools import DEPLOY, ROOT, run, tool
 
 COMPOSE = ROOT / "compose.yaml"
 
@@ -59,12 +60,34 @@ def test_migrations_run_once_before_both_replicas(compose: dict[str, Any]) -> No
         assert server["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert "artifacts:/var/lib/conveyor" in server["volumes"]  # one shared data directory
         assert server["environment"]["CONVEYOR_DATABASE_URL_FILE"].startswith("/run/secrets/")
+        proxy = services["proxy"]["networks"]["backend"]["ipv4_address"]
+        assert server["environment"]["CONVEYOR_TRUSTED_PROXIES"] == proxy
+
+
+def caddy_adapt(path: Path) -> tuple[int, str]:
+    """Caddy's own parse of a Caddyfile into its JSON config (nothing is started)."""
+    adapted = run(tool("caddy"), "adapt", "--config", str(path), "--adapter", "caddyfile")
+    return adapted.returncode, adapted.stdout + adapted.stderr
 
 
 def test_caddy_fronts_both_replicas_with_tls() -> None:
-    caddyfile = (DEPLOY / "compose" / "Caddyfile").read_text()
-    assert "reverse_proxy server-1:8000 server-2:8000" in caddyfile
-    assert "tls internal" in caddyfile and "health_uri /readyz" in caddyfile
+    code, out = caddy_adapt(DEPLOY / "compose" / "Caddyfile")
+    assert code == 0, out
+    config = json.loads(out)["apps"]
+    assert config["tls"]["automation"]["policies"][0]["issuers"][0]["module"] == "internal"
+    handlers = json.dumps(config["http"]["servers"])
+    assert '"dial": "server-1:8000"' in handlers and '"dial": "server-2:8000"' in handlers
+    assert '"uri": "/readyz"' in handlers
+    servers = config["http"]["servers"].values()
+    listens = sorted(address for server in servers for address in server["listen"])
+    assert listens == [":443", ":8080"]
+
+
+def test_caddy_would_catch_a_mistake(tmp_path: Path) -> None:
+    broken = tmp_path / "Caddyfile"
+    broken.write_text("localhost {\n\treverse_prox server-1:8000\n}\n")
+    code, out = caddy_adapt(broken)
+    assert code != 0 and "unrecognized directive" in out
 
 
 def test_agents_read_their_key_from_a_secret_and_get_time_to_hand_back(
@@ -110,9 +133,11 @@ def test_monitoring_is_a_profile_with_the_shipped_dashboard_and_rules(
 
 
 def test_promtool_accepts_the_prometheus_configuration() -> None:
-    from tests.deploy.tools import tool
-
     checked = run(
-        tool("promtool"), "check", "config", "--syntax-only", str(DEPLOY / "compose" / "prometheus.yml")
+        tool("promtool"),
+        "check",
+        "config",
+        "--syntax-only",
+        str(DEPLOY / "compose" / "prometheus.yml"),
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr

