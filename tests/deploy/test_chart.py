@@ -175,3 +175,18 @@ def test_a_missing_secret_name_is_refused_with_a_message() -> None:
     rendered = render("--set", "database.existingSecret=")
     assert rendered.returncode != 0
     assert "database.existingSecret" in rendered.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("server.replicas=0", "/server/replicas"),
+        ("agent.shutdownGraceSeconds=-5", "/agent/shutdownGraceSeconds"),
+        ("agent.queues[0]=a b", "/agent/queues/0"),
+        ("agent.slots=5000", "/agent/slots"),
+    ],
+)
+def test_values_out_of_bounds_are_refused_by_the_schema(value: str, message: str) -> None:
+    rendered = render("--set", value)
+    assert rendered.returncode != 0
+    assert message in rendered.stderr

@@ -69,3 +69,12 @@ def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "web/node_modules", "src/conveyor/ui", "deploy/compose/secrets"):
         assert entry in ignored, entry
+
+
+def test_every_file_copied_from_the_context_exists() -> None:
+    for name, args in instructions():
+        if name != "COPY" or args.startswith("--from="):
+            continue
+        *sources, _target = args.split()
+        for source in sources:
+            assert (ROOT / source).exists(), source
