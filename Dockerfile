@@ -19,7 +19,7 @@ COPY . .
 COPY --from=web /src/src/conveyor/ui/ src/conveyor/ui/
 # The exact pins of the server install are requirements/run.txt (`make lock`), used
 # as constraints; a checkout without it installs within pyproject.toml's ranges.
-RUN python -m pip install build==1.3.0 \
+RUN python -m pip install build==1.6.1 \
  && python -m build --wheel --outdir /dist . \
  && python -m venv /opt/conveyor \
  && set -- \
