@@ -10,8 +10,11 @@ BENCH_STAMP := $(VENV)/.bench-installed
 RUN_LOCK := requirements/run.txt
 DEV_LOCK := requirements/dev.txt
 LOCK_ARGS := --universal --python-version 3.11 --quiet
+DOCS_STAMP := $(VENV)/.docs-installed
+# helm for the chart's checks (tests/deploy): not in Debian or PyPI, see the script.
+HELM := $(VENV)/bin/helm
 
-.PHONY: help venv venv-run lock web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web bench-first-start clean
+.PHONY: help venv venv-run lock web web-deps web-check up test test-browser test-deploy docs chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web bench-first-start clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,7 +40,7 @@ venv: $(STAMP) ## create the virtual environment and install Conveyor with its d
 lock: $(UV) ## refresh requirements/*.txt (the exact pins) within pyproject.toml's ranges
 	$(UV) pip compile pyproject.toml --extra server $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
 	$(UV) pip compile requirements/uv.in $(LOCK_ARGS) --upgrade -o requirements/uv.txt
-	$(UV) pip compile pyproject.toml --extra server --extra dev --extra bench $(LOCK_ARGS) \
+	$(UV) pip compile pyproject.toml --extra server --extra dev --extra bench --extra docs $(LOCK_ARGS) \
 		--upgrade -c $(RUN_LOCK) -o $(DEV_LOCK)
 
 # The web dashboard (web/ -> src/conveyor/ui, never committed): Node.js 20.19 or later.
@@ -69,8 +72,9 @@ typecheck: $(STAMP)
 openapi: $(STAMP) ## write openapi.json, the API contract, from the app (commit it with the change)
 	$(PY) -m conveyor.api.contract openapi.json
 
-test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + PostgreSQL)
+test: $(STAMP) $(HELM) ## set up and run the checks, the docs build and the whole test suite (SQLite + PostgreSQL)
 	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory web
 	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-browser
@@ -79,6 +83,20 @@ test: $(STAMP) ## set up and run the checks and the whole test suite (SQLite + P
 # asyncio tests after it would trip over.
 test-browser: $(STAMP) ## the browser tests: headless Chromium against a real server and agents
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+$(HELM):
+	deploy/tools/install-helm $(VENV)/bin
+
+test-deploy: $(STAMP) $(HELM) ## the static checks of the Dockerfile, compose.yaml, the Helm chart and every YAML file
+	$(PY) -m pytest tests/deploy -q $(PYTEST_ARGS)
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -c $(DEV_LOCK) -e '.[server,dev,docs]'
+	touch $(DOCS_STAMP)
+
+# Never --quiet: it hides the warnings that --strict counts, and nothing fails.
+docs: $(DOCS_STAMP) ## build the docs site into site/ (MkDocs, Material); a broken link fails it
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 chaos: $(STAMP) ## the fault scenarios at full size; prints each scenario's recovery time
 	CONVEYOR_CHAOS_SCALE=full $(PY) -m pytest tests/chaos -q $(PYTEST_ARGS)
@@ -113,4 +131,4 @@ bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and Postg
 	$(PY) -m bench.jobs_api $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
