@@ -101,7 +101,11 @@ def _revision(conn: sqlite3.Connection) -> str | None:
 
 def libpq_url(url: sa.URL) -> str:
     """The URL as ``pg_dump`` / ``pg_restore`` read it, without its password."""
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    bare = sa.URL.create(
+        "postgresql", username=url.username, host=url.host, port=url.port,
+        database=url.database, query=url.query,
+    )  # fmt: skip
+    return bare.render_as_string(hide_password=False)
 
 
 def _pg_dump(url: sa.URL, partial: Path, dest: Path) -> str | None:
