@@ -5,11 +5,8 @@ them, clients submit all along, and every acknowledged job ends exactly once."""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from conveyor import Client
@@ -18,23 +15,9 @@ from tests.chaos.checker import check_history
 from tests.chaos.conftest import TASKS, size
 from tests.chaos.ledger import read
 from tests.chaos.load import BalancedSubmits
-from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.e2e.conftest import wait_states
 from tests.helpers import old_release
 from tests.helpers.live import LiveAgent, LiveServer, wait_until
-
-
-@pytest.fixture
-def empty_pg(pg_template: str) -> Iterator[str]:
-    """A new, empty database on the shared cluster (the previous release migrates it)."""
-    admin = _pg_admin()
-    name = f"conveyor_upgrade_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def _ran_on(ledger: Path, agent: LiveAgent, since: float = 0.0) -> int:
@@ -42,11 +25,11 @@ def _ran_on(ledger: Path, agent: LiveAgent, since: float = 0.0) -> int:
 
 
 def test_a_rolling_upgrade_from_the_previous_release_loses_no_job(
-    empty_pg: str, tmp_path: Path
+    empty_pg_url: str, tmp_path: Path
 ) -> None:
     old_src = old_release.extract(tmp_path / "release")
-    agent_key = old_release.bootstrap(old_src, empty_pg)
-    engine = sa.create_engine(empty_pg)
+    agent_key = old_release.bootstrap(old_src, empty_pg_url)
+    engine = sa.create_engine(empty_pg_url)
     with engine.connect() as conn:
         old_head = migrate.current_revision_of(conn)
     engine.dispose()
@@ -55,10 +38,10 @@ def test_a_rolling_upgrade_from_the_previous_release_loses_no_job(
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
     old_env = old_release.env(old_src)
-    old = LiveServer(empty_pg, tmp_path / "old", env=old_env, agent_key=agent_key)
+    old = LiveServer(empty_pg_url, tmp_path / "old", env=old_env, agent_key=agent_key)
     servers, agents = [old], [LiveAgent(old, "old", "--tasks", TASKS, slots=4, env=old_env)]
     try:
-        new = _upgrade_under_load(empty_pg, ledger, agent_key, servers, agents)
+        new = _upgrade_under_load(empty_pg_url, ledger, agent_key, servers, agents)
         with new.client() as api, Client(new.url, new.token) as sdk:
             stored = sorted(str(job.id) for job in sdk.list(page_size=500))
             assert wait_states(api, stored, timeout=60) == dict.fromkeys(stored, "succeeded")

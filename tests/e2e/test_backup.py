@@ -12,8 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,6 @@ from conveyor.store import upgrade_schema
 from conveyor.store.backup import libpq_url
 from tests.chaos.conftest import TASKS
 from tests.chaos.load import BalancedSubmits
-from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.helpers.live import LiveAgent, LiveServer, _base_env, running, wait_until
 
 
@@ -38,19 +35,6 @@ def _conveyor(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.fixture
-def new_pg() -> Iterator[str]:
-    """An empty database on the shared cluster to restore into."""
-    admin = _pg_admin()
-    name = f"conveyor_restore_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 def _restore(db_url: str, backup: Path, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """The backup restored where a new server can open it: its database URL."""
     if db_url.startswith("sqlite"):
@@ -58,7 +42,7 @@ def _restore(db_url: str, backup: Path, tmp_path: Path, request: pytest.FixtureR
         target.parent.mkdir()
         shutil.copy(backup, target)
         return f"sqlite:///{target}"
-    url: str = request.getfixturevalue("new_pg")
+    url: str = request.getfixturevalue("empty_pg_url")
     restored = subprocess.run(
         ["pg_restore", "--no-owner", "--exit-on-error", "--dbname",
          libpq_url(sa.make_url(url)), str(backup)],

@@ -24,11 +24,11 @@ def backup(
     """Back up the database: SQLite with its online backup API, PostgreSQL with
     `pg_dump --format=custom` (restore with `pg_restore`). Safe while servers run."""
     from conveyor.private_files import private_umask
-    from conveyor.store import backup as run_backup
+    from conveyor.store import backup_database
 
     private_umask()  # the copy holds the signing keys
     try:
-        done = run_backup(database_url or StoreSettings().database_url, dest, force=force)
+        done = backup_database(database_url or StoreSettings().database_url, dest, force=force)
     except ConveyorError as exc:
         typer.secho(f"error: {exc.message}", err=True, fg="red")
         raise typer.Exit(1) from None

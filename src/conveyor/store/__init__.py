@@ -6,7 +6,7 @@ methods take), :mod:`conveyor.store.records` and :mod:`conveyor.store.team_recor
 (the rows it returns). Every other module of the store is private to it.
 """
 
-from conveyor.store.backup import Backup, backup
+from conveyor.store.backup import Backup, backup_database
 from conveyor.store.migrate import SchemaUpgrade, upgrade_schema
 from conveyor.store.probe import DatabaseMissing, DatabaseProbe, probe_database
 from conveyor.store.queries.accounts import normalize_email
@@ -61,7 +61,7 @@ __all__ = [
     "Tick",
     "TickIn",
     "TickPage",
-    "backup",
+    "backup_database",
     "check_artifact_name",
     "normalize_email",
     "probe_database",

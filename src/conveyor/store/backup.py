@@ -30,7 +30,7 @@ PG_DUMP_TIMEOUT_S = 6 * 3600  # a stuck dump ends; a large one has hours
 
 @dataclass(frozen=True)
 class Backup:
-    """What :func:`backup` wrote."""
+    """What :func:`backup_database` wrote."""
 
     dialect: str
     path: Path
@@ -39,7 +39,7 @@ class Backup:
     revision: str | None  # the schema revision of the copy (SQLite) or of the source
 
 
-def backup(url: str, dest: Path, *, force: bool = False) -> Backup:
+def backup_database(url: str, dest: Path, *, force: bool = False) -> Backup:
     """Copy the database at ``url`` to ``dest``; refuse an existing ``dest`` unless ``force``."""
     dest = dest.expanduser().absolute()
     if dest.is_dir():
