@@ -65,7 +65,7 @@ def _upgrade_under_load(
     """Steps 1-4 of the upgrade while clients submit; the new server, alone at the end.
     Asserts every acknowledged submit is stored."""
     old, old_agent = servers[0], agents[0]
-    load = BalancedSubmits(ledger, old.token, [old.url], pause_s=size(2, 1) / 10)
+    load = BalancedSubmits(ledger, old.token, [old.url], pause_s=size(3, 1) / 10)
     try:
         # 1. The previous release alone, under load.
         wait_until(lambda: _ran_on(ledger, old_agent) >= size(5, 50), 60, "old jobs to run")
