@@ -11,6 +11,7 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,17 +70,35 @@ def pg_template() -> Iterator[str]:
     admin.dispose()
 
 
+@contextmanager
+def _new_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the shared cluster (a copy of ``template``), dropped afterwards."""
+    admin = _pg_admin()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL database cloned from the template, dropped afterwards."""
-    admin = _pg_admin()
-    name = f"conveyor_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with _new_database("conveyor_t", pg_template) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_pg_url(pg_template: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (nothing migrated: to restore into, or for another
+    version of Conveyor to migrate); skipped without PostgreSQL like ``pg_url``."""
+    with _new_database("conveyor_e") as url:
+        yield url
 
 
 @pytest.fixture(params=DIALECTS)

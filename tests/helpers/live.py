@@ -107,14 +107,21 @@ class LiveServer:
         *args: str,
         verify: ssl.SSLContext | None = None,
         host: str = "127.0.0.1",
+        env: dict[str, str] | None = None,
+        agent_key: str | None = None,
         **settings: str,
     ) -> None:
-        """``args`` go to ``conveyor server``; ``verify`` (a client context) means HTTPS."""
+        """``args`` go to ``conveyor server``; ``verify`` (a client context) means HTTPS;
+        ``env``: more environment (e.g. PYTHONPATH: another version of Conveyor);
+        ``agent_key``: the database was bootstrapped already (by another version or
+        server), and its agents' key is this one."""
         self.verify: ssl.SSLContext | bool = verify if verify is not None else True
         self.database_url = database_url
         self.data_dir = data_dir
-        boot = asyncio.run(bootstrap(database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
-        self.agent_key = boot.agent_key
+        if agent_key is None:
+            boot = asyncio.run(bootstrap(database_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
+            agent_key = boot.agent_key
+        self.agent_key = agent_key
         self.port = free_port()
         self.url = f"{'https' if verify is not None else 'http'}://{host}:{self.port}"
         env = _base_env(
@@ -125,6 +132,7 @@ class LiveServer:
                 "CONVEYOR_HEARTBEAT_S": "0.5",
                 "CONVEYOR_LOG_ACCESS": "false",  # a line per request: too many to read a failure
                 **{f"CONVEYOR_{k.upper()}": v for k, v in settings.items()},
+                **(env or {}),
             }
         )
         self._argv = ["server", "--host", host, "--port", str(self.port), *args]

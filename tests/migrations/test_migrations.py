@@ -27,7 +27,8 @@ def _diff(engine: sa.Engine) -> list[object]:
 
 def _comparable(obj: object, name: str | None, type_: str, reflected: bool, other: object) -> bool:
     # Alembic cannot compare expression indexes (priority DESC); _index_sql checks it.
-    return name not in ("ix_jobs_claim", "ix_jobs_fair")
+    # schema_compat is the migrations' bookkeeping, as alembic_version is.
+    return name not in ("ix_jobs_claim", "ix_jobs_fair", "schema_compat")
 
 
 def _index_sql(engine: sa.Engine) -> set[str]:

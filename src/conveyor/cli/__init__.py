@@ -13,6 +13,7 @@ from conveyor.cli import (
     agent,
     agents,
     audit,
+    backup,
     config,
     doctor,
     extras,
@@ -40,6 +41,7 @@ HELP = (
 
 app = typer.Typer(no_args_is_help=True, add_completion=True, help=HELP)
 app.command("migrate")(migrate.migrate)
+app.command("backup")(backup.backup)
 app.command("up")(up.up)
 app.command("server")(server.server)
 app.command("doctor")(doctor.doctor)

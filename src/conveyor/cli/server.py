@@ -87,10 +87,25 @@ def server(
         if problems:
             _refuse("refusing to start in production mode", problems=problems)
     private_umask()  # the database, its WAL and the artifacts are the server's alone
+    _refuse_a_newer_schema(settings.database_url)
     try:
         serve(create_app(settings), settings)
     except TLSConfigError as exc:
         _refuse(str(exc))
+
+
+def _refuse_a_newer_schema(database_url: str) -> None:
+    """One line, not the startup's traceback, when a newer Conveyor's schema is not
+    compatible with this server (the store refuses it again when it opens)."""
+    from conveyor.errors import ConveyorError
+    from conveyor.store import probe_database
+
+    try:
+        probe = probe_database(database_url)
+    except ConveyorError:
+        return  # missing (created at start) or unreachable: the start says so itself
+    if probe.newer is not None and not probe.newer.compatible:
+        _refuse(probe.newer.error().message)
 
 
 def _fail(message: str) -> NoReturn:

@@ -110,6 +110,15 @@ def _skipped(name: str) -> Check:
 def check_migrations(probe: DatabaseProbe | None) -> Check:
     if probe is None:
         return _skipped("migrations")
+    if probe.newer is not None and probe.newer.compatible:
+        return Check(
+            "migrations",
+            "warn",
+            f"the database is at revision {probe.revision}, newer than this Conveyor "
+            f"(head {probe.head}) but compatible with it (servers from "
+            f"{probe.newer.oldest_server} on): this server runs on it",
+            "finish the rolling upgrade: upgrade Conveyor on this machine",
+        )
     if probe.too_new:
         return Check(
             "migrations",

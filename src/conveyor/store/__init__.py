@@ -6,6 +6,7 @@ methods take), :mod:`conveyor.store.records` and :mod:`conveyor.store.team_recor
 (the rows it returns). Every other module of the store is private to it.
 """
 
+from conveyor.store.backup import Backup, backup_database
 from conveyor.store.migrate import SchemaUpgrade, upgrade_schema
 from conveyor.store.probe import DatabaseMissing, DatabaseProbe, probe_database
 from conveyor.store.queries.accounts import normalize_email
@@ -39,6 +40,7 @@ __all__ = [
     "UNSET",
     "AuditEntry",
     "AuditFilter",
+    "Backup",
     "ClaimRequest",
     "Committed",
     "DatabaseMissing",
@@ -59,6 +61,7 @@ __all__ = [
     "Tick",
     "TickIn",
     "TickPage",
+    "backup_database",
     "check_artifact_name",
     "normalize_email",
     "probe_database",

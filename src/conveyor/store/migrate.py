@@ -2,7 +2,9 @@
 
 Migrations are expand/contract so versions N and N+1 run side by side. On
 PostgreSQL the run holds a transaction-level advisory lock, so replicas starting
-together migrate once; on SQLite BEGIN IMMEDIATE does the same.
+together migrate once; on SQLite BEGIN IMMEDIATE does the same. A schema newer
+than this code is refused unless its compatibility record (``store/compat.py``)
+says servers of this code's head still run on it: the rolling upgrade's case.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import sqlalchemy as sa
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -18,7 +21,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from conveyor.errors import SchemaOutdated, SchemaTooNew
+from conveyor.store import compat
 from conveyor.store.database import Database
+
+log = structlog.get_logger(__name__)
 
 _LOCK_ID = 7_362_514_098  # arbitrary, constant: "conveyor migrate"
 
@@ -69,19 +75,65 @@ def pending_revisions(current: str | None) -> list[Revision]:
     return [r for r in reversed(found) if r.revision != current]
 
 
-def check(engine: Engine) -> None:
-    """Raise unless the database is exactly at this code's head revision."""
-    current = current_revision(engine)
-    if current == head_revision():
-        return
-    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if current is not None and current not in known:
-        raise SchemaTooNew(
-            f"the database is at schema revision {current}, which this version of Conveyor "
-            "does not know: upgrade Conveyor",
-            revision=current,
+@dataclass(frozen=True)
+class NewerSchema:
+    """A database at a revision this code does not know: a newer Conveyor migrated it."""
+
+    revision: str
+    head: str  # this code's newest revision
+    oldest_server: str | None  # what the newer Conveyor recorded; None: nothing recorded
+
+    @property
+    def compatible(self) -> bool:
+        """Whether servers of this code's head may run on it (the newer steps only add)."""
+        return self.oldest_server is not None and is_known(self.oldest_server)
+
+    def error(self) -> SchemaTooNew:
+        needs = (
+            f"which needs a server of schema {self.oldest_server} or newer"
+            if self.oldest_server is not None
+            else "which records no older server it supports"
         )
-    raise SchemaOutdated(revision=current)
+        return SchemaTooNew(
+            f"the database is at schema revision {self.revision}, newer than this version "
+            f"of Conveyor knows (up to {self.head}), {needs}: upgrade Conveyor on this "
+            "machine to the version that migrated it",
+            revision=self.revision,
+            head=self.head,
+            oldest_server=self.oldest_server,
+        )
+
+
+def newer_schema(conn: Connection, current: str | None) -> NewerSchema | None:
+    """None unless ``current`` is a revision this code does not know."""
+    if current is None or is_known(current):
+        return None
+    return NewerSchema(current, head_revision(), compat.recorded_oldest_server(conn, current))
+
+
+def check(engine: Engine) -> None:
+    """Raise unless the database is at this code's head revision, or at a newer one
+    that records this code's head as compatible (then log a warning and go on)."""
+    with engine.connect() as conn:
+        current = current_revision_of(conn)
+        if current == head_revision():
+            return
+        newer = newer_schema(conn, current)
+    if newer is None:
+        raise SchemaOutdated(revision=current)
+    if not newer.compatible:
+        raise newer.error()
+    _warn_newer(newer)
+
+
+def _warn_newer(newer: NewerSchema) -> None:
+    log.warning(
+        "the database schema is newer than this server's: running on it (a rolling upgrade); "
+        "upgrade this server soon",
+        revision=newer.revision,
+        head=newer.head,
+        oldest_server=newer.oldest_server,
+    )
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -124,11 +176,12 @@ def _run(engine: Engine, action: object, *, check_newer: bool) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
         if check_newer:
-            current = MigrationContext.configure(conn).get_current_revision()
-            known = {
-                s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
-            }
-            if current is not None and current not in known:
-                raise SchemaTooNew(revision=current)
+            newer = newer_schema(conn, current_revision_of(conn))
+            if newer is not None and not newer.compatible:
+                raise newer.error()
+            if newer is not None:
+                return  # nothing to do: a newer Conveyor migrated it further already
         assert callable(action)
         action(alembic_config(conn))
+        scripts = ScriptDirectory.from_config(alembic_config())
+        compat.record(conn, scripts, current_revision_of(conn))

@@ -46,6 +46,7 @@ class DatabaseProbe:
     head: str
     pending: list[migrate.Revision]  # oldest first; empty when at head or too new
     too_new: bool  # a revision this code does not know
+    newer: migrate.NewerSchema | None  # when too new: whether this code may run on it
     signing_keys: int | None  # keys that sign (not retired); None before the schema
     signing_key_created: datetime | None  # when the current one was made
     sqlite_path: Path | None  # the database file, for its permissions
@@ -98,7 +99,8 @@ def _probe(conn: sa.Connection, where: str, sqlite_path: Path | None) -> Databas
         skew = db_now.astimezone(UTC).timestamp() - (before + after) / 2
     revision = migrate.current_revision_of(conn)
     head = migrate.head_revision()
-    too_new = revision is not None and not migrate.is_known(revision)
+    newer = migrate.newer_schema(conn, revision)
+    too_new = newer is not None
     pending = [] if too_new else migrate.pending_revisions(revision)
     keys, created = None, None
     if sa.inspect(conn).has_table("signing_keys"):
@@ -109,7 +111,7 @@ def _probe(conn: sa.Connection, where: str, sqlite_path: Path | None) -> Databas
     return DatabaseProbe(
         dialect=dialect, version=version, where=where, round_trip_s=after - before,
         clock_skew_s=skew, clock_uncertainty_s=(after - before) / 2,
-        revision=revision, head=head, pending=pending, too_new=too_new,
+        revision=revision, head=head, pending=pending, too_new=too_new, newer=newer,
         signing_keys=keys, signing_key_created=created, sqlite_path=sqlite_path,
     )  # fmt: skip
 

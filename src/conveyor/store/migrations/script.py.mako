@@ -17,6 +17,12 @@ revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
+# Rolling upgrades (docs/operations.md#rolling-upgrades): True when this step only adds
+# (tables, indexes, nullable or defaulted columns). A contract step (drop, rename, new
+# constraint) says False and names the oldest schema head whose servers survive it:
+#   expand_only = False
+#   oldest_server = "<revision>"
+expand_only = True
 
 
 def upgrade() -> None:

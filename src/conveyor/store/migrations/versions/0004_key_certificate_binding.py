@@ -13,6 +13,8 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+# Rolling upgrades (docs/operations.md): servers of the previous revision run on this one.
+expand_only = True
 
 
 def upgrade() -> None:

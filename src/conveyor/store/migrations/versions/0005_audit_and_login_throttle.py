@@ -15,6 +15,8 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+# Rolling upgrades (docs/operations.md): servers of the previous revision run on this one.
+expand_only = True
 
 
 def upgrade() -> None:

@@ -24,6 +24,8 @@ revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+# Rolling upgrades (docs/operations.md): servers of the previous revision run on this one.
+expand_only = True
 
 HELD = "idempotency_key IS NOT NULL"
 

@@ -24,6 +24,8 @@ revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+# Rolling upgrades (docs/operations.md): servers of the previous revision run on this one.
+expand_only = True
 
 
 def upgrade() -> None:

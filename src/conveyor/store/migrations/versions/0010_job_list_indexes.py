@@ -23,6 +23,8 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+# Rolling upgrades (docs/operations.md): servers of the previous revision run on this one.
+expand_only = True
 
 
 def upgrade() -> None:

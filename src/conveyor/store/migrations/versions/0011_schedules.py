@@ -23,6 +23,8 @@ revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
+# Rolling upgrades (docs/operations.md): servers of the previous revision run on this one.
+expand_only = True
 
 
 def upgrade() -> None:

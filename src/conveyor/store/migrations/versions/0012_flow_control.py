@@ -29,6 +29,10 @@ revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
+# A contract step: it drops queues.rate_limit_per_s, which servers of 0011 (and older)
+# never named, so they run on this revision (docs/operations.md, rolling upgrades).
+expand_only = False
+oldest_server = "0011"
 
 
 def upgrade() -> None:
