@@ -1,0 +1,103 @@
+"""``conveyor top`` headless (Textual's pilot) against a real server and a real agent.
+
+Each test drives the dashboard the way a person would, by keys, and waits on what
+the dashboard shows. SVG snapshots go to ``shots/top`` (gitignored) for a person
+to look at.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from conveyor.sdk.async_client import AsyncClient
+from conveyor.tui.app import ConveyorTop
+from conveyor.tui.dialogs import ConfirmScreen
+from conveyor.tui.source import Source
+from tests.e2e.conftest import python_agent, submit
+from tests.e2e.test_system import _pid_alive, _read
+from tests.helpers.live import LiveServer
+
+SHOTS = Path(__file__).resolve().parents[2] / "shots" / "top"
+DEADLINE_S = 30.0
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
+    """Let the app run until ``condition()`` holds (it reads the app's state)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the dashboard never showed {what}")
+        await pilot.pause(0.05)
+    return value
+
+
+def dashboard(server: LiveServer) -> ConveyorTop:
+    source = Source(lambda team: AsyncClient(server.url, token=server.token, team=team))
+    return ConveyorTop(source, interval=5.0)  # the event stream, not the timer, must refresh
+
+
+def shoot(app: ConveyorTop, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    app.save_screenshot(f"{name}.svg", path=str(SHOTS))
+
+
+def state_of(app: ConveyorTop, job_id: str) -> str | None:
+    job = app.jobs.jobs.get(job_id)
+    return job.state.value if job else None
+
+
+async def test_top_shows_the_fleet_a_job_succeeding_and_cancels_a_running_one(
+    server: LiveServer, agents: list, api: httpx.Client, tmp_path: Path, db_url: str
+) -> None:
+    """One server and agent for the whole scenario: starting them is most of its time."""
+    dialect = db_url.split(":", 1)[0]
+    # The agent's queue, paused: it holds the first job queued until the test resumes it.
+    assert api.patch("/queues/default", json={"paused": True}).status_code == 200
+    app = dashboard(server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.overview.figures, "its first figures")
+        assert app.overview.figures.agents_connected == 0
+        agents.append(python_agent(server, "top-agent", wait=False))
+        await until(pilot, lambda: app.overview.figures.agents_connected == 1, "the agent")
+        assert app.overview.figures.slots_total == 2
+
+        # The overview follows a job from queued to succeeded.
+        job_id = submit(api, "e2e.add", {"a": 1, "b": 2})
+        await until(pilot, lambda: app.overview.figures.depth("queued") == 1, "a queued job")
+        await until(pilot, lambda: state_of(app, job_id) == "queued", "the job queued")
+        shoot(app, f"overview-80x24-{dialect}")
+        assert api.patch("/queues/default", json={"paused": False}).status_code == 200
+        await until(pilot, lambda: state_of(app, job_id) == "succeeded", "the job succeeded")
+        await until(pilot, lambda: app.overview.figures.depth("queued") == 0, "no queued job")
+
+        # 80×24 over SSH: every table keeps rows to show.
+        for table in app.overview.query(DataTable):
+            assert table.region.height >= 3, table.id
+
+        # Cancel from the jobs tab stops the running job's process.
+        held = submit(api, "e2e.hold", {"folder": str(tmp_path)})
+        pid = int(await until(pilot, lambda: _read(tmp_path / "1.pid"), "the job's process"))
+        await pilot.press("2")
+        await until(pilot, lambda: state_of(app, held) == "running", "the job running")
+        assert app.jobs.query_one(DataTable).region.height >= 10
+        table = app.jobs.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(held))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        shoot(app, f"cancel-confirm-80x24-{dialect}")
+        await pilot.press("y")
+        await until(pilot, lambda: state_of(app, held) == "cancelled", "the job cancelled")
+        assert not _pid_alive(pid)
+
+        # …and it scales to a large terminal.
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert table.region.width > 150
+        shoot(app, f"jobs-160x48-{dialect}")
