@@ -24,6 +24,7 @@ from conveyor.cli import (
     roles,
     schedules,
     server,
+    stats,
     teams,
     up,
 )
@@ -60,6 +61,7 @@ app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")
 app.add_typer(admin.app, name="admin")
 app.command("audit")(audit.audit)
+app.command("stats")(stats.stats)
 
 
 @app.callback()
