@@ -12,15 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from conveyor.sdk.async_client import AsyncClient
 from conveyor.tui.app import ConveyorTop
 from conveyor.tui.dialogs import ConfirmScreen
+from conveyor.tui.overview import depth
 from conveyor.tui.source import Source
-from tests.e2e.conftest import python_agent, submit
+from tests.e2e.conftest import python_agent
 from tests.e2e.test_system import _pid_alive, _read
 from tests.helpers.live import LiveServer
 
@@ -54,35 +54,39 @@ def state_of(app: ConveyorTop, job_id: str) -> str | None:
 
 
 async def test_top_shows_the_fleet_a_job_succeeding_and_cancels_a_running_one(
-    server: LiveServer, agents: list, api: httpx.Client, tmp_path: Path, db_url: str
+    server: LiveServer, agents: list, tmp_path: Path, db_url: str
 ) -> None:
     """One server and agent for the whole scenario: starting them is most of its time."""
     dialect = db_url.split(":", 1)[0]
-    # The agent's queue, paused: it holds the first job queued until the test resumes it.
-    assert api.patch("/queues/default", json={"paused": True}).status_code == 200
     app = dashboard(server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.overview.figures, "its first figures")
-        assert app.overview.figures.agents_connected == 0
+    async with (
+        AsyncClient(server.url, token=server.token) as sdk,
+        app.run_test(size=(80, 24)) as pilot,
+    ):
+        # The agent's queue, paused: it holds the first job queued until the test resumes it.
+        await sdk.pause_queue("default")
+        await until(pilot, lambda: app.overview.stats, "its first figures")
+        assert app.overview.stats.agents.connected == 0
         agents.append(python_agent(server, "top-agent", wait=False))
-        await until(pilot, lambda: app.overview.figures.agents_connected == 1, "the agent")
-        assert app.overview.figures.slots_total == 2
+        await until(pilot, lambda: app.overview.stats.agents.connected == 1, "the agent")
+        assert app.overview.stats.agents.slots_total == 2
 
         # The overview follows a job from queued to succeeded.
-        job_id = submit(api, "e2e.add", {"a": 1, "b": 2})
-        await until(pilot, lambda: app.overview.figures.depth("queued") == 1, "a queued job")
+        job_id = str((await sdk.submit("e2e.add", {"a": 1, "b": 2})).id)
+        await until(pilot, lambda: depth(app.overview.stats, "queued") == 1, "a queued job")
         await until(pilot, lambda: state_of(app, job_id) == "queued", "the job queued")
         shoot(app, f"overview-80x24-{dialect}")
-        assert api.patch("/queues/default", json={"paused": False}).status_code == 200
+        await sdk.resume_queue("default")
         await until(pilot, lambda: state_of(app, job_id) == "succeeded", "the job succeeded")
-        await until(pilot, lambda: app.overview.figures.depth("queued") == 0, "no queued job")
+        await until(pilot, lambda: depth(app.overview.stats, "queued") == 0, "no queued job")
+        await until(pilot, lambda: app.overview.stats.totals.succeeded == 1, "one succeeded")
 
-        # 80×24 over SSH: every table keeps rows to show.
+        # 80x24 over SSH: every table keeps rows to show.
         for table in app.overview.query(DataTable):
             assert table.region.height >= 3, table.id
 
         # Cancel from the jobs tab stops the running job's process.
-        held = submit(api, "e2e.hold", {"folder": str(tmp_path)})
+        held = str((await sdk.submit("e2e.hold", {"folder": str(tmp_path)})).id)
         pid = int(await until(pilot, lambda: _read(tmp_path / "1.pid"), "the job's process"))
         await pilot.press("2")
         await until(pilot, lambda: state_of(app, held) == "running", "the job running")

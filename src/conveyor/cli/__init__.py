@@ -24,6 +24,7 @@ from conveyor.cli import (
     roles,
     schedules,
     server,
+    stats,
     teams,
     top,
     up,
@@ -61,6 +62,7 @@ app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")
 app.add_typer(admin.app, name="admin")
 app.command("audit")(audit.audit)
+app.command("stats")(stats.stats)
 app.command("top")(top.top)
 
 

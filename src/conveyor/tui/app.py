@@ -125,13 +125,16 @@ class ConveyorTop(App[None]):
     async def refresh_now(self) -> None:
         """Read everything once; a failing call leaves its pane as it was and says why."""
         problems = [
-            await _shown(self.source.figures(), self.overview.show),
-            await _shown(self.source.jobs(self.jobs.filters), self.jobs.show),
+            await _shown(self.source.stats(), self.overview.show),
             await _shown(self.source.agents(), self.agents.show),
+            await _shown(self.source.jobs(self.jobs.filters), self._show_jobs),
         ]
         self.problem = next((p for p in problems if p), None)
         self.refreshed_at = datetime.now()
         self._show_status()
+
+    def _show_jobs(self, jobs: list[Job]) -> None:
+        self.jobs.show(jobs, {agent_id: a.name for agent_id, a in self.agents.agents.items()})
 
     def _show_status(self) -> None:
         parts = [self.source.server, f"team {self.team_name or self.source.team or '…'}"]

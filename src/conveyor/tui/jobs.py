@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -29,20 +31,23 @@ class JobsPane(Vertical):
         table.add_columns("ID", "STATE", "ACTION", "QUEUE", "TRY", "AGE", "AGENT")
         yield table
 
-    def show(self, jobs: list[Job]) -> None:
+    def show(self, jobs: list[Job], agent_names: Mapping[str, str] | None = None) -> None:
+        """``agent_names``: agent id to name, for the AGENT column."""
         self.jobs = {str(j.id): j for j in jobs}
         self.query_one("#jobs-filter", Static).update(
             f"{len(jobs)} newest jobs · filter: {self.filters.describe()}  (/ to change)"
         )
-        rows = [(str(j.id), self._cells(j)) for j in jobs]
+        names = agent_names or {}
+        rows = [(str(j.id), self._cells(j, names)) for j in jobs]
         refill(self.query_one(DataTable), rows)
 
     def selected(self) -> Job | None:
         return self.jobs.get(selected_key(self.query_one(DataTable)) or "")
 
-    def _cells(self, job: Job) -> list[Text]:
+    def _cells(self, job: Job, agent_names: Mapping[str, str]) -> list[Text]:
         cancelling = "…" if job.cancel_requested and not job.is_terminal else ""
-        agent = str(job.agent_id)[:8] if job.agent_id else "-"
-        return [Text(str(job.id)[:8]), state(self.app, job.state.value, cancelling), plain(job.action),
+        agent = agent_names.get(str(job.agent_id), str(job.agent_id)[-8:]) if job.agent_id else "-"
+        # Ids are UUIDv7: their first characters are a timestamp, the last ones tell jobs apart.
+        return [Text("…" + str(job.id)[-8:]), state(self.app, job.state.value, cancelling), plain(job.action),
                 plain(job.queue), Text(f"{job.attempt}/{job.max_attempts}"),
                 Text(ago(job.created_at)), Text(agent)]  # fmt: skip

@@ -7,12 +7,25 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
 
+from conveyor.sdk.stats_models import Stats, StatsMinute
 from conveyor.tui.cells import ago, one_line, painted, plain, refill, selected_key, state
-from conveyor.tui.figures import DEPTH_STATES, Figures
+
+DEPTH_STATES = ("queued", "running", "scheduled", "pending", "dead")
+
+
+def finished(minute: StatsMinute) -> int:
+    """Jobs that ended in that minute, whatever the outcome."""
+    return minute.succeeded + minute.failed + minute.cancelled
+
+
+def depth(stats: Stats, state: str) -> int:
+    """Jobs in ``state`` now, over all the team's queues."""
+    return sum(queue.depth.get(state, 0) for queue in stats.queues)
 
 
 class OverviewPane(Vertical):
-    """Everything here comes from one ``GET /api/v1/stats`` per refresh."""
+    """Everything here comes from one ``GET /api/v1/stats`` per refresh: the server keeps
+    per-minute rollups, so that costs it no scan of the jobs table."""
 
     DEFAULT_CSS = """
     OverviewPane { height: 1fr; }
@@ -24,7 +37,7 @@ class OverviewPane(Vertical):
 
     def __init__(self) -> None:
         super().__init__()
-        self.figures: Figures | None = None
+        self.stats: Stats | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("connecting…", id="summary")
@@ -39,37 +52,42 @@ class OverviewPane(Vertical):
         failures.add_columns("WHEN", "ACTION", "QUEUE", "ERROR")
         yield failures
 
-    def show(self, figures: Figures) -> None:
-        self.figures = figures
-        self.query_one("#summary", Static).update(self._summary(figures))
-        title = f"Jobs finished per minute ({figures.window or 'recent'})"
+    def show(self, stats: Stats) -> None:
+        self.stats = stats
+        self.query_one("#summary", Static).update(self._summary(stats))
+        per_minute = [finished(m) for m in stats.throughput]
+        title = f"Jobs finished per minute, last {stats.window}: {sum(per_minute)}"
         self.query_one("#throughput-title", Label).update(title)
-        self.query_one(Sparkline).data = list(figures.finished_per_minute) or [0]
-        self._show_queues(figures)
-        self._show_failures(figures)
+        self.query_one(Sparkline).data = per_minute if any(per_minute) else []
+        self._show_queues(stats)
+        self._show_failures(stats)
 
     def selected_failure(self) -> str | None:
         """The job id of the highlighted recent failure, if any."""
         return selected_key(self.query_one("#failures", DataTable))
 
-    def _summary(self, figures: Figures) -> Text:
-        agents = painted(self.app, f"{figures.agents_connected} agents", "success"
-                         if figures.agents_connected else "error", bold=True)  # fmt: skip
+    def _summary(self, stats: Stats) -> Text:
+        agents, totals = stats.agents, stats.totals
+        connected = painted(self.app, f"agents {agents.connected}",
+                            "success" if agents.connected else "error", bold=True)  # fmt: skip
         return Text.assemble(
-            agents, f" · slots {figures.slots_busy}/{figures.slots_total} busy · ",
-            f"{figures.submitted} submitted, ", state(self.app, "succeeded"),
-            f" {figures.succeeded}, ", painted(self.app, "failed", "error"), f" {figures.failed}",
+            connected, f" · slots busy {agents.slots_busy}/{agents.slots_total}",
+            f" · last {stats.window}: submitted {totals.submitted} · ",
+            state(self.app, "succeeded"), f" {totals.succeeded} · ",
+            painted(self.app, "failed", "error"), f" {totals.failed}",
         )  # fmt: skip
 
-    def _show_queues(self, figures: Figures) -> None:
+    def _show_queues(self, stats: Stats) -> None:
         rows = []
-        for queue in figures.queues:
-            wait = "-" if queue.wait_p95_s is None else f"{queue.wait_p95_s:.1f}s"
+        for queue in stats.queues:
+            p95 = queue.wait_seconds.p95
+            wait = "-" if p95 is None else f"{p95:.1f}s"
             counts = [Text(str(queue.depth.get(s, 0))) for s in DEPTH_STATES]
-            rows.append((queue.name, [plain(queue.name), *counts, Text(wait)]))
+            rows.append((queue.queue, [plain(queue.queue), *counts, Text(wait)]))
         refill(self.query_one("#queues", DataTable), rows)
 
-    def _show_failures(self, figures: Figures) -> None:
-        rows = [(f.job_id, [Text(ago(f.finished_at)), plain(f.action), plain(f.queue),
-                            plain(one_line(f.error, 120))]) for f in figures.failures]  # fmt: skip
+    def _show_failures(self, stats: Stats) -> None:
+        rows = [(str(f.job_id), [Text(ago(f.finished_at)), plain(f.action), plain(f.queue),
+                                 plain(one_line(f.error, 120))])
+                for f in stats.recent_failures]  # fmt: skip
         refill(self.query_one("#failures", DataTable), rows)

@@ -7,16 +7,14 @@ replaces the client (the team travels in every request's ``X-Conveyor-Team``).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from conveyor.sdk.async_client import AsyncClient
 from conveyor.sdk.models import Agent, Event, Job, LogLine, Team
-from conveyor.tui.figures import Figures
+from conveyor.sdk.stats_models import Stats
 
 JOBS_SHOWN = 100  # the jobs table holds one page, newest first: bounded work per refresh
-FAILURES_SHOWN = 10
 ClientFactory = Callable[[str | None], AsyncClient]
 
 
@@ -63,20 +61,8 @@ class Source:
     async def close(self) -> None:
         await self.client.close()
 
-    async def figures(self) -> Figures:
-        queues, agents, dead = await asyncio.gather(
-            self.client.queues(), self.client.agents(),
-            self.client.page(state="dead", limit=FAILURES_SHOWN),
-        )  # fmt: skip
-        return Figures.from_stats({
-            "queues": [{"queue": q.name, "depth": q.counts} for q in queues],
-            "agents": {"connected": sum(a.connected for a in agents),
-                       "slots_total": sum(a.slots for a in agents if a.connected),
-                       "slots_busy": sum(a.slots_busy for a in agents if a.connected)},
-            "recent_failures": [{"job_id": str(j.id), "action": j.action, "queue": j.queue,
-                                 "finished_at": j.finished_at and j.finished_at.isoformat(),
-                                 "error": j.error} for j in dead.items],
-        })  # fmt: skip
+    async def stats(self) -> Stats:
+        return await self.client.stats("hour")
 
     async def jobs(self, filters: JobFilters) -> list[Job]:
         page = await self.client.page(

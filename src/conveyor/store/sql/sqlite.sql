@@ -231,7 +231,8 @@ FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token
       FROM json_each(:items) AS e) AS v
 WHERE jobs.id = v.id AND jobs.state = 'queued'
 RETURNING id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
-    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at
+    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
+    max(created_at, run_at) AS queued_at
 
 -- name: attempts_start
 INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
