@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, OptionList
 
 from conveyor.sdk.async_client import AsyncClient
 from conveyor.tui.app import ConveyorTop
-from conveyor.tui.dialogs import ConfirmScreen
+from conveyor.tui.dialogs import ConfirmScreen, TeamScreen
+from conveyor.tui.logview import LogScreen
 from conveyor.tui.overview import depth
 from conveyor.tui.source import Source
 from tests.e2e.conftest import python_agent
@@ -53,10 +54,12 @@ def state_of(app: ConveyorTop, job_id: str) -> str | None:
     return job.state.value if job else None
 
 
-async def test_top_shows_the_fleet_a_job_succeeding_and_cancels_a_running_one(
+async def test_top_shows_the_fleet_and_acts_on_jobs_agents_and_teams(
     server: LiveServer, agents: list, tmp_path: Path, db_url: str
 ) -> None:
-    """One server and agent for the whole scenario: starting them is most of its time."""
+    """The overview shows the agent and a job from queued to succeeded; cancel stops a running
+    job's process; a log, a drain, a team switch; 80x24 and 160x48. One server and agent
+    for the whole scenario: starting them is most of its time."""
     dialect = db_url.split(":", 1)[0]
     app = dashboard(server)
     async with (
@@ -100,7 +103,33 @@ async def test_top_shows_the_fleet_a_job_succeeding_and_cancels_a_running_one(
         await until(pilot, lambda: state_of(app, held) == "cancelled", "the job cancelled")
         assert not _pid_alive(pid)
 
+        # A finished job's log, to its end.
+        table.move_cursor(row=table.get_row_index(job_id))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.ended, "a log")
+        assert app.screen.job.state.value == "succeeded"
+        await pilot.press("escape")
+
+        # Drain the agent from the agents tab, after a confirmation.
+        await pilot.press("3", "d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        await until(
+            pilot, lambda: app.agents.selected() and app.agents.selected().draining, "drain"
+        )
+
+        # Switch to another team: its (empty) job list replaces this one's.
+        await sdk.create_team("ops", "Operations")
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TeamScreen), "the team list")
+        app.screen.query_one(OptionList).highlighted = [t.slug for t in app.screen.teams].index(
+            "ops"
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: app.team_name == "ops" and not app.jobs.jobs, "team ops")
+
         # …and it scales to a large terminal.
+        await pilot.press("2")
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         assert table.region.width > 150

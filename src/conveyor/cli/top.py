@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from conveyor.cli import config
-from conveyor.cli.output import fail, handles_errors
+from conveyor.cli.output import escape, fail, handles_errors
 from conveyor.sdk.async_client import AsyncClient
 
 MISSING_TEXTUAL = (
@@ -46,18 +46,18 @@ def top(
     d drain an agent, t switch team, ? help, q quit.
     """
     if importlib.util.find_spec("textual") is None:
-        raise fail(MISSING_TEXTUAL)
+        raise fail(escape(MISSING_TEXTUAL))
+    from textual.theme import BUILTIN_THEMES
+
     from conveyor.tui.app import ConveyorTop
     from conveyor.tui.source import Source
 
+    if theme is not None and theme not in BUILTIN_THEMES:
+        raise fail(escape(f"unknown theme {theme!r}; one of: {', '.join(sorted(BUILTIN_THEMES))}"))
     with config.client(server) as client:
         client.me()  # a missing or expired login fails here, as one line, before the screen
     app = ConveyorTop(Source(lambda team: _client(server, team)), interval=interval)
     if theme is not None:
-        if theme not in app.available_themes:
-            raise fail(
-                f"unknown theme {theme!r}; one of: {', '.join(sorted(app.available_themes))}"
-            )
         app.theme = theme
     app.run()
 

@@ -29,6 +29,7 @@ class LogScreen(Screen[None]):
         super().__init__()
         self.source, self.job = source, job
         self.lines_seen = 0
+        self.ended = False  # the job is over and its whole log is on screen
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
@@ -51,6 +52,7 @@ class LogScreen(Screen[None]):
             return
         self._title()
         log.write_line(f"-- end of log: the job is {self.job.state.value}")
+        self.ended = True
 
     def _title(self) -> None:
         job = self.job
