@@ -58,6 +58,7 @@ class ConveyorTop(App[None]):
         self.interval = interval
         self.team_name = ""
         self.problem: str | None = None  # the last refresh's error, shown until one works
+        self.live_problem: str | None = None  # why the event stream stopped, if it did
         self.refreshed_at: datetime | None = None
         self._wake = asyncio.Event()
 
@@ -94,9 +95,8 @@ class ConveyorTop(App[None]):
     # live refresh
 
     def _go_live(self) -> None:
-        self.workers.cancel_group(self, "live")
         self.run_worker(self._refresh_loop(), group="live")
-        self.run_worker(self._listen(), group="live")
+        self.run_worker(self._listen(), group="live", exit_on_error=False)
 
     async def _refresh_loop(self) -> None:
         await self._learn_team()
@@ -110,8 +110,13 @@ class ConveyorTop(App[None]):
                 pass
 
     async def _listen(self) -> None:
-        async for _ in self.source.changes():
-            self._wake.set()
+        """Wake the refresh at each change; the SDK reopens a dropped stream by itself."""
+        try:
+            async for _ in self.source.changes():
+                self._wake.set()
+        except ConveyorError as exc:  # e.g. refused: the timer alone refreshes from now on
+            self.live_problem = f"no live updates: {exc}"
+            self._show_status()
 
     async def _learn_team(self) -> None:
         try:
@@ -141,8 +146,9 @@ class ConveyorTop(App[None]):
         if self.refreshed_at:
             parts.append(f"updated {self.refreshed_at:%H:%M:%S}")
         line = Text("  ·  ".join(parts))
-        if self.problem:
-            line.append(f"  ·  {self.problem}", style=self.get_css_variables().get("error", ""))
+        for problem in (self.problem, self.live_problem):
+            if problem:
+                line.append(f"  ·  {problem}", style=self.get_css_variables().get("error", ""))
         self.query_one("#status", Static).update(line)
 
     # keys
@@ -211,8 +217,9 @@ class ConveyorTop(App[None]):
         async def chosen(team: str | None) -> None:
             if team is None or team == self.source.team:
                 return
+            self.workers.cancel_group(self, "live")  # before their client is closed
             await self.source.switch_team(team)
-            self.team_name = ""
+            self.team_name, self.live_problem = "", None
             self._go_live()
 
         self.push_screen(TeamScreen(teams, self.source.team or self.team_name), chosen)
