@@ -85,3 +85,13 @@ def test_percentiles_come_from_the_buckets() -> None:
     assert p95 == pytest.approx(10.0, rel=0.1)
     assert p99 == pytest.approx(100.0, rel=0.1)
     assert bucket_of(0.0) == 0 and bucket_seconds(bucket_of(1e12)) > 1e9
+
+
+async def test_prune_deletes_an_hour_of_minutes_per_call(store: Store, team: uuid.UUID) -> None:
+    for hours in (0, 2):
+        await store.job_submit_many(team, [JobSpec("demo.echo", {})], now=s(hours * 3600))
+    later = s(30 * 3600)
+    assert await store.stats_prune(now=later) == 1  # the oldest minute's hour only
+    assert (await store.stats_rollup(team, 1440, now=s(3 * 3600))).minutes  # still there
+    assert await store.stats_prune(now=later) == 1  # then the next from the oldest left
+    assert await store.stats_prune(now=later) == 0

@@ -28,6 +28,7 @@ OUTCOMES = ("submitted", "succeeded", "failed", "cancelled")
 QUANTILES = (0.50, 0.95, 0.99)
 RECENT_FAILURES = 10
 KEEP = timedelta(days=1, hours=1)  # a day window plus a margin; older rows are pruned
+PRUNE_SPAN = timedelta(hours=1)  # minutes deleted per prune call, to keep each one short
 
 
 def bucket_of(seconds: float) -> int:
@@ -123,10 +124,17 @@ def recent_failures(tx: Tx, team_id: uuid.UUID) -> list[Failure]:
 
 
 def prune_rollups(tx: Tx, keep: timedelta) -> int:
-    """Delete the rollup rows of minutes older than ``keep``; returns how many."""
-    cutoff = sa.literal(minute_of(tx.conn.execute(sa.select(at(tx.now))).scalar_one()) - keep,
-                        Timestamp())  # fmt: skip
+    """Delete rollup rows of minutes older than ``keep``, at most an hour of minutes per
+    call (retention calls again while something was deleted); returns how many."""
+    now = tx.conn.execute(sa.select(at(tx.now))).scalar_one()
+    cutoff = minute_of(now) - keep
+    oldest = tx.conn.execute(sa.select(sa.func.min(job_minutes.c.minute))).scalar()
+    oldest_times = tx.conn.execute(sa.select(sa.func.min(job_minute_times.c.minute))).scalar()
+    starts = [m for m in (oldest, oldest_times) if m is not None]
+    if not starts or min(starts) >= cutoff:
+        return 0
+    below = sa.literal(min(cutoff, min(starts) + PRUNE_SPAN), Timestamp())
     deleted = 0
     for table in (job_minutes, job_minute_times):
-        deleted += tx.conn.execute(sa.delete(table).where(table.c.minute < cutoff)).rowcount
+        deleted += tx.conn.execute(sa.delete(table).where(table.c.minute < below)).rowcount
     return deleted
