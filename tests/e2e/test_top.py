@@ -102,6 +102,11 @@ async def test_top_shows_the_fleet_and_acts_on_jobs_agents_and_teams(
         await pilot.press("y")
         await until(pilot, lambda: state_of(app, held) == "cancelled", "the job cancelled")
         assert not _pid_alive(pid)
+        shoot(app, f"jobs-80x24-{dialect}")
+        drawn = app.refreshed_at
+        app.theme = "textual-light"  # a light terminal's choice: the states are redrawn in it
+        await until(pilot, lambda: app.refreshed_at != drawn, "a refresh in the light theme")
+        shoot(app, f"jobs-80x24-light-{dialect}")
 
         # A finished job's log, to its end.
         table.move_cursor(row=table.get_row_index(job_id))

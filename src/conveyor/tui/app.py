@@ -88,6 +88,8 @@ class ConveyorTop(App[None]):
     def on_mount(self) -> None:
         self._show_status()
         self._go_live()
+        # Cells carry the theme's colours as they were when drawn: redraw them in the new ones.
+        self.theme_changed_signal.subscribe(self, lambda _: self._wake.set())
 
     async def on_unmount(self) -> None:
         await self.source.close()
