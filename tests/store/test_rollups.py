@@ -95,3 +95,27 @@ async def test_prune_deletes_an_hour_of_minutes_per_call(store: Store, team: uui
     assert (await store.stats_rollup(team, 1440, now=s(3 * 3600))).minutes  # still there
     assert await store.stats_prune(now=later) == 1  # then the next from the oldest left
     assert await store.stats_prune(now=later) == 0
+
+
+async def test_folding_into_hours_keeps_the_figures(store: Store, team: uuid.UUID) -> None:
+    """Retention folds minutes older than the previous hour into hour rows: the day's
+    percentiles stay; the last hour keeps its minutes."""
+    for hour, waited in ((0, 1.0), (1, 4.0), (2, 16.0)):
+        at = s(hour * 3600)
+        await store.job_submit_many(team, [JobSpec("demo.echo", {})] * 2, now=at)
+        await store.job_claim(team, agent_request(), now=at + timedelta(seconds=waited))
+    now = s(2 * 3600 + 600)  # 14:10: minutes before 13:00 are folded
+    day = await store.stats_rollup(team, 1440, now=now)
+    hour = await store.stats_rollup(team, 60, now=now)
+    assert await store.stats_fold(now=now) > 0
+    assert await store.stats_fold(now=now) == 0  # 12:00's hour is folded, 13:00 stays
+    assert await store.stats_rollup(team, 60, now=now) == hour
+    folded = await store.stats_rollup(team, 1440, now=now)
+    assert (
+        folded.times
+        == day.times
+        == {("default", "wait"): {bucket_of(1.0): 2, bucket_of(4.0): 2, bucket_of(16.0): 2}}
+    )
+    assert folded.minutes == day.minutes  # the counts per minute are never folded
+    assert await store.stats_prune(now=s(30 * 3600)) > 0  # hour rows are pruned too
+    assert (await store.stats_rollup(team, 1440, now=s(30 * 3600))).times == {}

@@ -71,7 +71,8 @@ class Retention(Service):
             agents = await self.store.agent_prune_offline(
                 self.keep_offline_agents, limit=self.batch, now=now
             )
-        rollups = await self.store.stats_prune(now=now)  # the stats' per-minute rows
+        # The stats' rollups: drop those beyond a day, fold old minutes' time buckets into hours.
+        rollups = await self.store.stats_prune(now=now) + await self.store.stats_fold(now=now)
         if pruned.jobs or events or agents or rollups:
             log.info("retention pruned", jobs=pruned.jobs, events=events, agents=agents,
                      rollups=rollups)  # fmt: skip

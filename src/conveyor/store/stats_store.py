@@ -30,6 +30,11 @@ class StatsStore:
             raise InvalidInput(f"the window must be 1 to {MAX_WINDOW_MINUTES} minutes")
         return await self.db.read(rollups.read_rollup, now, team_id, minutes)
 
+    async def stats_fold(self, *, now: datetime | None = None) -> int:
+        """Fold the time buckets of minutes older than the previous hour into hour rows
+        (retention); returns how many minute rows it folded."""
+        return await self.db.write(rollups.fold_rollups, now)
+
     async def stats_prune(
         self, keep: timedelta = rollups.KEEP, *, now: datetime | None = None
     ) -> int:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from conveyor.store.schema import job_minute_times, job_minutes, jobs
+from conveyor.store.schema import job_hour_times, job_minute_times, job_minutes, jobs
 from conveyor.store.transaction import Tx
 from conveyor.store.types import Timestamp, at
 
@@ -29,6 +29,8 @@ QUANTILES = (0.50, 0.95, 0.99)
 RECENT_FAILURES = 10
 KEEP = timedelta(days=1, hours=1)  # a day window plus a margin; older rows are pruned
 PRUNE_SPAN = timedelta(hours=1)  # minutes deleted per prune call, to keep each one short
+FOLD_AFTER = timedelta(hours=1)  # minutes before the previous hour are folded into hours
+FOLD_SPAN = timedelta(hours=1)  # minutes folded per call, to keep each one short
 
 
 def bucket_of(seconds: float) -> int:
@@ -98,11 +100,22 @@ def read_rollup(tx: Tx, team_id: uuid.UUID, minutes: int) -> Rollup:
     )
     for minute, *sums in counts:
         found.minutes[minute] = {o: int(n or 0) for o, n in zip(OUTCOMES, sums, strict=True)}
-    t = job_minute_times.c
+    m, h = job_minute_times.c, job_hour_times.c
+    at_since = sa.literal(since, Timestamp())
+    # The minutes not yet folded, and the hours folded (the day's oldest hour, partly
+    # outside the window, is left out: the day's percentiles start on the hour).
+    rows = sa.union_all(
+        sa.select(m.queue, m.kind, m.bucket, m.count).where(
+            m.team_id == team_id, m.minute >= at_since
+        ),
+        sa.select(h.queue, h.kind, h.bucket, h.count).where(
+            h.team_id == team_id, h.hour >= at_since
+        ),
+    ).subquery()
     buckets = tx.conn.execute(
-        sa.select(t.queue, t.kind, t.bucket, sa.func.sum(t.count))
-        .where(t.team_id == team_id, t.minute >= sa.literal(since, Timestamp()))
-        .group_by(t.queue, t.kind, t.bucket)
+        sa.select(rows.c.queue, rows.c.kind, rows.c.bucket, sa.func.sum(rows.c.count)).group_by(
+            rows.c.queue, rows.c.kind, rows.c.bucket
+        )
     )
     times: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
     for queue, kind, bucket, n in buckets:
@@ -123,18 +136,47 @@ def recent_failures(tx: Tx, team_id: uuid.UUID) -> list[Failure]:
     return [Failure(r.id, r.action, r.queue, r.finished_at, r.error) for r in rows]
 
 
+def fold_rollups(tx: Tx) -> int:
+    """Fold the time buckets of minutes before the previous hour into hour rows, at most
+    ``FOLD_SPAN`` of minutes per call; returns how many minute rows it folded.
+
+    What stays unfolded always covers the last hour, so the hour window reads minutes.
+    """
+    now = tx.conn.execute(sa.select(at(tx.now))).scalar_one()
+    before = minute_of(now).replace(minute=0) - FOLD_AFTER
+    oldest = tx.conn.execute(sa.select(sa.func.min(job_minute_times.c.minute))).scalar()
+    if oldest is None or oldest >= before:
+        return 0
+    upto = min(before, oldest + FOLD_SPAN)
+    minutes = job_minute_times.c.minute
+    folded = tx.conn.execute(  # ix_job_minute_times_minute: only the rows to fold
+        sa.select(sa.func.count()).where(minutes < sa.literal(upto, Timestamp()))
+    ).scalar_one()
+    bound = {"before": _bind(tx, upto)}
+    tx.conn.execute(tx.q("rollups_fold"), bound)
+    tx.conn.execute(tx.q("rollups_fold_clear"), bound)
+    return int(folded)
+
+
+def _bind(tx: Tx, instant: datetime) -> object:
+    """A timestamp as a named statement takes it (integer microseconds on SQLite)."""
+    return Timestamp().process_bind_param(instant, tx.conn.dialect)
+
+
 def prune_rollups(tx: Tx, keep: timedelta) -> int:
-    """Delete rollup rows of minutes older than ``keep``, at most an hour of minutes per
+    """Delete rollup rows older than ``keep``, at most ``PRUNE_SPAN`` of them per table and
     call (retention calls again while something was deleted); returns how many."""
     now = tx.conn.execute(sa.select(at(tx.now))).scalar_one()
     cutoff = minute_of(now) - keep
-    oldest = tx.conn.execute(sa.select(sa.func.min(job_minutes.c.minute))).scalar()
-    oldest_times = tx.conn.execute(sa.select(sa.func.min(job_minute_times.c.minute))).scalar()
-    starts = [m for m in (oldest, oldest_times) if m is not None]
-    if not starts or min(starts) >= cutoff:
-        return 0
-    below = sa.literal(min(cutoff, min(starts) + PRUNE_SPAN), Timestamp())
     deleted = 0
-    for table in (job_minutes, job_minute_times):
-        deleted += tx.conn.execute(sa.delete(table).where(table.c.minute < below)).rowcount
+    for table, column in (
+        (job_minutes, job_minutes.c.minute),
+        (job_minute_times, job_minute_times.c.minute),
+        (job_hour_times, job_hour_times.c.hour),
+    ):
+        oldest = tx.conn.execute(sa.select(sa.func.min(column))).scalar()
+        if oldest is None or oldest >= cutoff:
+            continue
+        below = sa.literal(min(cutoff, oldest + PRUNE_SPAN), Timestamp())
+        deleted += tx.conn.execute(sa.delete(table).where(column < below)).rowcount
     return deleted

@@ -441,3 +441,16 @@ SELECT action, count(*) AS running FROM jobs
 WHERE team_id = :team_id AND state = 'running'
   AND +action IN (SELECT value FROM json_each(:actions))
 GROUP BY +action
+
+-- name: rollups_fold
+-- Fold the wait and run time buckets of the minutes before the given one into hours
+-- (UTC), so the day's percentiles read 24 hour rows, not 1,440 minute rows, per bucket.
+-- SQLite has one writer: rollups_fold_clear then deletes what this folded.
+INSERT INTO job_hour_times (team_id, hour, queue, kind, bucket, count)
+SELECT team_id, minute - minute % 3600000000, queue, kind, bucket, sum(count)
+FROM job_minute_times WHERE minute < :before
+GROUP BY team_id, minute - minute % 3600000000, queue, kind, bucket
+ON CONFLICT (team_id, hour, queue, kind, bucket) DO UPDATE SET count = count + excluded.count
+
+-- name: rollups_fold_clear
+DELETE FROM job_minute_times WHERE minute < :before

@@ -6,7 +6,12 @@
   time the job was due, ``max(created_at, run_at)``, counted at its start) and run times
   (the attempt's start to its end, counted at its end; a job handed back to the queue
   unstarted is not counted) in log-scale buckets: bucket ``floor(4 * log2(ms))``,
-  clamped to 0..159 (queries/rollups.py reads them).
+  clamped to 0..159 (queries/rollups.py reads them). Retention folds the minutes older
+  than an hour or two into ``job_hour_times`` (store/sql: rollups_fold), so the day
+  window reads hours.
+
+``ix_jobs_unfinished`` (team, queue, state of unfinished jobs): the queue depths are
+counted from this index alone, never reading a finished job.
 
 Triggers keep them in the transaction that changes the job, whatever the path (submit,
 claim, report, cancel, bulk changes, reaper). On PostgreSQL they are statement-level
@@ -189,6 +194,19 @@ def upgrade() -> None:
         sa.Column("bucket", sa.SmallInteger(), primary_key=True),
         sa.Column("count", sa.Integer(), nullable=False),
     )
+    op.create_index("ix_job_minute_times_minute", "job_minute_times", ["minute"])
+    op.create_table(
+        "job_hour_times",
+        sa.Column("team_id", ct.GUID(), primary_key=True),
+        sa.Column("hour", ct.Timestamp(), primary_key=True),
+        sa.Column("queue", sa.String(100), primary_key=True),
+        sa.Column("kind", sa.String(4), primary_key=True),
+        sa.Column("bucket", sa.SmallInteger(), primary_key=True),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+    )
+    unfinished = sa.text("state IN ('pending', 'scheduled', 'queued', 'running')")
+    op.create_index("ix_jobs_unfinished", "jobs", ["team_id", "queue", "state"],
+                    sqlite_where=unfinished, postgresql_where=unfinished)  # fmt: skip
     if op.get_bind().dialect.name == "postgresql":
         statements = [*PG_FUNCTIONS.values(), *PG_TRIGGERS.values()]
     else:
@@ -206,5 +224,8 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER {name}")
+    op.drop_index("ix_jobs_unfinished", table_name="jobs")
+    op.drop_table("job_hour_times")
+    op.drop_index("ix_job_minute_times_minute", table_name="job_minute_times")
     op.drop_table("job_minute_times")
     op.drop_table("job_minutes")
