@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, Input, OptionList
 
 from conveyor.sdk.async_client import AsyncClient
 from conveyor.tui.app import ConveyorTop
-from conveyor.tui.dialogs import ConfirmScreen, TeamScreen
+from conveyor.tui.dialogs import ConfirmScreen, FilterScreen, HelpScreen, TeamScreen
 from conveyor.tui.logview import LogScreen
 from conveyor.tui.overview import depth
 from conveyor.tui.source import Source
@@ -107,6 +107,18 @@ async def test_top_shows_the_fleet_and_acts_on_jobs_agents_and_teams(
         app.theme = "textual-light"  # a light terminal's choice: the states are redrawn in it
         await until(pilot, lambda: app.refreshed_at != drawn, "a refresh in the light theme")
         shoot(app, f"jobs-80x24-light-{dialect}")
+
+        # The filter: only the action asked for; then the help, and back.
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen), "the filter")
+        action = app.screen.query_one("#action", Input)
+        action.value = "e2e.add"
+        action.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: list(app.jobs.jobs) == [job_id], "only the e2e.add job")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        await pilot.press("escape")
 
         # A finished job's log, to its end.
         table.move_cursor(row=table.get_row_index(job_id))

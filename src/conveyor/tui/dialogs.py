@@ -134,13 +134,13 @@ class TeamScreen(ModalScreen[str | None]):
 
 
 HELP = """\
-Tabs        1 overview · 2 jobs · 3 agents   (tab / shift+tab move between them)
-Jobs        / filter · enter or l: the job's live log · c cancel · r retry
-Overview    enter or l: log of the highlighted failure · r retry it
-Agents      d drain the highlighted agent (asks first)
-Anywhere    t switch team · ? this help · q quit
-Dialogs     y / n answer · enter apply · escape close
-Everything refreshes live (the server's event stream) and every few seconds."""
+Tabs      1 overview · 2 jobs · 3 agents
+Jobs      / filter · enter or l: live log · c cancel · r retry
+Overview  enter or l: the highlighted failure's log · r retry it
+Agents    d drain the highlighted agent (asks first)
+Anywhere  t switch team · ? this help · q quit
+Dialogs   y / n answer · enter apply · escape close
+It refreshes at each change the server reports, and every few seconds."""
 
 
 class HelpScreen(ModalScreen[None]):
