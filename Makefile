@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web clean
+.PHONY: help venv web web-deps web-check up test test-browser chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-stats bench-web clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ bench-web: $(STAMP) ## the dashboard in headless Chromium: every bench/web_*.py 
 
 bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and PostgreSQL (p50/p95)
 	$(PY) -m bench.jobs_api $(BENCH_ARGS)
+
+bench-stats: $(STAMP) ## GET /api/v1/stats over 1,000,000 jobs of the last day on SQLite and PostgreSQL
+	$(PY) -m bench.stats $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -242,8 +242,12 @@ def load(
     ids = {"team_id": owner.team_id, "user_id": owner.user_id, "key_id": owner.key_id,
            "agent_id": owner.agent_id}  # fmt: skip
     insert = sa.text(
-        _INSERT.format(columns=_COLUMNS, rare=RARE, rare_every=RARE_EVERY,
-                       **{**_DIALECT[backend], **(sql or {})})
+        _INSERT.format(
+            columns=_COLUMNS,
+            rare=RARE,
+            rare_every=RARE_EVERY,
+            **{**_DIALECT[backend], **(sql or {})},
+        )
     )
     engine = _engine(backend, url)
     try:

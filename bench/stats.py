@@ -9,7 +9,8 @@ database itself (``INSERT … SELECT``). Their wait times spread over 0-3 s and 
 run times over 0-60 s, so each queue's minutes fill many log-scale buckets. The
 rollup triggers count the inserts as submits; then the rollups the jobs imply (what
 the triggers would have written as they ran: submits, outcomes, wait and run time
-buckets) are rebuilt from the jobs table with one grouped ``INSERT … SELECT``.
+buckets) are rebuilt from the jobs table with one grouped ``INSERT … SELECT``, and the
+minutes before the previous hour are folded into hours, as the server's retention does.
 
 Then a real ``conveyor server`` process serves the store and the benchmark asks
 ``GET /api/v1/stats?window=hour`` and ``?window=day`` over HTTP (httpx, one keep-alive
@@ -44,6 +45,7 @@ import sqlalchemy as sa
 
 from bench.e2e_conveyor import ADMIN_EMAIL, ADMIN_PASSWORD, PgDatabase
 from bench.jobs_api import _engine, _prepare, _server, load
+from conveyor.store import Store
 
 TARGET_MS = 100.0
 WARMUP = 3
@@ -97,8 +99,8 @@ SELECT team_id, minute, queue, kind, bucket, count(*) FROM (
 """
 
 
-def rebuild_rollups(backend: str, url: str) -> int:
-    """Replace the rollups with those the jobs imply; returns the time rows written."""
+def rebuild_rollups(backend: str, url: str) -> None:
+    """Replace the rollups with those the jobs imply (all as minutes, not yet folded)."""
     minute, bucket = _MINUTE[backend], _BUCKET[backend]
     parts = {
         "created": minute.format(t="created_at"),
@@ -114,11 +116,33 @@ def rebuild_rollups(backend: str, url: str) -> int:
             conn.execute(sa.text("DELETE FROM job_minute_times"))
             conn.execute(sa.text(_COUNTS.format(**parts)))
             conn.execute(sa.text(_TIMES.format(**parts)))
-            rows = conn.execute(sa.text("SELECT count(*) FROM job_minute_times")).scalar_one()
             if backend == "postgres":
                 conn.execute(sa.text("ANALYZE job_minutes"))
+    finally:
+        engine.dispose()
+
+
+async def _fold(url: str) -> None:
+    """Fold the minutes into hours, as the server's retention has done all day."""
+    store = await Store.open(url)
+    try:
+        while await store.stats_fold():
+            pass
+    finally:
+        await store.close()
+
+
+def _time_rows(backend: str, url: str) -> int:
+    engine = _engine(backend, url)
+    try:
+        with engine.begin() as conn:
+            if backend == "postgres":
                 conn.execute(sa.text("ANALYZE job_minute_times"))
-        return int(rows)
+                conn.execute(sa.text("ANALYZE job_hour_times"))
+            return sum(
+                int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+                for table in ("job_minute_times", "job_hour_times")
+            )
     finally:
         engine.dispose()
 
@@ -179,7 +203,9 @@ def run_backend(backend: str, jobs: int, requests: int, pg_url: str) -> Figures:
             owner = asyncio.run(_prepare(url))
             started = time.perf_counter()
             load(backend, url, owner, jobs, over=DAY, sql=TIMES[backend])
-            figures.time_rows = rebuild_rollups(backend, url)
+            rebuild_rollups(backend, url)
+            asyncio.run(_fold(url))
+            figures.time_rows = _time_rows(backend, url)
             figures.load_s = time.perf_counter() - started
             print(f"{backend}: loaded {jobs:,} jobs and their rollups "
                   f"({figures.time_rows:,} time bucket rows) in {figures.load_s:.1f} s",

@@ -17,6 +17,7 @@ from conveyor.store.queries.flow_settings import UNSET, QueueChange
 from conveyor.store.queries.job_filter import JobFilter
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.queries.retention import KeepFinished
+from conveyor.store.queries.rollups import STATS_OUTCOMES, Rollup, percentiles
 from conveyor.store.queries.submit import JobSpec
 from conveyor.store.queries.throttle import Limit
 from conveyor.store.read_cache import TOPICS as CACHED_TOPICS
@@ -36,6 +37,7 @@ __all__ = [
     "BULK_MAX",
     "CACHED_TOPICS",
     "SCHEDULE_FIELDS",
+    "STATS_OUTCOMES",
     "UNSET",
     "AuditEntry",
     "AuditFilter",
@@ -52,6 +54,7 @@ __all__ = [
     "Outcome",
     "QueueChange",
     "Report",
+    "Rollup",
     "Schedule",
     "SchedulePage",
     "SchemaUpgrade",
@@ -61,6 +64,7 @@ __all__ = [
     "TickPage",
     "check_artifact_name",
     "normalize_email",
+    "percentiles",
     "probe_database",
     "upgrade_schema",
 ]

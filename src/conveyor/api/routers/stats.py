@@ -23,7 +23,7 @@ from conveyor.api.stats_models import (
     StatsWindow,
 )
 from conveyor.auth.permissions import Principal
-from conveyor.store.queries.rollups import OUTCOMES, Rollup, percentiles
+from conveyor.store import STATS_OUTCOMES, Rollup, percentiles
 from conveyor.store.records import Agent, QueueSummary
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
@@ -65,9 +65,9 @@ def build_stats(
     minute, step = rollup.since, timedelta(minutes=1)
     for _ in range(WINDOW_MINUTES[window]):
         counts = rollup.minutes.get(minute, {})
-        throughput.append({"minute": minute, **{o: counts.get(o, 0) for o in OUTCOMES}})
+        throughput.append({"minute": minute, **{o: counts.get(o, 0) for o in STATS_OUTCOMES}})
         minute += step
-    totals = {o: sum(m[o] for m in throughput) for o in OUTCOMES}
+    totals = {o: sum(m[o] for m in throughput) for o in STATS_OUTCOMES}
     depth_of = {q.name: q.counts for q in depths}
     names = sorted(set(depth_of) | {queue for queue, _ in rollup.times})
     queues = [

@@ -24,7 +24,7 @@ from conveyor.store.types import Timestamp, at
 BUCKETS_PER_DOUBLING = 4
 BUCKET_FLOOR_S = 0.001
 BUCKET_LAST = 159  # 2^(160/4) ms: about 35 years; anything longer lands here too
-OUTCOMES = ("submitted", "succeeded", "failed", "cancelled")
+STATS_OUTCOMES = ("submitted", "succeeded", "failed", "cancelled")
 QUANTILES = (0.50, 0.95, 0.99)
 RECENT_FAILURES = 10
 KEEP = timedelta(days=1, hours=1)  # a day window plus a margin; older rows are pruned
@@ -92,14 +92,14 @@ def read_rollup(tx: Tx, team_id: uuid.UUID, minutes: int) -> Rollup:
     since = minute_of(now) - timedelta(minutes=minutes - 1)
     found = Rollup(now=now, since=since)
     counts = tx.conn.execute(
-        sa.select(job_minutes.c.minute, *(sa.func.sum(job_minutes.c[o]) for o in OUTCOMES))
+        sa.select(job_minutes.c.minute, *(sa.func.sum(job_minutes.c[o]) for o in STATS_OUTCOMES))
         .where(
             job_minutes.c.team_id == team_id, job_minutes.c.minute >= sa.literal(since, Timestamp())
         )
         .group_by(job_minutes.c.minute)
     )
     for minute, *sums in counts:
-        found.minutes[minute] = {o: int(n or 0) for o, n in zip(OUTCOMES, sums, strict=True)}
+        found.minutes[minute] = {o: int(n or 0) for o, n in zip(STATS_OUTCOMES, sums, strict=True)}
     m, h = job_minute_times.c, job_hour_times.c
     at_since = sa.literal(since, Timestamp())
     # The minutes not yet folded, and the hours folded (the day's oldest hour, partly
