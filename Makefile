@@ -14,7 +14,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 # helm for the chart's checks (tests/deploy): not in Debian or PyPI, see the script.
 HELM := $(VENV)/bin/helm
 
-.PHONY: help venv venv-run lock web web-deps web-check up test test-browser test-deploy docs chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-web bench-first-start clean
+.PHONY: help venv venv-run lock web web-deps web-check up test test-browser test-deploy docs chaos fuzz check lint typecheck openapi soak bench bench-engine bench-api bench-stats bench-web bench-first-start clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -129,6 +129,9 @@ bench-web: $(STAMP) ## the dashboard in headless Chromium: every bench/web_*.py 
 
 bench-api: $(STAMP) ## the jobs list API over 1,000,000 jobs on SQLite and PostgreSQL (p50/p95)
 	$(PY) -m bench.jobs_api $(BENCH_ARGS)
+
+bench-stats: $(STAMP) ## GET /api/v1/stats over 1,000,000 jobs of the last day on SQLite and PostgreSQL
+	$(PY) -m bench.stats $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -224,21 +224,30 @@ _PICKS = [
 ]
 
 
-def load(backend: str, url: str, owner: Owner, jobs: int) -> None:
-    """Insert ``jobs`` jobs (oldest first), a batch per transaction; then, on PostgreSQL,
-    ANALYZE (as autovacuum would soon after such a load)."""
+def load(
+    backend: str, url: str, owner: Owner, jobs: int, *, over: timedelta = SPREAD,
+    sql: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Insert ``jobs`` jobs (oldest first) created ``over`` the time up to now, a batch per
+    transaction; then, on PostgreSQL, ANALYZE (as autovacuum would soon after such a load).
+    ``sql`` replaces parts of :data:`_DIALECT` (bench/stats.py varies the times)."""
     now = datetime.now(UTC)
-    spread = SPREAD.total_seconds() / max(jobs, 1)
+    spread = over.total_seconds() / max(jobs, 1)
     times: dict[str, object] = (
-        {"t0": _micros(now - SPREAD), "step": int(spread * 1e6),
+        {"t0": _micros(now - over), "step": int(spread * 1e6),
          "future": _micros(now + timedelta(days=1))}
         if backend == "sqlite"
-        else {"t0": now - SPREAD, "step": spread, "future": now + timedelta(days=1)}
+        else {"t0": now - over, "step": spread, "future": now + timedelta(days=1)}
     )  # fmt: skip
     ids = {"team_id": owner.team_id, "user_id": owner.user_id, "key_id": owner.key_id,
            "agent_id": owner.agent_id}  # fmt: skip
     insert = sa.text(
-        _INSERT.format(columns=_COLUMNS, rare=RARE, rare_every=RARE_EVERY, **_DIALECT[backend])
+        _INSERT.format(
+            columns=_COLUMNS,
+            rare=RARE,
+            rare_every=RARE_EVERY,
+            **{**_DIALECT[backend], **(sql or {})},
+        )
     )
     engine = _engine(backend, url)
     try:

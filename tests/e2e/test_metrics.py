@@ -197,6 +197,12 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
     finished = families["conveyor_jobs_finished"]
     for outcome, count in outcomes.items():
         assert total(finished, "conveyor_jobs_finished_total", outcome=outcome) == count, outcome
+    wait = families["conveyor_job_wait_seconds"]  # every start, measured from when it was due
+    assert total(wait, "conveyor_job_wait_seconds_count") == sum(outcomes.values())
+    assert total(wait, "conveyor_job_wait_seconds_count", queue="fast") == total(
+        started, "conveyor_jobs_started_total", queue="fast"
+    )
+    assert total(wait, "conveyor_job_wait_seconds_sum") > 0  # they waited for the agent
     run = families["conveyor_job_run_seconds"]
     ended = outcomes["succeeded"] + outcomes["failed"]
     assert total(run, "conveyor_job_run_seconds_count") == ended

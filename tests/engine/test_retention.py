@@ -76,8 +76,10 @@ async def test_run_once_with_now_batches_and_takes_a_sync_callback(
     [queued] = await store.job_submit_many(team, [JobSpec("other.action")], now=t0)
     events_before = await store.db.read(_event_count, None)
 
-    assert await engine.retention.run_once(now=t0 + DAY / 2) == 0
-    assert await engine.retention.run_once(now=t0 + 2 * DAY) == 2
+    # Nothing to prune yet; the stats fold t0's minute of wait and run times into its hour.
+    assert await engine.retention.run_once(now=t0 + DAY / 2) == 2
+    # Two jobs, and the stats' rollups of t0: its minute's counts, its hour's two times.
+    assert await engine.retention.run_once(now=t0 + 2 * DAY) == 2 + 3
     assert await engine.retention.run_once(now=t0 + 2 * DAY) == 1
     assert await engine.retention.run_once(now=t0 + 2 * DAY) == 0
     assert sorted(k for b in batches for k in b) == ["b0", "b1", "b2"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from conveyor.sdk import models
+from conveyor.sdk import models, stats_models
 from tests.helpers.contract import load_contract
 
 RESPONSES = {
@@ -46,6 +46,13 @@ RESPONSES = {
     "SchedulePage": "ScheduleList",
     "ScheduleTickPage": "TickList",
     "SchedulePreview": "CronPreviewOut",
+    "Stats": "StatsOut",
+    "StatsMinute": "MinuteOut",
+    "StatsTotals": "TotalsOut",
+    "Percentiles": "PercentilesOut",
+    "QueueStats": "QueueStatsOut",
+    "AgentStats": "AgentStatsOut",
+    "Failure": "FailureOut",
 }
 """SDK model -> the API schema of the answer it is built from."""
 REQUESTS = {
@@ -193,8 +200,9 @@ def compare_model(api: Side, api_schema: Schema, sdk: Side, sdk_schema: Schema, 
 def sdk_models() -> dict[str, type[BaseModel]]:
     return {
         name: cls
-        for name, cls in inspect.getmembers(models, inspect.isclass)
-        if issubclass(cls, BaseModel) and cls.__module__ == models.__name__ and name[0] != "_"
+        for module in (models, stats_models)
+        for name, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, BaseModel) and cls.__module__ == module.__name__ and name[0] != "_"
     }
 
 

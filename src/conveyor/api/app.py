@@ -39,6 +39,7 @@ from conveyor.api.routers import (
     rate_limits,
     roles,
     schedules,
+    stats,
     teams,
 )
 from conveyor.auth.service import AuthService
@@ -59,7 +60,7 @@ DOCS_URL = "/api/v1/docs"
 
 ROUTERS = (
     jobs, auth, me, teams, roles, actions, agents, queues, rate_limits, logs, artifacts, events,
-    keys, audit, schedules, agent_ws,
+    keys, audit, schedules, stats, agent_ws,
 )  # fmt: skip
 """Matched in this order, one route after another: the busiest paths (submit, read a
 job) come first. Only ``jobs``, ``logs`` and ``artifacts`` share a prefix, and they keep

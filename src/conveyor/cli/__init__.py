@@ -27,7 +27,9 @@ from conveyor.cli import (
     roles,
     schedules,
     server,
+    stats,
     teams,
+    top,
     up,
 )
 
@@ -64,6 +66,8 @@ app.add_typer(teams.app, name="teams")
 app.add_typer(roles.app, name="roles")
 app.add_typer(admin.app, name="admin")
 app.command("audit")(audit.audit)
+app.command("stats")(stats.stats)
+app.command("top")(top.top)
 
 
 def _show_version(value: bool) -> None:

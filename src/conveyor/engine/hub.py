@@ -314,7 +314,7 @@ class AgentHub:
             for job in claimed
         ]
         for job in claimed:
-            self.metrics.on_started(job.id, job.action, job.queue, job.started_at)
+            self.metrics.on_started(job.id, job.action, job.queue, job.started_at, job.queued_at)
         try:
             await session.send(protocol.Assign(jobs=jobs))
         except Exception:

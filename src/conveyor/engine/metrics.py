@@ -121,6 +121,14 @@ class Metrics:
             ["outcome", "action", "queue"],
             registry=r,
         )
+        self.wait_seconds = Histogram(
+            "conveyor_job_wait_seconds",
+            "Time from when an attempt's job was due (created, or its run_at) to its claim "
+            "for this replica's agents.",
+            ["queue"],
+            buckets=SECONDS,
+            registry=r,
+        )
         self.run_seconds = Histogram(
             "conveyor_job_run_seconds",
             "Time from an attempt's start to its reported end.",
@@ -196,9 +204,14 @@ class Metrics:
         for action, queue in jobs:
             self.submitted.labels(self.action(action), self.queue(queue)).inc()
 
-    def on_started(self, job_id: uuid.UUID, action: str, queue: str, started_at: datetime) -> None:
+    def on_started(
+        self, job_id: uuid.UUID, action: str, queue: str, started_at: datetime,
+        queued_at: datetime,
+    ) -> None:  # fmt: skip
         labels = (self.action(action), self.queue(queue))
         self.started.labels(*labels).inc()
+        waited = (_aware(started_at) - _aware(queued_at)).total_seconds()
+        self.wait_seconds.labels(labels[1]).observe(max(waited, 0.0))
         self._inflight[job_id] = (*labels, started_at)
         if len(self._inflight) > INFLIGHT_CAP:
             self._inflight.popitem(last=False)

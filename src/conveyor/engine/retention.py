@@ -1,4 +1,5 @@
-"""Prune old finished jobs, old outbox events and long-offline agents, so the database stays its working size.
+"""Prune old finished jobs, old outbox events, long-offline agents and the stats' rollups
+older than a day, so the database stays its working size.
 
 One pass deletes one bounded batch of each; the loop runs again at once while a
 pass found something, so a backlog drains in short transactions. Every replica
@@ -70,8 +71,11 @@ class Retention(Service):
             agents = await self.store.agent_prune_offline(
                 self.keep_offline_agents, limit=self.batch, now=now
             )
-        if pruned.jobs or events or agents:
-            log.info("retention pruned", jobs=pruned.jobs, events=events, agents=agents)
+        # The stats' rollups: drop those beyond a day, fold old minutes' time buckets into hours.
+        rollups = await self.store.stats_prune(now=now) + await self.store.stats_fold(now=now)
+        if pruned.jobs or events or agents or rollups:
+            log.info("retention pruned", jobs=pruned.jobs, events=events, agents=agents,
+                     rollups=rollups)  # fmt: skip
         if pruned.storage_keys and self.on_artifacts_deleted is not None:
             try:
                 done = self.on_artifacts_deleted(pruned.storage_keys)
@@ -81,4 +85,4 @@ class Retention(Service):
                 # The rows are gone either way; a blob left behind only costs space.
                 log.exception("deleting pruned artifacts' blobs failed",
                               keys=len(pruned.storage_keys))  # fmt: skip
-        return pruned.jobs + events + agents
+        return pruned.jobs + events + agents + rollups

@@ -58,6 +58,7 @@ from conveyor.sdk.models import (
 from conveyor.sdk.retry import RetryPolicy
 from conveyor.sdk.schedules import AsyncSchedules
 from conveyor.sdk.start_times import Delay, start_time
+from conveyor.sdk.stats import AsyncStatsMixin
 from conveyor.sdk.teams import AsyncTeamsMixin
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ DEFAULT_RETRY = RetryPolicy()
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin, AsyncFlowMixin):
+class AsyncClient(AsyncTeamsMixin, AsyncBulkMixin, AsyncFlowMixin, AsyncStatsMixin):
     """A connection to one Conveyor server, as one user or API key, in one team (asyncio)."""
 
     def __init__(self, server: str | None = None, token: str | None = None, *,

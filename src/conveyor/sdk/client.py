@@ -57,6 +57,7 @@ from conveyor.sdk.models import (
 from conveyor.sdk.retry import RetryPolicy
 from conveyor.sdk.schedules import Schedules
 from conveyor.sdk.start_times import Delay, start_time
+from conveyor.sdk.stats import StatsMixin
 from conveyor.sdk.teams import TeamsMixin
 
 T = TypeVar("T")
@@ -65,7 +66,7 @@ DEFAULT_RETRY = RetryPolicy()
 __all__ = ["Client", "JobId"]
 
 
-class Client(TeamsMixin, BulkMixin, FlowMixin):
+class Client(TeamsMixin, BulkMixin, FlowMixin, StatsMixin):
     """A connection to one Conveyor server, as one user or API key, in one team."""
 
     def __init__(self, server: str | None = None, token: str | None = None, *,

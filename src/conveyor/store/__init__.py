@@ -18,6 +18,7 @@ from conveyor.store.queries.flow_settings import UNSET, QueueChange
 from conveyor.store.queries.job_filter import JobFilter
 from conveyor.store.queries.leases import Lease, Outcome, Report
 from conveyor.store.queries.retention import KeepFinished
+from conveyor.store.queries.rollups import STATS_OUTCOMES, Rollup, percentiles
 from conveyor.store.queries.submit import JobSpec
 from conveyor.store.queries.throttle import Limit
 from conveyor.store.read_cache import TOPICS as CACHED_TOPICS
@@ -37,6 +38,7 @@ __all__ = [
     "BULK_MAX",
     "CACHED_TOPICS",
     "SCHEDULE_FIELDS",
+    "STATS_OUTCOMES",
     "UNSET",
     "AuditEntry",
     "AuditFilter",
@@ -54,6 +56,7 @@ __all__ = [
     "Outcome",
     "QueueChange",
     "Report",
+    "Rollup",
     "Schedule",
     "SchedulePage",
     "SchemaUpgrade",
@@ -64,6 +67,7 @@ __all__ = [
     "backup_database",
     "check_artifact_name",
     "normalize_email",
+    "percentiles",
     "probe_database",
     "upgrade_schema",
 ]

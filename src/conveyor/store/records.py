@@ -100,6 +100,7 @@ class ClaimedJob:
     lease_s: float
     cancel_grace_s: float
     started_at: datetime
+    queued_at: datetime  # when it became due (created or run_at): its wait is started_at - this
 
 
 @dataclass(frozen=True, slots=True)

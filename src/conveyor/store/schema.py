@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from conveyor import bounds
 from conveyor.store.flow_schema import flow_tables
+from conveyor.store.rollup_schema import rollup_tables, unfinished_index
 from conveyor.store.schedule_schema import schedule_tables
 from conveyor.store.types import GUID, BigSerial, JSONDoc, Timestamp
 
@@ -393,6 +394,8 @@ concurrency_keys = sa.Table(
 
 # Flow control (0012, queries/flow.py): limits per action and rate key; rate_starts.
 action_limits, rate_limits, rate_starts = flow_tables(metadata)
+job_minutes, job_minute_times, job_hour_times = rollup_tables(metadata)
+unfinished_index(jobs)
 
 job_dependencies = sa.Table(
     "job_dependencies",

@@ -5,7 +5,7 @@ pass a time to move the clock instead of sleeping. This module holds the jobs,
 their events and retention; the mixins hold the rest, one concern per file:
 accounts (accounts_store), the audit log and self-service (audit_store), teams
 (team_store), agents, catalog, logs and artifacts (fleet_store), schedules
-(schedule_store), flow control (flow_store).
+(schedule_store), flow control (flow_store), stats rollups (stats_store).
 """
 
 from __future__ import annotations
@@ -57,11 +57,14 @@ from conveyor.store.records import (
     Submitter,
 )
 from conveyor.store.schedule_store import ScheduleStore
+from conveyor.store.stats_store import StatsStore
 from conveyor.store.team_store import TeamStore
 from conveyor.store.transaction import Publish
 
 
-class Store(TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStore, FlowStore):
+class Store(
+    TeamStore, AccountsStore, AccountsAndAudit, FleetStore, ScheduleStore, FlowStore, StatsStore
+):
     """Conveyor's durable state on SQLite or PostgreSQL."""
 
     def __init__(self, db: Database, *, idempotency_window: timedelta = DEFAULT_WINDOW) -> None:

@@ -121,7 +121,7 @@ ORDER BY e.ord
 ON CONFLICT DO NOTHING
 RETURNING id, team_id, state, queue, seq, action, schema_hash, params, priority, attempt,
     max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
-    cancel_grace_s, started_at, agent_id
+    cancel_grace_s, started_at, agent_id, greatest(created_at, run_at) AS queued_at
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at
@@ -157,7 +157,7 @@ SELECT id, state,
     -- a claimed job as claim_apply returns it (claim.py); params only then
     team_id, action, schema_hash, CASE WHEN state = 'running' THEN params END AS params, queue,
     priority, attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s,
-    lease_s, cancel_grace_s, started_at,
+    lease_s, cancel_grace_s, started_at, queued_at,
     -- The transaction's NOTIFY, sent by this statement when the caller says it is
     -- the last change (the notify parameter), or when it claimed every job it
     -- inserted (nothing else follows then): no round trip of its own. See notify.
@@ -366,7 +366,7 @@ WHERE jobs.id = c.id AND c.concurrency_key IS NULL AND c.rate_key IS NULL
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
-    jobs.agent_id, jobs.seq
+    jobs.agent_id, jobs.seq, greatest(jobs.created_at, jobs.run_at) AS queued_at
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
@@ -383,7 +383,7 @@ SELECT c.id AS candidate_id, c.action AS candidate_action, c.rate_key, c.fair_ke
     c.priority AS candidate_priority, c.run_at, c.seq,
     k.id, k.team_id, k.action, k.schema_hash, k.params, k.queue, k.priority, k.attempt,
     k.max_attempts, k.lease_token, k.lease_expires_at, k.deadline_at, k.timeout_s, k.lease_s,
-    k.cancel_grace_s, k.started_at,
+    k.cancel_grace_s, k.started_at, k.queued_at,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
      WHERE CAST(:notify AS boolean) AND EXISTS (SELECT 1 FROM announced)
@@ -436,7 +436,7 @@ WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[])) AND jobs.state || '
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
-    jobs.agent_id, jobs.seq
+    jobs.agent_id, jobs.seq, greatest(jobs.created_at, jobs.run_at) AS queued_at
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
@@ -450,6 +450,7 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
     lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
+    queued_at,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
      WHERE CAST(:notify AS boolean)) AS notified,
@@ -721,3 +722,21 @@ SELECT action, count(*) AS running FROM jobs
 WHERE team_id = :team_id AND state = 'running'
   AND (action || '') = ANY(CAST(:actions AS text[]))
 GROUP BY action
+
+-- name: rollups_fold
+-- Fold the wait and run time buckets of the minutes before the given one into hours
+-- (UTC), so the day's percentiles read 24 hour rows, not 1,440 minute rows, per bucket.
+-- One statement deletes and adds: a replica folding at the same time waits on the
+-- rows this one deletes, then finds them gone, so nothing is counted twice.
+WITH moved AS (
+    DELETE FROM job_minute_times WHERE minute < :before
+    RETURNING team_id, minute, queue, kind, bucket, count
+)
+INSERT INTO job_hour_times AS h (team_id, hour, queue, kind, bucket, count)
+SELECT team_id, date_trunc('hour', minute, 'UTC'), queue, kind, bucket, sum(count)
+FROM moved GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (team_id, hour, queue, kind, bucket) DO UPDATE SET count = h.count + excluded.count
+
+-- name: rollups_fold_clear
+-- Nothing is left: rollups_fold deleted what it folded (SQLite's needs this second step).
+SELECT 0

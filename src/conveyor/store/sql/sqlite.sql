@@ -231,7 +231,8 @@ FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token
       FROM json_each(:items) AS e) AS v
 WHERE jobs.id = v.id AND jobs.state = 'queued'
 RETURNING id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
-    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at
+    lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
+    max(created_at, run_at) AS queued_at
 
 -- name: attempts_start
 INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
@@ -440,3 +441,16 @@ SELECT action, count(*) AS running FROM jobs
 WHERE team_id = :team_id AND state = 'running'
   AND +action IN (SELECT value FROM json_each(:actions))
 GROUP BY +action
+
+-- name: rollups_fold
+-- Fold the wait and run time buckets of the minutes before the given one into hours
+-- (UTC), so the day's percentiles read 24 hour rows, not 1,440 minute rows, per bucket.
+-- SQLite has one writer: rollups_fold_clear then deletes what this folded.
+INSERT INTO job_hour_times (team_id, hour, queue, kind, bucket, count)
+SELECT team_id, minute - minute % 3600000000, queue, kind, bucket, sum(count)
+FROM job_minute_times WHERE minute < :before
+GROUP BY team_id, minute - minute % 3600000000, queue, kind, bucket
+ON CONFLICT (team_id, hour, queue, kind, bucket) DO UPDATE SET count = count + excluded.count
+
+-- name: rollups_fold_clear
+DELETE FROM job_minute_times WHERE minute < :before
