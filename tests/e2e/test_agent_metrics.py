@@ -1,16 +1,22 @@
 """An agent's own ``/metrics`` (``--metrics-port``): a real agent process runs jobs
-against a real server, and its endpoint counts them."""
+against a real server, and its endpoint counts them.
+
+What is counted is the agent's alone (no store behind it): one database is enough.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from tests.e2e.conftest import python_agent, wait_states
-from tests.helpers.live import LiveAgent, LiveServer, free_port, wait_until
+from tests.helpers.live import LiveAgent, LiveServer, Process, free_port, wait_until
 
 
 def scrape(url: str) -> dict[str, list[Sample]]:
@@ -27,6 +33,7 @@ def value(families: dict[str, list[Sample]], name: str, **labels: str) -> float:
     )
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_agent_serves_what_it_ran(server: LiveServer, agents: list[LiveAgent]) -> None:
     port = free_port()
     agents.append(python_agent(server, "metered", "--metrics-port", str(port), slots=3))
@@ -64,12 +71,13 @@ def test_an_agent_serves_what_it_ran(server: LiveServer, agents: list[LiveAgent]
     )
 
 
-def test_a_taken_metrics_port_stops_the_agent_at_start(server: LiveServer) -> None:
+def test_a_taken_metrics_port_stops_the_agent_at_start(tmp_path: Path) -> None:
+    """Before it connects anywhere: no server is needed to see it refuse."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        agent = python_agent(server, "clash", "--metrics-port", str(port), wait=False)
-        assert agent.process.proc.wait(60) == 2
-    output = agent.process.output()
-    assert f"cannot serve the metrics on 127.0.0.1:{port}" in output, output
+        argv = ["agent", "--demo", "--server", "http://127.0.0.1:9", "--metrics-port", str(port)]
+        agent = Process(argv, {**os.environ, "CONVEYOR_AGENT_KEY": "k"}, tmp_path / "agent.log")
+        assert agent.proc.wait(60) == 2
+    assert f"cannot serve the metrics on 127.0.0.1:{port}" in agent.output(), agent.output()
