@@ -17,6 +17,11 @@ Redis broker. In one run, for each system:
    task's body ran on Celery; the body's own time is shown for both ("ran").
    Beside them, the floor under any HTTP submit with a durable commit: one request
    to a bare FastAPI app plus one one-row commit on PostgreSQL (bench/e2e_floor.py).
+Each Conveyor backend runs twice, side by side: as configured (metrics on) and with
+``CONVEYOR_METRICS=off``; both take part in the throughput run and the interleaved
+latency rounds, and the cost of the metrics (throughput and p50 submit -> start,
+on vs off) is printed with the goal of under 5 % (``--no-metrics-off`` skips it).
+
 3. Conveyor only: submit ``demo.export_csv`` with ``--csv-rows`` rows, wait, and
    download the CSV (checked line by line count); the time and the peak RSS of every
    process (server, agents, their workers, this client) during it.
@@ -51,7 +56,14 @@ from bench.e2e_conveyor import ConveyorStack, Mark, PgDatabase, Timing
 from bench.e2e_floor import Floor
 from bench.e2e_floor import measure as measure_floor
 from bench.e2e_procs import PeakSampler, cpu_s, tree_cpu_s, tree_rss_mib
-from bench.e2e_report import Latency, cpu_line, memory_lines, summary_line, target_lines
+from bench.e2e_report import (
+    Latency,
+    cpu_line,
+    memory_lines,
+    metrics_cost_lines,
+    summary_line,
+    target_lines,
+)
 from bench.engine import fsync_probe
 from conveyor import __version__ as conveyor_version
 from conveyor.settings import ServerSettings
@@ -67,6 +79,7 @@ class Config:
     checkpoint: int
     backends: tuple[str, ...]
     celery: bool
+    metrics_off: bool
     latency_jobs: int
     rounds: int
     csv_rows: int
@@ -89,6 +102,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated subset")
     p.add_argument("--skip-celery", action="store_true", help="measure Conveyor only")
+    p.add_argument(
+        "--no-metrics-off",
+        action="store_true",
+        help="do not also run each backend with CONVEYOR_METRICS=off (the metrics' cost)",
+    )
     p.add_argument("--latency-jobs", type=int, default=200, help="jobs per latency round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds")
     p.add_argument("--csv-rows", type=int, default=1_000_000, help="rows of the CSV export")
@@ -122,6 +140,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         checkpoint=checkpoint,
         backends=backends,
         celery=not a.skip_celery,
+        metrics_off=not a.no_metrics_off,
         latency_jobs=a.latency_jobs,
         rounds=a.rounds,
         csv_rows=a.csv_rows,
@@ -164,6 +183,8 @@ class Run:
         self.systems: dict[str, System] = {}
         self.conveyor: dict[str, ConveyorStack] = {}
         self.pg: PgDatabase | None = None
+        self.pg_off: PgDatabase | None = None  # the metrics-off stack's own database
+        self.metrics_off: dict[str, ConveyorStack] = {}  # backend -> its metrics-off twin
         self.rates: dict[str, float] = {}
         self.memory: dict[str, dict[str, dict[str, float]]] = {}  # system -> when -> process
         self.latency: dict[str, list[Latency]] = {}
@@ -198,27 +219,41 @@ class Run:
             self.systems["celery"] = celery
             celery.launch()
         for backend in cfg.backends:
-            workdir = self.tmp / backend
-            workdir.mkdir()
-            if backend == "sqlite":
-                url = f"sqlite:///{workdir / 'conveyor.db'}"
-            else:
-                self.pg = PgDatabase(cfg.pg_url)
-                url = self.pg.url
-            stack = ConveyorStack(backend, url, workdir, cfg.agents, cfg.slots)
-            self.conveyor[backend] = stack
+            self.conveyor[backend] = self._stack(backend, metrics=True)
+            if cfg.metrics_off:
+                self.metrics_off[backend] = self._stack(backend, metrics=False)
+        stacks = [*self.conveyor.values(), *self.metrics_off.values()]
         # Start every stack at once (a step of each in turn): startup is mostly imports.
-        for steps in zip(*(stack.launch() for stack in self.conveyor.values()), strict=True):
+        for steps in zip(*(stack.launch() for stack in stacks), strict=True):
             for step in steps:
                 step()
         for backend, stack in self.conveyor.items():
             self.systems[backend] = stack
             say(f"  {backend}: {self._durability(backend, stack.workdir)}")
+            if backend in self.metrics_off:
+                self.systems[self.metrics_off[backend].name] = self.metrics_off[backend]
+        if self.metrics_off:
+            say("  metrics-off: the same server with CONVEYOR_METRICS=off (no /metrics)")
         if celery is not None:
             celery.wait_ready()
             self.systems["celery"] = self.systems.pop("celery")  # measured last
             self._say_celery(celery, redis_info)
         say()
+
+    def _stack(self, backend: str, *, metrics: bool) -> ConveyorStack:
+        workdir = self.tmp / (backend if metrics else f"{backend}-metrics-off")
+        workdir.mkdir()
+        if backend == "sqlite":
+            url = f"sqlite:///{workdir / 'conveyor.db'}"
+        elif metrics:
+            self.pg = PgDatabase(self.cfg.pg_url)
+            url = self.pg.url
+        else:
+            self.pg_off = PgDatabase(self.cfg.pg_url)
+            url = self.pg_off.url
+        return ConveyorStack(
+            backend, url, workdir, self.cfg.agents, self.cfg.slots, metrics=metrics
+        )
 
     def _say_celery(self, celery: CeleryStack, info: dict[str, str]) -> None:
         import celery as celery_pkg
@@ -260,8 +295,9 @@ class Run:
                 system.stop()
             except Exception as exc:  # keep stopping the others
                 say(f"warning: stopping failed: {exc}")
-        if self.pg is not None:
-            self.pg.drop()
+        for pg in (self.pg, self.pg_off):
+            if pg is not None:
+                pg.drop()
 
     # phases
 
@@ -333,6 +369,12 @@ class Run:
             self.rates, self.latency, self.memory, set(self.conveyor), floor_ms
         ):
             say(line)
+        if self.metrics_off:
+            say()
+            say("## the metrics' cost: metrics on vs CONVEYOR_METRICS=off (goal: under 5 %)")
+            for backend, twin in self.metrics_off.items():
+                for line in metrics_cost_lines(backend, twin.name, self.rates, self.latency):
+                    say(line)
         say(summary_line(self.rates, self.latency, self.csv))
 
 
