@@ -352,7 +352,7 @@ async def test_a_worker_start_cancelled_at_any_point_leaves_nothing_behind() -> 
         except asyncio.CancelledError:
             pass
         else:  # it was ready before the cancel arrived
-            started.append(worker.pgid)
+            started.append(worker.pid)
             await worker.shutdown()
         gc.collect()  # an unclosed transport warns when it is collected
     await wait_until(lambda: not children_running(b"conveyor.agent.worker"), "the workers to exit")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -212,6 +211,7 @@ def agent(
 ) -> None:
     """Run an agent: it connects out to the server, so the machine needs no open port."""
 
+    from conveyor.agent.platform import current
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
@@ -292,9 +292,7 @@ def agent(
                 runner.hurry()
             stop.set()
 
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal)
+        current.on_stop_signals(asyncio.get_running_loop(), on_signal)
         freeze_startup_objects()
         return await runner.run(stop)
 
