@@ -5,7 +5,6 @@ type-checked with ``mypy --platform win32`` in ``make typecheck``)."""
 from __future__ import annotations
 
 import ast
-import asyncio
 import inspect
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from conveyor.agent import procs
 from conveyor.agent.platform import POSIX, WINDOWS, current, interface, module_for
-from tests.agent.support import group_left
+from tests.agent.support import group_left, wait_until
 
 PLATFORM = Path(__file__).parents[2] / "src" / "conveyor" / "agent" / "platform"
 
@@ -95,7 +94,7 @@ async def test_a_tree_asked_to_stop_ends_with_every_process_it_started() -> None
     process = await procs.spawn([sys.executable, "-c", script], env=procs.job_environment())
     try:
         tree = process.tree
-        await asyncio.wait_for(_until(lambda: len(group_left(tree.pid)) == 2), 10)
+        await wait_until(lambda: len(group_left(tree.pid)) == 2, "the child to start")
         assert tree.alive() and tree.others_alive()
         await procs.stop_tree(tree, 5.0)
         assert not tree.alive() and not tree.others_alive()
@@ -115,9 +114,3 @@ async def test_a_killed_tree_ends_at_once_and_its_exit_is_described() -> None:
         assert not process.tree.alive()
     finally:
         process.close()
-
-
-async def _until(condition: object) -> None:
-    assert callable(condition)
-    while not condition():
-        await asyncio.sleep(0.01)
