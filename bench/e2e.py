@@ -305,29 +305,56 @@ class Run:
         for system in self.systems.values():
             system.latency_round(min(WARMUP_JOBS, self.cfg.latency_jobs))
 
+    def legs(self) -> tuple[list[list[str]], int]:
+        """The orders the throughput run measures the systems in, and the jobs of each leg.
+
+        With the metrics-off twins, two legs of half the jobs, the second in the
+        reverse order (A B B A): a machine that gets busier or quieter during the run
+        then weighs on both sides of a pair alike, not on the one measured later.
+        """
+        names = list(self.systems)
+        if not self.metrics_off:
+            return [names], self.cfg.jobs
+        return [names, names[::-1]], max(self.cfg.jobs // 2, 1)
+
     def throughput(self) -> None:
         say("## throughput")
-        for name, system in self.systems.items():
-            taken: dict[str, dict[str, float]] = {}
-            cpu_at_end: dict[str, float] = {}
-
-            def on_mark(
-                when: str,
-                system: System = system,
-                taken: dict[str, dict[str, float]] = taken,
-                cpu_at_end: dict[str, float] = cpu_at_end,
-            ) -> None:
-                taken[when] = tree_rss_mib(system.roots())
-                if when == "end":  # before the run's own bookkeeping (reading the finish times)
-                    cpu_at_end.update(_cpu(system))
-
-            before = _cpu(system)
-            rate = system.throughput(self.cfg.jobs, self.cfg.batch, self.cfg.checkpoint, on_mark)
-            used = {k: v - before.get(k, 0.0) for k, v in cpu_at_end.items()}
-            self.rates[name] = rate
-            self.memory[name] = taken
-            say(f"{name:<9} {self.rates[name]:8.0f} jobs/s; {cpu_line(used, self.cfg.jobs)}")
+        legs, jobs = self.legs()
+        seconds: dict[str, float] = {}
+        for leg, names in enumerate(legs, 1):
+            if len(legs) > 1:
+                say(f"leg {leg} of {len(legs)}: {jobs} jobs each")
+            for name in names:
+                rate = self._throughput(name, self.systems[name], jobs)
+                seconds[name] = seconds.get(name, 0.0) + jobs / rate
+        for name in self.systems:
+            self.rates[name] = jobs * len(legs) / seconds[name]
+            if len(legs) > 1:
+                say(f"{name:<9} {self.rates[name]:8.0f} jobs/s over both legs")
         say()
+
+    def _throughput(self, name: str, system: System, jobs: int) -> float:
+        """One throughput measurement; the memory kept is that of the last one."""
+        taken: dict[str, dict[str, float]] = {}
+        cpu_at_end: dict[str, float] = {}
+
+        def on_mark(
+            when: str,
+            system: System = system,
+            taken: dict[str, dict[str, float]] = taken,
+            cpu_at_end: dict[str, float] = cpu_at_end,
+        ) -> None:
+            taken[when] = tree_rss_mib(system.roots())
+            if when == "end":  # before the run's own bookkeeping (reading the finish times)
+                cpu_at_end.update(_cpu(system))
+
+        before = _cpu(system)
+        checkpoint = min(self.cfg.checkpoint, max(jobs // 2, 1))
+        rate = system.throughput(jobs, self.cfg.batch, checkpoint, on_mark)
+        used = {k: v - before.get(k, 0.0) for k, v in cpu_at_end.items()}
+        self.memory[name] = taken
+        say(f"{name:<9} {rate:8.0f} jobs/s; {cpu_line(used, jobs)}")
+        return rate
 
     def latencies(self) -> None:
         say("## latency, one job at a time (ms after submit; p50/p99 per round)")
@@ -360,7 +387,9 @@ class Run:
 
     def report(self) -> None:
         say("## resident memory (MiB) during the throughput run")
-        for line in memory_lines(self.memory, self.cfg.checkpoint, self.cfg.jobs):
+        _, jobs = self.legs()
+        checkpoint = min(self.cfg.checkpoint, max(jobs // 2, 1))
+        for line in memory_lines(self.memory, checkpoint, jobs):
             say(line)
         say()
         say("## targets (ratios within this run)")
