@@ -202,8 +202,9 @@ class Run:
             f"{fsync_probe(self.tmp):.2f} ms median (4 KiB write + fsync)"
         )
         say(
-            f"runs: throughput {cfg.jobs} no-op jobs in batches of {cfg.batch} (RSS at "
-            f"{cfg.checkpoint} and {cfg.jobs}); latency {cfg.rounds} interleaved rounds x "
+            f"runs: throughput {cfg.jobs} no-op jobs in batches of {cfg.batch}"
+            + (" in two legs of half (A B B A)" if cfg.metrics_off else "")
+            + f"; latency {cfg.rounds} interleaved rounds x "
             f"{cfg.latency_jobs} jobs one at a time (+{WARMUP_JOBS} warm-up); CSV "
             f"{cfg.csv_rows} rows"
         )
@@ -338,12 +339,7 @@ class Run:
         taken: dict[str, dict[str, float]] = {}
         cpu_at_end: dict[str, float] = {}
 
-        def on_mark(
-            when: str,
-            system: System = system,
-            taken: dict[str, dict[str, float]] = taken,
-            cpu_at_end: dict[str, float] = cpu_at_end,
-        ) -> None:
+        def on_mark(when: str) -> None:
             taken[when] = tree_rss_mib(system.roots())
             if when == "end":  # before the run's own bookkeeping (reading the finish times)
                 cpu_at_end.update(_cpu(system))
