@@ -9,6 +9,7 @@ Windows one with ``--platform win32``).
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -68,3 +69,9 @@ class Platform(Protocol):
 
     def kill_own_tree(self) -> None:
         """In a worker whose agent died: end itself and everything it started."""
+
+    def wait_for_stop(self, done: Callable[[], bool]) -> None:
+        """Block until asked to stop (Ctrl-C, ...) or ``done()`` is true (checked each second)."""
+
+    def stop_child(self, child: subprocess.Popen[bytes]) -> None:
+        """Ask a child started with :meth:`spawn_options` to stop gracefully."""

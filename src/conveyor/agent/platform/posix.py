@@ -17,12 +17,15 @@ import contextlib
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from conveyor.agent.platform.common import wait_with_handlers
 
 assert sys.platform != "win32"  # mypy skips the rest with --platform win32
 
@@ -82,6 +85,26 @@ def die_with_parent(parent_pid: int) -> None:
 
 def kill_own_tree() -> None:
     os.killpg(0, signal.SIGKILL)
+
+
+def wait_for_stop(done: Callable[[], bool]) -> None:
+    """Linux: the signals blocked and awaited (children are already spawned, so that
+    does not leak into them); elsewhere (macOS: no ``sigtimedwait``) plain handlers."""
+    if sys.platform != "linux":
+        wait_with_handlers(STOP_SIGNALS, done)
+        return
+    signals = set(STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        while signal.sigtimedwait(signals, 1.0) is None:
+            if done():
+                return
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
+def stop_child(child: subprocess.Popen[bytes]) -> None:
+    child.send_signal(signal.SIGTERM)
 
 
 # liveness

@@ -33,6 +33,8 @@ import win32con
 import win32job
 import win32process
 
+from conveyor.agent.platform.common import wait_with_handlers
+
 assert sys.platform == "win32"  # mypy checks the rest only with --platform win32
 
 ACCESS = (
@@ -89,6 +91,15 @@ def die_with_parent(parent_pid: int) -> None:
 
 def kill_own_tree() -> None:
     os._exit(KILLED_EXIT_CODE)  # its own children are in the same Job Object
+
+
+def wait_for_stop(done: Callable[[], bool]) -> None:
+    wait_with_handlers((signal.SIGINT, signal.SIGBREAK), done)
+
+
+def stop_child(child: subprocess.Popen[bytes]) -> None:
+    """CTRL_BREAK to the child's process group: an agent or server winds down on it."""
+    child.send_signal(signal.CTRL_BREAK_EVENT)
 
 
 class ProcessTree:
