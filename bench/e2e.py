@@ -17,6 +17,11 @@ Redis broker. In one run, for each system:
    task's body ran on Celery; the body's own time is shown for both ("ran").
    Beside them, the floor under any HTTP submit with a durable commit: one request
    to a bare FastAPI app plus one one-row commit on PostgreSQL (bench/e2e_floor.py).
+Each Conveyor backend runs twice, side by side: as configured (metrics on) and with
+``CONVEYOR_METRICS=off``; both take part in the throughput run and the interleaved
+latency rounds, and the cost of the metrics (throughput and p50 submit -> start,
+on vs off) is printed with the goal of under 5 % (``--no-metrics-off`` skips it).
+
 3. Conveyor only: submit ``demo.export_csv`` with ``--csv-rows`` rows, wait, and
    download the CSV (checked line by line count); the time and the peak RSS of every
    process (server, agents, their workers, this client) during it.
@@ -51,7 +56,14 @@ from bench.e2e_conveyor import ConveyorStack, Mark, PgDatabase, Timing
 from bench.e2e_floor import Floor
 from bench.e2e_floor import measure as measure_floor
 from bench.e2e_procs import PeakSampler, cpu_s, tree_cpu_s, tree_rss_mib
-from bench.e2e_report import Latency, cpu_line, memory_lines, summary_line, target_lines
+from bench.e2e_report import (
+    Latency,
+    cpu_line,
+    memory_lines,
+    metrics_cost_lines,
+    summary_line,
+    target_lines,
+)
 from bench.engine import fsync_probe
 from conveyor import __version__ as conveyor_version
 from conveyor.settings import ServerSettings
@@ -67,6 +79,7 @@ class Config:
     checkpoint: int
     backends: tuple[str, ...]
     celery: bool
+    metrics_off: bool
     latency_jobs: int
     rounds: int
     csv_rows: int
@@ -89,6 +102,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated subset")
     p.add_argument("--skip-celery", action="store_true", help="measure Conveyor only")
+    p.add_argument(
+        "--no-metrics-off",
+        action="store_true",
+        help="do not also run each backend with CONVEYOR_METRICS=off (the metrics' cost)",
+    )
     p.add_argument("--latency-jobs", type=int, default=200, help="jobs per latency round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds")
     p.add_argument("--csv-rows", type=int, default=1_000_000, help="rows of the CSV export")
@@ -122,6 +140,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         checkpoint=checkpoint,
         backends=backends,
         celery=not a.skip_celery,
+        metrics_off=not a.no_metrics_off,
         latency_jobs=a.latency_jobs,
         rounds=a.rounds,
         csv_rows=a.csv_rows,
@@ -164,6 +183,8 @@ class Run:
         self.systems: dict[str, System] = {}
         self.conveyor: dict[str, ConveyorStack] = {}
         self.pg: PgDatabase | None = None
+        self.pg_off: PgDatabase | None = None  # the metrics-off stack's own database
+        self.metrics_off: dict[str, ConveyorStack] = {}  # backend -> its metrics-off twin
         self.rates: dict[str, float] = {}
         self.memory: dict[str, dict[str, dict[str, float]]] = {}  # system -> when -> process
         self.latency: dict[str, list[Latency]] = {}
@@ -181,8 +202,9 @@ class Run:
             f"{fsync_probe(self.tmp):.2f} ms median (4 KiB write + fsync)"
         )
         say(
-            f"runs: throughput {cfg.jobs} no-op jobs in batches of {cfg.batch} (RSS at "
-            f"{cfg.checkpoint} and {cfg.jobs}); latency {cfg.rounds} interleaved rounds x "
+            f"runs: throughput {cfg.jobs} no-op jobs in batches of {cfg.batch}"
+            + (" in two legs of half (A B B A)" if cfg.metrics_off else "")
+            + f"; latency {cfg.rounds} interleaved rounds x "
             f"{cfg.latency_jobs} jobs one at a time (+{WARMUP_JOBS} warm-up); CSV "
             f"{cfg.csv_rows} rows"
         )
@@ -198,27 +220,41 @@ class Run:
             self.systems["celery"] = celery
             celery.launch()
         for backend in cfg.backends:
-            workdir = self.tmp / backend
-            workdir.mkdir()
-            if backend == "sqlite":
-                url = f"sqlite:///{workdir / 'conveyor.db'}"
-            else:
-                self.pg = PgDatabase(cfg.pg_url)
-                url = self.pg.url
-            stack = ConveyorStack(backend, url, workdir, cfg.agents, cfg.slots)
-            self.conveyor[backend] = stack
+            self.conveyor[backend] = self._stack(backend, metrics=True)
+            if cfg.metrics_off:
+                self.metrics_off[backend] = self._stack(backend, metrics=False)
+        stacks = [*self.conveyor.values(), *self.metrics_off.values()]
         # Start every stack at once (a step of each in turn): startup is mostly imports.
-        for steps in zip(*(stack.launch() for stack in self.conveyor.values()), strict=True):
+        for steps in zip(*(stack.launch() for stack in stacks), strict=True):
             for step in steps:
                 step()
         for backend, stack in self.conveyor.items():
             self.systems[backend] = stack
             say(f"  {backend}: {self._durability(backend, stack.workdir)}")
+            if backend in self.metrics_off:
+                self.systems[self.metrics_off[backend].name] = self.metrics_off[backend]
+        if self.metrics_off:
+            say("  metrics-off: the same server with CONVEYOR_METRICS=off (no /metrics)")
         if celery is not None:
             celery.wait_ready()
             self.systems["celery"] = self.systems.pop("celery")  # measured last
             self._say_celery(celery, redis_info)
         say()
+
+    def _stack(self, backend: str, *, metrics: bool) -> ConveyorStack:
+        workdir = self.tmp / (backend if metrics else f"{backend}-metrics-off")
+        workdir.mkdir()
+        if backend == "sqlite":
+            url = f"sqlite:///{workdir / 'conveyor.db'}"
+        elif metrics:
+            self.pg = PgDatabase(self.cfg.pg_url)
+            url = self.pg.url
+        else:
+            self.pg_off = PgDatabase(self.cfg.pg_url)
+            url = self.pg_off.url
+        return ConveyorStack(
+            backend, url, workdir, self.cfg.agents, self.cfg.slots, metrics=metrics
+        )
 
     def _say_celery(self, celery: CeleryStack, info: dict[str, str]) -> None:
         import celery as celery_pkg
@@ -260,8 +296,9 @@ class Run:
                 system.stop()
             except Exception as exc:  # keep stopping the others
                 say(f"warning: stopping failed: {exc}")
-        if self.pg is not None:
-            self.pg.drop()
+        for pg in (self.pg, self.pg_off):
+            if pg is not None:
+                pg.drop()
 
     # phases
 
@@ -269,29 +306,51 @@ class Run:
         for system in self.systems.values():
             system.latency_round(min(WARMUP_JOBS, self.cfg.latency_jobs))
 
+    def legs(self) -> tuple[list[list[str]], int]:
+        """The orders the throughput run measures the systems in, and the jobs of each leg.
+
+        With the metrics-off twins, two legs of half the jobs, the second in the
+        reverse order (A B B A): a machine that gets busier or quieter during the run
+        then weighs on both sides of a pair alike, not on the one measured later.
+        """
+        names = list(self.systems)
+        if not self.metrics_off:
+            return [names], self.cfg.jobs
+        return [names, names[::-1]], max(self.cfg.jobs // 2, 1)
+
     def throughput(self) -> None:
         say("## throughput")
-        for name, system in self.systems.items():
-            taken: dict[str, dict[str, float]] = {}
-            cpu_at_end: dict[str, float] = {}
-
-            def on_mark(
-                when: str,
-                system: System = system,
-                taken: dict[str, dict[str, float]] = taken,
-                cpu_at_end: dict[str, float] = cpu_at_end,
-            ) -> None:
-                taken[when] = tree_rss_mib(system.roots())
-                if when == "end":  # before the run's own bookkeeping (reading the finish times)
-                    cpu_at_end.update(_cpu(system))
-
-            before = _cpu(system)
-            rate = system.throughput(self.cfg.jobs, self.cfg.batch, self.cfg.checkpoint, on_mark)
-            used = {k: v - before.get(k, 0.0) for k, v in cpu_at_end.items()}
-            self.rates[name] = rate
-            self.memory[name] = taken
-            say(f"{name:<9} {self.rates[name]:8.0f} jobs/s; {cpu_line(used, self.cfg.jobs)}")
+        legs, jobs = self.legs()
+        seconds: dict[str, float] = {}
+        for leg, names in enumerate(legs, 1):
+            if len(legs) > 1:
+                say(f"leg {leg} of {len(legs)}: {jobs} jobs each")
+            for name in names:
+                rate = self._throughput(name, self.systems[name], jobs)
+                seconds[name] = seconds.get(name, 0.0) + jobs / rate
+        for name in self.systems:
+            self.rates[name] = jobs * len(legs) / seconds[name]
+            if len(legs) > 1:
+                say(f"{name:<9} {self.rates[name]:8.0f} jobs/s over both legs")
         say()
+
+    def _throughput(self, name: str, system: System, jobs: int) -> float:
+        """One throughput measurement; the memory kept is that of the last one."""
+        taken: dict[str, dict[str, float]] = {}
+        cpu_at_end: dict[str, float] = {}
+
+        def on_mark(when: str) -> None:
+            taken[when] = tree_rss_mib(system.roots())
+            if when == "end":  # before the run's own bookkeeping (reading the finish times)
+                cpu_at_end.update(_cpu(system))
+
+        before = _cpu(system)
+        checkpoint = min(self.cfg.checkpoint, max(jobs // 2, 1))
+        rate = system.throughput(jobs, self.cfg.batch, checkpoint, on_mark)
+        used = {k: v - before.get(k, 0.0) for k, v in cpu_at_end.items()}
+        self.memory[name] = taken
+        say(f"{name:<9} {rate:8.0f} jobs/s; {cpu_line(used, jobs)}")
+        return rate
 
     def latencies(self) -> None:
         say("## latency, one job at a time (ms after submit; p50/p99 per round)")
@@ -324,7 +383,9 @@ class Run:
 
     def report(self) -> None:
         say("## resident memory (MiB) during the throughput run")
-        for line in memory_lines(self.memory, self.cfg.checkpoint, self.cfg.jobs):
+        _, jobs = self.legs()
+        checkpoint = min(self.cfg.checkpoint, max(jobs // 2, 1))
+        for line in memory_lines(self.memory, checkpoint, jobs):
             say(line)
         say()
         say("## targets (ratios within this run)")
@@ -333,6 +394,12 @@ class Run:
             self.rates, self.latency, self.memory, set(self.conveyor), floor_ms
         ):
             say(line)
+        if self.metrics_off:
+            say()
+            say("## the metrics' cost: metrics on vs CONVEYOR_METRICS=off (goal: under 5 %)")
+            for backend, twin in self.metrics_off.items():
+                for line in metrics_cost_lines(backend, twin.name, self.rates, self.latency):
+                    say(line)
         say(summary_line(self.rates, self.latency, self.csv))
 
 

@@ -87,12 +87,22 @@ class PgDatabase:
 
 
 class ConveyorStack:
-    """A server and its agents for one backend ("sqlite" or "postgres")."""
+    """A server and its agents for one backend ("sqlite" or "postgres"); ``metrics=False``
+    runs the server with ``CONVEYOR_METRICS=off`` (named "<backend> metrics-off")."""
 
     def __init__(
-        self, backend: str, database_url: str, workdir: Path, agents: int, slots: int
+        self,
+        backend: str,
+        database_url: str,
+        workdir: Path,
+        agents: int,
+        slots: int,
+        *,
+        metrics: bool = True,
     ) -> None:
         self.backend = backend
+        self.metrics = metrics
+        self.name = backend if metrics else f"{backend} metrics-off"
         self.database_url = database_url
         self.workdir = workdir
         self.n_agents = agents
@@ -117,7 +127,11 @@ class ConveyorStack:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = _env(
-            {"CONVEYOR_DATABASE_URL": self.database_url, "CONVEYOR_DATA_DIR": str(self.workdir)}
+            {
+                "CONVEYOR_DATABASE_URL": self.database_url,
+                "CONVEYOR_DATA_DIR": str(self.workdir),
+                "CONVEYOR_METRICS": "on" if self.metrics else "off",
+            }
         )
         argv = [
             sys.executable,
@@ -129,11 +143,11 @@ class ConveyorStack:
             "--port",
             str(port),
         ]
-        self.procs.append(Proc(f"{self.backend} server", argv, env, self.workdir / "server.log"))
+        self.procs.append(Proc(f"{self.name} server", argv, env, self.workdir / "server.log"))
 
     def _launch_agents(self) -> None:
         server = self.procs[0]
-        wait_until(lambda: self._ready(server), STARTUP_S, f"the {self.backend} server")
+        wait_until(lambda: self._ready(server), STARTUP_S, f"the {self.name} server")
         with Client(self.url) as admin:
             admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
             self.key = str(admin.create_key("client", "benchmark", scopes=CLIENT_SCOPES).secret)
@@ -155,14 +169,14 @@ class ConveyorStack:
                 str(self._ready_file(n)),
             ]
             log = self.workdir / f"agent-{n}.log"
-            self.procs.append(Proc(f"{self.backend} agent-{n}", argv, env, log, cwd=REPO))
+            self.procs.append(Proc(f"{self.name} agent-{n}", argv, env, log, cwd=REPO))
 
     def _ready_file(self, n: int) -> Path:
         return self.workdir / f"agent-{n}.ready"
 
     def _wait_agents(self) -> None:
         files = [self._ready_file(n) for n in range(1, self.n_agents + 1)]
-        wait_until(lambda: self._all_ready(files), STARTUP_S, f"the {self.backend} agents")
+        wait_until(lambda: self._all_ready(files), STARTUP_S, f"the {self.name} agents")
 
     def _ready(self, server: Proc) -> bool:
         server.check()

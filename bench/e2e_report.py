@@ -152,6 +152,36 @@ def target_lines(
     )
 
 
+METRICS_COST_GOAL = 0.05
+"""The metrics may cost at most this share of throughput and of p50 submit -> start."""
+
+
+def metrics_cost_lines(
+    on: str, off: str, rates: Mapping[str, float], latency: Mapping[str, Sequence[Latency]]
+) -> Iterator[str]:
+    """Throughput and p50 submit -> start of one backend with its metrics on vs off.
+
+    The cost is how much worse "on" is: fewer jobs/s, or a longer p50; a negative
+    cost means "on" measured better (noise).
+    """
+    rate_on, rate_off = rates.get(on), rates.get(off)
+    cost = 1 - rate_on / rate_off if rate_on and rate_off else None
+    yield (
+        f"{_verdict(None if cost is None else cost < METRICS_COST_GOAL)} {on} throughput "
+        f"on {_fmt(rate_on, 0)} vs off {_fmt(rate_off, 0)} jobs/s: cost {_pct(cost)}"
+    )
+    p50_on, p50_off = _p50_start(latency, on), _p50_start(latency, off)
+    cost = p50_on / p50_off - 1 if p50_on and p50_off else None
+    yield (
+        f"{_verdict(None if cost is None else cost < METRICS_COST_GOAL)} {on} p50 "
+        f"submit->start on {_fmt(p50_on)} vs off {_fmt(p50_off)} ms: cost {_pct(cost)}"
+    )
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:+.1f} %"
+
+
 def _p50_start(latency: Mapping[str, Sequence[Latency]], system: str) -> float | None:
     rounds = latency.get(system)
     return Latency.median(rounds).start[0] if rounds else None

@@ -107,6 +107,8 @@ class ServerSettings(_WithSecretFiles, LogSettings):
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR
     # networks (e.g. "10.0.0.0/8,127.0.0.1"). Empty: the socket peer is the client.
     trusted_proxies: str = ""
+    # Prometheus instrumentation: off serves no /metrics and observes nothing (no cost).
+    metrics: bool = True
     # /metrics is public when empty; otherwise it wants `Authorization: Bearer <token>`.
     metrics_token: str = ""
     # Seconds between two counts of unfinished jobs by queue and state (conveyor_queue_depth).

@@ -1,4 +1,5 @@
-"""Process helpers: job environment, line reading with truncation, group liveness."""
+"""Process helpers: job environment, line reading with truncation, group liveness
+(the POSIX process control of :mod:`conveyor.agent.platform.posix`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 
 from conveyor.agent import procs
 from conveyor.agent.executor import clip_line, effective_timeout
+from conveyor.agent.platform import posix
 from conveyor.protocol import MAX_LOG_LINE_BYTES
 
 
@@ -69,9 +71,9 @@ def test_effective_timeout_is_the_stricter() -> None:
 async def test_a_stopped_group_is_gone() -> None:
     process = await procs.spawn(["sleep", "100"], env=procs.job_environment())
     try:
-        assert procs.group_members(process.pgid) == [process.pid]
-        await procs.stop_group(process.pgid, 5.0)
-        assert not procs.group_alive(process.pgid)
+        assert posix.group_members(process.pid) == [process.pid]
+        await procs.stop_tree(process.tree, 5.0)
+        assert not posix.group_alive(process.pid)
         assert await process.exited() == -15
     finally:
         process.close()
@@ -79,30 +81,30 @@ async def test_a_stopped_group_is_gone() -> None:
 
 async def test_processes_created_after_a_mark_are_found_among_the_new_pids() -> None:
     before = await procs.spawn(["sleep", "100"], env=procs.job_environment())
-    mark = procs.PidMark.now()
+    mark = posix.PidMark.now()
     after = await procs.spawn(["sleep", "100"], env=procs.job_environment())
     try:
-        new = procs.pids_since(mark, procs.PidMark.now())
+        new = posix.pids_since(mark, posix.PidMark.now())
         assert new is not None and after.pid in new and before.pid not in new
-        assert procs.group_members(after.pgid, new) == [after.pid]
-        assert procs.group_members(before.pgid, new) == []
-        assert procs.group_members(before.pgid) == [before.pid]  # a full scan finds it
+        assert posix.group_members(after.pid, new) == [after.pid]
+        assert posix.group_members(before.pid, new) == []
+        assert posix.group_members(before.pid) == [before.pid]  # a full scan finds it
     finally:
         for process in (before, after):
-            await procs.stop_group(process.pgid, 5.0)
+            await procs.stop_tree(process.tree, 5.0)
             process.close()
 
 
 def test_new_pids_are_not_told_when_the_counter_may_have_wrapped() -> None:
-    now = procs.PidMark.now()
+    now = posix.PidMark.now()
     assert now.last_pid is not None  # Linux: /proc/loadavg
-    unknown = procs.PidMark(None, now.at)
-    assert procs.pids_since(unknown, now) is None
-    assert procs.pids_since(now, unknown) is None
-    later_but_lower = procs.PidMark(now.last_pid - 1, now.at + 0.1)
-    assert procs.pids_since(now, later_but_lower) is None  # wrapped
-    far = procs.PidMark(now.last_pid + procs.MAX_FAST_SPAN + 1, now.at + 0.1)
-    assert procs.pids_since(now, far) is None
-    long_after = procs.PidMark(now.last_pid, now.at + procs.FAST_CHECK_WINDOW_S + 1)
-    assert procs.pids_since(now, long_after) is None
-    assert procs.pids_since(now, procs.PidMark(now.last_pid, now.at + 0.1)) == []
+    unknown = posix.PidMark(None, now.at)
+    assert posix.pids_since(unknown, now) is None
+    assert posix.pids_since(now, unknown) is None
+    later_but_lower = posix.PidMark(now.last_pid - 1, now.at + 0.1)
+    assert posix.pids_since(now, later_but_lower) is None  # wrapped
+    far = posix.PidMark(now.last_pid + posix.MAX_FAST_SPAN + 1, now.at + 0.1)
+    assert posix.pids_since(now, far) is None
+    long_after = posix.PidMark(now.last_pid, now.at + posix.FAST_CHECK_WINDOW_S + 1)
+    assert posix.pids_since(now, long_after) is None
+    assert posix.pids_since(now, posix.PidMark(now.last_pid, now.at + 0.1)) == []

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.agent import procs
 from conveyor.agent.outcome import Outcome
+from conveyor.agent.platform import posix
 from conveyor.agent.python_exec import PythonExecutor, _Worker
 from tests.agent.support import (
     RecordingSink,
@@ -234,7 +234,7 @@ async def test_processes_a_task_leaves_behind_are_stopped(
 ) -> None:
     # The check after each job reads only the pids created since the last one when it
     # can (a warm worker, a quick job), else every process: both must find the child.
-    monkeypatch.setattr(procs, "FAST_CHECK_WINDOW_S", window_s)
+    monkeypatch.setattr(posix, "FAST_CHECK_WINDOW_S", window_s)
     assert (await run(executor, sink, "t.add", {"a": 1})).result == 2
     outcome = await run(executor, sink, "t.leave_child", cancel_grace_s=0.5)
     assert outcome.outcome == "succeeded"
@@ -352,7 +352,7 @@ async def test_a_worker_start_cancelled_at_any_point_leaves_nothing_behind() -> 
         except asyncio.CancelledError:
             pass
         else:  # it was ready before the cancel arrived
-            started.append(worker.pgid)
+            started.append(worker.pid)
             await worker.shutdown()
         gc.collect()  # an unclosed transport warns when it is collected
     await wait_until(lambda: not children_running(b"conveyor.agent.worker"), "the workers to exit")

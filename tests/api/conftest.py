@@ -129,7 +129,8 @@ def _serve(server: uvicorn.Server, loop: asyncio.AbstractEventLoop) -> None:
 
 
 @pytest.fixture
-def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
+def live(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
+    """``parametrize("live", [{setting: value}], indirect=True)`` changes settings."""
     boot = asyncio.run(bootstrap(db_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD))
     settings = ServerSettings(
         database_url=db_url,
@@ -137,6 +138,7 @@ def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
         lease_s=30,
         heartbeat_s=10,
         max_artifact_bytes=MAX_ARTIFACT_BYTES,
+        **getattr(request, "param", {}),
     )
     app = create_app(settings)
     port = free_port()

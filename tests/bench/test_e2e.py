@@ -72,6 +72,10 @@ def test_tiny_run_prints_settings_figures_and_the_summary_line(tmp_path: Path) -
         assert "appendonly=" in out and "worker_prefetch_multiplier" in out
     assert re.search(r"postgres server +\d+\.\d +\d+\.\d +\d\.\d\d", out), out
     assert "demo.export_csv, 1000 rows" in out
+    # Each backend also ran with CONVEYOR_METRICS=off, and the metrics' cost is printed.
+    for backend in ("sqlite", "postgres"):
+        assert re.search(rf"{backend} throughput on {NUMBER} vs off {NUMBER} jobs/s: cost", out)
+        assert re.search(rf"{backend} p50 submit->start on {NUMBER} vs off {NUMBER} ms", out)
     # The floor under submit -> start is measured beside the latencies.
     floor = re.search(
         rf"HTTP request ({NUMBER}) ms \+ durable commit ({NUMBER}) ms = ({NUMBER}) ms", out

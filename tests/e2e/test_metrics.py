@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from conveyor.engine.metrics import LABEL_CAP
+from conveyor.metric_labels import LABEL_CAP
 from conveyor.store import Store
 from tests.e2e.conftest import python_agent, wait_states
 from tests.helpers.live import LiveServer, wait_until

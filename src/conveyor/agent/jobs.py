@@ -23,6 +23,7 @@ import structlog
 from conveyor import protocol
 from conveyor.agent.credits import CreditLedger
 from conveyor.agent.executor import Executor
+from conveyor.agent.metrics import AgentMetrics
 from conveyor.agent.outcome import Outcome
 from conveyor.agent.running import RunningJob
 from conveyor.agent.shipping import ArtifactUploader, JobReporter, LogShipper, Send
@@ -46,6 +47,7 @@ class JobTable:
         uploads: ArtifactUploader,
         grant: Hook,
         withdraw: Hook,
+        metrics: AgentMetrics,
     ) -> None:
         self._executors = executors
         self._ledger = ledger
@@ -55,6 +57,7 @@ class JobTable:
         self._uploads = uploads
         self._grant = grant
         self._withdraw = withdraw
+        self._metrics = metrics
         self._jobs: dict[uuid.UUID, RunningJob] = {}
         self._slots = asyncio.Semaphore(ledger.slots)  # held jobs beyond it wait their turn
         self._closed = False  # the agent is ending: a job not started yet never starts
@@ -187,6 +190,8 @@ class JobTable:
             job.releasing = True
             job.release_reason = "its lease could not be renewed: the agent lost the server"
             job.stop.set()
+        if due:
+            self._metrics.lease_renewals_failed.inc(len(due))
         return due
 
     # handing back
@@ -246,14 +251,17 @@ class JobTable:
             job.running = True
             log.debug("job started", job_id=str(a.job_id), action=a.action, attempt=a.attempt)
             began = time.monotonic()
+            self._metrics.busy.inc()
             try:
                 reporter = JobReporter(job, self._logs, self._uploads)
                 outcome = await executor.run(a, reporter, job.stop)
             except Exception as exc:  # an executor bug must not kill the agent
                 log.exception("executor failed", job_id=str(a.job_id))
+                self._metrics.on_executor_error(a.action)
                 outcome = Outcome("failed", error={"type": type(exc).__name__, "message": str(exc)})
             finally:
                 self._slots.release()
+                self._metrics.busy.dec()
             self._ledger.ran(time.monotonic() - began)
         else:  # never started: cancelled, or handed back (the agent ends, or the wait was long)
             outcome = Outcome.cancelled()
@@ -271,6 +279,10 @@ class JobTable:
             await self._logs.finish(job)
             job.heard_at = time.monotonic()
             await self._send(job.result)
+        ended = "lost" if job.lost else outcome.outcome
+        self._metrics.on_job_ended(
+            "released" if isinstance(job.result, protocol.Release) else ended, a.action
+        )
         # One line per job (its start is at debug level): this runs for every short job.
         log.info("job finished", job_id=str(a.job_id), action=a.action, attempt=a.attempt,
                  outcome=outcome.outcome, lost=job.lost)  # fmt: skip

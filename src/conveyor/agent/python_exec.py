@@ -1,8 +1,9 @@
 """Python tasks, run in a pool of reusable worker processes (one per slot).
 
 A task runs in a worker (:mod:`conveyor.agent.worker`), never in the agent: the
-worker leads its own session, so cancel and timeout can always stop it and all it
-spawned (SIGTERM to the group, the job's grace, SIGKILL), whatever the task does.
+worker heads a process tree of its own (:mod:`conveyor.agent.platform`), so cancel
+and timeout can always stop it and all it spawned (asked to stop, the job's grace,
+then killed), whatever the task does.
 A worker that was stopped, died, or left processes behind is replaced by a fresh
 one; otherwise it stays warm for the next job of its slot.
 
@@ -18,7 +19,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -32,6 +32,7 @@ from conveyor import protocol
 from conveyor.agent import pipe, procs
 from conveyor.agent.executor import JobSink, clip_line, effective_timeout
 from conveyor.agent.outcome import Outcome
+from conveyor.agent.platform import current
 from conveyor.agent.worker import FLUSH_PREFIX
 from conveyor.sdk.tasks import TaskAction, load_tasks
 
@@ -67,11 +68,9 @@ class _Worker:
         process: procs.JobProcess,
         events: asyncio.StreamReader,
         commands: asyncio.WriteTransport,
-        pid_mark: procs.PidMark,
     ) -> None:
         self.process = process
-        self.pgid = process.pid
-        self._pid_mark = pid_mark  # every process of the group was created after it
+        self.pid = process.pid
         self.events = events
         self.commands = commands
         self.job: _Job | None = None
@@ -96,19 +95,12 @@ class _Worker:
     async def start(cls, specs: list[str], env: dict[str, str]) -> _Worker:
         command_r, command_w = os.pipe()
         event_r, event_w = os.pipe()
-        pid_mark = procs.PidMark.now()
         try:
+            options, names = current.pass_pipes((command_r, event_w))
             process = await procs.spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "conveyor.agent.worker",
-                    str(command_r),
-                    str(event_w),
-                    str(os.getpid()),
-                ],
+                [sys.executable, "-m", "conveyor.agent.worker", *names, str(os.getpid())],
                 env=env,
-                pass_fds=(command_r, event_w),
+                options=options,
             )
         except BaseException:
             os.close(command_w)
@@ -127,7 +119,7 @@ class _Worker:
             )
             commands, _ = await loop.connect_write_pipe(asyncio.Protocol, command_file)
         except BaseException:  # cancelled (the agent stops): leave no process or pipe behind
-            procs.signal_group(process.pgid, signal.SIGKILL)
+            process.tree.kill()
             process.close()
             if reading is not None:
                 reading.close()  # it owns the event pipe
@@ -135,7 +127,7 @@ class _Worker:
                 event_file.close()
             command_file.close()
             raise
-        worker = cls(process, events, commands, pid_mark)
+        worker = cls(process, events, commands)
         worker.send(pipe.Init(specs))
         try:
             await asyncio.wait_for(asyncio.shield(worker.ready), START_TIMEOUT_S)
@@ -163,9 +155,9 @@ class _Worker:
                     break
                 self._dispatch(pipe.decode_from_worker(line))
         except ValueError:  # oversized or garbled (JSONDecodeError too): not a worker we trust
-            log.warning("python worker sent a bad message", pid=self.pgid)
+            log.warning("python worker sent a bad message", pid=self.pid)
             self.reusable = False
-            procs.signal_group(self.pgid, signal.SIGKILL)
+            self.process.tree.kill()
         finally:
             self.reusable = False
             if not self.ready.done():
@@ -185,7 +177,7 @@ class _Worker:
             if job is not None:
                 job.sink.log(message.stream, text)
             else:
-                log.info("python worker output", pid=self.pgid, stream=message.stream, text=text)
+                log.info("python worker output", pid=self.pid, stream=message.stream, text=text)
         elif isinstance(message, pipe.Ready) and not self.ready.done():
             self.ready.set_result(message)
         elif isinstance(message, pipe.Fatal) and not self.ready.done():
@@ -208,7 +200,7 @@ class _Worker:
         elif job is not None:
             job.sink.log(stream, line)
         else:
-            log.info("python worker output", pid=self.pgid, stream=stream, text=line)
+            log.info("python worker output", pid=self.pid, stream=stream, text=line)
 
     async def _upload(self, job: _Job, message: pipe.ArtifactRequest) -> None:
         error = None
@@ -262,7 +254,7 @@ class _Worker:
             return report.outcome
         except asyncio.CancelledError:  # the runtime is going away: leave nothing running
             self.reusable = False
-            procs.signal_group(self.pgid, signal.SIGKILL)
+            self.process.tree.kill()
             self.commands.close()
             self.process.close()
             raise
@@ -280,22 +272,14 @@ class _Worker:
                 await asyncio.wait_for(asyncio.gather(*waits), FLUSH_TIMEOUT_S)
 
     def _strays(self) -> bool:
-        """Whether a process the tasks started is still in the worker's group or session.
-
-        Checked after every job, so only the processes created since the last check
-        are read when that is exact (see :func:`procs.pids_since`).
-        """
-        now = procs.PidMark.now()
-        among = procs.pids_since(self._pid_mark, now)
-        self._pid_mark = now
-        members = procs.group_members(self.pgid, among)
-        return members is not None and any(pid != self.process.pid for pid in members)
+        """Whether a process the tasks started is still in the worker's tree."""
+        return self.process.tree.others_alive()
 
     async def _died(self) -> Outcome:
         await self.kill(1.0)
         code = self.process.returncode
-        how = f"exit code {code}" if code is None or code >= 0 else _signal_name(-code)
-        hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+        how = f"exit code {code}" if code is None else current.describe_exit(code)
+        hint = " (out of memory?)" if code is not None and current.killed_hard(code) else ""
         return Outcome.failed(
             "worker_died", f"the task's worker process died: {how}{hint}", exit_code=code
         )
@@ -303,7 +287,7 @@ class _Worker:
     async def kill(self, grace_s: float) -> None:
         """Stop the worker's whole group and wait until its output is read."""
         self.reusable = False
-        await procs.stop_group(self.pgid, grace_s)
+        await procs.stop_tree(self.process.tree, grace_s)
         await self.process.exited()
         self.commands.close()
         _done, pending = await asyncio.wait(self.readers, timeout=FLUSH_TIMEOUT_S)
@@ -317,13 +301,6 @@ class _Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.process.exited(), SHUTDOWN_TIMEOUT_S)
         await self.kill(1.0)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return f"killed by {signal.Signals(number).name}"
-    except ValueError:
-        return f"killed by signal {number}"
 
 
 class _Slot:

@@ -47,6 +47,7 @@ from conveyor.agent.executor import Executor
 from conveyor.agent.jobs import JobTable
 from conveyor.agent.leases import LeaseWatch
 from conveyor.agent.lifecycle import Lifecycle, until_time_to_end, wind_down
+from conveyor.agent.metrics import AgentMetrics
 from conveyor.agent.shipping import ArtifactUploader, LogShipper
 from conveyor.sdk.tls import client_ssl_context
 
@@ -100,6 +101,7 @@ class Agent:
         self.welcomed = False  # the current session got as far as the welcome
         self.heartbeat_s = 10.0  # from the server's welcome
         self.ledger = CreditLedger(options.slots, options.prefetch, options.prefetch_window_s)
+        self.metrics = AgentMetrics(options.slots)  # served only with --metrics-port
         # One context for the WebSocket and the artifact uploads: same trust, same identity.
         tls = client_ssl_context(
             options.verify, client_cert=options.client_cert, client_key=options.client_key
@@ -121,6 +123,7 @@ class Agent:
             uploads=self.uploads,
             grant=self._grant,
             withdraw=self._withdraw_credits,
+            metrics=self.metrics,
         )
         # One heartbeat of slack: a job stops one missed beat before its lease can end.
         self.leases = LeaseWatch(self.jobs, margin_s=lambda: self.heartbeat_s)
@@ -166,6 +169,7 @@ class Agent:
                     log.exception("session failed; reconnecting")
                 if self.phase is Phase.DRAINING and not self.jobs:
                     return "drained"
+                self.metrics.reconnects.inc()
                 await asyncio.wait({ending}, timeout=backoff.pause())
             return ending.result()
         finally:
@@ -242,6 +246,7 @@ class Agent:
                 await self._session(ws)
         finally:
             self.connected.clear()
+            self.metrics.connected.set(0)
 
     async def _session(self, ws: ClientConnection) -> None:
         hello_sent_at = time.monotonic()
@@ -287,6 +292,7 @@ class Agent:
             actions=[offer.name for offer in self.offers()],
         )
         self.connected.set()
+        self.metrics.connected.set(1)
         if self.options.ready_file is not None:
             self.options.ready_file.touch()
         self.ledger.reset()

@@ -1,17 +1,17 @@
 """Shell actions: run a program from an argv template, stream its output, own its group.
 
-The program runs directly (``execve``, never through ``/bin/sh``), in its own
-session, with an allow-listed environment. Its exit code decides the outcome. On
-cancel or timeout the whole process group is stopped; when the program exits by
-itself, whatever it left running in its group is stopped too, so nothing of a job
-outlives it. (A daemon that double-forks into a new session of its own escapes
-any process-group scheme; that needs cgroups.)
+The program runs directly (``execve``, never through ``/bin/sh``), heading a
+process tree of its own (see :mod:`conveyor.agent.platform`), with an allow-listed
+environment. Its exit code decides the outcome. On cancel or timeout the whole tree
+is stopped; when the program exits by itself, whatever it left running in its tree
+is stopped too, so nothing of a job outlives it. (On POSIX, a daemon that
+double-forks into a new session of its own escapes any process-group scheme; that
+needs cgroups.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -22,6 +22,7 @@ from conveyor.agent import procs
 from conveyor.agent.config import ShellAction
 from conveyor.agent.executor import JobSink, clip_line, effective_timeout, invalid_params
 from conveyor.agent.outcome import Outcome
+from conveyor.agent.platform import current
 
 SHELL_ACTION = "shell"
 STDERR_TAIL_LINES = 5
@@ -153,14 +154,14 @@ async def run_process(
         else:
             outcome = Outcome.cancelled() if stop.is_set() else Outcome.timed_out(timeout_s or 0)
         # cancel or timeout: the whole group; after a normal exit: what the leader left
-        await procs.stop_group(process.pgid, grace_s)
+        await procs.stop_tree(process.tree, grace_s)
         await exited
         _done, pending = await asyncio.wait(pumps, timeout=DRAIN_TIMEOUT_S)
         for pump in pending:  # a process that escaped the session still holds the pipe
             pump.cancel()
         return outcome
     except asyncio.CancelledError:
-        procs.signal_group(process.pgid, signal.SIGKILL)  # the runtime is going away
+        process.tree.kill()  # the runtime is going away
         raise
     finally:
         for task in (*pumps, exited, stopped):
@@ -173,16 +174,9 @@ def _exit_outcome(code: int, stderr_tail: Iterable[str]) -> Outcome:
         return Outcome.succeeded({"exit_code": 0})
     tail = [clip_line(line, limit=STDERR_TAIL_BYTES) for line in stderr_tail]
     last = f": {tail[-1]}" if tail else ""
-    if code < 0:
-        name = _signal_name(-code)
-        return Outcome.failed("signal", f"killed by {name}{last}", signal=-code, stderr_tail=tail)
+    if code < 0:  # POSIX: killed by a signal
+        how = current.describe_exit(code)
+        return Outcome.failed("signal", f"{how}{last}", signal=-code, stderr_tail=tail)
     return Outcome.failed(
         "exit_code", f"exited with code {code}{last}", exit_code=code, stderr_tail=tail
     )
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"

@@ -16,20 +16,20 @@ reaches the agent's readers of those pipes. When a job ends, a line with the job
 nonce is written to both descriptors before ``done``, so the agent knows it has read
 everything the worker wrote for that job.
 
-Cancel and timeout arrive as SIGTERM to the worker's process group: the context is
+Cancel and timeout arrive as a stop request to the worker's process tree (SIGTERM
+on POSIX, CTRL_BREAK on Windows; see :mod:`conveyor.agent.platform`): the context is
 marked cancelled (an async task is cancelled, ``ctx.sleep`` is interrupted), the
-worker reports and exits, and the agent SIGKILLs whatever is left after the grace.
+worker reports and exits, and the agent kills whatever is left after the grace.
 On Linux the worker also gets SIGTERM when the agent dies (even by SIGKILL); with
-nobody left to report to, it then kills its whole group at once.
+nobody left to report to, it then kills its whole tree at once. On Windows the
+agent's Job Objects end the workers when the agent dies.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import io
 import os
-import signal
 import sys
 import threading
 import traceback
@@ -45,6 +45,7 @@ from pydantic_core import to_jsonable_python
 from conveyor.agent import pipe
 from conveyor.agent.executor import invalid_params
 from conveyor.agent.outcome import Outcome
+from conveyor.agent.platform import current
 from conveyor.sdk.context import TaskCancelled, TaskContext
 from conveyor.sdk.tasks import TaskAction, is_retryable, load_tasks
 from conveyor.startup import freeze_startup_objects
@@ -52,7 +53,6 @@ from conveyor.startup import freeze_startup_objects
 MAX_TRACEBACK_CHARS = 32 * 1024
 MAX_PARTIAL_CHARS = 64 * 1024  # a line without newline is sent in pieces past this
 FLUSH_PREFIX = "\x00conveyor-flush "
-PR_SET_PDEATHSIG = 1
 
 
 class Channel:
@@ -150,7 +150,7 @@ class Worker:
 
     def on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         if os.getppid() != self.agent_pid:  # the agent died: nothing of this job may go on
-            os.killpg(0, signal.SIGKILL)
+            current.kill_own_tree()
         ctx = self.ctx
         if ctx is None:  # idle: nothing to wind down
             raise SystemExit(128 + signum)
@@ -246,24 +246,11 @@ def _flush(outputs: list[LineStream], nonce: str) -> list[str]:
     return flushed
 
 
-def _die_with_agent(agent_pid: int) -> None:
-    """Linux: ask for SIGTERM when the agent (our parent) dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != agent_pid:  # it died before we asked
-        os.killpg(0, signal.SIGKILL)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     agent_pid = int(args[2]) if len(args) > 2 else os.getppid()
-    _die_with_agent(agent_pid)
-    channel = Channel(int(args[0]), int(args[1]))
+    current.die_with_parent(agent_pid)
+    channel = Channel(current.open_passed(args[0]), current.open_passed(args[1]))
     outputs = [LineStream(channel, "stdout", 1), LineStream(channel, "stderr", 2)]
     sys.stdout, sys.stderr = outputs
     init = channel.read()
@@ -275,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         channel.send(pipe.Fatal(f"{type(exc).__name__}: {exc}"))
         return 1
     worker = Worker(channel, actions, agent_pid)
-    signal.signal(signal.SIGTERM, worker.on_sigterm)
+    current.on_stop_request(worker.on_sigterm)
     freeze_startup_objects()
     channel.send(pipe.Ready(sorted(actions)))
     while (message := channel.read()) is not None:

@@ -91,6 +91,7 @@ async def open_services(settings: ServerSettings) -> Services:
             reaper_grace_s=settings.lease_s,  # a lease's time to reconnect after a restart
             keep_offline_agents=settings.agent_prune_after,
             depth_interval_s=settings.metrics_depth_s,
+            metrics=settings.metrics,
         ),
         on_artifacts_deleted=delete_blobs,
     )
@@ -172,11 +173,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise StoreError(f"the database does not answer: {type(exc).__name__}") from None
         return {"status": "ready"}
 
-    metrics.install(app)
+    if settings.metrics:
+        metrics.install(app)
     ui.install(app, DOCS_URL, Path(settings.ui_dir) if settings.ui_dir else None)  # last
     app.add_middleware(AuditTrail)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(metrics.HttpMetrics)  # inside the request id: sees every answer
+    if settings.metrics:
+        app.add_middleware(metrics.HttpMetrics)  # inside the request id: sees every answer
     app.add_middleware(RequestContext)  # outermost of ours: every line of a request has its id
     return app
 

@@ -23,6 +23,8 @@ UNMATCHED = "unmatched"
 
 
 def install(app: FastAPI) -> None:
+    """Serve ``/metrics`` (only called when the metrics are on: off, it is a 404)."""
+
     @app.get("/metrics", include_in_schema=False, dependencies=[public()])
     async def metrics(request: Request) -> Response:
         """This replica's metrics in Prometheus' text format."""
@@ -35,6 +37,7 @@ def install(app: FastAPI) -> None:
                 value.strip().encode(), token.encode()
             ):
                 raise Unauthenticated("/metrics wants the metrics token as a bearer token")
+        assert svc.engine.metrics is not None  # installed only when the metrics are on
         body = generate_latest(svc.engine.metrics.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -55,14 +58,15 @@ class HttpMetrics:
         start = Metrics.clock()
         status = 500
         svc = getattr(scope["app"].state, "services", None)
+        metrics: Metrics | None = svc.engine.metrics if svc is not None else None
         stream: Gauge | None = None
 
         async def seen(message: Message) -> None:
             nonlocal status, stream
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if svc is not None and _is_stream(message):
-                    stream = svc.engine.metrics.sse_clients
+                if metrics is not None and _is_stream(message):
+                    stream = metrics.sse_clients
                     stream.inc()
             await send(message)
 
@@ -71,9 +75,9 @@ class HttpMetrics:
         finally:
             if stream is not None:
                 stream.dec()
-            if svc is not None:
+            if metrics is not None:
                 route = getattr(scope.get("route"), "path", None) or UNMATCHED
-                svc.engine.metrics.on_http(scope["method"], route, status, Metrics.clock() - start)
+                metrics.on_http(scope["method"], route, status, Metrics.clock() - start)
 
 
 def _is_stream(start: Message) -> bool:

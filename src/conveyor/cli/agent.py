@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -25,13 +24,17 @@ if TYPE_CHECKING:
     from conveyor.agent.credentials import LoginCredentials
     from conveyor.agent.runtime import Agent
 
+METRICS_ADDRESS = "127.0.0.1"
+"""Where ``--metrics-port`` listens unless told: a local scraper, no open port."""
 NO_CREDENTIALS = (
     "give the agent key (CONVEYOR_AGENT_KEY or CONVEYOR_AGENT_KEY_FILE), "
     "or log in with `conveyor login` to run it with your own rights"
 )
 
 
-def describe_agent(runner: Agent, *, as_json: bool = False, json_logs: bool = False) -> None:
+def describe_agent(
+    runner: Agent, *, as_json: bool = False, json_logs: bool = False, metrics: str | None = None
+) -> None:
     """Say at start what this agent offers and where it connects, for whoever reads its log:
     a JSON line on stdout (``--json``), a log line (JSON logs), or lines for a person."""
     o = runner.options
@@ -43,7 +46,7 @@ def describe_agent(runner: Agent, *, as_json: bool = False, json_logs: bool = Fa
             "actions": sorted(offer.name for offer in runner.offers()), "server": o.server,
             "proxy": runner.proxy(), "once": life.once, "exit_when_idle_s": life.exit_when_idle_s,
             "shutdown_grace_s": life.shutdown_grace_s, "credentials": credentials,
-            "team": o.team,
+            "team": o.team, "metrics": metrics,
         }  # fmt: skip
         if as_json:
             typer.echo(json.dumps(described))
@@ -61,6 +64,8 @@ def describe_agent(runner: Agent, *, as_json: bool = False, json_logs: bool = Fa
     proxy = runner.proxy()
     who = "your login" + (f" in team {o.team}" if o.team else "") if o.login else "its key"
     typer.echo(f"credentials: {who}")
+    if metrics is not None:
+        typer.echo(f"metrics: {metrics}")
     typer.echo(f"connecting to {o.server}" + (f" through proxy {proxy}" if proxy else ""))
 
 
@@ -175,6 +180,24 @@ def agent(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}AGENT_METRICS_PORT",
+            min=0,
+            max=65535,
+            help="Serve this agent's Prometheus metrics at http://ADDRESS:PORT/metrics "
+            "(0: any free port, said at start) [default: off]",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_address: Annotated[
+        str,
+        typer.Option(
+            envvar=f"{ENV_PREFIX}AGENT_METRICS_ADDRESS",
+            help="Address the metrics endpoint binds (0.0.0.0: every interface)",
+        ),
+    ] = METRICS_ADDRESS,
     log_level: LogLevelOption = None,
     log_format: LogFormatOption = None,
     as_json: Annotated[
@@ -188,6 +211,7 @@ def agent(
 ) -> None:
     """Run an agent: it connects out to the server, so the machine needs no open port."""
 
+    from conveyor.agent.platform import current
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
@@ -246,7 +270,18 @@ def agent(
         runner = Agent(options, executors)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         _fail(f"cannot load the TLS files: {exc}", json_logs, 2)
-    describe_agent(runner, as_json=as_json, json_logs=json_logs)
+    endpoint = None
+    if metrics_port is not None:
+        from conveyor.agent.metrics import serve
+
+        try:
+            endpoint = serve(runner.metrics, metrics_port, metrics_address)
+        except OSError as exc:
+            where = f"{metrics_address}:{metrics_port}"
+            _fail(f"cannot serve the metrics on {where}: {exc.strerror or exc}", json_logs, 2)
+    describe_agent(
+        runner, as_json=as_json, json_logs=json_logs, metrics=endpoint.url if endpoint else None
+    )
     structlog.contextvars.bind_contextvars(agent=options.name)  # on every line from now on
 
     async def main() -> str:
@@ -257,9 +292,7 @@ def agent(
                 runner.hurry()
             stop.set()
 
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal)
+        current.on_stop_signals(asyncio.get_running_loop(), on_signal)
         freeze_startup_objects()
         return await runner.run(stop)
 
@@ -271,6 +304,9 @@ def agent(
             typer.echo(f"agent {options.name} stopped ({reason})")
     except AgentRefused as exc:
         _fail(str(exc), json_logs, 3)
+    finally:
+        if endpoint is not None:
+            endpoint.close()
 
 
 def _fail(message: str, json_logs: bool, code: int) -> NoReturn:

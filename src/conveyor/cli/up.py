@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
+from conveyor.agent.platform import current
 from conveyor.cli import webbuild
 from conveyor.cli.log_options import LogFormatOption, LogLevelOption, log_settings
 from conveyor.private_files import open_private, private_dir, private_umask
@@ -143,7 +143,8 @@ def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches `up`, which stops them in order
+            # Ctrl-C reaches `up` alone, which stops them in order
+            **current.spawn_options(),
         )
 
 
@@ -225,17 +226,14 @@ def _banner(
 
 
 def _wait_for_signal(children: list[subprocess.Popen[bytes]]) -> None:
-    """Block until Ctrl-C / SIGTERM (or the server dies). Children are already spawned,
-    so blocking the signals here does not leak into them."""
-    signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    try:
-        while signal.sigtimedwait(signals, 1.0) is None:
-            if children and children[0].poll() is not None:
-                typer.secho("error: the server exited; see its log", err=True, fg="red")
-                return
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+    """Block until Ctrl-C / SIGTERM (or the server dies)."""
+
+    def server_died() -> bool:
+        return bool(children) and children[0].poll() is not None
+
+    current.wait_for_stop(server_died)
+    if server_died():
+        typer.secho("error: the server exited; see its log", err=True, fg="red")
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
@@ -243,7 +241,7 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     for group in (children[1:], children[:1]):
         for child in group:
             if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+                current.stop_child(child)
         for child in group:
             try:
                 child.wait(timeout=20)

@@ -39,6 +39,7 @@ class EngineConfig:
     keep_offline_agents: timedelta | None = KEEP_OFFLINE_AGENTS  # then the agent row goes
     retention_interval_s: float = RETENTION_INTERVAL_S
     depth_interval_s: float = DEPTH_INTERVAL_S  # /metrics' queue depth: one count this often
+    metrics: bool = True  # off: no registry, no observation anywhere, no depth count
     retention_batch: int = RETENTION_BATCH
 
 
@@ -63,15 +64,18 @@ class Engine:
         self.store = store
         self.config = config or EngineConfig()
         self.bus = EventBus()
-        self.metrics = Metrics()  # this replica's own registry, served at /metrics
-        self.metrics.watch_store(store)
+        # This replica's own registry, served at /metrics; None when switched off, and
+        # then nothing on any path observes anything (each call site checks for None).
+        self.metrics = Metrics() if self.config.metrics else None
+        if self.metrics is not None:
+            self.metrics.watch_store(store)
         store.on_commit(self._published)
         self.scheduler = Scheduler(store, self.config.scheduler_interval_s)
         self.reaper = Reaper(
             store,
             self.config.reaper_interval_s,
             grace_s=self.config.reaper_grace_s,
-            on_reaped=self.metrics.on_reaped,
+            on_reaped=self.metrics.on_reaped if self.metrics is not None else None,
         )
         self.retention = Retention(
             store,
@@ -82,7 +86,11 @@ class Engine:
             batch=self.config.retention_batch,
             on_artifacts_deleted=on_artifacts_deleted,
         )
-        self.depths = QueueDepths(store, self.metrics, self.config.depth_interval_s)
+        self.depths = (
+            QueueDepths(store, self.metrics, self.config.depth_interval_s)
+            if self.metrics is not None
+            else None
+        )
         self.poller = OutboxPoller(store, self.bus, self.config.poll_interval_s)
         self.listener: Listener | None = None
         if store.dialect == "postgresql" and self.config.listen:
@@ -100,7 +108,8 @@ class Engine:
 
     @property
     def services(self) -> list[Service]:
-        return [self.scheduler, self.reaper, self.retention, self.poller, self.depths]
+        loops = [self.scheduler, self.reaper, self.retention, self.poller, self.depths]
+        return [loop for loop in loops if loop is not None]
 
     async def start(self) -> None:
         self.bus.last_seq = await self.store.event_last_seq()

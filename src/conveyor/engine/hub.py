@@ -113,7 +113,8 @@ class AgentHub:
         self.store = engine.store
         self.metrics = engine.metrics
         self.sessions: dict[uuid.UUID, AgentSession] = {}
-        self.metrics.watch(self._slot_gauges)
+        if self.metrics is not None:
+            self.metrics.watch(self._slot_gauges)
         self._credits = Signal()
         self.parked = Signal()  # fires when the dispatcher next goes idle; replaced each time
         self._turn = 0  # rotates which waiting agent a submit offers its jobs first
@@ -313,8 +314,11 @@ class AgentHub:
             )
             for job in claimed
         ]
-        for job in claimed:
-            self.metrics.on_started(job.id, job.action, job.queue, job.started_at, job.queued_at)
+        if self.metrics is not None:
+            for job in claimed:
+                self.metrics.on_started(
+                    job.id, job.action, job.queue, job.started_at, job.queued_at
+                )
         try:
             await session.send(protocol.Assign(jobs=jobs))
         except Exception:
@@ -368,6 +372,8 @@ class AgentHub:
         return submitted
 
     def _count_submitted(self, specs: list[JobSpec], submitted: list[Submitted]) -> None:
+        if self.metrics is None:
+            return
         self.metrics.on_submitted(
             (spec.action, spec.queue)
             for spec, done in zip(specs, submitted, strict=True)
@@ -413,7 +419,7 @@ class AgentHub:
         return self._count_report(report, await self.reports.submit(team_id, report))
 
     def _count_report(self, report: Report, result: ReportResult) -> ReportResult:
-        if result.applied:
+        if result.applied and self.metrics is not None:
             self.metrics.on_reported(report.job_id, str(report.outcome), result.state)
         return result
 

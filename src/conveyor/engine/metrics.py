@@ -3,7 +3,7 @@
 Each replica counts what it does itself (the jobs submitted through it, claimed for
 its agents, reported by its agents, reaped by its reaper), so ``sum()`` over the
 replicas is the fleet's figure. Labels are bounded: ``action`` and ``queue`` keep the
-first :data:`LABEL_CAP` distinct values each and put the rest in ``other``; a job id
+first :data:`~conveyor.metric_labels.LABEL_CAP` distinct values each and put the rest in ``other``; a job id
 is never a label. The reference table in ``docs/operations.md`` is generated from
 this registry (``tests/unit/test_metrics_docs.py`` keeps the two in sync).
 """
@@ -21,12 +21,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from conveyor.engine.service import Service
+from conveyor.metric_labels import OTHER, CappedLabel
 from conveyor.states import JobState
 from conveyor.store import Store
 
-LABEL_CAP = 50
-"""Distinct values kept per bounded label (action, queue) before ``other``."""
-OTHER = "other"
 INFLIGHT_CAP = 100_000
 """Jobs remembered between their claim and their result (the oldest are forgotten)."""
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
@@ -34,22 +32,6 @@ HTTP_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 DEPTH_INTERVAL_S = 15.0
 """How often a replica counts unfinished jobs by queue and state (not per scrape)."""
 RETRIED = frozenset({JobState.QUEUED, JobState.SCHEDULED})
-
-
-class CappedLabel:
-    """A label's values: the first ``cap`` seen are kept, the others become ``other``."""
-
-    def __init__(self, cap: int = LABEL_CAP) -> None:
-        self.cap = cap
-        self.seen: set[str] = set()
-
-    def __call__(self, value: str) -> str:
-        if value in self.seen:
-            return value
-        if len(self.seen) >= self.cap:
-            return OTHER
-        self.seen.add(value)
-        return value
 
 
 class _Live(Collector):

@@ -220,7 +220,9 @@ class Connection:
             slots=hello.slots,
             client_cert_cn=self.cert_cn,
         )
-        self.hub.metrics.websockets.inc()
+        metrics = self.hub.metrics
+        if metrics is not None:
+            metrics.websockets.inc()
         try:
             await self.send(await self._welcome(session))
             if session.draining:
@@ -232,7 +234,8 @@ class Connection:
         except FrameRefused as exc:
             await _close_refused(self.ws, exc)
         finally:
-            self.hub.metrics.websockets.dec()
+            if metrics is not None:
+                metrics.websockets.dec()
             self.hub.detach(session)
             for task in list(self._tasks):
                 task.cancel()
