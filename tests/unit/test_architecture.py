@@ -28,6 +28,7 @@ BASE = frozenset(
         "conveyor.secrets",
         "conveyor.startup",
         "conveyor.private_files",
+        "conveyor.tracing",
     }
 )
 """Modules every layer may import; they import only each other."""

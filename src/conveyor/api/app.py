@@ -16,7 +16,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conveyor import __version__
+from conveyor import __version__, tracing
 from conveyor.api import docs, errors, metrics, openapi, ui
 from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
@@ -177,6 +177,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.HttpMetrics)  # inside the request id: sees every answer
     app.add_middleware(RequestContext)  # outermost of ours: every line of a request has its id
+    if tracing.setup(settings.tracing, "conveyor-server"):  # raises if the extra is missing
+        tracing.instrument_app(app)
     return app
 
 

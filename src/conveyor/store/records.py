@@ -100,6 +100,7 @@ class ClaimedJob:
     lease_s: float
     cancel_grace_s: float
     started_at: datetime
+    traceparent: str | None = None  # the trace the job joins (conveyor.tracing)
 
 
 @dataclass(frozen=True, slots=True)

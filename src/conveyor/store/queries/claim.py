@@ -324,7 +324,7 @@ def _claimed_sqlite(row: ClaimedColumns, token: uuid.UUID) -> ClaimedJob:
         lease_expires_at=from_micros(row.lease_expires_at),
         deadline_at=None if deadline is None else from_micros(deadline),
         timeout_s=row.timeout_s, lease_s=row.lease_s, cancel_grace_s=row.cancel_grace_s,
-        started_at=from_micros(row.started_at),
+        started_at=from_micros(row.started_at), traceparent=row.traceparent,
     )  # fmt: skip
 
 
@@ -337,7 +337,7 @@ def _claimed_postgresql(row: ClaimedColumns, token: uuid.UUID) -> ClaimedJob:
         lease_expires_at=row.lease_expires_at.astimezone(UTC),
         deadline_at=None if deadline is None else deadline.astimezone(UTC),
         timeout_s=row.timeout_s, lease_s=row.lease_s, cancel_grace_s=row.cancel_grace_s,
-        started_at=row.started_at.astimezone(UTC),
+        started_at=row.started_at.astimezone(UTC), traceparent=row.traceparent,
     )  # fmt: skip
 
 

@@ -68,6 +68,7 @@ class ClaimedRow(NamedTuple):
     lease_s: float
     cancel_grace_s: float
     started_at: Any
+    traceparent: str | None
     notified: int | None = None
     newest_event: int | None = None
 
@@ -101,6 +102,7 @@ class NextRow(NamedTuple):
     lease_s: float
     cancel_grace_s: float
     started_at: Any
+    traceparent: str | None
     notified: int | None
     newest_event: int | None
 
@@ -133,6 +135,7 @@ class InsertedRow(NamedTuple):
     lease_s: Any = None
     cancel_grace_s: Any = None
     started_at: Any = None
+    traceparent: str | None = None
     notified: int | None = None
     newest_event: int | None = None
 
