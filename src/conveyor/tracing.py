@@ -36,6 +36,7 @@ SKIPPED_ENV_WORDS = ("HEADERS", "CERTIFICATE", "CLIENT_KEY")
 """OTEL_* variables a task's worker does not get: they may carry the collector's secrets."""
 
 _tracer: Tracer | None = None
+_provider: Any = None  # the SDK's TracerProvider of this setup
 _mode: TracingMode = "off"
 _NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 
@@ -60,7 +61,7 @@ def setup(wanted: TracingMode, service_name: str, *, exporter: SpanExporter | No
     mode's (tests pass an in-memory one). Raises :class:`TracingUnavailable`, with the
     line to print, when the extra is missing. Returns whether tracing is on.
     """
-    global _tracer, _mode
+    global _tracer, _provider, _mode
     if wanted == "off" or _tracer is not None:
         return _tracer is not None
     try:
@@ -76,7 +77,7 @@ def setup(wanted: TracingMode, service_name: str, *, exporter: SpanExporter | No
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(exporter or _exporter(wanted)))
     trace.set_tracer_provider(provider)  # a task's own get_tracer() records here too
-    _tracer = provider.get_tracer("conveyor")
+    _tracer, _provider = provider.get_tracer("conveyor"), provider
     _mode = wanted
     return True
 
@@ -95,11 +96,7 @@ def _exporter(wanted: TracingMode) -> SpanExporter:
 
 def provider() -> Any:
     """This process's tracer provider; None when off."""
-    if _tracer is None:
-        return None
-    from opentelemetry import trace
-
-    return trace.get_tracer_provider()
+    return _provider if _tracer is not None else None
 
 
 UNTRACED_PATHS = ("/api/v1/agent/connect", "/healthz", "/readyz", "/metrics")
@@ -213,8 +210,16 @@ def child_environment(source: Mapping[str, str]) -> dict[str, str]:
 
 
 def flush() -> None:
-    """Export the spans still buffered (a worker does so before it exits)."""
+    """Export the spans still buffered (a process's exit does so by itself)."""
     if _tracer is not None:
         found = provider()
         if hasattr(found, "force_flush"):
             found.force_flush()
+
+
+def stop() -> None:
+    """Stop recording in this process: tests that switched tracing on switch it off
+    again (OpenTelemetry's global provider stays, unused: it can be set only once)."""
+    global _tracer, _provider, _mode
+    flush()
+    _tracer, _provider, _mode = None, None, "off"
