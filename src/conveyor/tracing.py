@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from conveyor.bounds import TRACEPARENT_MAX
 
 if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer
 
@@ -103,21 +104,28 @@ UNTRACED_PATHS = ("/api/v1/agent/connect", "/healthz", "/readyz", "/metrics")
 """Requests without a span: an agent's connection lasts hours, probes and scrapes are noise."""
 
 
-def instrument_app(app: Any) -> None:
-    """A server span per HTTP request, named by its route template (``POST /api/v1/jobs``),
-    joining the caller's trace when it sends a ``traceparent`` header. Nothing when off."""
+def http_telemetry() -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry settings (``FastAPI(telemetry=...)``).
+
+    On: a server span per HTTP request, named by its route template (``POST
+    /api/v1/jobs``), joining the caller's trace when it sends ``traceparent``; no
+    FastAPI metrics or logs (Prometheus and structlog have those). Off: FastAPI's
+    telemetry is switched off outright, so a request never even asks whether a
+    tracer provider was configured by someone else.
+    """
     if _tracer is None:
-        return
-    try:
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-    except ImportError:
-        raise TracingUnavailable(EXTRA_MISSING.format(mode=_mode)) from None
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=provider(),
-        excluded_urls=",".join(f"{path}$" for path in UNTRACED_PATHS),
-        exclude_spans=["receive", "send"],  # not a span per SSE event or body chunk
-    )
+        return {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {
+        "tracer_provider": _provider,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,  # no span per dependency and serialization
+        "exclude": _untraced,
+    }
+
+
+def _untraced(scope: Mapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
 
 
 def span(

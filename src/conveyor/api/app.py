@@ -135,7 +135,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             await svc.hub.stop()
             await svc.engine.close()
 
+    tracing.setup(settings.tracing, "conveyor-server")  # raises if the extra is missing
     app = FastAPI(
+        telemetry=tracing.http_telemetry(),
         title="Conveyor",
         version=__version__,
         summary="Run background work on a fleet of agents.",
@@ -177,8 +179,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.HttpMetrics)  # inside the request id: sees every answer
     app.add_middleware(RequestContext)  # outermost of ours: every line of a request has its id
-    if tracing.setup(settings.tracing, "conveyor-server"):  # raises if the extra is missing
-        tracing.instrument_app(app)
     return app
 
 
