@@ -1,7 +1,8 @@
 """Optional OpenTelemetry traces: one trace from ``POST /jobs`` to the job's result.
 
-Off by default, and then free: nothing of ``opentelemetry`` is imported, every helper
-here returns at its first line, and a span is a shared no-op context. ``CONVEYOR_TRACING``
+Off by default, and then free: nothing of ``opentelemetry`` is imported here, every
+helper returns at its first line, a span is a shared no-op context, and FastAPI's own
+telemetry is switched off (FastAPI itself needs and imports ``opentelemetry-api``). ``CONVEYOR_TRACING``
 switches it on (``otlp``: OTLP over HTTP to ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``console``:
 spans as JSON on stdout, to have a look). The ``tracing`` extra brings the packages.
 
@@ -51,10 +52,6 @@ def enabled() -> bool:
     return _tracer is not None
 
 
-def mode() -> TracingMode:
-    return _mode
-
-
 def setup(wanted: TracingMode, service_name: str, *, exporter: SpanExporter | None = None) -> bool:
     """Start recording spans in this process (once: a second call keeps the first setup).
 
@@ -93,11 +90,6 @@ def _exporter(wanted: TracingMode) -> SpanExporter:
     except ImportError:
         raise TracingUnavailable(EXTRA_MISSING.format(mode=wanted)) from None
     return OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, headers, timeout
-
-
-def provider() -> Any:
-    """This process's tracer provider; None when off."""
-    return _provider if _tracer is not None else None
 
 
 UNTRACED_PATHS = ("/api/v1/agent/connect", "/healthz", "/readyz", "/metrics")
@@ -219,10 +211,8 @@ def child_environment(source: Mapping[str, str]) -> dict[str, str]:
 
 def flush() -> None:
     """Export the spans still buffered (a process's exit does so by itself)."""
-    if _tracer is not None:
-        found = provider()
-        if hasattr(found, "force_flush"):
-            found.force_flush()
+    if _provider is not None:
+        _provider.force_flush()
 
 
 def stop() -> None:
