@@ -219,5 +219,6 @@ def stop() -> None:
     """Stop recording in this process: tests that switched tracing on switch it off
     again (OpenTelemetry's global provider stays, unused: it can be set only once)."""
     global _tracer, _provider, _mode
-    flush()
+    if _provider is not None:
+        _provider.shutdown()  # exports what is buffered, ends the export thread
     _tracer, _provider, _mode = None, None, "off"
