@@ -134,6 +134,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         finally:
             await svc.hub.stop()
             await svc.engine.close()
+            # uvicorn ends the process by re-raising SIGTERM: no atexit hook exports these.
+            await asyncio.to_thread(tracing.flush)
 
     tracing.setup(settings.tracing, "conveyor-server")  # raises if the extra is missing
     app = FastAPI(

@@ -279,6 +279,8 @@ def agent(
             typer.echo(f"agent {options.name} stopped ({reason})")
     except AgentRefused as exc:
         _fail(str(exc), json_logs, 3)
+    finally:
+        tracing.flush()  # the last jobs' spans (an exit by signal runs no atexit hook)
 
 
 def _fail(message: str, json_logs: bool, code: int) -> NoReturn:
