@@ -38,7 +38,7 @@ venv-run: $(RUN_STAMP) ## create the virtual environment with what running needs
 venv: $(STAMP) ## create the virtual environment and install Conveyor with its dev tools
 
 lock: $(UV) ## refresh requirements/*.txt (the exact pins) within pyproject.toml's ranges
-	$(UV) pip compile pyproject.toml --extra server $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
+	$(UV) pip compile pyproject.toml --extra server --extra tracing $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
 	$(UV) pip compile requirements/uv.in $(LOCK_ARGS) --upgrade -o requirements/uv.txt
 	$(UV) pip compile pyproject.toml --extra server --extra dev --extra bench --extra docs $(LOCK_ARGS) \
 		--upgrade -c $(RUN_LOCK) -o $(DEV_LOCK)

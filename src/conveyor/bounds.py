@@ -78,6 +78,8 @@ AGENT_VERSION_MAX = 50
 """An agent's version string: the ``agents.version`` column holds 50."""
 HOST_MAX = 255
 """An agent's hostname (a DNS name is at most 253): the ``agents.host`` column holds 255."""
+TRACEPARENT_MAX = 55
+"""A W3C version-00 ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``): ``jobs.traceparent``."""
 ACTION_DESCRIPTION_MAX = 4096
 """What an action does, as its agent describes it: ``actions.description`` holds 4096."""
 LABELS_MAX = 64

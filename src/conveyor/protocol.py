@@ -250,6 +250,8 @@ class Assignment(_Message):
     cancel_grace_s: float
     # The lease's length: the agent stops the job before a lease it could not renew ends.
     lease_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    # The W3C trace context the agent's spans join (conveyor.tracing); None: untraced.
+    traceparent: str | None = Field(default=None, max_length=bounds.TRACEPARENT_MAX)
 
 
 class Assign(_Message):
@@ -344,7 +346,7 @@ def parse_server_message(frame: str | bytes) -> ServerMessage:
 
 
 _UNKNOWN_TO_VERSION_1: dict[type[BaseModel], Any] = {
-    Assign: {"jobs": {"__all__": {"lease_s"}}},
+    Assign: {"jobs": {"__all__": {"lease_s", "traceparent"}}},
     Ack: {"beat"},
 }
 """Fields added since version 1, which a version-1 agent would refuse."""

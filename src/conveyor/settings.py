@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from conveyor.bounds import LEASE_MAX_S
 from conveyor.secrets import FileSecretsSource, production_problems
+from conveyor.tracing import TracingMode
 
 ENV_PREFIX = "CONVEYOR_"
 DEFAULT_DATABASE_URL = "sqlite:///conveyor.db"
@@ -54,6 +55,22 @@ class LogSettings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class TracingSettings(BaseSettings):
+    """OpenTelemetry traces (conveyor.tracing). Environment: ``CONVEYOR_TRACING``; the
+    exporter is configured by the standard ``OTEL_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
+
+    # off: nothing of OpenTelemetry is imported. otlp: OTLP over HTTP (the `tracing`
+    # extra). console: spans printed as JSON, to have a look.
+    tracing: TracingMode = "off"
+
+    @field_validator("tracing", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
 class StoreSettings(_WithSecretFiles):
     """Where the state lives. ``CONVEYOR_DATABASE_URL``: ``sqlite:///path`` or ``postgresql://…``."""
 
@@ -64,7 +81,7 @@ class StoreSettings(_WithSecretFiles):
     sqlite_synchronous: str = "FULL"
 
 
-class ServerSettings(_WithSecretFiles, LogSettings):
+class ServerSettings(_WithSecretFiles, LogSettings, TracingSettings):
     """How ``conveyor server`` runs. Environment: ``CONVEYOR_<NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")

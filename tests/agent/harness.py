@@ -245,14 +245,17 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
-    """Serve a fresh SQLite server app on a free loopback port for the test's duration
-    (``overrides``: server settings, e.g. a short ``lease_s``).
+async def harness(
+    tmp_path: Path, database_url: str | None = None, **overrides: Any
+) -> AsyncIterator[Harness]:
+    """Serve a fresh server app on a free loopback port for the test's duration, on
+    SQLite in ``tmp_path`` unless given a ``database_url`` (``overrides``: server
+    settings, e.g. a short ``lease_s``).
 
     The socket is bound and listening before uvicorn starts, so clients may connect at
     once: the kernel queues them until the app is up, and nothing waits for startup.
     """
-    url = f"sqlite:///{tmp_path}/conveyor.db"
+    url = database_url or f"sqlite:///{tmp_path}/conveyor.db"
     boot = await bootstrap(url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
     # Heartbeats every 0.2 s, so a `lost` is noticed at once; leases long enough that
     # only a test (moving the store's clock) makes one expire.

@@ -29,6 +29,7 @@ BASE = frozenset(
         "conveyor.startup",
         "conveyor.private_files",
         "conveyor.metric_labels",
+        "conveyor.tracing",
     }
 )
 """Modules every layer may import; they import only each other."""

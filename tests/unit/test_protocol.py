@@ -44,10 +44,13 @@ def test_a_version_1_agent_is_sent_no_field_added_since() -> None:
     job = protocol.Assignment(
         job_id=uuid.uuid4(), action="a", params={"lease_s": 1}, queue="default", attempt=1,
         max_attempts=3, lease_token=uuid.uuid4(), timeout_s=None, cancel_grace_s=5, lease_s=30,
+        traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     )  # fmt: skip
     assign, ack = protocol.Assign(jobs=[job]), protocol.Ack(beat=7)
     old = orjson.loads(protocol.encode(assign, 1))["jobs"][0]
     assert "lease_s" not in old and old["params"] == {"lease_s": 1}  # the job's own params kept
+    assert "traceparent" not in old
     assert "beat" not in orjson.loads(protocol.encode(ack, 1))
     assert orjson.loads(protocol.encode(assign))["jobs"][0]["lease_s"] == 30
+    assert orjson.loads(protocol.encode(assign))["jobs"][0]["traceparent"] == job.traceparent
     assert orjson.loads(protocol.encode(ack, protocol.PROTOCOL_VERSION))["beat"] == 7

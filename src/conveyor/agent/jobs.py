@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import structlog
 
-from conveyor import protocol
+from conveyor import protocol, tracing
 from conveyor.agent.credits import CreditLedger
 from conveyor.agent.executor import Executor
 from conveyor.agent.metrics import AgentMetrics
@@ -254,7 +254,12 @@ class JobTable:
             self._metrics.busy.inc()
             try:
                 reporter = JobReporter(job, self._logs, self._uploads)
-                outcome = await executor.run(a, reporter, job.stop)
+                with tracing.span(
+                    "conveyor.job.run", parent=a.traceparent, attributes=_attributes(a)
+                ) as span:
+                    outcome = await executor.run(a, reporter, job.stop)
+                    if span is not None:
+                        span.set_attribute("conveyor.outcome", outcome.outcome)
             except Exception as exc:  # an executor bug must not kill the agent
                 log.exception("executor failed", job_id=str(a.job_id))
                 self._metrics.on_executor_error(a.action)
@@ -276,9 +281,12 @@ class JobTable:
                 )
             else:
                 job.result = outcome.result_message(a.job_id, a.lease_token)
-            await self._logs.finish(job)
-            job.heard_at = time.monotonic()
-            await self._send(job.result)
+            with tracing.span(
+                "conveyor.job.report", parent=a.traceparent, attributes=_attributes(a)
+            ):
+                await self._logs.finish(job)  # its last log lines, then the result
+                job.heard_at = time.monotonic()
+                await self._send(job.result)
         ended = "lost" if job.lost else outcome.outcome
         self._metrics.on_job_ended(
             "released" if isinstance(job.result, protocol.Release) else ended, a.action
@@ -334,3 +342,15 @@ class JobTable:
             self._jobs.pop(job.id, None)
             if not self._jobs:
                 self.settled.set()
+
+
+def _attributes(job: protocol.Assignment) -> tracing.Attributes:
+    """What the agent's spans of a job say about it (only built while tracing is on)."""
+    if not tracing.enabled():
+        return {}
+    return {
+        "conveyor.job_id": str(job.job_id),
+        "conveyor.action": job.action,
+        "conveyor.attempt": job.attempt,
+        "conveyor.queue": job.queue,
+    }

@@ -55,6 +55,7 @@ class Run(_Message):
     params: Any
     workdir: str
     nonce: str
+    traceparent: str | None = None  # the trace the task joins (conveyor.tracing)
 
 
 @dataclass(frozen=True, slots=True)

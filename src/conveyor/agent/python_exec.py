@@ -28,7 +28,7 @@ from typing import Any
 
 import structlog
 
-from conveyor import protocol
+from conveyor import protocol, tracing
 from conveyor.agent import pipe, procs
 from conveyor.agent.executor import JobSink, clip_line, effective_timeout
 from conveyor.agent.outcome import Outcome
@@ -228,7 +228,7 @@ class _Worker:
         try:
             self.send(
                 pipe.Run(str(job.job_id), job.attempt, str(job.lease_token), job.action,
-                         job.params, str(workdir), state.nonce)
+                         job.params, str(workdir), state.nonce, tracing.for_task(job.traceparent))
             )  # fmt: skip
             stopped = asyncio.create_task(stop.wait())
             waits: set[asyncio.Future[Any]] = {state.done, stopped}
@@ -419,7 +419,9 @@ class PythonExecutor:
     def worker_env(self) -> dict[str, str]:
         """The allow-listed environment, plus the agent's import path for the registries."""
         path = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
-        return procs.job_environment({"PYTHONPATH": path}, self.env_passthrough)
+        # While the agent traces, its workers do too (a task's own spans are exported).
+        extra = {"PYTHONPATH": path, **tracing.child_environment(os.environ)}
+        return procs.job_environment(extra, self.env_passthrough)
 
     async def warm(self) -> None:
         """Start every slot's worker now, so the first jobs do not wait for imports."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from conveyor import protocol
+from conveyor import protocol, tracing
 from conveyor.agent import procs
 from conveyor.agent.config import ShellAction
 from conveyor.agent.executor import JobSink, clip_line, effective_timeout, invalid_params
@@ -84,6 +84,7 @@ class ShellExecutor:
                 "CONVEYOR_JOB_ID": str(job.job_id),
                 "CONVEYOR_JOB_ATTEMPT": str(job.attempt),
                 "CONVEYOR_ACTION": job.action,
+                **_trace_env(job.traceparent),
             },
             self.env_passthrough,
         )
@@ -167,6 +168,13 @@ async def run_process(
         for task in (*pumps, exited, stopped):
             task.cancel()
         process.close()
+
+
+def _trace_env(given: str | None) -> dict[str, str]:
+    """``TRACEPARENT`` for a traced job: a command's own spans (``otel-cli``, an SDK that
+    reads it) join the job's trace."""
+    carried = tracing.for_task(given)
+    return {"TRACEPARENT": carried} if carried else {}
 
 
 def _exit_outcome(code: int, stderr_tail: Iterable[str]) -> Outcome:

@@ -28,6 +28,7 @@ agent's Job Objects end the workers when the agent dies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import sys
@@ -42,12 +43,14 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
+from conveyor import tracing
 from conveyor.agent import pipe
 from conveyor.agent.executor import invalid_params
 from conveyor.agent.outcome import Outcome
 from conveyor.agent.platform import current
 from conveyor.sdk.context import TaskCancelled, TaskContext
 from conveyor.sdk.tasks import TaskAction, is_retryable, load_tasks
+from conveyor.settings import TracingSettings
 from conveyor.startup import freeze_startup_objects
 
 MAX_TRACEBACK_CHARS = 32 * 1024
@@ -172,7 +175,8 @@ class Worker:
             channel=self.channel,
         )
         self.ctx = ctx
-        outcome = self._execute(message, ctx)
+        with tracing.attached(message.traceparent):  # the task's own spans join the job's trace
+            outcome = self._execute(message, ctx)
         if ctx.cancelled and outcome.outcome != "succeeded":
             # A task that returned did its work, stop or not: its success stands. Anything
             # else ended because it was stopped.
@@ -261,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:
         channel.send(pipe.Fatal(f"{type(exc).__name__}: {exc}"))
         return 1
+    with contextlib.suppress(tracing.TracingUnavailable):  # the agent has it, or is off
+        tracing.setup(TracingSettings().tracing, "conveyor-agent")
     worker = Worker(channel, actions, agent_pid)
     current.on_stop_request(worker.on_sigterm)
     freeze_startup_objects()

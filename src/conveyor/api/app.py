@@ -16,7 +16,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conveyor import __version__
+from conveyor import __version__, tracing
 from conveyor.api import docs, errors, metrics, openapi, ui
 from conveyor.api.audit import AuditTrail
 from conveyor.api.blobs import BlobStore
@@ -136,8 +136,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         finally:
             await svc.hub.stop()
             await svc.engine.close()
+            # uvicorn ends the process by re-raising SIGTERM: no atexit hook exports these.
+            await asyncio.to_thread(tracing.flush)
 
+    tracing.setup(settings.tracing, "conveyor-server")  # raises if the extra is missing
     app = FastAPI(
+        telemetry=tracing.http_telemetry(),
         title="Conveyor",
         version=__version__,
         summary="Run background work on a fleet of agents.",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import structlog
 import typer
 
+from conveyor import tracing
 from conveyor.agent.credits import MAX_WINDOW_S, PREFETCH_PER_SLOT, WINDOW_S
 from conveyor.agent.lifecycle import SHUTDOWN_GRACE_S, Lifecycle
 from conveyor.cli.log_options import LogFormatOption, LogLevelOption
@@ -211,11 +212,14 @@ def agent(
 ) -> None:
     """Run an agent: it connects out to the server, so the machine needs no open port."""
 
+    from pydantic import ValidationError
+
     from conveyor.agent.platform import current
     from conveyor.agent.runtime import Agent, AgentOptions, AgentRefused, parse_labels
     from conveyor.agent.setup import build_executors
     from conveyor.logs import configure_logging
     from conveyor.secrets import SecretFileError, env_secret
+    from conveyor.settings import TracingSettings
     from conveyor.startup import freeze_startup_objects, run
 
     log_settings = options_log_settings(log_level, log_format or ("json" if as_json else None))
@@ -234,6 +238,10 @@ def agent(
             _fail(exc.message, json_logs, 2)
     if server is None:
         _fail("give the server: --server or CONVEYOR_SERVER", json_logs, 2)
+    try:
+        tracing.setup(TracingSettings().tracing, "conveyor-agent")
+    except (tracing.TracingUnavailable, ValidationError) as exc:
+        _fail(str(exc), json_logs, 2)
     # `--tasks mytasks:tasks` finds mytasks.py in the current directory, as `python -m` would.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -307,6 +315,7 @@ def agent(
     finally:
         if endpoint is not None:
             endpoint.close()
+        tracing.flush()  # the last jobs' spans (an exit by signal runs no atexit hook)
 
 
 def _fail(message: str, json_logs: bool, code: int) -> NoReturn:

@@ -61,6 +61,7 @@ def server(
     from conveyor.private_files import private_umask
     from conveyor.secrets import SecretFileError
     from conveyor.server.tls import TLSConfigError, serve
+    from conveyor.tracing import TracingUnavailable
 
     given = {
         "host": host, "port": port, "database_url": database_url, "data_dir": data_dir,
@@ -90,7 +91,7 @@ def server(
     _refuse_a_newer_schema(settings.database_url)
     try:
         serve(create_app(settings), settings)
-    except TLSConfigError as exc:
+    except (TLSConfigError, TracingUnavailable) as exc:
         _refuse(str(exc))
 
 

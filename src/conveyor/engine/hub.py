@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel
 
-from conveyor import protocol
+from conveyor import protocol, tracing
 from conveyor.engine.batcher import Batcher
 from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
@@ -284,6 +285,7 @@ class AgentHub:
             return 0
         request = session.claim_request()
         session.claiming = True
+        began_ns = time.time_ns() if tracing.enabled() else None
         try:
             claimed = await self.store.job_claim(session.team_id, request)
         finally:
@@ -292,11 +294,18 @@ class AgentHub:
         if not claimed:
             return 0
         session.credits -= len(claimed)
-        await self._hand_over(session, claimed)
+        await self._hand_over(session, claimed, began_ns)
         return len(claimed)
 
-    async def _hand_over(self, session: AgentSession, claimed: list[ClaimedJob]) -> None:
-        """Send claimed jobs to their agent; if it is gone, release them at once."""
+    async def _hand_over(
+        self, session: AgentSession, claimed: list[ClaimedJob], began_ns: int | None = None
+    ) -> None:
+        """Send claimed jobs to their agent; if it is gone, release them at once.
+
+        While tracing is on, each job's claim is a span of its own trace (from
+        ``began_ns``, when the claim started), and the agent gets that span's context.
+        """
+        traced = tracing.enabled()
         jobs = [
             protocol.Assignment(
                 job_id=job.id,
@@ -311,6 +320,7 @@ class AgentHub:
                 # Test-only unfenced servers hide it too: the agent's own fence (it stops a
                 # job past its lease) would keep the stale result the checker must catch.
                 lease_s=None if self.unfenced_results else job.lease_s,
+                traceparent=_dispatch_span(session, job, began_ns) if traced else None,
             )
             for job in claimed
         ]
@@ -342,16 +352,24 @@ class AgentHub:
         for the dispatcher. The agents take turns being asked first.
         """
         takers = self._waiting(team_id)
+        traced: tracing.Attributes | None = (
+            {"db.system.name": self.store.dialect, "conveyor.jobs": len(specs)}
+            if tracing.enabled()
+            else None
+        )
         if not takers:
-            submitted = await self.store.job_submit_many(team_id, specs, audit=audit)
+            with tracing.span("conveyor.store.job_submit", attributes=traced):
+                submitted = await self.store.job_submit_many(team_id, specs, audit=audit)
             self._count_submitted(specs, submitted)
             return submitted
         for session in takers:
             session.claiming = True
+        began_ns = time.time_ns() if tracing.enabled() else None
         try:
-            submitted, claims = await self.store.job_submit_and_claim(
-                team_id, specs, [s.claim_request() for s in takers], audit=audit
-            )
+            with tracing.span("conveyor.store.job_submit_and_claim", attributes=traced):
+                submitted, claims = await self.store.job_submit_and_claim(
+                    team_id, specs, [s.claim_request() for s in takers], audit=audit
+                )
         finally:
             for session in takers:
                 session.claiming = False
@@ -365,7 +383,7 @@ class AgentHub:
             if claimed:
                 session.credits -= len(claimed)
                 try:
-                    await self._hand_over(session, claimed)
+                    await self._hand_over(session, claimed, began_ns)
                 except Exception:  # the submit stands; the jobs went back to the queue
                     log.warning("handing over submitted jobs failed", agent=session.name,
                                 agent_id=str(session.agent_id), team_id=str(session.team_id))  # fmt: skip
@@ -466,6 +484,20 @@ class AgentHub:
                 )
             )
         return replies
+
+
+def _dispatch_span(session: AgentSession, job: ClaimedJob, began_ns: int | None) -> str | None:
+    """Record a job's claim for ``session`` as a span of the job's trace (a new trace for
+    a job submitted untraced); its context is what the agent's spans join."""
+    attributes: tracing.Attributes = {
+        "conveyor.job_id": str(job.id), "conveyor.action": job.action,
+        "conveyor.queue": job.queue, "conveyor.attempt": job.attempt,
+        "conveyor.agent_id": str(session.agent_id), "conveyor.agent": session.name,
+    }  # fmt: skip
+    with tracing.span(
+        "conveyor.dispatch", parent=job.traceparent, attributes=attributes, start_ns=began_ns
+    ):
+        return tracing.traceparent()
 
 
 def _transient(exc: Exception) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from conveyor import tracing
 from conveyor.auth.permissions import Principal
 from conveyor.engine.hub import AgentHub
 from conveyor.engine.params_schema import validate_params
@@ -70,8 +71,19 @@ class Submission:
         idempotency key matches an existing one with the same params comes back as
         that job (``created`` False).
         """
-        specs = await self.specs(caller, requests)
-        return await self.hub.submit(caller.team_id, specs, audit=audit)
+        if not tracing.enabled():
+            specs = await self.specs(caller, requests)
+            return await self.hub.submit(caller.team_id, specs, audit=audit)
+        attributes: tracing.Attributes = {
+            "conveyor.team_id": str(caller.team_id),
+            "conveyor.jobs": len(requests),
+        }
+        with tracing.span("conveyor.submit", attributes=attributes) as span:
+            specs = await self.specs(caller, requests)  # each carries this span's context
+            submitted = await self.hub.submit(caller.team_id, specs, audit=audit)
+            if span is not None and len(submitted) == 1:
+                span.set_attribute("conveyor.job_id", str(submitted[0].id))
+            return submitted
 
     async def specs(self, caller: Principal, requests: Sequence[JobRequest]) -> list[JobSpec]:
         """The jobs as the store takes them, every check of :meth:`submit` passed, nothing
@@ -119,5 +131,6 @@ class Submission:
             created_by=caller.user_id,
             created_by_key=caller.key_id,
             lease_s=self.lease_s,
+            traceparent=tracing.traceparent(),  # None while tracing is off
             **given,
         )

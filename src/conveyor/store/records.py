@@ -101,6 +101,7 @@ class ClaimedJob:
     cancel_grace_s: float
     started_at: datetime
     queued_at: datetime  # when it became due (created or run_at): its wait is started_at - this
+    traceparent: str | None = None  # the trace the job joins (conveyor.tracing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -279,6 +279,8 @@ jobs = sa.Table(
     sa.Column("schedule_fire_at", Timestamp()),
     sa.Column("rate_key", sa.String(200)),  # rate_limits.key: starts counted per key
     sa.Column("fair_key", sa.String(200)),  # a fair queue shares its agents across these
+    # The W3C trace context it carries to its agent (revision 0014; conveyor.tracing).
+    sa.Column("traceparent", sa.String(55)),
     sa.CheckConstraint("priority BETWEEN -100 AND 100", name="priority_range"),
     sa.CheckConstraint(f"state IN {JOB_STATES!r}", name="state_known"),
     sa.CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),

@@ -325,6 +325,7 @@ def _claimed_sqlite(row: ClaimedColumns, token: uuid.UUID) -> ClaimedJob:
         deadline_at=None if deadline is None else from_micros(deadline),
         timeout_s=row.timeout_s, lease_s=row.lease_s, cancel_grace_s=row.cancel_grace_s,
         started_at=from_micros(row.started_at), queued_at=from_micros(row.queued_at),
+        traceparent=row.traceparent,
     )  # fmt: skip
 
 
@@ -338,6 +339,7 @@ def _claimed_postgresql(row: ClaimedColumns, token: uuid.UUID) -> ClaimedJob:
         deadline_at=None if deadline is None else deadline.astimezone(UTC),
         timeout_s=row.timeout_s, lease_s=row.lease_s, cancel_grace_s=row.cancel_grace_s,
         started_at=row.started_at.astimezone(UTC), queued_at=row.queued_at.astimezone(UTC),
+        traceparent=row.traceparent,
     )  # fmt: skip
 
 

@@ -69,6 +69,7 @@ class ClaimedRow(NamedTuple):
     cancel_grace_s: float
     started_at: Any
     queued_at: Any  # when it became due: max(created_at, run_at), for the wait time
+    traceparent: str | None
     notified: int | None = None
     newest_event: int | None = None
 
@@ -103,6 +104,7 @@ class NextRow(NamedTuple):
     cancel_grace_s: float
     started_at: Any
     queued_at: Any  # when it became due: max(created_at, run_at), for the wait time
+    traceparent: str | None
     notified: int | None
     newest_event: int | None
 
@@ -136,6 +138,7 @@ class InsertedRow(NamedTuple):
     cancel_grace_s: Any = None
     started_at: Any = None
     queued_at: Any = None
+    traceparent: str | None = None
     notified: int | None = None
     newest_event: int | None = None
 

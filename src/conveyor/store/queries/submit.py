@@ -24,6 +24,7 @@ from conveyor.store.queries.rows import InsertedRow
 from conveyor.store.records import Submitted
 from conveyor.store.transaction import Tx
 from conveyor.store.types import to_micros
+from conveyor.tracing import valid_traceparent
 
 DEFAULT_QUEUE = "default"
 DEFAULT_PRIORITY = 0
@@ -86,6 +87,7 @@ class JobSpec:
     created_by_key: uuid.UUID | None = None  # or the API key that submitted it
     rate_key: str | None = None  # its starts count against rate_limits[rate_key]
     fair_key: str | None = None  # a fair queue shares its agents across these (flow.py)
+    traceparent: str | None = None  # the trace it joins, while tracing is on (conveyor.tracing)
     max_params_bytes: int = MAX_PARAMS_BYTES
 
     def __post_init__(self) -> None:
@@ -131,6 +133,8 @@ class JobSpec:
         for name in ("rate_key", "fair_key"):
             if getattr(self, name) is not None:
                 _require_name(name, getattr(self, name))
+        if self.traceparent is not None and valid_traceparent(self.traceparent) is None:
+            raise InvalidInput("traceparent must be a W3C version-00 one", field="traceparent")
         _check_storable(self.params)
         size = len(self.params_json)
         if size > self.max_params_bytes:
@@ -169,7 +173,7 @@ class JobSpec:
             None if self.parent_id is None else str(self.parent_id),
             None if self.created_by is None else str(self.created_by),
             None if self.created_by_key is None else str(self.created_by_key),
-            self.rate_key, self.fair_key,
+            self.rate_key, self.fair_key, self.traceparent,
         )  # fmt: skip
 
 
@@ -178,7 +182,7 @@ _STAGE_COLUMNS = (
     "id", "action", "schema_hash", "params", "params_hash", "queue", "priority", "run_at",
     "max_attempts", "backoff_base_s", "backoff_max_s", "timeout_s", "lease_s",
     "cancel_grace_s", "labels", "idempotency_key", "concurrency_key", "concurrency_limit",
-    "parent_id", "created_by", "created_by_key", "rate_key", "fair_key",
+    "parent_id", "created_by", "created_by_key", "rate_key", "fair_key", "traceparent",
 )  # fmt: skip
 _ID = _STAGE_COLUMNS.index("id")
 _PARAMS_HASH = _STAGE_COLUMNS.index("params_hash")

@@ -65,7 +65,7 @@ INSERT INTO jobs (
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
     created_by_key, rate_key, fair_key, attempt, lease_token, lease_expires_at, deadline_at, agent_id, started_at,
-    created_at, updated_at
+    traceparent, created_at, updated_at
 )
 SELECT
     v.id, :team_id, v.action, v.schema_hash, v.params, v.params_hash, v.queue, v.priority,
@@ -89,7 +89,7 @@ SELECT
          THEN coalesce(:now, statement_timestamp()) + make_interval(secs => least(v.timeout_s, 2592000)) END,
     CASE WHEN t.claims THEN CAST(:agent_id AS uuid) END,
     CASE WHEN t.claims THEN coalesce(:now, statement_timestamp()) END,
-    coalesce(:now, now()), coalesce(:now, now())
+    v.traceparent, coalesce(:now, now()), coalesce(:now, now())
 FROM taker t, jsonb_array_elements(CAST(:items AS jsonb)) WITH ORDINALITY AS e(r, ord),
 LATERAL (SELECT
     CAST(e.r ->> 0 AS uuid) AS id,
@@ -114,14 +114,15 @@ LATERAL (SELECT
     CAST(e.r ->> 19 AS uuid) AS created_by,
     CAST(e.r ->> 20 AS uuid) AS created_by_key,
     e.r ->> 21 AS rate_key,
-    e.r ->> 22 AS fair_key
+    e.r ->> 22 AS fair_key,
+    e.r ->> 23 AS traceparent
 ) AS v
 ORDER BY e.ord
 -- Any unique index: a job holding the key (ix_jobs_idempotency_key) is the conflict.
 ON CONFLICT DO NOTHING
 RETURNING id, team_id, state, queue, seq, action, schema_hash, params, priority, attempt,
     max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s, lease_s,
-    cancel_grace_s, started_at, agent_id, greatest(created_at, run_at) AS queued_at
+    cancel_grace_s, started_at, agent_id, greatest(created_at, run_at) AS queued_at, traceparent
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at
@@ -157,7 +158,7 @@ SELECT id, state,
     -- a claimed job as claim_apply returns it (claim.py); params only then
     team_id, action, schema_hash, CASE WHEN state = 'running' THEN params END AS params, queue,
     priority, attempt, max_attempts, lease_token, lease_expires_at, deadline_at, timeout_s,
-    lease_s, cancel_grace_s, started_at, queued_at,
+    lease_s, cancel_grace_s, started_at, queued_at, traceparent,
     -- The transaction's NOTIFY, sent by this statement when the caller says it is
     -- the last change (the notify parameter), or when it claimed every job it
     -- inserted (nothing else follows then): no round trip of its own. See notify.
@@ -366,7 +367,7 @@ WHERE jobs.id = c.id AND c.concurrency_key IS NULL AND c.rate_key IS NULL
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
-    jobs.agent_id, jobs.seq, greatest(jobs.created_at, jobs.run_at) AS queued_at
+    jobs.agent_id, jobs.seq, greatest(jobs.created_at, jobs.run_at) AS queued_at, jobs.traceparent
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
@@ -383,7 +384,7 @@ SELECT c.id AS candidate_id, c.action AS candidate_action, c.rate_key, c.fair_ke
     c.priority AS candidate_priority, c.run_at, c.seq,
     k.id, k.team_id, k.action, k.schema_hash, k.params, k.queue, k.priority, k.attempt,
     k.max_attempts, k.lease_token, k.lease_expires_at, k.deadline_at, k.timeout_s, k.lease_s,
-    k.cancel_grace_s, k.started_at, k.queued_at,
+    k.cancel_grace_s, k.started_at, k.queued_at, k.traceparent,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
      WHERE CAST(:notify AS boolean) AND EXISTS (SELECT 1 FROM announced)
@@ -436,7 +437,7 @@ WHERE jobs.id = v.id AND jobs.id = ANY(CAST(:ids AS uuid[])) AND jobs.state || '
 RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, jobs.queue,
     jobs.priority, jobs.attempt, jobs.max_attempts, jobs.lease_token, jobs.lease_expires_at,
     jobs.deadline_at, jobs.timeout_s, jobs.lease_s, jobs.cancel_grace_s, jobs.started_at,
-    jobs.agent_id, jobs.seq, greatest(jobs.created_at, jobs.run_at) AS queued_at
+    jobs.agent_id, jobs.seq, greatest(jobs.created_at, jobs.run_at) AS queued_at, jobs.traceparent
 ), started AS (
     INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)
     SELECT id, attempt, team_id, agent_id, lease_token, 'running', started_at FROM claimed
@@ -450,7 +451,7 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
     lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
-    queued_at,
+    queued_at, traceparent,
     (SELECT count(pg_notify('conveyor_events', json_build_object(  -- as in submit_jobs
         'seq', (SELECT max(seq) FROM announced), 'work', false)::text))
      WHERE CAST(:notify AS boolean)) AS notified,

@@ -18,7 +18,7 @@ CREATE TEMP TABLE IF NOT EXISTS submit_stage (
     priority INTEGER, run_at INTEGER, max_attempts INTEGER, backoff_base_s REAL,
     backoff_max_s REAL, timeout_s REAL, lease_s REAL, cancel_grace_s REAL, labels TEXT,
     idempotency_key TEXT, concurrency_key TEXT, concurrency_limit INTEGER, parent_id TEXT,
-    created_by TEXT, created_by_key TEXT, rate_key TEXT, fair_key TEXT
+    created_by TEXT, created_by_key TEXT, rate_key TEXT, fair_key TEXT, traceparent TEXT
 )
 
 -- name: submit_stage_clear
@@ -26,7 +26,7 @@ DELETE FROM temp.submit_stage
 
 -- name: submit_stage_add
 -- Positional, in the column order of submit_stage (submit.py's JobSpec.staged).
-INSERT INTO temp.submit_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO temp.submit_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: submit_jobs
 -- The staged batch, in the order it was staged (rowid), so seq follows it.
@@ -35,7 +35,7 @@ INSERT INTO jobs (
     id, team_id, action, schema_hash, params, params_hash, queue, priority, state, run_at,
     max_attempts, backoff_base_s, backoff_max_s, timeout_s, lease_s, cancel_grace_s,
     labels, idempotency_key, concurrency_key, concurrency_limit, parent_id, created_by,
-    created_by_key, rate_key, fair_key, created_at, updated_at
+    created_by_key, rate_key, fair_key, traceparent, created_at, updated_at
 )
 SELECT
     s.id, :team_id, s.action, s.schema_hash, s.params, s.params_hash, s.queue, s.priority,
@@ -47,7 +47,7 @@ SELECT
     coalesce(s.fair_key, CASE WHEN EXISTS (
         SELECT 1 FROM queues q WHERE q.team_id = :team_id AND q.name = s.queue AND q.fair)
         THEN coalesce(s.created_by_key, s.created_by) END),
-    :now, :now
+    s.traceparent, :now, :now
 FROM temp.submit_stage AS s
 WHERE true
 ORDER BY s.rowid
@@ -232,7 +232,7 @@ FROM (SELECT e.value ->> '$.id' AS id, e.value ->> '$.token' AS token
 WHERE jobs.id = v.id AND jobs.state = 'queued'
 RETURNING id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
     lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
-    max(created_at, run_at) AS queued_at
+    max(created_at, run_at) AS queued_at, traceparent
 
 -- name: attempts_start
 INSERT INTO job_attempts (job_id, attempt, team_id, agent_id, lease_token, outcome, started_at)

@@ -33,6 +33,7 @@ import conveyor.store.types as ct
 
 revision = "0013"
 down_revision = "0012"
+expand_only = True  # only adds: servers of the previous revision run on it
 branch_labels = None
 depends_on = None
 
