@@ -17,7 +17,7 @@ from tests.helpers.factories import agent_request
 
 
 def test_a_row_type_must_name_the_columns_in_order() -> None:
-    columns = list(ClaimedRow._fields[:17])
+    columns = list(ClaimedRow._fields[:18])
     check_columns("claim_apply", columns, ClaimedRow)  # PostgreSQL's extra two default
     check_columns("claim_apply", [*columns, "notified", "newest_event"], ClaimedRow)
     with pytest.raises(StoreError, match="claim_apply returns columns"):

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from conveyor import protocol, tracing
 from conveyor.engine.batcher import Batcher
+from conveyor.engine.dispatch_trace import dispatch_span
 from conveyor.engine.engine import Engine
 from conveyor.engine.events import Signal
 from conveyor.engine.outbox import OutboxReader, lookbehind_for
@@ -320,7 +321,9 @@ class AgentHub:
                 # Test-only unfenced servers hide it too: the agent's own fence (it stops a
                 # job past its lease) would keep the stale result the checker must catch.
                 lease_s=None if self.unfenced_results else job.lease_s,
-                traceparent=_dispatch_span(session, job, began_ns) if traced else None,
+                traceparent=(
+                    dispatch_span(session.agent_id, session.name, job, began_ns) if traced else None
+                ),
             )
             for job in claimed
         ]
@@ -484,20 +487,6 @@ class AgentHub:
                 )
             )
         return replies
-
-
-def _dispatch_span(session: AgentSession, job: ClaimedJob, began_ns: int | None) -> str | None:
-    """Record a job's claim for ``session`` as a span of the job's trace (a new trace for
-    a job submitted untraced); its context is what the agent's spans join."""
-    attributes: tracing.Attributes = {
-        "conveyor.job_id": str(job.id), "conveyor.action": job.action,
-        "conveyor.queue": job.queue, "conveyor.attempt": job.attempt,
-        "conveyor.agent_id": str(session.agent_id), "conveyor.agent": session.name,
-    }  # fmt: skip
-    with tracing.span(
-        "conveyor.dispatch", parent=job.traceparent, attributes=attributes, start_ns=began_ns
-    ):
-        return tracing.traceparent()
 
 
 def _transient(exc: Exception) -> bool:
