@@ -84,18 +84,20 @@ def total(samples: list[Sample], name: str, **labels: str) -> float:
     )
 
 
-async def _tables(database_url: str) -> tuple[Counter[str], Counter[str]]:
-    """Job states and attempt outcomes, read straight from the tables."""
+async def _tables(database_url: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """Job states, attempt outcomes and the stats' timed attempts (wait, run), read
+    straight from the tables."""
     store = await Store.open(database_url)
     try:
         engine = sa.create_engine(store.url)  # the same database, read synchronously
         with engine.connect() as conn:
             states = _grouped(conn, "SELECT state, count(*) FROM jobs GROUP BY state")
             outcomes = _grouped(conn, "SELECT outcome, count(*) FROM job_attempts GROUP BY outcome")
+            timed = _grouped(conn, "SELECT kind, sum(count) FROM job_minute_times GROUP BY kind")
         engine.dispose()
     finally:
         await store.close()
-    return states, outcomes
+    return states, outcomes, timed
 
 
 def _grouped(conn: sa.Connection, sql: str) -> Counter[str]:
@@ -184,7 +186,7 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
     store_calls = families["conveyor_store_call_duration_seconds"]
     writes = total(store_calls, "conveyor_store_call_duration_seconds_count", kind="write")
     assert writes >= JOBS // 100  # at least the submits' batches
-    states, outcomes = asyncio.run(_tables(metered.database_url))
+    states, outcomes, timed = asyncio.run(_tables(metered.database_url))
     assert Counter(final.values()) == states
     assert states["succeeded"] == JOBS - len(range(0, JOBS, 20))
     assert states["dead"] == len(range(0, JOBS, 20))
@@ -210,6 +212,12 @@ def test_metrics_agree_with_the_jobs_and_attempts_tables(metered: LiveServer) ->
         outcomes["failed"] - states["dead"]
     )
     assert total(families["conveyor_jobs_dead"], "conveyor_jobs_dead_total") == states["dead"]
+    # The stats' rollups, kept by the database's triggers, agree with the same tables.
+    assert timed == {"wait": sum(outcomes.values()), "run": ended}
+    with metered.client() as api:
+        stats = api.get("/stats", params={"window": "day"}).json()
+    assert stats["totals"] == {"submitted": JOBS, "succeeded": states["succeeded"],
+                               "failed": states["dead"], "cancelled": 0}  # fmt: skip
     # Labels stay bounded: no job id anywhere, every action and queue one we used.
     for samples in families.values():
         for sample in samples:

@@ -60,8 +60,11 @@ async def test_the_window_and_teams_bound_what_is_read(store: Store, team: uuid.
     assert sum(m["submitted"] for m in hour.minutes.values()) == 1  # T0 is 61 minutes ago
     day = await store.stats_rollup(team, 1440, now=s(3600))
     assert sum(m["submitted"] for m in day.minutes.values()) == 2
+    await store.job_claim(team, agent_request(), now=s(3600))
     theirs = await store.stats_rollup(other, 1440, now=s(3600))
     assert sum(m["submitted"] for m in theirs.minutes.values()) == 1
+    assert theirs.times == {} and theirs.failures == []
+    assert set((await store.stats_rollup(team, 1440, now=s(3600))).times) == {("default", "wait")}
     with pytest.raises(InvalidInput):
         await store.stats_rollup(team, 1441)
 

@@ -79,6 +79,8 @@ class StatsOut(BaseModel):
     window: StatsWindow
     throughput: list[MinuteOut] = Field(description="One per minute, oldest first, zero-filled")
     totals: TotalsOut
-    queues: list[QueueStatsOut]
+    queues: list[QueueStatsOut] = Field(
+        description="Queues with unfinished jobs now or wait or run times in the window, by name"
+    )
     agents: AgentStatsOut
     recent_failures: list[FailureOut] = Field(description="The latest 10, newest first")

@@ -68,7 +68,9 @@ def build_stats(
         throughput.append({"minute": minute, **{o: counts.get(o, 0) for o in STATS_OUTCOMES}})
         minute += step
     totals = {o: sum(m[o] for m in throughput) for o in STATS_OUTCOMES}
-    depth_of = {q.name: q.counts for q in depths}
+    # Queues with unfinished jobs or times in the window; a configured queue with neither
+    # has nothing to show.
+    depth_of = {q.name: q.counts for q in depths if any(q.counts.values())}
     names = sorted(set(depth_of) | {queue for queue, _ in rollup.times})
     queues = [
         QueueStatsOut(
