@@ -65,7 +65,7 @@ def claim_jobs(
         return _claim_next(tx, team_id, request)
     candidates = _candidates(tx, team_id, request)
     admission = flow.admit(tx, team_id, candidates, request.limit)
-    return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+    return _apply(tx, team_id, request, admission)
 
 
 def claim_noting_retry(
@@ -113,7 +113,7 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         if q.rate_count is not None and q.rate_interval_s is not None
     }
     admission = flow.admit(tx, team_id, rows, request.limit, rooms, rate_queues, action_room)
-    return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+    return _apply(tx, team_id, request, admission)
 
 
 def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate]:
@@ -137,13 +137,6 @@ def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate
     return ordered
 
 
-def _started(
-    tx: Tx, team_id: uuid.UUID, admission: flow.Admission, claimed: list[ClaimedJob]
-) -> list[ClaimedJob]:
-    flow.record_starts(tx, team_id, admission, claimed)
-    return claimed
-
-
 def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
     """PostgreSQL, one queue: candidates without a concurrency key are claimed by the
     statement that finds them; those with one go through the key check after it."""
@@ -162,13 +155,17 @@ def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         admission = flow.admit(tx, team_id, keyed, len(keyed))
         jobs |= {
             job.id: job
-            for job in _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+            for job in _apply(tx, team_id, request, admission)
         }
     return [jobs[row.candidate_id] for row in rows if row.candidate_id in jobs]  # claim order
 
 
-def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJob]:
-    """Claim the ``admitted`` candidates (locked, in claim order) for the agent."""
+def _apply(
+    tx: Tx, team_id: uuid.UUID, request: ClaimRequest, admission: flow.Admission
+) -> list[ClaimedJob]:
+    """Claim the admitted candidates (locked, in claim order) for the agent, and count
+    the starts of the rate-limited ones (on PostgreSQL in claim_apply itself)."""
+    admitted = admission.ids
     if not admitted:
         return []
     d = tx.dialect
@@ -181,6 +178,7 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
             "now": tx.now,
         }
         | batch_ids(d, admitted)
+        | flow.start_params(d, team_id, admission)
         | notify_in_statement(tx),
         ClaimedRow,
     )
@@ -202,9 +200,10 @@ def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJo
         note_events(tx, claimed)
     to_job = _claimed_sqlite if d == "sqlite" else _claimed_postgresql
     by_id = {row.id: row for row in claimed}
-    return [  # in claim order, which RETURNING does not promise
-        to_job(by_id[i], tokens[i]) for i in admitted if i in by_id
-    ]
+    jobs = [to_job(by_id[i], tokens[i]) for i in admitted if i in by_id]  # in claim order
+    if d == "sqlite":
+        flow.record_starts(tx, team_id, admission, jobs)
+    return jobs
 
 
 def taker_for(

@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor.states import JobState
-from conveyor.store.queries._encode import array
+from conveyor.store.queries._encode import array, json_text
 from conveyor.store.queries.rows import Candidate
 from conveyor.store.records import ClaimedJob
 from conveyor.store.schema import action_limits, jobs, queues, rate_limits
@@ -352,11 +352,27 @@ def _rate_room(
     return room, intervals
 
 
+def start_params(dialect: str, team_id: uuid.UUID, admission: Admission) -> dict[str, Any]:
+    """PostgreSQL: claim_apply's :starts (each admitted start's job and rate scope) and
+    :windows (each such scope's window), so the statement that claims the jobs also
+    counts their starts and prunes the scopes, as :func:`record_starts` does on SQLite."""
+    if dialect != "postgresql":
+        return {}
+    starts = [{"id": i, "scope": s} for i, scopes in admission.scopes.items() for s in scopes]
+    used = sorted({row["scope"] for row in starts})
+    windows = [{"scope": s, "interval_s": admission.intervals[s]} for s in used]
+    return {
+        "team_id": team_id,
+        "starts": json_text(dialect, starts),
+        "windows": json_text(dialect, windows),
+    }
+
+
 def record_starts(
     tx: Tx, team_id: uuid.UUID, admission: Admission, claimed: Sequence[ClaimedJob]
 ) -> None:
-    """Count the claimed jobs' starts in their rate scopes, and drop starts older than
-    those scopes' windows (only the claims of a scope prune it)."""
+    """SQLite: count the claimed jobs' starts in their rate scopes, and drop starts older
+    than those scopes' windows (only the claims of a scope prune it)."""
     if not admission.intervals:
         return
     by_text = {str(i): scopes for i, scopes in admission.scopes.items()}

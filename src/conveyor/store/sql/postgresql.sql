@@ -413,7 +413,10 @@ GROUP BY concurrency_key
 -- stamped then would overlap that job's attempt.
 -- Unlike SQLite, the attempt rows and the outbox events are written by this
 -- same statement (data-modifying CTEs), which saves the attempts_start and
--- events_insert round trips; every row carries the newest event seq.
+-- events_insert round trips; every row carries the newest event seq. So are a
+-- rate-limited claim's starts (flow.py, record_starts): :starts names each start's
+-- job and rate scope, :windows each such scope's window, whose older starts are
+-- pruned (rate_starts_record and rate_starts_prune, two round trips saved).
 WITH claimed AS (
 UPDATE jobs SET
     state = 'running',
@@ -447,6 +450,16 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
            coalesce(:now, now())
     FROM claimed ORDER BY seq
     RETURNING seq
+), counted AS (
+    INSERT INTO rate_starts (team_id, scope, started_at, job_id)
+    SELECT c.team_id, s.scope, c.started_at, c.id
+    FROM claimed c JOIN jsonb_to_recordset(CAST(:starts AS jsonb)) AS s(id uuid, scope text)
+        ON s.id = c.id
+), pruned AS (
+    DELETE FROM rate_starts r
+    USING jsonb_to_recordset(CAST(:windows AS jsonb)) AS w(scope text, interval_s float8)
+    WHERE r.team_id = :team_id AND r.scope = w.scope
+      AND r.started_at <= coalesce(:now, statement_timestamp()) - make_interval(secs => w.interval_s)
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
     lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
@@ -697,16 +710,13 @@ WHERE seq IN (
     FOR UPDATE SKIP LOCKED)
 
 -- name: rate_starts_record
--- Flow control (flow.py): the starts of jobs just claimed, counted in a rate scope
--- ("queue:<name>" or "key:<rate key>") for one window, then pruned.
-INSERT INTO rate_starts (team_id, scope, started_at, job_id)
-SELECT :team_id, :scope, j.started_at, j.id FROM jobs j
-WHERE j.id = ANY(CAST(:ids AS uuid[]))
+-- SQLite only: here claim_apply counts a claim's starts in their rate scopes itself
+-- (its :starts and :windows). Never run.
+SELECT 1
 
 -- name: rate_starts_prune
-DELETE FROM rate_starts
-WHERE team_id = :team_id AND scope = :scope
-  AND started_at <= CAST(:now AS timestamptz) - make_interval(secs => :interval_s)
+-- SQLite only (see rate_starts_record). Never run.
+SELECT 1
 
 -- name: rate_starts_window
 -- A scope's starts in the window ending :now, and the oldest of them.
