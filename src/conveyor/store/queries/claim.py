@@ -82,11 +82,9 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     key), admit them under every limit's lock, claim, and count the starts of the
     rate-limited ones."""
     names = list(dict.fromkeys(request.queues))
-    limits = flow.lock_queues(tx, team_id, names)
-    action_room = flow.lock_actions(tx, team_id, list(request.actions))
+    limits, action_room = flow.lock_limits(tx, team_id, names, list(request.actions))
     full = [name for name, room in action_room.items() if room == 0]
-    rated = any(q.rate_count is not None for q in limits.values())
-    now = flow.clock(tx) if rated else tx.now
+    now = flow.claim_clock(tx)
     params = _candidate_params(tx, team_id, request) | {
         "now": now, "unkeyed": False, "full_actions": array(tx.dialect, full)
     }  # fmt: skip
@@ -153,10 +151,7 @@ def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     keyed = [row.candidate(request.queues[0]) for row in rows if row.id is None]
     if keyed:
         admission = flow.admit(tx, team_id, keyed, len(keyed))
-        jobs |= {
-            job.id: job
-            for job in _apply(tx, team_id, request, admission)
-        }
+        jobs |= {job.id: job for job in _apply(tx, team_id, request, admission)}
     return [jobs[row.candidate_id] for row in rows if row.candidate_id in jobs]  # claim order
 
 

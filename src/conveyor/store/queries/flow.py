@@ -106,39 +106,53 @@ def clock(tx: Tx) -> datetime:
     return found
 
 
-def lock_queues(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[str, QueueLimits]:
-    """Read the settings of the claim's queues, and lock (in name order) and read again
-    the rows of those with a rate or concurrency limit.
+def lock_limits(
+    tx: Tx, team_id: uuid.UUID, names: Sequence[str], actions: Sequence[str]
+) -> tuple[dict[str, QueueLimits], dict[Any, int | None]]:
+    """Read the settings of the claim's queues and the limits of its actions, locking
+    (in name order, queues first) the rows of the queues with a rate or concurrency
+    limit and of the limited actions, in one statement (flow_lock); then what each
+    limited action may still start (its limit minus its running jobs).
 
     Blocking, not SKIP LOCKED: a claim of a limited queue waits its turn rather than
     leave an idle agent without the queue's jobs. A queue that is only fair is not
     locked: fairness orders the claims, it limits nothing, and its claims skip the
     jobs other claimers hold (claim_fair_candidates), so they run side by side.
+    The actions' rows are taken before the candidates are chosen, so the actions at
+    their limit are passed over in the candidates' SQL (:full_actions).
     """
-    found = {row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, names, lock=False)}
-    limited = [q.name for q in found.values() if q.rate_count or q.concurrency_limit]
-    if limited and tx.dialect == "postgresql":
-        found |= {
-            row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, limited, lock=True)
-        }
-    return {name: found.get(name, QueueLimits(name)) for name in names}
+    params = {
+        "team_id": team_id,
+        "queues": array(tx.dialect, sorted(set(names))),
+        "actions": array(tx.dialect, sorted(set(actions))),
+    }
+    found: dict[str, QueueLimits] = {}
+    limits: dict[str, int] = {}
+    for kind, name, count, interval_s, concurrency, fair, paused in tx.rows("flow_lock", params):
+        if kind == "action":
+            limits[name] = concurrency
+        else:
+            found[name] = QueueLimits(
+                name, count, interval_s, concurrency, bool(fair), bool(paused)
+            )
+    queues = {name: found.get(name, QueueLimits(name)) for name in names}
+    if not limits:
+        return queues, {}
+    params = {"team_id": team_id, "actions": array(tx.dialect, sorted(limits))}
+    running: dict[str, int] = dict(tx.rows("running_per_action", params))
+    return queues, {name: max(0, n - running.get(name, 0)) for name, n in limits.items()}
 
 
-def _queue_rows(tx: Tx, team_id: uuid.UUID, names: Sequence[str], *, lock: bool) -> Any:
-    query = (
-        sa.select(
-            queues.c.name, queues.c.rate_count, queues.c.rate_interval_s,
-            queues.c.concurrency_limit, queues.c.fair, queues.c.paused,
-        )
-        .where(queues.c.team_id == team_id, queues.c.name.in_(sorted(set(names))))
-        .order_by(queues.c.name)
-    )  # fmt: skip
-    return tx.conn.execute(query.with_for_update() if lock else query).all()
+def claim_clock(tx: Tx) -> datetime | None:
+    """A flow claim's time: the tests' clock, ours on SQLite; None on PostgreSQL, where
+    each statement takes the database's (statement_timestamp(), read after the locks
+    are held) instead of a round trip of its own to ask it (:func:`clock`)."""
+    return tx.now if tx.dialect == "postgresql" else clock(tx)
 
 
 def queue_room(tx: Tx, team_id: uuid.UUID, limits: QueueLimits, now: datetime | None) -> int | None:
     """How many jobs the queue may start now (None: no limit), read under its lock;
-    ``now`` (:func:`clock`) is needed only when the queue has a rate limit."""
+    ``now``: :func:`claim_clock`."""
     room: int | None = None
     if limits.concurrency_limit is not None:
         running = tx.conn.execute(
@@ -149,21 +163,23 @@ def queue_room(tx: Tx, team_id: uuid.UUID, limits: QueueLimits, now: datetime | 
             )
         ).scalar_one()
         room = max(0, limits.concurrency_limit - running)
-    if limits.rate_count is not None and limits.rate_interval_s is not None and now:
+    if limits.rate_count is not None and limits.rate_interval_s is not None:
         scope = f"queue:{limits.name}"
         left = max(0, limits.rate_count - _starts(tx, team_id, scope, now, limits.rate_interval_s))
         room = left if room is None else min(room, left)
     return room
 
 
-def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime, interval_s: float) -> int:
-    """The starts of ``scope`` in the window ending ``now``. Notes on ``tx`` when the
-    oldest of them leaves the window (:attr:`Tx.retry_in_s`): a claim passed over for
-    want of a start is tried again then, whatever else happens."""
+def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime | None, interval_s: float) -> int:
+    """The starts of ``scope`` in the window ending ``now`` (None: the statement's time,
+    :func:`claim_clock`). Notes on ``tx`` when the oldest of them leaves the window
+    (:attr:`Tx.retry_in_s`): a claim passed over for want of a start is tried again
+    then, whatever else happens."""
     params = {"team_id": team_id, "scope": scope, "now": now, "interval_s": interval_s}
-    [(count, oldest)] = tx.rows("rate_starts_window", params)
-    if oldest is not None and tx.dialect == "sqlite":
-        oldest = from_micros(oldest)
+    [(count, oldest, now)] = tx.rows("rate_starts_window", params)
+    if tx.dialect == "sqlite":
+        now = from_micros(now)
+        oldest = None if oldest is None else from_micros(oldest)
     freed = ((oldest or now) - now).total_seconds() + interval_s
     if tx.retry_in_s is None or freed < tx.retry_in_s:
         tx.retry_in_s = max(0.0, freed)
@@ -245,7 +261,7 @@ def admit(
 
     ``rooms``: what each queue may still start (:func:`queue_room`); ``rate_queues``:
     the rate-limited queues' windows; ``action_room``: what each limited action may
-    still start (:func:`lock_actions`). Rate-key limits are locked blocking, in name
+    still start (:func:`lock_limits`). Rate-key limits are locked blocking, in name
     order, concurrency keys SKIP LOCKED (a key another claimer holds is left for a
     later claim), and their counts read after the locks are held, so two claimers
     never both take the last slot of any limit.
@@ -263,8 +279,7 @@ def admit(
     ):
         return Admission([c.id for c in candidates[:limit]], {}, {})
     key_running = _key_running(tx, team_id, keyed)
-    now = clock(tx) if rated or rate_queues else None
-    rate_room, intervals = _rate_room(tx, team_id, rated, now) if now is not None else ({}, {})
+    rate_room, intervals = _rate_room(tx, team_id, rated, claim_clock(tx))
     intervals |= {f"queue:{name}": s for name, s in rate_queues.items()}
     admitted: list[Any] = []
     scopes: dict[Any, list[str]] = {}
@@ -309,31 +324,8 @@ def _key_running(tx: Tx, team_id: uuid.UUID, keyed: Sequence[Candidate]) -> Coun
     return Counter({key: running.get(key, 0) for key in locked})
 
 
-def lock_actions(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[Any, int | None]:
-    """Lock the limit rows of the claim's actions that have one, in name order, and
-    read what each may still start (its limit minus its running jobs).
-
-    Blocking, like the queues' rows; taken before the candidates are chosen, so the
-    actions at their limit are passed over in the candidates' SQL (:full_actions).
-    """
-    names = sorted(set(names))
-    limits = dict(
-        tx.conn.execute(
-            sa.select(action_limits.c.action, action_limits.c.concurrency_limit)
-            .where(action_limits.c.team_id == team_id, action_limits.c.action.in_(names))
-            .order_by(action_limits.c.action)
-            .with_for_update()
-        ).all()
-    )
-    if not limits:
-        return {}
-    params = {"team_id": team_id, "actions": array(tx.dialect, sorted(limits))}
-    running: dict[str, int] = dict(tx.rows("running_per_action", params))
-    return {name: max(0, limit - running.get(name, 0)) for name, limit in limits.items()}
-
-
 def _rate_room(
-    tx: Tx, team_id: uuid.UUID, keys: Sequence[str], now: datetime
+    tx: Tx, team_id: uuid.UUID, keys: Sequence[str], now: datetime | None
 ) -> tuple[dict[Any, int | None], dict[str, float]]:
     if not keys:
         return {}, {}

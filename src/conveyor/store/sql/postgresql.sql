@@ -709,6 +709,37 @@ WHERE seq IN (
       AND created_at <= coalesce(:now, now()) - make_interval(secs => CAST(:keep_s AS float8))
     FOR UPDATE SKIP LOCKED)
 
+-- name: flow_lock
+-- A flow claim's first statement (flow.py, lock_limits): the settings of the claim's
+-- queues and the limits of its actions, one round trip. The rows of the queues with
+-- a rate or concurrency limit (as the snapshot has them) and of the limited actions
+-- are locked, blocking, queues first, each in name order (Append runs its branches
+-- in order), and read as the lock found them (their latest version); a queue that
+-- is only fair or paused is read, not locked.
+WITH limited AS MATERIALIZED (
+    SELECT name FROM queues
+    WHERE team_id = :team_id AND name = ANY(CAST(:queues AS text[]))
+      AND (rate_count IS NOT NULL OR concurrency_limit IS NOT NULL)
+), locked AS (
+    SELECT q.name, q.rate_count, q.rate_interval_s, q.concurrency_limit, q.fair, q.paused
+    FROM queues q
+    WHERE q.team_id = :team_id AND q.name IN (SELECT name FROM limited)
+    ORDER BY q.name
+    FOR UPDATE OF q
+), acted AS (
+    SELECT action, concurrency_limit FROM action_limits
+    WHERE team_id = :team_id AND action = ANY(CAST(:actions AS text[]))
+    ORDER BY action
+    FOR UPDATE
+)
+SELECT 'queue' AS kind, * FROM locked
+UNION ALL
+SELECT 'queue', name, rate_count, rate_interval_s, concurrency_limit, fair, paused FROM queues
+WHERE team_id = :team_id AND name = ANY(CAST(:queues AS text[]))
+  AND name NOT IN (SELECT name FROM limited)
+UNION ALL
+SELECT 'action', action, NULL, NULL, concurrency_limit, false, false FROM acted
+
 -- name: rate_starts_record
 -- SQLite only: here claim_apply counts a claim's starts in their rate scopes itself
 -- (its :starts and :windows). Never run.
@@ -719,10 +750,14 @@ SELECT 1
 SELECT 1
 
 -- name: rate_starts_window
--- A scope's starts in the window ending :now, and the oldest of them.
-SELECT count(*) AS started, min(started_at) AS oldest FROM rate_starts
+-- A scope's starts in the window ending :now (NULL: this statement's time, taken
+-- after the claim's locks are held), the oldest of them, and the window's end.
+SELECT count(*) AS started, min(started_at) AS oldest,
+    coalesce(CAST(:now AS timestamptz), statement_timestamp()) AS now
+FROM rate_starts
 WHERE team_id = :team_id AND scope = :scope
-  AND started_at > CAST(:now AS timestamptz) - make_interval(secs => :interval_s)
+  AND started_at > coalesce(CAST(:now AS timestamptz), statement_timestamp())
+                   - make_interval(secs => :interval_s)
 
 -- name: running_per_action
 -- `action || ''`: count the team's running jobs (ix_jobs_team_state), never read every

@@ -414,6 +414,16 @@ WHERE seq IN (
     WHERE created_at <= :now - CAST(:keep_s * 1000000 AS INTEGER))
   AND seq < (SELECT max(seq) FROM events)
 
+-- name: flow_lock
+-- The settings of a flow claim's queues and the limits of its actions (flow.py,
+-- lock_limits). Nothing to lock: the writer already holds the whole database.
+SELECT 'queue' AS kind, name, rate_count, rate_interval_s, concurrency_limit, fair, paused
+FROM queues
+WHERE team_id = :team_id AND name IN (SELECT value FROM json_each(:queues))
+UNION ALL
+SELECT 'action', action, NULL, NULL, concurrency_limit, 0, 0 FROM action_limits
+WHERE team_id = :team_id AND action IN (SELECT value FROM json_each(:actions))
+
 -- name: rate_starts_record
 -- Flow control (flow.py): the starts of jobs just claimed, counted in a rate scope
 -- ("queue:<name>" or "key:<rate key>") for one window, then pruned.
@@ -427,8 +437,8 @@ WHERE team_id = :team_id AND scope = :scope
   AND started_at <= :now - CAST(:interval_s * 1000000 AS INTEGER)
 
 -- name: rate_starts_window
--- A scope's starts in the window ending :now, and the oldest of them.
-SELECT count(*) AS started, min(started_at) AS oldest FROM rate_starts
+-- A scope's starts in the window ending :now, the oldest of them, and :now.
+SELECT count(*) AS started, min(started_at) AS oldest, :now AS now FROM rate_starts
 WHERE team_id = :team_id AND scope = :scope
   AND started_at > :now - CAST(:interval_s * 1000000 AS INTEGER)
 
