@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
@@ -127,11 +128,14 @@ def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate
     unkeyed: list[Candidate] = []
     if len(found) < limit:  # jobs queued before the queue was fair, if any
         unkeyed = tx.named_rows("claim_flow_candidates", at | {"unkeyed": True}, Candidate)
-    ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit)
+    # the running jobs per key came with the heads, unless unkeyed jobs need theirs too
+    running = None if unkeyed else Counter({row.fair_key: row.running for row in heads})
+    ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)
     if per_key < limit and flow.ran_dry(found, ordered, per_key):
         heads = tx.named_rows("claim_fair_candidates", at | {"spread": False}, FairCandidate)
         found = [row.candidate() for row in heads]
-        ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit)
+        running = None if unkeyed else Counter({row.fair_key: row.running for row in heads})
+        ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)
     return ordered
 
 

@@ -176,39 +176,33 @@ def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime | None, interv
     (:attr:`Tx.retry_in_s`): a claim passed over for want of a start is tried again
     then, whatever else happens."""
     params = {"team_id": team_id, "scope": scope, "now": now, "interval_s": interval_s}
-    [(count, oldest, now)] = tx.rows("rate_starts_window", params)
+    [(count, oldest, end)] = tx.rows("rate_starts_window", params)
     if tx.dialect == "sqlite":
-        now = from_micros(now)
+        end = from_micros(end)
         oldest = None if oldest is None else from_micros(oldest)
-    freed = ((oldest or now) - now).total_seconds() + interval_s
+    freed = ((oldest or end) - end).total_seconds() + interval_s
     if tx.retry_in_s is None or freed < tx.retry_in_s:
         tx.retry_in_s = max(0.0, freed)
     return int(count)
 
 
 def fair_order(
-    tx: Tx, team_id: uuid.UUID, queue: str, rows: Sequence[Candidate], limit: int
+    tx: Tx,
+    team_id: uuid.UUID,
+    queue: str,
+    rows: Sequence[Candidate],
+    limit: int,
+    running: Counter[str | None] | None = None,
 ) -> list[Candidate]:
     """Up to ``limit`` of a fair queue's candidates, least-running key first.
 
     Each key's candidates stay in claim order; the next slot goes to the key with
     the fewest jobs running or handed out in this claim, ties to the key whose next
-    job comes first in claim order.
+    job comes first in claim order. ``running``: the running jobs per key of the
+    candidates, when the caller read them (claim_fair_candidates); else read here.
     """
-    running: Counter[str | None] = Counter(
-        {
-            key: n
-            for key, n in tx.conn.execute(
-                sa.select(jobs.c.fair_key, sa.func.count())
-                .where(
-                    jobs.c.team_id == team_id,
-                    jobs.c.state == JobState.RUNNING.value,
-                    jobs.c.queue == queue,
-                )
-                .group_by(jobs.c.fair_key)
-            )
-        }
-    )
+    if running is None:
+        running = _fair_running(tx, team_id, queue)
     by_key: dict[str | None, list[Candidate]] = {}
     for row in sorted(rows, key=lambda r: (-r.priority, r.run_at, r.seq)):
         by_key.setdefault(row.fair_key, []).append(row)
@@ -228,6 +222,20 @@ def fair_order(
             head = group[taken[key]]
             heapq.heappush(heap, (n + 1, -head.priority, head.run_at, head.seq, index, key))
     return ordered
+
+
+def _fair_running(tx: Tx, team_id: uuid.UUID, queue: str) -> Counter[str | None]:
+    """The queue's running jobs per fair key (None: those without one)."""
+    query = (
+        sa.select(jobs.c.fair_key, sa.func.count())
+        .where(
+            jobs.c.team_id == team_id,
+            jobs.c.state == JobState.RUNNING.value,
+            jobs.c.queue == queue,
+        )
+        .group_by(jobs.c.fair_key)
+    )
+    return Counter({key: n for key, n in tx.conn.execute(query)})
 
 
 def ran_dry(found: Sequence[Candidate], ordered: Sequence[Candidate], per_key: int) -> bool:

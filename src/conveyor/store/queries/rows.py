@@ -30,8 +30,8 @@ class Candidate(NamedTuple):
 
 
 class FairCandidate(NamedTuple):
-    """A fair queue's candidate (claim_fair_candidates): a :class:`Candidate`, and how
-    many heads per fair key the statement read."""
+    """A fair queue's candidate (claim_fair_candidates): a :class:`Candidate`, how many
+    heads per fair key the statement read, and its key's running jobs in the queue."""
 
     id: Any
     queue: str
@@ -44,9 +44,10 @@ class FairCandidate(NamedTuple):
     run_at: Any
     seq: int
     per_key: int
+    running: int
 
     def candidate(self) -> Candidate:
-        return Candidate(*self[:-1])
+        return Candidate(*self[:-2])
 
 
 class ClaimedRow(NamedTuple):

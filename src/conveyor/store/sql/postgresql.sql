@@ -253,7 +253,8 @@ FOR UPDATE OF j SKIP LOCKED
 
 -- name: claim_fair_candidates
 -- A fair queue's heads: the first per_key claimable jobs of each fair key with queued
--- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
+-- jobs, in claim order per key, each with its key's running jobs in the queue (one
+-- read of them, not a statement of its own); flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), each key's heads read from
 -- it in claim order, never by reading every queued job. per_key is :limit, or with
 -- :spread twice the keys' even share of it (a claim then reads and locks about
@@ -281,13 +282,20 @@ fair_keys(k) AS (
     FROM fair_keys f WHERE f.k IS NOT NULL
 ),
 walked AS (SELECT k FROM fair_keys WHERE k IS NOT NULL LIMIT 1000),
+running AS MATERIALIZED (  -- the queue's running jobs per fair key, for flow.fair_order
+    SELECT r.fair_key AS k, count(*) AS n FROM jobs r
+    WHERE r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue
+    GROUP BY r.fair_key
+),
 share AS (
     SELECT CASE WHEN CAST(:spread AS boolean)
                 THEN least(CAST(:limit AS bigint), 2 * ((CAST(:limit AS bigint) + n - 1) / n))
                 ELSE CAST(:limit AS bigint) END AS n
     FROM (SELECT greatest(count(*), 1) AS n FROM walked) AS keys
 )
-SELECT h.*, (SELECT n FROM share) AS per_key FROM walked AS f
+SELECT h.*, (SELECT n FROM share) AS per_key,
+    coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running
+FROM walked AS f
 CROSS JOIN LATERAL (
     SELECT c.id, c.queue, c.action, c.rate_key, c.fair_key, c.concurrency_key,
         c.concurrency_limit, c.priority, c.run_at, c.seq

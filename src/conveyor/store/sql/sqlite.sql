@@ -141,7 +141,8 @@ LIMIT :limit
 
 -- name: claim_fair_candidates
 -- A fair queue's heads: the first per_key claimable jobs of each fair key with queued
--- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
+-- jobs, in claim order per key, each with its key's running jobs in the queue (one
+-- read of them, not a statement of its own); flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), and each key's heads read
 -- from it in claim order, never by reading every queued job. per_key is :limit, or
 -- with :spread twice the keys' even share of it (a claim then reads about 2 × :limit
@@ -166,13 +167,19 @@ fair_keys(k) AS (
     FROM fair_keys f WHERE f.k IS NOT NULL
     LIMIT 1000
 ),
+running(k, n) AS MATERIALIZED (  -- the queue's running jobs per fair key (fair_order)
+    SELECT r.fair_key, count(*) FROM jobs r
+    WHERE r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue
+    GROUP BY r.fair_key
+),
 share(n) AS (
     SELECT CASE WHEN :spread THEN min(:limit, 2 * ((:limit + keys.n - 1) / keys.n))
                 ELSE :limit END
     FROM (SELECT max(count(*), 1) AS n FROM fair_keys WHERE k IS NOT NULL) AS keys
 )
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
-    j.concurrency_limit, j.priority, j.run_at, j.seq, (SELECT n FROM share) AS per_key
+    j.concurrency_limit, j.priority, j.run_at, j.seq, (SELECT n FROM share) AS per_key,
+    coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running
 FROM fair_keys f JOIN jobs j ON j.id IN (
     SELECT c.id FROM jobs c
     WHERE c.team_id = :team_id
