@@ -24,6 +24,7 @@ from conveyor.store.queries.rows import (
     ClaimedColumns,
     ClaimedRow,
     FairCandidate,
+    FlowCandidate,
     NextRow,
 )
 from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
@@ -87,7 +88,8 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     full = [name for name, room in action_room.items() if room == 0]
     now = flow.claim_clock(tx)
     params = _candidate_params(tx, team_id, request) | {
-        "now": now, "unkeyed": False, "full_actions": array(tx.dialect, full)
+        "now": now, "unkeyed": False, "full_actions": array(tx.dialect, full),
+        "concurrency_limit": None, "rate_count": None, "rate_interval_s": None,
     }  # fmt: skip
     rooms: dict[str, int | None] = {}
     rows: list[Candidate] = []
@@ -95,13 +97,18 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         queue = limits[name]
         if queue.paused:  # read under its lock (claim_fair_candidates does not look)
             continue
-        room = rooms[name] = flow.queue_room(tx, team_id, queue, now)
-        limit = request.limit if room is None else min(room, request.limit)
-        if limit < 1:
+        at = params | {"queue": name}
+        if not queue.fair and tx.dialect == "postgresql":  # the room read with the candidates
+            rooms[name], found = flow.limited_candidates(tx, queue, at)
+            rows += found
             continue
-        at = params | {"queue": name, "limit": limit}
+        room = rooms[name] = flow.queue_room(tx, team_id, queue, now)
+        at["limit"] = request.limit if room is None else min(room, request.limit)
+        if at["limit"] < 1:
+            continue
         if not queue.fair:
-            rows += tx.named_rows("claim_flow_candidates", at, Candidate)
+            flowing = tx.named_rows("claim_flow_candidates", at, FlowCandidate)
+            rows += [row.candidate() for row in flowing]
             continue
         rows += _fair_rows(tx, team_id, at)
     if len(names) > 1 and not any(q.fair for q in limits.values()):
@@ -127,7 +134,10 @@ def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate
     found = [row.candidate() for row in heads]
     unkeyed: list[Candidate] = []
     if len(found) < limit:  # jobs queued before the queue was fair, if any
-        unkeyed = tx.named_rows("claim_flow_candidates", at | {"unkeyed": True}, Candidate)
+        found_unkeyed = tx.named_rows(
+            "claim_flow_candidates", at | {"unkeyed": True}, FlowCandidate
+        )
+        unkeyed = [row.candidate() for row in found_unkeyed if row.id is not None]
     # the running jobs per key came with the heads, unless unkeyed jobs need theirs too
     running = None if unkeyed else Counter({row.fair_key: row.running for row in heads})
     ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)

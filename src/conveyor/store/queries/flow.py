@@ -41,7 +41,7 @@ import sqlalchemy as sa
 
 from conveyor.states import JobState
 from conveyor.store.queries._encode import array, json_text
-from conveyor.store.queries.rows import Candidate
+from conveyor.store.queries.rows import Candidate, FlowCandidate
 from conveyor.store.records import ClaimedJob
 from conveyor.store.schema import action_limits, jobs, queues, rate_limits
 from conveyor.store.transaction import Tx
@@ -180,10 +180,39 @@ def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime | None, interv
     if tx.dialect == "sqlite":
         end = from_micros(end)
         oldest = None if oldest is None else from_micros(oldest)
+    _note_window(tx, oldest, end, interval_s)
+    return int(count)
+
+
+def _note_window(tx: Tx, oldest: datetime | None, end: datetime, interval_s: float) -> None:
+    """Note on ``tx`` when the oldest start of a window ending at ``end`` leaves it."""
     freed = ((oldest or end) - end).total_seconds() + interval_s
     if tx.retry_in_s is None or freed < tx.retry_in_s:
         tx.retry_in_s = max(0.0, freed)
-    return int(count)
+
+
+def limited_candidates(
+    tx: Tx, limits: QueueLimits, at: dict[str, Any]
+) -> tuple[int | None, list[Candidate]]:
+    """PostgreSQL: a queue's room (as :func:`queue_room` reads it) and its candidates
+    within it, in one statement (claim_flow_candidates), after :func:`lock_limits`."""
+    rated = limits.rate_count is not None and limits.rate_interval_s is not None
+    rows = tx.named_rows(
+        "claim_flow_candidates",
+        at | {
+            "concurrency_limit": limits.concurrency_limit,
+            "rate_count": limits.rate_count if rated else None,
+            "rate_interval_s": limits.rate_interval_s if rated else None,
+        },
+        FlowCandidate,
+    )  # fmt: skip
+    first = rows[0]  # the room's row, there even when no candidate is
+    if rated and limits.rate_interval_s is not None:
+        _note_window(tx, first.oldest, first.window_end, limits.rate_interval_s)
+    room = None
+    if rated or limits.concurrency_limit is not None:
+        room = max(0, first.room or 0)
+    return room, [row.candidate() for row in rows if row.id is not None]
 
 
 def fair_order(

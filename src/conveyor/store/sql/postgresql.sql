@@ -221,35 +221,65 @@ FOR UPDATE OF j SKIP LOCKED
 -- limit (:full_actions, counted under the limits' locks) is passed over, so other
 -- actions keep flowing. With :unkeyed, only jobs
 -- without a fair key (see claim_fair_candidates).
+-- The queue's room is read here too, in the statement after the one that locked its
+-- row (flow_lock), so it sees every committed claim: at most :limit, its
+-- :concurrency_limit less its running jobs, its :rate_count less its starts in the
+-- window of :rate_interval_s (each NULL: no such limit). No more candidates than
+-- that are read, and the first row carries the room, the window's oldest start and
+-- its end (flow.py, queue_room); with no room or no candidate that row is all there
+-- is, its candidate columns NULL. One round trip less under the queue's lock.
 WITH exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
       AND rl.count <= (SELECT count(*) FROM rate_starts s
           WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
             AND s.started_at > coalesce(:now, statement_timestamp())
-                               - make_interval(secs => rl.interval_s)))
-SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
-    j.concurrency_limit, j.priority, j.run_at, j.seq
-FROM jobs j
-WHERE j.team_id = :team_id
-  AND j.state = 'queued'
-  AND j.queue = :queue
-  AND j.action = ANY(CAST(:actions AS text[]))
-  AND (j.schema_hash IS NULL
-       OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
-  AND j.labels <@ CAST(:agent_labels AS jsonb)
-  AND NOT EXISTS (
-      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
-  AND (NOT CAST(:unkeyed AS boolean) OR j.fair_key IS NULL)
-  AND NOT (j.action = ANY(CAST(:full_actions AS text[])))
-  AND (j.concurrency_key IS NULL OR (
-      SELECT count(*) FROM jobs r
-      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
-        AND r.state = 'running') < j.concurrency_limit)
-  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
-ORDER BY j.priority DESC, j.run_at, j.seq
-LIMIT :limit
-FOR UPDATE OF j SKIP LOCKED
+                               - make_interval(secs => rl.interval_s))),
+room AS MATERIALIZED (
+    SELECT least(
+        CAST(:limit AS bigint),
+        CAST(:concurrency_limit AS bigint) - (
+            SELECT count(*) FROM jobs r
+            WHERE CAST(:concurrency_limit AS bigint) IS NOT NULL
+              AND r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue),
+        CAST(:rate_count AS bigint) - w.started) AS n,
+        w.oldest, w.window_end
+    FROM (
+        SELECT count(*) AS started, min(s.started_at) AS oldest,
+            coalesce(CAST(:now AS timestamptz), statement_timestamp()) AS window_end
+        FROM rate_starts s
+        WHERE CAST(:rate_count AS bigint) IS NOT NULL
+          AND s.team_id = :team_id AND s.scope = 'queue:' || CAST(:queue AS text)
+          AND s.started_at > coalesce(CAST(:now AS timestamptz), statement_timestamp())
+                             - make_interval(secs => CAST(:rate_interval_s AS float8))
+    ) AS w
+)
+SELECT r.n AS room, r.oldest, r.window_end, c.*
+FROM room r LEFT JOIN LATERAL (
+    SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+        j.concurrency_limit, j.priority, j.run_at, j.seq
+    FROM jobs j
+    WHERE j.team_id = :team_id
+      AND j.state = 'queued'
+      AND j.queue = :queue
+      AND j.action = ANY(CAST(:actions AS text[]))
+      AND (j.schema_hash IS NULL
+           OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
+      AND j.labels <@ CAST(:agent_labels AS jsonb)
+      AND NOT EXISTS (
+          SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+      AND (NOT CAST(:unkeyed AS boolean) OR j.fair_key IS NULL)
+      AND NOT (j.action = ANY(CAST(:full_actions AS text[])))
+      AND (j.concurrency_key IS NULL OR (
+          SELECT count(*) FROM jobs r
+          WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+            AND r.state = 'running') < j.concurrency_limit)
+      AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
+    ORDER BY j.priority DESC, j.run_at, j.seq
+    LIMIT greatest(r.n, 0)
+    FOR UPDATE OF j SKIP LOCKED
+) AS c ON true
+ORDER BY c.priority DESC, c.run_at, c.seq
 
 -- name: claim_fair_candidates
 -- A fair queue's heads: the first per_key claimable jobs of each fair key with queued

@@ -106,14 +106,17 @@ LIMIT :limit
 -- limits were checked under its lock), and a job whose action is at its concurrency
 -- limit (:full_actions, counted under the limits' locks) is passed over, so other
 -- actions keep flowing. With :unkeyed, only jobs
--- without a fair key (see claim_fair_candidates).
+-- without a fair key (see claim_fair_candidates). Unlike PostgreSQL, the queue's room
+-- is not read here but before (flow.py, queue_room: calls into SQLite are cheap), so
+-- :limit is already within it; room, oldest and window_end are NULL.
 WITH exhausted(key) AS (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
       AND rl.count <= (SELECT count(*) FROM rate_starts s
           WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
             AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER)))
-SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+SELECT NULL AS room, NULL AS oldest, NULL AS window_end,
+    j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
