@@ -62,7 +62,8 @@ def claim_jobs(
     if request.limit < 1 or not request.queues or not request.actions:
         return []
     if config.applies(request.queues, request.actions):
-        return _claim_flow(tx, team_id, request)
+        fair = _claim_fair_only(tx, team_id, request, config)
+        return _claim_flow(tx, team_id, request) if fair is None else fair
     if tx.dialect == "postgresql" and len(set(request.queues)) == 1:
         return _claim_next(tx, team_id, request)
     candidates = _candidates(tx, team_id, request)
@@ -110,7 +111,7 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
             flowing = tx.named_rows("claim_flow_candidates", at, FlowCandidate)
             rows += [row.candidate() for row in flowing]
             continue
-        rows += _fair_rows(tx, team_id, at)
+        rows += _fair_rows(tx, team_id, at) or []  # unguarded: never None
     if len(names) > 1 and not any(q.fair for q in limits.values()):
         rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
     rate_queues = {
@@ -122,14 +123,44 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     return _apply(tx, team_id, request, admission)
 
 
-def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate]:
+def _claim_fair_only(
+    tx: Tx, team_id: uuid.UUID, request: ClaimRequest, config: FlowConfig
+) -> list[ClaimedJob] | None:
+    """PostgreSQL, one queue that the cached settings say is only fair (no limit), and
+    no limited action: nothing to lock, so the claim skips flow_lock; its candidates'
+    statement checks those settings itself (:guard). None: the check failed (a stale
+    copy), or the claim is not such a one; the caller takes :func:`_claim_flow`."""
+    queue = request.queues[0]
+    if (
+        tx.dialect != "postgresql"
+        or len(set(request.queues)) != 1
+        or queue not in config.fair_only
+        or not config.actions.isdisjoint(request.actions)
+    ):
+        return None
+    at = _candidate_params(tx, team_id, request) | {
+        "queue": queue, "unkeyed": False, "full_actions": [], "guard": True,
+        "concurrency_limit": None, "rate_count": None, "rate_interval_s": None,
+    }  # fmt: skip
+    rows = _fair_rows(tx, team_id, at)
+    if rows is None:
+        return None
+    admission = flow.admit(tx, team_id, rows, request.limit)
+    return _apply(tx, team_id, request, admission)
+
+
+def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate] | None:
     """A fair queue's candidates in fair order: first each key's heads up to twice its
     even share of the claim (claim_fair_candidates with :spread), read again up to the
     whole claim only when a key ran dry at that cap (:func:`flow.ran_dry`), so the
     allocation is the one a full read gives, for about 2x limit rows instead of
     keys x limit."""
     queue, limit = at["queue"], at["limit"]
+    at = {"guard": False} | at
     heads = tx.named_rows("claim_fair_candidates", at | {"spread": True}, FairCandidate)
+    if heads and not heads[0].fit:
+        return None
+    heads = [row for row in heads if row.id is not None]
     per_key = heads[0].per_key if heads else limit
     found = [row.candidate() for row in heads]
     unkeyed: list[Candidate] = []
@@ -143,6 +174,9 @@ def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate
     ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)
     if per_key < limit and flow.ran_dry(found, ordered, per_key):
         heads = tx.named_rows("claim_fair_candidates", at | {"spread": False}, FairCandidate)
+        if heads and not heads[0].fit:
+            return None
+        heads = [row for row in heads if row.id is not None]
         found = [row.candidate() for row in heads]
         running = None if unkeyed else Counter({row.fair_key: row.running for row in heads})
         ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)

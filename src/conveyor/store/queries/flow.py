@@ -58,6 +58,7 @@ class FlowConfig:
 
     queues: frozenset[str] = frozenset()
     actions: frozenset[str] = frozenset()
+    fair_only: frozenset[str] = frozenset()  # queues that are fair, without a limit
 
     def applies(self, queue_names: Iterable[str], action_names: Iterable[str]) -> bool:
         return not (self.queues.isdisjoint(queue_names) and self.actions.isdisjoint(action_names))
@@ -69,7 +70,7 @@ NO_FLOW = FlowConfig()
 def read_config(tx: Tx, team_id: uuid.UUID) -> FlowConfig:
     """The team's :class:`FlowConfig`, as the store's cache keeps it (topic ``flow``)."""
     limited = tx.conn.execute(
-        sa.select(queues.c.name).where(
+        sa.select(queues.c.name, queues.c.rate_count, queues.c.concurrency_limit).where(
             queues.c.team_id == team_id,
             sa.or_(
                 queues.c.fair,
@@ -77,11 +78,14 @@ def read_config(tx: Tx, team_id: uuid.UUID) -> FlowConfig:
                 queues.c.concurrency_limit.is_not(None),
             ),
         )
-    ).scalars()
+    ).all()
     acts = tx.conn.execute(
         sa.select(action_limits.c.action).where(action_limits.c.team_id == team_id)
     ).scalars()
-    return FlowConfig(frozenset(limited), frozenset(acts))
+    fair_only = (
+        name for name, rate, concurrency in limited if rate is None and concurrency is None
+    )
+    return FlowConfig(frozenset(r.name for r in limited), frozenset(acts), frozenset(fair_only))
 
 
 @dataclass(frozen=True, slots=True)

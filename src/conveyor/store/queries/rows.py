@@ -54,7 +54,8 @@ class FlowCandidate(NamedTuple):
 
 class FairCandidate(NamedTuple):
     """A fair queue's candidate (claim_fair_candidates): a :class:`Candidate`, how many
-    heads per fair key the statement read, and its key's running jobs in the queue."""
+    heads per fair key the statement read, and its key's running jobs in the queue.
+    On PostgreSQL the candidate columns are NULL on a row that only says ``fit``."""
 
     id: Any
     queue: str
@@ -68,9 +69,10 @@ class FairCandidate(NamedTuple):
     seq: int
     per_key: int
     running: int
+    fit: bool  # with :guard, whether the queue is still only fair (see the SQL)
 
     def candidate(self) -> Candidate:
-        return Candidate(*self[:-2])
+        return Candidate(*self[:-3])
 
 
 class ClaimedRow(NamedTuple):

@@ -294,6 +294,12 @@ ORDER BY c.priority DESC, c.run_at, c.seq
 -- queue run side by side; the ones not chosen are released at commit. Jobs without a fair key (queued before the queue
 -- became fair, whose keys that change filled in, or submitted while it did) are
 -- claim_flow_candidates' with :unkeyed.
+-- With :guard (flow.py, a claim of a queue the cached settings say is only fair),
+-- the statement also checks what flow_lock would have read: the queue is fair, not
+-- paused, without a rate or concurrency limit, and no action of the claim has a
+-- limit. It answers one row, fit false and the rest NULL, when that fails (the
+-- claim then takes the locking path), and fit true on every row otherwise (one
+-- row, the rest NULL, when no key has a head): one round trip instead of two.
 WITH RECURSIVE exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
@@ -311,7 +317,18 @@ fair_keys(k) AS (
               AND x.fair_key > f.k)
     FROM fair_keys f WHERE f.k IS NOT NULL
 ),
-walked AS (SELECT k FROM fair_keys WHERE k IS NOT NULL LIMIT 1000),
+fit AS (  -- with :guard, is the queue still only fair, and no action of the claim limited?
+    SELECT NOT CAST(:guard AS boolean) OR (
+        EXISTS (
+            SELECT 1 FROM queues q
+            WHERE q.team_id = :team_id AND q.name = :queue AND q.fair AND NOT q.paused
+              AND q.rate_count IS NULL AND q.concurrency_limit IS NULL)
+        AND NOT EXISTS (
+            SELECT 1 FROM action_limits al
+            WHERE al.team_id = :team_id AND al.action = ANY(CAST(:actions AS text[])))) AS ok
+),
+walked AS (
+    SELECT k FROM fair_keys WHERE k IS NOT NULL AND (SELECT ok FROM fit) LIMIT 1000),
 running AS MATERIALIZED (  -- the queue's running jobs per fair key, for flow.fair_order
     SELECT r.fair_key AS k, count(*) AS n FROM jobs r
     WHERE r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue
@@ -323,7 +340,8 @@ share AS (
                 ELSE CAST(:limit AS bigint) END AS n
     FROM (SELECT greatest(count(*), 1) AS n FROM walked) AS keys
 )
-SELECT h.*, (SELECT n FROM share) AS per_key,
+SELECT h.*, t.ok AS fit FROM fit AS t LEFT JOIN (
+SELECT c.*, (SELECT n FROM share) AS per_key,
     coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running
 FROM walked AS f
 CROSS JOIN LATERAL (
@@ -347,7 +365,7 @@ CROSS JOIN LATERAL (
         ORDER BY c.priority DESC, c.run_at, c.seq
         LIMIT (SELECT n FROM share)
         FOR UPDATE OF c SKIP LOCKED
-) AS h
+) AS c) AS h ON true
 
 -- name: claim_next
 -- claim_candidates and claim_apply in one statement, for a claim from one queue

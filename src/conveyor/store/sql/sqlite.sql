@@ -182,7 +182,8 @@ share(n) AS (
 )
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq, (SELECT n FROM share) AS per_key,
-    coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running
+    coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running,
+    1 AS fit  -- :guard is PostgreSQL's (its claims of a fair queue skip flow_lock)
 FROM fair_keys f JOIN jobs j ON j.id IN (
     SELECT c.id FROM jobs c
     WHERE c.team_id = :team_id
