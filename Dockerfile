@@ -24,7 +24,7 @@ RUN python -m pip install build==1.6.1 \
  && python -m venv /opt/conveyor \
  && set -- \
  && if [ -f requirements/run.txt ]; then set -- -c requirements/run.txt; fi \
- && /opt/conveyor/bin/pip install "$@" "$(ls /dist/*.whl)[server]"
+ && /opt/conveyor/bin/pip install "$@" "$(ls /dist/*.whl)[server,tracing]"
 
 # ---- 3. the runtime: the virtual environment, a non-root user, no build tools ----
 FROM python:3.12-slim-bookworm AS runtime

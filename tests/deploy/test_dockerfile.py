@@ -49,7 +49,7 @@ def test_three_stages_ui_wheel_runtime() -> None:
 def test_installs_from_the_lock_when_there_is_one() -> None:
     text = DOCKERFILE.read_text()
     assert "-c requirements/run.txt" in text
-    assert "[server]" in text
+    assert "[server,tracing]" in text  # CONVEYOR_TRACING=otlp works in the image
 
 
 def test_runs_as_a_non_root_user_with_a_health_check_and_exec_form() -> None:

@@ -97,6 +97,12 @@ def test_backup_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     with sqlite3.connect(dest) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    itself = _cli("backup", str(source), "--force", "--database-url", url)
+    assert (itself.exit_code, "is the database itself" in itself.stderr) == (1, True)
+    link = tmp_path / "link.db"
+    link.symlink_to(source)
+    via_link = _cli("backup", str(link), "--force", "--database-url", url)
+    assert (via_link.exit_code, "is the database itself" in via_link.stderr) == (1, True)
     missing = _cli(
         "backup", str(tmp_path / "x.db"), "--database-url", f"sqlite:///{tmp_path}/no.db"
     )
@@ -115,3 +121,7 @@ def test_backup_without_pg_dump_says_what_to_run(
     assert "pg_dump --format=custom --file" in no_tools.stderr
     assert "conveyor@db.example:5432/conveyor?sslmode=require" in no_tools.stderr
     assert "s3cret" not in no_tools.stderr  # never the password
+    in_query = "postgresql://conveyor@db.example/conveyor?password=s3cret&sslpassword=k3y"
+    no_tools = _cli("backup", str(tmp_path / "c.dump"), "--database-url", in_query)
+    assert no_tools.exit_code == 1
+    assert "s3cret" not in no_tools.stderr and "k3y" not in no_tools.stderr

@@ -39,6 +39,10 @@ class Backup:
     revision: str | None  # the schema revision of the copy (SQLite) or of the source
 
 
+# Secrets a URL may carry in its query string, and the libpq variables that take them.
+SECRET_QUERY_KEYS = {"password": "PGPASSWORD", "sslpassword": "PGSSLPASSWORD"}
+
+
 def backup_database(url: str, dest: Path, *, force: bool = False) -> Backup:
     """Copy the database at ``url`` to ``dest``; refuse an existing ``dest`` unless ``force``."""
     dest = dest.expanduser().absolute()
@@ -49,6 +53,8 @@ def backup_database(url: str, dest: Path, *, force: bool = False) -> Backup:
     if not dest.parent.is_dir():
         raise InvalidInput(f"{dest.parent} does not exist: create it first")
     parsed = sa.make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite" and _same_file(dest, parsed.database):
+        raise InvalidInput(f"{dest} is the database itself: give another path for the backup")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     started = time.monotonic()
     try:
@@ -63,6 +69,16 @@ def backup_database(url: str, dest: Path, *, force: bool = False) -> Backup:
     return Backup(
         parsed.get_backend_name(), dest, dest.stat().st_size, time.monotonic() - started, revision
     )
+
+
+def _same_file(dest: Path, database: str | None) -> bool:
+    """Whether ``dest`` is the live SQLite file (or its journal): renaming a copy over it
+    would cut the running server off its own writes."""
+    if not database or database == ":memory:":
+        return False
+    source = Path(database).expanduser().absolute().resolve()
+    target = dest.resolve()
+    return target in (source, Path(f"{source}-wal"), Path(f"{source}-shm"))
 
 
 def _private(path: Path) -> None:
@@ -101,9 +117,10 @@ def _revision(conn: sqlite3.Connection) -> str | None:
 
 def libpq_url(url: sa.URL) -> str:
     """The URL as ``pg_dump`` / ``pg_restore`` read it, without its password."""
+    query = {k: v for k, v in url.query.items() if k not in SECRET_QUERY_KEYS}
     bare = sa.URL.create(
         "postgresql", username=url.username, host=url.host, port=url.port,
-        database=url.database, query=url.query,
+        database=url.database, query=query,
     )  # fmt: skip
     return bare.render_as_string(hide_password=False)
 
@@ -119,7 +136,12 @@ def _pg_dump(url: sa.URL, partial: Path, dest: Path) -> str | None:
         )
     _private(partial)
     env = dict(os.environ)
-    if url.password is not None:  # never on the command line, where `ps` shows it
+    # Never on the command line, where `ps` shows it: in the environment libpq reads.
+    for key, variable in SECRET_QUERY_KEYS.items():
+        value = url.query.get(key)
+        if value:
+            env[variable] = value if isinstance(value, str) else value[-1]
+    if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
     done = subprocess.run(
         [pg_dump, "--format=custom", "--file", str(partial), "--dbname", target],

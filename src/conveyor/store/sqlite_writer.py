@@ -10,7 +10,9 @@ pool of read connections (:func:`run_read`), which WAL lets run beside the write
 from __future__ import annotations
 
 import asyncio
+import math
 import queue
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,12 +82,36 @@ def sqlite_engine(url: str, *, synchronous: str, pool_size: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA temp_store=MEMORY")  # staging tables (submit_stage)
         cursor.close()
+        ensure_math_functions(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def ensure_math_functions(conn: sqlite3.Connection) -> None:
+    """The rollup triggers (revision 0013) call ``log2()`` and ``floor()``, which SQLite
+    has only when built with SQLITE_ENABLE_MATH_FUNCTIONS: some Python builds lack them,
+    and every claim would then fail. Give such a connection Python's own."""
+    try:
+        conn.execute("SELECT log2(2), floor(1.5)").fetchone()
+    except sqlite3.OperationalError:
+        register_math_functions(conn)
+
+
+def register_math_functions(conn: sqlite3.Connection) -> None:
+    conn.create_function("log2", 1, _log2, deterministic=True)
+    conn.create_function("floor", 1, _floor, deterministic=True)
+
+
+def _log2(x: float | None) -> float | None:
+    return math.log2(x) if x is not None and x > 0 else None  # SQLite's: NULL outside
+
+
+def _floor(x: float | None) -> float | None:
+    return None if x is None else float(math.floor(x))
 
 
 @dataclass
