@@ -126,7 +126,10 @@ BEGIN
 END
 $$""",
     "conveyor_jobs_rollup_updated": f"""
-CREATE FUNCTION conveyor_jobs_rollup_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION conveyor_jobs_rollup_updated() RETURNS trigger LANGUAGE plpgsql
+-- Transition tables have no statistics: the planner would join a bulk update's 10,000
+-- old and new rows in a nested loop (10^8 comparisons per join). Hash them instead.
+SET enable_nestloop = off AS $$
 BEGIN
   INSERT INTO job_minute_times AS t (team_id, minute, queue, kind, bucket, count)
   SELECT n.team_id, date_trunc('minute', n.started_at), n.queue, 'wait',
