@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
@@ -24,7 +23,6 @@ from conveyor.store.queries.rows import (
     ClaimedColumns,
     ClaimedRow,
     FairCandidate,
-    FlowCandidate,
     NextRow,
 )
 from conveyor.store.queries.submit import JobSpec, Taker, insert_jobs
@@ -62,13 +60,12 @@ def claim_jobs(
     if request.limit < 1 or not request.queues or not request.actions:
         return []
     if config.applies(request.queues, request.actions):
-        fair = _claim_fair_only(tx, team_id, request, config)
-        return _claim_flow(tx, team_id, request) if fair is None else fair
+        return _claim_flow(tx, team_id, request)
     if tx.dialect == "postgresql" and len(set(request.queues)) == 1:
         return _claim_next(tx, team_id, request)
     candidates = _candidates(tx, team_id, request)
     admission = flow.admit(tx, team_id, candidates, request.limit)
-    return _apply(tx, team_id, request, admission)
+    return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
 
 
 def claim_noting_retry(
@@ -85,12 +82,13 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     key), admit them under every limit's lock, claim, and count the starts of the
     rate-limited ones."""
     names = list(dict.fromkeys(request.queues))
-    limits, action_room = flow.lock_limits(tx, team_id, names, list(request.actions))
+    limits = flow.lock_queues(tx, team_id, names)
+    action_room = flow.lock_actions(tx, team_id, list(request.actions))
     full = [name for name, room in action_room.items() if room == 0]
-    now = flow.claim_clock(tx)
+    rated = any(q.rate_count is not None for q in limits.values())
+    now = flow.clock(tx) if rated else tx.now
     params = _candidate_params(tx, team_id, request) | {
-        "now": now, "unkeyed": False, "full_actions": array(tx.dialect, full),
-        "concurrency_limit": None, "rate_count": None, "rate_interval_s": None,
+        "now": now, "unkeyed": False, "full_actions": array(tx.dialect, full)
     }  # fmt: skip
     rooms: dict[str, int | None] = {}
     rows: list[Candidate] = []
@@ -98,20 +96,15 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         queue = limits[name]
         if queue.paused:  # read under its lock (claim_fair_candidates does not look)
             continue
-        at = params | {"queue": name}
-        if not queue.fair and tx.dialect == "postgresql":  # the room read with the candidates
-            rooms[name], found = flow.limited_candidates(tx, queue, at)
-            rows += found
-            continue
         room = rooms[name] = flow.queue_room(tx, team_id, queue, now)
-        at["limit"] = request.limit if room is None else min(room, request.limit)
-        if at["limit"] < 1:
+        limit = request.limit if room is None else min(room, request.limit)
+        if limit < 1:
             continue
+        at = params | {"queue": name, "limit": limit}
         if not queue.fair:
-            flowing = tx.named_rows("claim_flow_candidates", at, FlowCandidate)
-            rows += [row.candidate() for row in flowing]
+            rows += tx.named_rows("claim_flow_candidates", at, Candidate)
             continue
-        rows += _fair_rows(tx, team_id, at) or []  # unguarded: never None
+        rows += _fair_rows(tx, team_id, at)
     if len(names) > 1 and not any(q.fair for q in limits.values()):
         rows.sort(key=lambda r: (-r.priority, r.run_at, r.seq))
     rate_queues = {
@@ -120,67 +113,35 @@ def _claim_flow(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
         if q.rate_count is not None and q.rate_interval_s is not None
     }
     admission = flow.admit(tx, team_id, rows, request.limit, rooms, rate_queues, action_room)
-    return _apply(tx, team_id, request, admission)
+    return _started(tx, team_id, admission, _apply(tx, request, admission.ids))
 
 
-def _claim_fair_only(
-    tx: Tx, team_id: uuid.UUID, request: ClaimRequest, config: FlowConfig
-) -> list[ClaimedJob] | None:
-    """PostgreSQL, one queue that the cached settings say is only fair (no limit), and
-    no limited action: nothing to lock, so the claim skips flow_lock; its candidates'
-    statement checks those settings itself (:guard). None: the check failed (a stale
-    copy), or the claim is not such a one; the caller takes :func:`_claim_flow`."""
-    queue = request.queues[0]
-    if (
-        tx.dialect != "postgresql"
-        or len(set(request.queues)) != 1
-        or queue not in config.fair_only
-        or not config.actions.isdisjoint(request.actions)
-    ):
-        return None
-    at = _candidate_params(tx, team_id, request) | {
-        "queue": queue, "unkeyed": False, "full_actions": [], "guard": True,
-        "concurrency_limit": None, "rate_count": None, "rate_interval_s": None,
-    }  # fmt: skip
-    rows = _fair_rows(tx, team_id, at)
-    if rows is None:
-        return None
-    admission = flow.admit(tx, team_id, rows, request.limit)
-    return _apply(tx, team_id, request, admission)
-
-
-def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate] | None:
+def _fair_rows(tx: Tx, team_id: uuid.UUID, at: dict[str, Any]) -> list[Candidate]:
     """A fair queue's candidates in fair order: first each key's heads up to twice its
     even share of the claim (claim_fair_candidates with :spread), read again up to the
     whole claim only when a key ran dry at that cap (:func:`flow.ran_dry`), so the
     allocation is the one a full read gives, for about 2x limit rows instead of
     keys x limit."""
     queue, limit = at["queue"], at["limit"]
-    at = {"guard": False} | at
     heads = tx.named_rows("claim_fair_candidates", at | {"spread": True}, FairCandidate)
-    if heads and not heads[0].fit:
-        return None
-    heads = [row for row in heads if row.id is not None]
     per_key = heads[0].per_key if heads else limit
     found = [row.candidate() for row in heads]
     unkeyed: list[Candidate] = []
     if len(found) < limit:  # jobs queued before the queue was fair, if any
-        found_unkeyed = tx.named_rows(
-            "claim_flow_candidates", at | {"unkeyed": True}, FlowCandidate
-        )
-        unkeyed = [row.candidate() for row in found_unkeyed if row.id is not None]
-    # the running jobs per key came with the heads, unless unkeyed jobs need theirs too
-    running = None if unkeyed else Counter({row.fair_key: row.running for row in heads})
-    ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)
+        unkeyed = tx.named_rows("claim_flow_candidates", at | {"unkeyed": True}, Candidate)
+    ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit)
     if per_key < limit and flow.ran_dry(found, ordered, per_key):
         heads = tx.named_rows("claim_fair_candidates", at | {"spread": False}, FairCandidate)
-        if heads and not heads[0].fit:
-            return None
-        heads = [row for row in heads if row.id is not None]
         found = [row.candidate() for row in heads]
-        running = None if unkeyed else Counter({row.fair_key: row.running for row in heads})
-        ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit, running)
+        ordered = flow.fair_order(tx, team_id, queue, found + unkeyed, limit)
     return ordered
+
+
+def _started(
+    tx: Tx, team_id: uuid.UUID, admission: flow.Admission, claimed: list[ClaimedJob]
+) -> list[ClaimedJob]:
+    flow.record_starts(tx, team_id, admission, claimed)
+    return claimed
 
 
 def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[ClaimedJob]:
@@ -199,16 +160,15 @@ def _claim_next(tx: Tx, team_id: uuid.UUID, request: ClaimRequest) -> list[Claim
     keyed = [row.candidate(request.queues[0]) for row in rows if row.id is None]
     if keyed:
         admission = flow.admit(tx, team_id, keyed, len(keyed))
-        jobs |= {job.id: job for job in _apply(tx, team_id, request, admission)}
+        jobs |= {
+            job.id: job
+            for job in _started(tx, team_id, admission, _apply(tx, request, admission.ids))
+        }
     return [jobs[row.candidate_id] for row in rows if row.candidate_id in jobs]  # claim order
 
 
-def _apply(
-    tx: Tx, team_id: uuid.UUID, request: ClaimRequest, admission: flow.Admission
-) -> list[ClaimedJob]:
-    """Claim the admitted candidates (locked, in claim order) for the agent, and count
-    the starts of the rate-limited ones (on PostgreSQL in claim_apply itself)."""
-    admitted = admission.ids
+def _apply(tx: Tx, request: ClaimRequest, admitted: list[Any]) -> list[ClaimedJob]:
+    """Claim the ``admitted`` candidates (locked, in claim order) for the agent."""
     if not admitted:
         return []
     d = tx.dialect
@@ -221,7 +181,6 @@ def _apply(
             "now": tx.now,
         }
         | batch_ids(d, admitted)
-        | flow.start_params(d, team_id, admission)
         | notify_in_statement(tx),
         ClaimedRow,
     )
@@ -243,10 +202,9 @@ def _apply(
         note_events(tx, claimed)
     to_job = _claimed_sqlite if d == "sqlite" else _claimed_postgresql
     by_id = {row.id: row for row in claimed}
-    jobs = [to_job(by_id[i], tokens[i]) for i in admitted if i in by_id]  # in claim order
-    if d == "sqlite":
-        flow.record_starts(tx, team_id, admission, jobs)
-    return jobs
+    return [  # in claim order, which RETURNING does not promise
+        to_job(by_id[i], tokens[i]) for i in admitted if i in by_id
+    ]
 
 
 def taker_for(

@@ -40,8 +40,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from conveyor.states import JobState
-from conveyor.store.queries._encode import array, json_text
-from conveyor.store.queries.rows import Candidate, FlowCandidate
+from conveyor.store.queries._encode import array
+from conveyor.store.queries.rows import Candidate
 from conveyor.store.records import ClaimedJob
 from conveyor.store.schema import action_limits, jobs, queues, rate_limits
 from conveyor.store.transaction import Tx
@@ -58,7 +58,6 @@ class FlowConfig:
 
     queues: frozenset[str] = frozenset()
     actions: frozenset[str] = frozenset()
-    fair_only: frozenset[str] = frozenset()  # queues that are fair, without a limit
 
     def applies(self, queue_names: Iterable[str], action_names: Iterable[str]) -> bool:
         return not (self.queues.isdisjoint(queue_names) and self.actions.isdisjoint(action_names))
@@ -70,7 +69,7 @@ NO_FLOW = FlowConfig()
 def read_config(tx: Tx, team_id: uuid.UUID) -> FlowConfig:
     """The team's :class:`FlowConfig`, as the store's cache keeps it (topic ``flow``)."""
     limited = tx.conn.execute(
-        sa.select(queues.c.name, queues.c.rate_count, queues.c.concurrency_limit).where(
+        sa.select(queues.c.name).where(
             queues.c.team_id == team_id,
             sa.or_(
                 queues.c.fair,
@@ -78,14 +77,11 @@ def read_config(tx: Tx, team_id: uuid.UUID) -> FlowConfig:
                 queues.c.concurrency_limit.is_not(None),
             ),
         )
-    ).all()
+    ).scalars()
     acts = tx.conn.execute(
         sa.select(action_limits.c.action).where(action_limits.c.team_id == team_id)
     ).scalars()
-    fair_only = (
-        name for name, rate, concurrency in limited if rate is None and concurrency is None
-    )
-    return FlowConfig(frozenset(r.name for r in limited), frozenset(acts), frozenset(fair_only))
+    return FlowConfig(frozenset(limited), frozenset(acts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,53 +106,39 @@ def clock(tx: Tx) -> datetime:
     return found
 
 
-def lock_limits(
-    tx: Tx, team_id: uuid.UUID, names: Sequence[str], actions: Sequence[str]
-) -> tuple[dict[str, QueueLimits], dict[Any, int | None]]:
-    """Read the settings of the claim's queues and the limits of its actions, locking
-    (in name order, queues first) the rows of the queues with a rate or concurrency
-    limit and of the limited actions, in one statement (flow_lock); then what each
-    limited action may still start (its limit minus its running jobs).
+def lock_queues(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[str, QueueLimits]:
+    """Read the settings of the claim's queues, and lock (in name order) and read again
+    the rows of those with a rate or concurrency limit.
 
     Blocking, not SKIP LOCKED: a claim of a limited queue waits its turn rather than
     leave an idle agent without the queue's jobs. A queue that is only fair is not
     locked: fairness orders the claims, it limits nothing, and its claims skip the
     jobs other claimers hold (claim_fair_candidates), so they run side by side.
-    The actions' rows are taken before the candidates are chosen, so the actions at
-    their limit are passed over in the candidates' SQL (:full_actions).
     """
-    params = {
-        "team_id": team_id,
-        "queues": array(tx.dialect, sorted(set(names))),
-        "actions": array(tx.dialect, sorted(set(actions))),
-    }
-    found: dict[str, QueueLimits] = {}
-    limits: dict[str, int] = {}
-    for kind, name, count, interval_s, concurrency, fair, paused in tx.rows("flow_lock", params):
-        if kind == "action":
-            limits[name] = concurrency
-        else:
-            found[name] = QueueLimits(
-                name, count, interval_s, concurrency, bool(fair), bool(paused)
-            )
-    queues = {name: found.get(name, QueueLimits(name)) for name in names}
-    if not limits:
-        return queues, {}
-    params = {"team_id": team_id, "actions": array(tx.dialect, sorted(limits))}
-    running: dict[str, int] = dict(tx.rows("running_per_action", params))
-    return queues, {name: max(0, n - running.get(name, 0)) for name, n in limits.items()}
+    found = {row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, names, lock=False)}
+    limited = [q.name for q in found.values() if q.rate_count or q.concurrency_limit]
+    if limited and tx.dialect == "postgresql":
+        found |= {
+            row.name: QueueLimits(*row) for row in _queue_rows(tx, team_id, limited, lock=True)
+        }
+    return {name: found.get(name, QueueLimits(name)) for name in names}
 
 
-def claim_clock(tx: Tx) -> datetime | None:
-    """A flow claim's time: the tests' clock, ours on SQLite; None on PostgreSQL, where
-    each statement takes the database's (statement_timestamp(), read after the locks
-    are held) instead of a round trip of its own to ask it (:func:`clock`)."""
-    return tx.now if tx.dialect == "postgresql" else clock(tx)
+def _queue_rows(tx: Tx, team_id: uuid.UUID, names: Sequence[str], *, lock: bool) -> Any:
+    query = (
+        sa.select(
+            queues.c.name, queues.c.rate_count, queues.c.rate_interval_s,
+            queues.c.concurrency_limit, queues.c.fair, queues.c.paused,
+        )
+        .where(queues.c.team_id == team_id, queues.c.name.in_(sorted(set(names))))
+        .order_by(queues.c.name)
+    )  # fmt: skip
+    return tx.conn.execute(query.with_for_update() if lock else query).all()
 
 
 def queue_room(tx: Tx, team_id: uuid.UUID, limits: QueueLimits, now: datetime | None) -> int | None:
     """How many jobs the queue may start now (None: no limit), read under its lock;
-    ``now``: :func:`claim_clock`."""
+    ``now`` (:func:`clock`) is needed only when the queue has a rate limit."""
     room: int | None = None
     if limits.concurrency_limit is not None:
         running = tx.conn.execute(
@@ -167,75 +149,50 @@ def queue_room(tx: Tx, team_id: uuid.UUID, limits: QueueLimits, now: datetime | 
             )
         ).scalar_one()
         room = max(0, limits.concurrency_limit - running)
-    if limits.rate_count is not None and limits.rate_interval_s is not None:
+    if limits.rate_count is not None and limits.rate_interval_s is not None and now:
         scope = f"queue:{limits.name}"
         left = max(0, limits.rate_count - _starts(tx, team_id, scope, now, limits.rate_interval_s))
         room = left if room is None else min(room, left)
     return room
 
 
-def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime | None, interval_s: float) -> int:
-    """The starts of ``scope`` in the window ending ``now`` (None: the statement's time,
-    :func:`claim_clock`). Notes on ``tx`` when the oldest of them leaves the window
-    (:attr:`Tx.retry_in_s`): a claim passed over for want of a start is tried again
-    then, whatever else happens."""
+def _starts(tx: Tx, team_id: uuid.UUID, scope: str, now: datetime, interval_s: float) -> int:
+    """The starts of ``scope`` in the window ending ``now``. Notes on ``tx`` when the
+    oldest of them leaves the window (:attr:`Tx.retry_in_s`): a claim passed over for
+    want of a start is tried again then, whatever else happens."""
     params = {"team_id": team_id, "scope": scope, "now": now, "interval_s": interval_s}
-    [(count, oldest, end)] = tx.rows("rate_starts_window", params)
-    if tx.dialect == "sqlite":
-        end = from_micros(end)
-        oldest = None if oldest is None else from_micros(oldest)
-    _note_window(tx, oldest, end, interval_s)
+    [(count, oldest)] = tx.rows("rate_starts_window", params)
+    if oldest is not None and tx.dialect == "sqlite":
+        oldest = from_micros(oldest)
+    freed = ((oldest or now) - now).total_seconds() + interval_s
+    if tx.retry_in_s is None or freed < tx.retry_in_s:
+        tx.retry_in_s = max(0.0, freed)
     return int(count)
 
 
-def _note_window(tx: Tx, oldest: datetime | None, end: datetime, interval_s: float) -> None:
-    """Note on ``tx`` when the oldest start of a window ending at ``end`` leaves it."""
-    freed = ((oldest or end) - end).total_seconds() + interval_s
-    if tx.retry_in_s is None or freed < tx.retry_in_s:
-        tx.retry_in_s = max(0.0, freed)
-
-
-def limited_candidates(
-    tx: Tx, limits: QueueLimits, at: dict[str, Any]
-) -> tuple[int | None, list[Candidate]]:
-    """PostgreSQL: a queue's room (as :func:`queue_room` reads it) and its candidates
-    within it, in one statement (claim_flow_candidates), after :func:`lock_limits`."""
-    rated = limits.rate_count is not None and limits.rate_interval_s is not None
-    rows = tx.named_rows(
-        "claim_flow_candidates",
-        at | {
-            "concurrency_limit": limits.concurrency_limit,
-            "rate_count": limits.rate_count if rated else None,
-            "rate_interval_s": limits.rate_interval_s if rated else None,
-        },
-        FlowCandidate,
-    )  # fmt: skip
-    first = rows[0]  # the room's row, there even when no candidate is
-    if rated and limits.rate_interval_s is not None:
-        _note_window(tx, first.oldest, first.window_end, limits.rate_interval_s)
-    room = None
-    if rated or limits.concurrency_limit is not None:
-        room = max(0, first.room or 0)
-    return room, [row.candidate() for row in rows if row.id is not None]
-
-
 def fair_order(
-    tx: Tx,
-    team_id: uuid.UUID,
-    queue: str,
-    rows: Sequence[Candidate],
-    limit: int,
-    running: Counter[str | None] | None = None,
+    tx: Tx, team_id: uuid.UUID, queue: str, rows: Sequence[Candidate], limit: int
 ) -> list[Candidate]:
     """Up to ``limit`` of a fair queue's candidates, least-running key first.
 
     Each key's candidates stay in claim order; the next slot goes to the key with
     the fewest jobs running or handed out in this claim, ties to the key whose next
-    job comes first in claim order. ``running``: the running jobs per key of the
-    candidates, when the caller read them (claim_fair_candidates); else read here.
+    job comes first in claim order.
     """
-    if running is None:
-        running = _fair_running(tx, team_id, queue)
+    running: Counter[str | None] = Counter(
+        {
+            key: n
+            for key, n in tx.conn.execute(
+                sa.select(jobs.c.fair_key, sa.func.count())
+                .where(
+                    jobs.c.team_id == team_id,
+                    jobs.c.state == JobState.RUNNING.value,
+                    jobs.c.queue == queue,
+                )
+                .group_by(jobs.c.fair_key)
+            )
+        }
+    )
     by_key: dict[str | None, list[Candidate]] = {}
     for row in sorted(rows, key=lambda r: (-r.priority, r.run_at, r.seq)):
         by_key.setdefault(row.fair_key, []).append(row)
@@ -255,20 +212,6 @@ def fair_order(
             head = group[taken[key]]
             heapq.heappush(heap, (n + 1, -head.priority, head.run_at, head.seq, index, key))
     return ordered
-
-
-def _fair_running(tx: Tx, team_id: uuid.UUID, queue: str) -> Counter[str | None]:
-    """The queue's running jobs per fair key (None: those without one)."""
-    query = (
-        sa.select(jobs.c.fair_key, sa.func.count())
-        .where(
-            jobs.c.team_id == team_id,
-            jobs.c.state == JobState.RUNNING.value,
-            jobs.c.queue == queue,
-        )
-        .group_by(jobs.c.fair_key)
-    )
-    return Counter({key: n for key, n in tx.conn.execute(query)})
 
 
 def ran_dry(found: Sequence[Candidate], ordered: Sequence[Candidate], per_key: int) -> bool:
@@ -302,7 +245,7 @@ def admit(
 
     ``rooms``: what each queue may still start (:func:`queue_room`); ``rate_queues``:
     the rate-limited queues' windows; ``action_room``: what each limited action may
-    still start (:func:`lock_limits`). Rate-key limits are locked blocking, in name
+    still start (:func:`lock_actions`). Rate-key limits are locked blocking, in name
     order, concurrency keys SKIP LOCKED (a key another claimer holds is left for a
     later claim), and their counts read after the locks are held, so two claimers
     never both take the last slot of any limit.
@@ -320,7 +263,8 @@ def admit(
     ):
         return Admission([c.id for c in candidates[:limit]], {}, {})
     key_running = _key_running(tx, team_id, keyed)
-    rate_room, intervals = _rate_room(tx, team_id, rated, claim_clock(tx))
+    now = clock(tx) if rated or rate_queues else None
+    rate_room, intervals = _rate_room(tx, team_id, rated, now) if now is not None else ({}, {})
     intervals |= {f"queue:{name}": s for name, s in rate_queues.items()}
     admitted: list[Any] = []
     scopes: dict[Any, list[str]] = {}
@@ -365,8 +309,31 @@ def _key_running(tx: Tx, team_id: uuid.UUID, keyed: Sequence[Candidate]) -> Coun
     return Counter({key: running.get(key, 0) for key in locked})
 
 
+def lock_actions(tx: Tx, team_id: uuid.UUID, names: Sequence[str]) -> dict[Any, int | None]:
+    """Lock the limit rows of the claim's actions that have one, in name order, and
+    read what each may still start (its limit minus its running jobs).
+
+    Blocking, like the queues' rows; taken before the candidates are chosen, so the
+    actions at their limit are passed over in the candidates' SQL (:full_actions).
+    """
+    names = sorted(set(names))
+    limits = dict(
+        tx.conn.execute(
+            sa.select(action_limits.c.action, action_limits.c.concurrency_limit)
+            .where(action_limits.c.team_id == team_id, action_limits.c.action.in_(names))
+            .order_by(action_limits.c.action)
+            .with_for_update()
+        ).all()
+    )
+    if not limits:
+        return {}
+    params = {"team_id": team_id, "actions": array(tx.dialect, sorted(limits))}
+    running: dict[str, int] = dict(tx.rows("running_per_action", params))
+    return {name: max(0, limit - running.get(name, 0)) for name, limit in limits.items()}
+
+
 def _rate_room(
-    tx: Tx, team_id: uuid.UUID, keys: Sequence[str], now: datetime | None
+    tx: Tx, team_id: uuid.UUID, keys: Sequence[str], now: datetime
 ) -> tuple[dict[Any, int | None], dict[str, float]]:
     if not keys:
         return {}, {}
@@ -385,27 +352,11 @@ def _rate_room(
     return room, intervals
 
 
-def start_params(dialect: str, team_id: uuid.UUID, admission: Admission) -> dict[str, Any]:
-    """PostgreSQL: claim_apply's :starts (each admitted start's job and rate scope) and
-    :windows (each such scope's window), so the statement that claims the jobs also
-    counts their starts and prunes the scopes, as :func:`record_starts` does on SQLite."""
-    if dialect != "postgresql":
-        return {}
-    starts = [{"id": i, "scope": s} for i, scopes in admission.scopes.items() for s in scopes]
-    used = sorted({row["scope"] for row in starts})
-    windows = [{"scope": s, "interval_s": admission.intervals[s]} for s in used]
-    return {
-        "team_id": team_id,
-        "starts": json_text(dialect, starts),
-        "windows": json_text(dialect, windows),
-    }
-
-
 def record_starts(
     tx: Tx, team_id: uuid.UUID, admission: Admission, claimed: Sequence[ClaimedJob]
 ) -> None:
-    """SQLite: count the claimed jobs' starts in their rate scopes, and drop starts older
-    than those scopes' windows (only the claims of a scope prune it)."""
+    """Count the claimed jobs' starts in their rate scopes, and drop starts older than
+    those scopes' windows (only the claims of a scope prune it)."""
     if not admission.intervals:
         return
     by_text = {str(i): scopes for i, scopes in admission.scopes.items()}

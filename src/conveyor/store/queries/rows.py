@@ -29,33 +29,9 @@ class Candidate(NamedTuple):
     seq: int
 
 
-class FlowCandidate(NamedTuple):
-    """A candidate of claim_flow_candidates: the queue's room first (PostgreSQL reads it
-    in the same statement; NULL on SQLite), then a :class:`Candidate`, whose columns
-    are NULL on the one row of a PostgreSQL read that found no candidate."""
-
-    room: int | None
-    oldest: Any
-    window_end: Any
-    id: Any
-    queue: str
-    action: str
-    rate_key: str | None
-    fair_key: str | None
-    concurrency_key: str | None
-    concurrency_limit: int | None
-    priority: int
-    run_at: Any
-    seq: int
-
-    def candidate(self) -> Candidate:
-        return Candidate(*self[3:])
-
-
 class FairCandidate(NamedTuple):
-    """A fair queue's candidate (claim_fair_candidates): a :class:`Candidate`, how many
-    heads per fair key the statement read, and its key's running jobs in the queue.
-    On PostgreSQL the candidate columns are NULL on a row that only says ``fit``."""
+    """A fair queue's candidate (claim_fair_candidates): a :class:`Candidate`, and how
+    many heads per fair key the statement read."""
 
     id: Any
     queue: str
@@ -68,11 +44,9 @@ class FairCandidate(NamedTuple):
     run_at: Any
     seq: int
     per_key: int
-    running: int
-    fit: bool  # with :guard, whether the queue is still only fair (see the SQL)
 
     def candidate(self) -> Candidate:
-        return Candidate(*self[:-3])
+        return Candidate(*self[:-1])
 
 
 class ClaimedRow(NamedTuple):

@@ -222,70 +222,39 @@ FOR UPDATE OF j SKIP LOCKED
 -- limit (:full_actions, counted under the limits' locks) is passed over, so other
 -- actions keep flowing. With :unkeyed, only jobs
 -- without a fair key (see claim_fair_candidates).
--- The queue's room is read here too, in the statement after the one that locked its
--- row (flow_lock), so it sees every committed claim: at most :limit, its
--- :concurrency_limit less its running jobs, its :rate_count less its starts in the
--- window of :rate_interval_s (each NULL: no such limit). No more candidates than
--- that are read, and the first row carries the room, the window's oldest start and
--- its end (flow.py, queue_room); with no room or no candidate that row is all there
--- is, its candidate columns NULL. One round trip less under the queue's lock.
 WITH exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
       AND rl.count <= (SELECT count(*) FROM rate_starts s
           WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
             AND s.started_at > coalesce(:now, statement_timestamp())
-                               - make_interval(secs => rl.interval_s))),
-room AS MATERIALIZED (
-    SELECT least(
-        CAST(:limit AS bigint),
-        CAST(:concurrency_limit AS bigint) - (
-            SELECT count(*) FROM jobs r
-            WHERE CAST(:concurrency_limit AS bigint) IS NOT NULL
-              AND r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue),
-        CAST(:rate_count AS bigint) - w.started) AS n,
-        w.oldest, w.window_end
-    FROM (
-        SELECT count(*) AS started, min(s.started_at) AS oldest,
-            coalesce(CAST(:now AS timestamptz), statement_timestamp()) AS window_end
-        FROM rate_starts s
-        WHERE CAST(:rate_count AS bigint) IS NOT NULL
-          AND s.team_id = :team_id AND s.scope = 'queue:' || CAST(:queue AS text)
-          AND s.started_at > coalesce(CAST(:now AS timestamptz), statement_timestamp())
-                             - make_interval(secs => CAST(:rate_interval_s AS float8))
-    ) AS w
-)
-SELECT r.n AS room, r.oldest, r.window_end, c.*
-FROM room r LEFT JOIN LATERAL (
-    SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
-        j.concurrency_limit, j.priority, j.run_at, j.seq
-    FROM jobs j
-    WHERE j.team_id = :team_id
-      AND j.state = 'queued'
-      AND j.queue = :queue
-      AND j.action = ANY(CAST(:actions AS text[]))
-      AND (j.schema_hash IS NULL
-           OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
-      AND j.labels <@ CAST(:agent_labels AS jsonb)
-      AND NOT EXISTS (
-          SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
-      AND (NOT CAST(:unkeyed AS boolean) OR j.fair_key IS NULL)
-      AND NOT (j.action = ANY(CAST(:full_actions AS text[])))
-      AND (j.concurrency_key IS NULL OR (
-          SELECT count(*) FROM jobs r
-          WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
-            AND r.state = 'running') < j.concurrency_limit)
-      AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
-    ORDER BY j.priority DESC, j.run_at, j.seq
-    LIMIT greatest(r.n, 0)
-    FOR UPDATE OF j SKIP LOCKED
-) AS c ON true
-ORDER BY c.priority DESC, c.run_at, c.seq
+                               - make_interval(secs => rl.interval_s)))
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+    j.concurrency_limit, j.priority, j.run_at, j.seq
+FROM jobs j
+WHERE j.team_id = :team_id
+  AND j.state = 'queued'
+  AND j.queue = :queue
+  AND j.action = ANY(CAST(:actions AS text[]))
+  AND (j.schema_hash IS NULL
+       OR (j.action || '@' || j.schema_hash) = ANY(CAST(:action_versions AS text[])))
+  AND j.labels <@ CAST(:agent_labels AS jsonb)
+  AND NOT EXISTS (
+      SELECT 1 FROM queues q WHERE q.team_id = j.team_id AND q.name = j.queue AND q.paused)
+  AND (NOT CAST(:unkeyed AS boolean) OR j.fair_key IS NULL)
+  AND NOT (j.action = ANY(CAST(:full_actions AS text[])))
+  AND (j.concurrency_key IS NULL OR (
+      SELECT count(*) FROM jobs r
+      WHERE r.team_id = j.team_id AND r.concurrency_key = j.concurrency_key
+        AND r.state = 'running') < j.concurrency_limit)
+  AND (j.rate_key IS NULL OR j.rate_key NOT IN (SELECT key FROM exhausted))
+ORDER BY j.priority DESC, j.run_at, j.seq
+LIMIT :limit
+FOR UPDATE OF j SKIP LOCKED
 
 -- name: claim_fair_candidates
 -- A fair queue's heads: the first per_key claimable jobs of each fair key with queued
--- jobs, in claim order per key, each with its key's running jobs in the queue (one
--- read of them, not a statement of its own); flow.py interleaves them. The keys are walked through
+-- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), each key's heads read from
 -- it in claim order, never by reading every queued job. per_key is :limit, or with
 -- :spread twice the keys' even share of it (a claim then reads and locks about
@@ -295,12 +264,6 @@ ORDER BY c.priority DESC, c.run_at, c.seq
 -- queue run side by side; the ones not chosen are released at commit. Jobs without a fair key (queued before the queue
 -- became fair, whose keys that change filled in, or submitted while it did) are
 -- claim_flow_candidates' with :unkeyed.
--- With :guard (flow.py, a claim of a queue the cached settings say is only fair),
--- the statement also checks what flow_lock would have read: the queue is fair, not
--- paused, without a rate or concurrency limit, and no action of the claim has a
--- limit. It answers one row, fit false and the rest NULL, when that fails (the
--- claim then takes the locking path), and fit true on every row otherwise (one
--- row, the rest NULL, when no key has a head): one round trip instead of two.
 WITH RECURSIVE exhausted AS MATERIALIZED (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
@@ -318,33 +281,14 @@ fair_keys(k) AS (
               AND x.fair_key > f.k)
     FROM fair_keys f WHERE f.k IS NOT NULL
 ),
-fit AS (  -- with :guard, is the queue still only fair, and no action of the claim limited?
-    SELECT NOT CAST(:guard AS boolean) OR (
-        EXISTS (
-            SELECT 1 FROM queues q
-            WHERE q.team_id = :team_id AND q.name = :queue AND q.fair AND NOT q.paused
-              AND q.rate_count IS NULL AND q.concurrency_limit IS NULL)
-        AND NOT EXISTS (
-            SELECT 1 FROM action_limits al
-            WHERE al.team_id = :team_id AND al.action = ANY(CAST(:actions AS text[])))) AS ok
-),
-walked AS (
-    SELECT k FROM fair_keys WHERE k IS NOT NULL AND (SELECT ok FROM fit) LIMIT 1000),
-running AS MATERIALIZED (  -- the queue's running jobs per fair key, for flow.fair_order
-    SELECT r.fair_key AS k, count(*) AS n FROM jobs r
-    WHERE r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue
-    GROUP BY r.fair_key
-),
+walked AS (SELECT k FROM fair_keys WHERE k IS NOT NULL LIMIT 1000),
 share AS (
     SELECT CASE WHEN CAST(:spread AS boolean)
                 THEN least(CAST(:limit AS bigint), 2 * ((CAST(:limit AS bigint) + n - 1) / n))
                 ELSE CAST(:limit AS bigint) END AS n
     FROM (SELECT greatest(count(*), 1) AS n FROM walked) AS keys
 )
-SELECT h.*, t.ok AS fit FROM fit AS t LEFT JOIN (
-SELECT c.*, (SELECT n FROM share) AS per_key,
-    coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running
-FROM walked AS f
+SELECT h.*, (SELECT n FROM share) AS per_key FROM walked AS f
 CROSS JOIN LATERAL (
     SELECT c.id, c.queue, c.action, c.rate_key, c.fair_key, c.concurrency_key,
         c.concurrency_limit, c.priority, c.run_at, c.seq
@@ -366,7 +310,7 @@ CROSS JOIN LATERAL (
         ORDER BY c.priority DESC, c.run_at, c.seq
         LIMIT (SELECT n FROM share)
         FOR UPDATE OF c SKIP LOCKED
-) AS c) AS h ON true
+) AS h
 
 -- name: claim_next
 -- claim_candidates and claim_apply in one statement, for a claim from one queue
@@ -470,10 +414,7 @@ GROUP BY concurrency_key
 -- stamped then would overlap that job's attempt.
 -- Unlike SQLite, the attempt rows and the outbox events are written by this
 -- same statement (data-modifying CTEs), which saves the attempts_start and
--- events_insert round trips; every row carries the newest event seq. So are a
--- rate-limited claim's starts (flow.py, record_starts): :starts names each start's
--- job and rate scope, :windows each such scope's window, whose older starts are
--- pruned (rate_starts_record and rate_starts_prune, two round trips saved).
+-- events_insert round trips; every row carries the newest event seq.
 WITH claimed AS (
 UPDATE jobs SET
     state = 'running',
@@ -507,16 +448,6 @@ RETURNING jobs.id, jobs.team_id, jobs.action, jobs.schema_hash, jobs.params, job
            coalesce(:now, now())
     FROM claimed ORDER BY seq
     RETURNING seq
-), counted AS (
-    INSERT INTO rate_starts (team_id, scope, started_at, job_id)
-    SELECT c.team_id, s.scope, c.started_at, c.id
-    FROM claimed c JOIN jsonb_to_recordset(CAST(:starts AS jsonb)) AS s(id uuid, scope text)
-        ON s.id = c.id
-), pruned AS (
-    DELETE FROM rate_starts r
-    USING jsonb_to_recordset(CAST(:windows AS jsonb)) AS w(scope text, interval_s float8)
-    WHERE r.team_id = :team_id AND r.scope = w.scope
-      AND r.started_at <= coalesce(:now, statement_timestamp()) - make_interval(secs => w.interval_s)
 )
 SELECT id, team_id, action, schema_hash, params, queue, priority, attempt, max_attempts,
     lease_token, lease_expires_at, deadline_at, timeout_s, lease_s, cancel_grace_s, started_at,
@@ -767,55 +698,23 @@ WHERE seq IN (
       AND created_at <= coalesce(:now, now()) - make_interval(secs => CAST(:keep_s AS float8))
     FOR UPDATE SKIP LOCKED)
 
--- name: flow_lock
--- A flow claim's first statement (flow.py, lock_limits): the settings of the claim's
--- queues and the limits of its actions, one round trip. The rows of the queues with
--- a rate or concurrency limit (as the snapshot has them) and of the limited actions
--- are locked, blocking, queues first, each in name order (Append runs its branches
--- in order), and read as the lock found them (their latest version); a queue that
--- is only fair or paused is read, not locked.
-WITH limited AS MATERIALIZED (
-    SELECT name FROM queues
-    WHERE team_id = :team_id AND name = ANY(CAST(:queues AS text[]))
-      AND (rate_count IS NOT NULL OR concurrency_limit IS NOT NULL)
-), locked AS (
-    SELECT q.name, q.rate_count, q.rate_interval_s, q.concurrency_limit, q.fair, q.paused
-    FROM queues q
-    WHERE q.team_id = :team_id AND q.name IN (SELECT name FROM limited)
-    ORDER BY q.name
-    FOR UPDATE OF q
-), acted AS (
-    SELECT action, concurrency_limit FROM action_limits
-    WHERE team_id = :team_id AND action = ANY(CAST(:actions AS text[]))
-    ORDER BY action
-    FOR UPDATE
-)
-SELECT 'queue' AS kind, * FROM locked
-UNION ALL
-SELECT 'queue', name, rate_count, rate_interval_s, concurrency_limit, fair, paused FROM queues
-WHERE team_id = :team_id AND name = ANY(CAST(:queues AS text[]))
-  AND name NOT IN (SELECT name FROM limited)
-UNION ALL
-SELECT 'action', action, NULL, NULL, concurrency_limit, false, false FROM acted
-
 -- name: rate_starts_record
--- SQLite only: here claim_apply counts a claim's starts in their rate scopes itself
--- (its :starts and :windows). Never run.
-SELECT 1
+-- Flow control (flow.py): the starts of jobs just claimed, counted in a rate scope
+-- ("queue:<name>" or "key:<rate key>") for one window, then pruned.
+INSERT INTO rate_starts (team_id, scope, started_at, job_id)
+SELECT :team_id, :scope, j.started_at, j.id FROM jobs j
+WHERE j.id = ANY(CAST(:ids AS uuid[]))
 
 -- name: rate_starts_prune
--- SQLite only (see rate_starts_record). Never run.
-SELECT 1
+DELETE FROM rate_starts
+WHERE team_id = :team_id AND scope = :scope
+  AND started_at <= CAST(:now AS timestamptz) - make_interval(secs => :interval_s)
 
 -- name: rate_starts_window
--- A scope's starts in the window ending :now (NULL: this statement's time, taken
--- after the claim's locks are held), the oldest of them, and the window's end.
-SELECT count(*) AS started, min(started_at) AS oldest,
-    coalesce(CAST(:now AS timestamptz), statement_timestamp()) AS now
-FROM rate_starts
+-- A scope's starts in the window ending :now, and the oldest of them.
+SELECT count(*) AS started, min(started_at) AS oldest FROM rate_starts
 WHERE team_id = :team_id AND scope = :scope
-  AND started_at > coalesce(CAST(:now AS timestamptz), statement_timestamp())
-                   - make_interval(secs => :interval_s)
+  AND started_at > CAST(:now AS timestamptz) - make_interval(secs => :interval_s)
 
 -- name: running_per_action
 -- `action || ''`: count the team's running jobs (ix_jobs_team_state), never read every

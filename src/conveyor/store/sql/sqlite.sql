@@ -106,17 +106,14 @@ LIMIT :limit
 -- limits were checked under its lock), and a job whose action is at its concurrency
 -- limit (:full_actions, counted under the limits' locks) is passed over, so other
 -- actions keep flowing. With :unkeyed, only jobs
--- without a fair key (see claim_fair_candidates). Unlike PostgreSQL, the queue's room
--- is not read here but before (flow.py, queue_room: calls into SQLite are cheap), so
--- :limit is already within it; room, oldest and window_end are NULL.
+-- without a fair key (see claim_fair_candidates).
 WITH exhausted(key) AS (  -- rate keys with no start left in their window, read once
     SELECT rl.key FROM rate_limits rl
     WHERE rl.team_id = :team_id
       AND rl.count <= (SELECT count(*) FROM rate_starts s
           WHERE s.team_id = rl.team_id AND s.scope = 'key:' || rl.key
             AND s.started_at > :now - CAST(rl.interval_s * 1000000 AS INTEGER)))
-SELECT NULL AS room, NULL AS oldest, NULL AS window_end,
-    j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
+SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
     j.concurrency_limit, j.priority, j.run_at, j.seq
 FROM jobs j
 WHERE j.team_id = :team_id
@@ -144,8 +141,7 @@ LIMIT :limit
 
 -- name: claim_fair_candidates
 -- A fair queue's heads: the first per_key claimable jobs of each fair key with queued
--- jobs, in claim order per key, each with its key's running jobs in the queue (one
--- read of them, not a statement of its own); flow.py interleaves them. The keys are walked through
+-- jobs, in claim order per key; flow.py interleaves them. The keys are walked through
 -- ix_jobs_fair one probe each (at most 1,000 per claim), and each key's heads read
 -- from it in claim order, never by reading every queued job. per_key is :limit, or
 -- with :spread twice the keys' even share of it (a claim then reads about 2 × :limit
@@ -170,20 +166,13 @@ fair_keys(k) AS (
     FROM fair_keys f WHERE f.k IS NOT NULL
     LIMIT 1000
 ),
-running(k, n) AS MATERIALIZED (  -- the queue's running jobs per fair key (fair_order)
-    SELECT r.fair_key, count(*) FROM jobs r
-    WHERE r.team_id = :team_id AND r.state = 'running' AND r.queue = :queue
-    GROUP BY r.fair_key
-),
 share(n) AS (
     SELECT CASE WHEN :spread THEN min(:limit, 2 * ((:limit + keys.n - 1) / keys.n))
                 ELSE :limit END
     FROM (SELECT max(count(*), 1) AS n FROM fair_keys WHERE k IS NOT NULL) AS keys
 )
 SELECT j.id, j.queue, j.action, j.rate_key, j.fair_key, j.concurrency_key,
-    j.concurrency_limit, j.priority, j.run_at, j.seq, (SELECT n FROM share) AS per_key,
-    coalesce((SELECT n FROM running WHERE running.k = f.k), 0) AS running,
-    1 AS fit  -- :guard is PostgreSQL's (its claims of a fair queue skip flow_lock)
+    j.concurrency_limit, j.priority, j.run_at, j.seq, (SELECT n FROM share) AS per_key
 FROM fair_keys f JOIN jobs j ON j.id IN (
     SELECT c.id FROM jobs c
     WHERE c.team_id = :team_id
@@ -426,16 +415,6 @@ WHERE seq IN (
     WHERE created_at <= :now - CAST(:keep_s * 1000000 AS INTEGER))
   AND seq < (SELECT max(seq) FROM events)
 
--- name: flow_lock
--- The settings of a flow claim's queues and the limits of its actions (flow.py,
--- lock_limits). Nothing to lock: the writer already holds the whole database.
-SELECT 'queue' AS kind, name, rate_count, rate_interval_s, concurrency_limit, fair, paused
-FROM queues
-WHERE team_id = :team_id AND name IN (SELECT value FROM json_each(:queues))
-UNION ALL
-SELECT 'action', action, NULL, NULL, concurrency_limit, 0, 0 FROM action_limits
-WHERE team_id = :team_id AND action IN (SELECT value FROM json_each(:actions))
-
 -- name: rate_starts_record
 -- Flow control (flow.py): the starts of jobs just claimed, counted in a rate scope
 -- ("queue:<name>" or "key:<rate key>") for one window, then pruned.
@@ -449,8 +428,8 @@ WHERE team_id = :team_id AND scope = :scope
   AND started_at <= :now - CAST(:interval_s * 1000000 AS INTEGER)
 
 -- name: rate_starts_window
--- A scope's starts in the window ending :now, the oldest of them, and :now.
-SELECT count(*) AS started, min(started_at) AS oldest, :now AS now FROM rate_starts
+-- A scope's starts in the window ending :now, and the oldest of them.
+SELECT count(*) AS started, min(started_at) AS oldest FROM rate_starts
 WHERE team_id = :team_id AND scope = :scope
   AND started_at > :now - CAST(:interval_s * 1000000 AS INTEGER)
 
